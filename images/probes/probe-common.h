@@ -1,0 +1,64 @@
+/* Shared helpers for reprolab guest probes.
+ * Every probe prints exactly one result line on stdout:
+ *   REPROLAB-RESULT {"probe":"<name>", ...}
+ * so the lab can parse it regardless of what else a probe logs on stderr. */
+#ifndef REPROLAB_PROBE_COMMON_H
+#define REPROLAB_PROBE_COMMON_H
+
+#include <errno.h>
+#include <stdio.h>
+
+#if defined(__UCLIBC__)
+#define PROBE_LIBC_NAME "uClibc"
+#define PROBE_STR2(x) #x
+#define PROBE_STR(x) PROBE_STR2(x)
+#define PROBE_LIBC_VERSION PROBE_STR(__UCLIBC_MAJOR__) "." PROBE_STR(__UCLIBC_MINOR__) "." PROBE_STR(__UCLIBC_SUBLEVEL__)
+#elif defined(__GLIBC__)
+#define PROBE_LIBC_NAME "glibc"
+#define PROBE_STR2(x) #x
+#define PROBE_STR(x) PROBE_STR2(x)
+#define PROBE_LIBC_VERSION PROBE_STR(__GLIBC__) "." PROBE_STR(__GLIBC_MINOR__)
+#else
+#define PROBE_LIBC_NAME "unknown"
+#define PROBE_LIBC_VERSION "0"
+#endif
+
+/* errno numbers differ between ARM and MIPS (ENOBUFS is 105 vs 132):
+ * verdicts compare names, never numbers. */
+static inline const char *probe_errno_name(int err)
+{
+	switch (err) {
+	case 0: return "OK";
+	case EBUSY: return "EBUSY";
+	case ENOBUFS: return "ENOBUFS";
+	case EMSGSIZE: return "EMSGSIZE";
+	case ENOMEM: return "ENOMEM";
+	case EINVAL: return "EINVAL";
+	case EAGAIN: return "EAGAIN";
+	case EINTR: return "EINTR";
+	case EPERM: return "EPERM";
+	case EACCES: return "EACCES";
+	case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+	case EAFNOSUPPORT: return "EAFNOSUPPORT";
+	case ENOENT: return "ENOENT";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	default: return "EOTHER";
+	}
+}
+
+/* Writes s as the body of a JSON string (no quotes). Interface names are
+ * plain ASCII in practice, but a probe must never emit broken JSON. */
+static inline void probe_json_string(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+}
+
+#endif

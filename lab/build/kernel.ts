@@ -1,0 +1,142 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { KernelLineSpec } from '../catalog/kernel-line.ts';
+import type { Target } from '../catalog/target.ts';
+import type { PreparedTree } from '../sources/prepare.ts';
+import { cacheKey, sha256, sha256File } from '../util/digest.ts';
+import { LabError } from '../util/errors.ts';
+import { exists } from '../util/fs.ts';
+import type { LabDirs } from '../util/paths.ts';
+import { runLogged } from '../util/run.ts';
+import { applyFragment, parseFragment, verifyFragment, type ConfigSetting } from './config-fragment.ts';
+import { withLock } from './lock.ts';
+import { storeEntry } from './store.ts';
+import { hostMakeVersion, toolchainVersion, type Toolchain } from './toolchain.ts';
+
+export interface KernelImage {
+  /** Store directory holding the image, its .config and System.map. */
+  dir: string;
+  image: string;
+  dtb?: string;
+  /** `uname -r` of the guest, from include/config/kernel.release. */
+  release: string;
+  configSha256: string;
+  hit: boolean;
+}
+
+function makeArgs(tc: Toolchain, buildDir: string): string[] {
+  return [`O=${buildDir}`, `ARCH=${tc.kernelArch}`, `CROSS_COMPILE=${tc.prefix}`];
+}
+
+export function jobs(): number {
+  return Math.max(1, os.availableParallelism());
+}
+
+/** Exported user-space headers (`make headers_install`), the base of a libc sysroot. */
+export async function kernelHeaders(tree: PreparedTree, tc: Toolchain, dirs: LabDirs, logFile: string): Promise<string> {
+  const entry = await storeEntry(dirs.store, 'linux-headers', { tree: tree.key, arch: tc.kernelArch, make: await hostMakeVersion() }, async (out) => {
+    const scratch = `${out}.build`;
+    try {
+      await runLogged('make', ['-C', tree.dir, ...makeArgs(tc, scratch), `INSTALL_HDR_PATH=${out}`, 'headers_install'], { logFile });
+    } finally {
+      await fs.rm(scratch, { recursive: true, force: true });
+    }
+  });
+  return path.join(entry.dir, 'include');
+}
+
+/** The settings a target adds beyond its line's fragments: page size and a built-in initramfs. */
+export function targetSettings(target: Target, initramfsPath: string | undefined): ConfigSetting[] {
+  const origin = `${target.file} (kernel)`;
+  const s: ConfigSetting[] = [];
+  if (target.arch === 'mipsel') {
+    s.push({ name: 'CONFIG_PAGE_SIZE_4KB', value: target.kernel.pageSizeKiB === 4 ? 'y' : 'n', origin });
+    s.push({ name: 'CONFIG_PAGE_SIZE_16KB', value: target.kernel.pageSizeKiB === 16 ? 'y' : 'n', origin });
+  } else if (target.kernel.pageSizeKiB !== 4) {
+    throw new LabError(`${target.file}: kernel.pageSizeKiB must be 4 on ARM (got ${target.kernel.pageSizeKiB})`, { fix: 'set "pageSizeKiB": 4' });
+  }
+  if (initramfsPath) s.push({ name: 'CONFIG_INITRAMFS_SOURCE', value: JSON.stringify(initramfsPath), origin });
+  return s;
+}
+
+export interface KernelBuildRequest {
+  target: Target;
+  line: KernelLineSpec;
+  tree: PreparedTree;
+  tc: Toolchain;
+  dirs: LabDirs;
+  logFile: string;
+  /** The rootfs cpio to link into the image (targets with initramfs "builtin"). */
+  initramfs?: { file: string; sha256: string };
+}
+
+/**
+ * Builds the kernel in a long-lived out-of-tree directory keyed by everything
+ * that affects compilation, so an unchanged kernel is never recompiled; only
+ * the finished image is copied into the content-addressed store.
+ */
+export async function buildKernel(req: KernelBuildRequest): Promise<KernelImage> {
+  const { target, line, tree, tc, dirs, logFile } = req;
+  const board = line.boards[target.kernel.board];
+  if (!board) {
+    throw new LabError(`${target.file}: kernel.board "${target.kernel.board}" is not a board of kernels/${line.line}`, {
+      fix: `use one of: ${Object.keys(line.boards).join(', ')}`,
+    });
+  }
+  const fragmentFiles = [...line.fragments, board.fragment];
+  const fragmentTexts = await Promise.all(fragmentFiles.map((f) => fs.readFile(path.join(line.dir, f), 'utf8')));
+  const compileKey = cacheKey({
+    tree: tree.key,
+    arch: tc.kernelArch,
+    baseConfig: board.baseConfig,
+    fragments: fragmentTexts.map((t) => sha256(t)),
+    target: targetSettings(target, req.initramfs ? 'initramfs.cpio' : undefined).map((s) => `${s.name}=${s.value}`),
+    toolchain: await toolchainVersion(tc),
+    make: await hostMakeVersion(),
+  });
+  const buildDir = path.join(dirs.work, `linux-${line.version}-${target.kernel.board}-${compileKey.slice(0, 16)}`);
+  const initramfsInBuild = path.join(buildDir, 'initramfs.cpio');
+  const settings = [
+    ...fragmentFiles.flatMap((f, i) => parseFragment(`kernels/${line.line}/${f}`, fragmentTexts[i]!)),
+    ...targetSettings(target, req.initramfs ? initramfsInBuild : undefined),
+  ];
+
+  const entry = await storeEntry(dirs.store, 'kernel', { compileKey, initramfs: req.initramfs?.sha256 }, async (out) => {
+    await withLock(`${buildDir}.lock`, async () => {
+      await fs.mkdir(buildDir, { recursive: true });
+      const args = ['-C', tree.dir, ...makeArgs(tc, buildDir)];
+      const configFile = path.join(buildDir, '.config');
+      const configDone = path.join(buildDir, '.reprolab-config-ok');
+      if (!(await exists(configDone))) {
+        await runLogged('make', [...args, board.baseConfig], { logFile });
+        const merged = applyFragment(await fs.readFile(configFile, 'utf8'), settings);
+        await fs.writeFile(configFile, merged);
+        await runLogged('make', [...args, 'olddefconfig'], { logFile });
+        verifyFragment(await fs.readFile(configFile, 'utf8'), settings, `kernel ${line.version} for ${target.name}`);
+        await fs.writeFile(configDone, '');
+      }
+      if (req.initramfs) await replaceIfChanged(req.initramfs.file, initramfsInBuild, req.initramfs.sha256);
+      await runLogged('make', [...args, `-j${jobs()}`, ...board.makeTargets], { logFile });
+      await fs.copyFile(path.join(buildDir, board.image), path.join(out, path.basename(board.image)));
+      if (board.dtb) await fs.copyFile(path.join(buildDir, board.dtb), path.join(out, path.basename(board.dtb)));
+      await fs.copyFile(configFile, path.join(out, 'config'));
+      await fs.copyFile(path.join(buildDir, 'System.map'), path.join(out, 'System.map'));
+      await fs.copyFile(path.join(buildDir, 'include/config/kernel.release'), path.join(out, 'kernel.release'));
+    });
+  });
+  return {
+    dir: entry.dir,
+    image: path.join(entry.dir, path.basename(board.image)),
+    ...(board.dtb ? { dtb: path.join(entry.dir, path.basename(board.dtb)) } : {}),
+    release: (await fs.readFile(path.join(entry.dir, 'kernel.release'), 'utf8')).trim(),
+    configSha256: await sha256File(path.join(entry.dir, 'config')),
+    hit: entry.hit,
+  };
+}
+
+/** Keeps the old file (and its mtime) when the content is the same, so make does not relink. */
+async function replaceIfChanged(src: string, dest: string, digest: string): Promise<void> {
+  if ((await exists(dest)) && (await sha256File(dest)) === digest) return;
+  await fs.copyFile(src, dest);
+}

@@ -1,0 +1,93 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { cacheKey, sha256File } from '../util/digest.ts';
+import { memoTreeDigest } from '../sources/memo-digest.ts';
+import type { LabDirs } from '../util/paths.ts';
+import { repoRoot } from '../util/paths.ts';
+import { writeCpio, type CpioEntry } from './cpio.ts';
+import { hostKeyFromSeed } from './hostkey.ts';
+import type { ProbeSet } from './probes.ts';
+import { storeEntry } from './store.ts';
+import type { Userland } from './userland.ts';
+
+export const overlayDir = path.join(repoRoot, 'images', 'rootfs', 'overlay');
+
+export interface Rootfs {
+  cpio: string;
+  sha256: string;
+  /** Host key line the guest's SSH server presents (pin it in known_hosts). */
+  hostKey: string;
+  sizeBytes: number;
+  hit: boolean;
+}
+
+/** Entries for a directory tree, placed under `prefix` in the image. */
+async function treeEntries(root: string, prefix: string): Promise<CpioEntry[]> {
+  const out: CpioEntry[] = [];
+  async function walk(rel: string): Promise<void> {
+    for (const e of await fs.readdir(path.join(root, rel), { withFileTypes: true })) {
+      if (e.name.startsWith('.') && rel === '') continue; // store markers (.complete, .inputs.json)
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      const full = path.join(root, r);
+      const at = path.posix.join(prefix, r);
+      if (e.isDirectory()) {
+        out.push({ kind: 'dir', path: at, mode: 0o755 });
+        await walk(r);
+      } else if (e.isSymbolicLink()) {
+        out.push({ kind: 'symlink', path: at, target: await fs.readlink(full) });
+      } else if (e.isFile()) {
+        const st = await fs.stat(full);
+        out.push({ kind: 'file', path: at, mode: st.mode & 0o777, data: await fs.readFile(full) });
+      }
+    }
+  }
+  await walk('');
+  return out;
+}
+
+function dirsFor(entries: CpioEntry[]): CpioEntry[] {
+  const have = new Set(entries.filter((e) => e.kind === 'dir').map((e) => e.path));
+  const need = new Set<string>();
+  for (const e of entries) {
+    for (let d = path.posix.dirname(e.path); d !== '/' && d !== '.'; d = path.posix.dirname(d)) need.add(d);
+  }
+  return [...need].filter((d) => !have.has(d)).map((d) => ({ kind: 'dir' as const, path: d, mode: 0o755 }));
+}
+
+export async function buildRootfs(opts: { targetName: string; userland: Userland; probes: ProbeSet[]; dirs: LabDirs }): Promise<Rootfs> {
+  const inputs = {
+    target: opts.targetName,
+    userland: opts.userland.dir,
+    probes: opts.probes.map((p) => ({ variant: p.variant, dir: p.dir })),
+    overlay: await memoTreeDigest(path.join(opts.dirs.cache, 'digests'), overlayDir),
+    format: 'newc-v1',
+  };
+  const hostKey = hostKeyFromSeed(Buffer.from(cacheKey({ hostKeyFor: inputs }), 'hex'));
+  const entry = await storeEntry(opts.dirs.store, 'rootfs', inputs, async (out) => {
+    const entries: CpioEntry[] = [
+      ...(await treeEntries(opts.userland.dir, '/')),
+      ...(await treeEntries(overlayDir, '/')),
+      ...(await Promise.all(opts.probes.map((p) => treeEntries(p.dir, `/opt/reprolab/probes/${p.variant}`)))).flat(),
+      { kind: 'symlink', path: '/bin/sh', target: 'busybox' },
+      { kind: 'chardev', path: '/dev/console', mode: 0o600, major: 5, minor: 1 },
+      { kind: 'chardev', path: '/dev/null', mode: 0o666, major: 1, minor: 3 },
+      { kind: 'file', path: '/etc/dropbear/dropbear_ed25519_host_key', mode: 0o600, data: hostKey.dropbear },
+      { kind: 'file', path: '/etc/reprolab/target', mode: 0o644, data: Buffer.from(`${opts.targetName}\n`) },
+      { kind: 'file', path: '/etc/reprolab/variants', mode: 0o644, data: Buffer.from(opts.probes.map((p) => `${p.variant}\n`).join('')) },
+      ...['/proc', '/sys', '/dev', '/tmp', '/run', '/root', '/var/log', '/var/run'].map((p) => ({ kind: 'dir' as const, path: p, mode: 0o755 })),
+    ];
+    const unique = new Map<string, CpioEntry>();
+    for (const e of [...entries, ...dirsFor(entries)]) unique.set(e.path, e);
+    await fs.writeFile(path.join(out, 'rootfs.cpio'), writeCpio([...unique.values()]));
+    await fs.writeFile(path.join(out, 'host_key.pub'), `${hostKey.publicLine}\n`);
+  });
+  const cpio = path.join(entry.dir, 'rootfs.cpio');
+  return {
+    cpio,
+    sha256: await sha256File(cpio),
+    hostKey: (await fs.readFile(path.join(entry.dir, 'host_key.pub'), 'utf8')).trim(),
+    sizeBytes: (await fs.stat(cpio)).size,
+    hit: entry.hit,
+  };
+}
+

@@ -1,0 +1,49 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { cacheKey } from '../util/digest.ts';
+import { exists, tempSibling } from '../util/fs.ts';
+import { withLock } from './lock.ts';
+
+export interface StoreEntry {
+  dir: string;
+  key: string;
+  hit: boolean;
+}
+
+/**
+ * The content-addressed build store: <store>/<step>/<key>/ where key is the
+ * sha256 of every input of the step. An entry is built in a temporary sibling
+ * and renamed into place when complete, so a crash never leaves half an entry,
+ * and a lock per key makes two concurrent builds of the same thing build it once.
+ */
+export async function storeEntry(
+  storeRoot: string,
+  step: string,
+  inputs: unknown,
+  build: (outDir: string) => Promise<void>,
+  onWait?: () => void,
+): Promise<StoreEntry> {
+  const key = cacheKey({ step, inputs });
+  const dir = path.join(storeRoot, step, key);
+  if (await exists(path.join(dir, '.complete'))) return { dir, key, hit: true };
+  return withLock(
+    path.join(storeRoot, '.locks', `${step}-${key}`),
+    async () => {
+      if (await exists(path.join(dir, '.complete'))) return { dir, key, hit: true };
+      const tmp = tempSibling(dir);
+      await fs.mkdir(tmp, { recursive: true });
+      try {
+        await build(tmp);
+        await fs.writeFile(path.join(tmp, '.inputs.json'), JSON.stringify({ step, inputs }, null, 2));
+        await fs.writeFile(path.join(tmp, '.complete'), new Date().toISOString());
+        await fs.rm(dir, { recursive: true, force: true });
+        await fs.rename(tmp, dir);
+      } catch (err) {
+        await fs.rm(tmp, { recursive: true, force: true });
+        throw err;
+      }
+      return { dir, key, hit: false };
+    },
+    onWait,
+  );
+}

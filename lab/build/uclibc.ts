@@ -1,0 +1,102 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Target } from '../catalog/target.ts';
+import { loadSourceSpec } from '../sources/spec.ts';
+import { prepareTree, type PreparedTree } from '../sources/prepare.ts';
+import { resolveSource, type SourceOptions } from '../sources/resolve.ts';
+import { sha256 } from '../util/digest.ts';
+import type { LabDirs } from '../util/paths.ts';
+import { repoRoot } from '../util/paths.ts';
+import { runLogged } from '../util/run.ts';
+import { applyFragment, parseFragment, verifyFragment } from './config-fragment.ts';
+import { jobs } from './kernel.ts';
+import { describePatch, loadSeries, type Patch } from './patches.ts';
+import { storeEntry } from './store.ts';
+import { toolchainVersion, type Toolchain } from './toolchain.ts';
+import type { CompileRecipe } from './compile.ts';
+
+export const uclibcDir = path.join(repoRoot, 'images', 'libc', 'uclibc-0.9.33.2');
+
+export interface LibcBuild {
+  variant: string;
+  /** Sysroot with usr/include (libc + kernel headers) and usr/lib (crt objects, static libs). */
+  sysroot: string;
+  recipe: CompileRecipe;
+  patches: Patch[];
+  tree?: PreparedTree;
+  hit: boolean;
+}
+
+/** compat series + the variant's series + extra patches for non-baseline variants. */
+export async function uclibcPatches(variant: string, extra: string[]): Promise<Patch[]> {
+  const compat = await loadSeries(path.join(uclibcDir, 'compat'));
+  if (variant === 'unpatched') return compat;
+  const series = await loadSeries(path.join(uclibcDir, 'variants', variant));
+  const added = await Promise.all(extra.map((f) => describePatch(path.resolve(f))));
+  return [...compat, ...series, ...added];
+}
+
+export async function buildUclibc(opts: {
+  target: Target;
+  variant: string;
+  extraPatches: string[];
+  headers: string;
+  headersKey: string;
+  tc: Toolchain;
+  dirs: LabDirs;
+  sources: SourceOptions;
+  logFile: string;
+}): Promise<LibcBuild> {
+  const { variant, tc, dirs, logFile } = opts;
+  const spec = await loadSourceSpec(path.join(uclibcDir, 'source.json'));
+  const source = await resolveSource(spec, opts.sources);
+  const patches = await uclibcPatches(variant, opts.extraPatches);
+  const tree = await prepareTree(source, patches, 'uClibc', dirs, logFile);
+  const fragmentFiles = ['common.config', `${opts.target.arch}.config`];
+  const texts = await Promise.all(fragmentFiles.map((f) => fs.readFile(path.join(uclibcDir, f), 'utf8')));
+  const entry = await storeEntry(
+    dirs.store,
+    'uclibc',
+    { tree: tree.key, arch: tc.arch, config: texts.map((t) => sha256(t)), headers: opts.headersKey, toolchain: await toolchainVersion(tc) },
+    async (out) => {
+      // uClibc 0.9.33 builds in its source directory: build in a private copy.
+      const work = `${out}.work`;
+      try {
+        await runLogged('cp', ['-a', `${tree.dir}/.`, work], { logFile });
+        const settings = [
+          ...fragmentFiles.flatMap((f, i) => parseFragment(`images/libc/uclibc-0.9.33.2/${f}`, texts[i]!)),
+          { name: 'KERNEL_HEADERS', value: JSON.stringify(opts.headers), origin: 'lab (kernel headers)' },
+          { name: 'CROSS_COMPILER_PREFIX', value: JSON.stringify(tc.prefix), origin: 'lab (toolchain)' },
+        ];
+        await fs.writeFile(path.join(work, '.config'), applyFragment('', settings));
+        await runLogged('make', ['-C', work, 'oldconfig'], { logFile, input: '\n'.repeat(2000) });
+        verifyFragment(await fs.readFile(path.join(work, '.config'), 'utf8'), settings, `uClibc (${variant}) for ${tc.arch}`);
+        await runLogged('make', ['-C', work, `-j${jobs()}`], { logFile });
+        await runLogged('make', ['-C', work, `PREFIX=${out}`, 'install'], { logFile });
+        await fs.copyFile(path.join(work, '.config'), path.join(out, 'uclibc.config'));
+        await runLogged('cp', ['-a', `${opts.headers}/.`, path.join(out, 'usr', 'include')], { logFile });
+      } finally {
+        await fs.rm(work, { recursive: true, force: true });
+      }
+    },
+  );
+  return { variant, sysroot: entry.dir, recipe: uclibcRecipe(tc, entry.dir), patches, tree, hit: entry.hit };
+}
+
+export function uclibcRecipe(tc: Toolchain, sysroot: string): CompileRecipe {
+  const lib = path.join(sysroot, 'usr', 'lib');
+  return {
+    cc: `${tc.prefix}gcc`,
+    compile: ['-nostdinc', '-isystem', path.join(sysroot, 'usr', 'include'), '-isystem', '@GCC_INCLUDE@', '-fno-pie'],
+    linkBefore: ['-nostdlib', '-static', '-no-pie', path.join(lib, 'crt1.o'), path.join(lib, 'crti.o')],
+    linkAfter: [
+      '-Wl,--start-group',
+      path.join(lib, 'libpthread.a'),
+      path.join(lib, 'libc.a'),
+      '@LIBGCC@',
+      ...(tc.arch === 'arm' ? ['@LIBGCC_EH@'] : []),
+      '-Wl,--end-group',
+      path.join(lib, 'crtn.o'),
+    ],
+  };
+}

@@ -1,0 +1,79 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { LabError } from '../util/errors.ts';
+import { repoRoot } from '../util/paths.ts';
+import type { Arch, KernelLine, Target } from './target.ts';
+import { Fields, parseJson } from './validate.ts';
+
+export const targetsDir = path.join(repoRoot, 'images', 'targets');
+
+const ARCHES: readonly Arch[] = ['arm', 'mipsel'];
+const LINES: readonly KernelLine[] = ['3.10', '6.1'];
+const NAME = /^[a-z0-9][a-z0-9.-]*$/;
+
+/** Parses and validates one target definition; errors name the file and the field. */
+export function parseTarget(file: string, text: string): Target {
+  const top = new Fields(file, parseJson(file, text));
+  top.only(['name', 'description', 'arch', 'qemu', 'kernel', 'libc', 'default']);
+  const name = top.string('name', NAME);
+  const expectedName = path.basename(file, '.json');
+  if (name !== expectedName) {
+    top.fail('name', `the file's base name "${expectedName}"`, name, `rename ${file} to ${name}.json or set "name": "${expectedName}"`);
+  }
+  const qemu = top.object('qemu');
+  qemu.only(['binary', 'machine', 'cpu', 'memoryMiB', 'nic', 'usb']);
+  const kernel = top.object('kernel');
+  kernel.only(['line', 'board', 'pageSizeKiB', 'initramfs', 'cmdline']);
+  const libc = top.object('libc');
+  libc.only(['kind', 'variants']);
+  const kind = libc.oneOf('kind', ['uclibc', 'glibc'] as const);
+  const variants = kind === 'glibc' ? ['system'] : libc.stringList('variants', NAME);
+  if (kind === 'uclibc' && !variants.includes('unpatched')) {
+    libc.fail('variants', 'a list that includes "unpatched" (the baseline every verdict compares against)', variants);
+  }
+  return {
+    name,
+    description: top.string('description'),
+    arch: top.oneOf('arch', ARCHES),
+    qemu: {
+      binary: qemu.string('binary', /^qemu-system-[a-z0-9_]+$/),
+      machine: qemu.string('machine'),
+      cpu: qemu.string('cpu'),
+      memoryMiB: qemu.integer('memoryMiB', 32, 2048),
+      nic: qemu.string('nic'),
+      usb: qemu.string('usb'),
+    },
+    kernel: {
+      line: kernel.oneOf('line', LINES),
+      board: kernel.string('board', NAME),
+      pageSizeKiB: kernel.oneOf('pageSizeKiB', [4, 16] as const),
+      initramfs: kernel.oneOf('initramfs', ['external', 'builtin'] as const),
+      cmdline: kernel.string('cmdline'),
+    },
+    libc: { kind, variants },
+    default: top.boolean('default', true),
+    file,
+  };
+}
+
+export async function loadTargets(dir: string = targetsDir): Promise<Target[]> {
+  const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.json')).sort();
+  const targets: Target[] = [];
+  for (const f of files) {
+    const file = path.join(dir, f);
+    targets.push(parseTarget(path.relative(process.cwd(), file) || file, await fs.readFile(file, 'utf8')));
+  }
+  return targets;
+}
+
+/** Picks targets by name; an unknown name lists the known ones. */
+export function selectTargets(all: Target[], names: string[]): Target[] {
+  if (names.length === 0) return all.filter((t) => t.default);
+  return names.map((name) => {
+    const t = all.find((x) => x.name === name);
+    if (!t) {
+      throw new LabError(`unknown target "${name}"`, { fix: `use one of: ${all.map((x) => x.name).join(', ')} (reprolab targets)` });
+    }
+    return t;
+  });
+}

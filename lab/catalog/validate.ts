@@ -1,0 +1,98 @@
+import { LabError } from '../util/errors.ts';
+
+/**
+ * Small typed readers over parsed JSON that fail with the file, the field path
+ * and what was expected, e.g. `images/targets/x.json: kernel.pageSizeKiB must be one of 4, 16 (got 8)`.
+ */
+export class Fields {
+  constructor(
+    readonly file: string,
+    private readonly value: unknown,
+    private readonly at: string = '',
+  ) {}
+
+  private where(key: string): string {
+    return this.at ? `${this.at}.${key}` : key;
+  }
+
+  fail(key: string, expected: string, got: unknown, fix?: string): never {
+    const shown = got === undefined ? 'missing' : `got ${JSON.stringify(got)}`;
+    throw new LabError(`${this.file}: ${this.where(key)} must be ${expected} (${shown})`, {
+      fix: fix ?? `edit ${this.file} and set "${this.where(key)}"`,
+    });
+  }
+
+  private raw(key: string): unknown {
+    if (!this.value || typeof this.value !== 'object' || Array.isArray(this.value)) {
+      throw new LabError(`${this.file}: ${this.at || 'the top level'} must be an object`);
+    }
+    return (this.value as Record<string, unknown>)[key];
+  }
+
+  string(key: string, pattern?: RegExp): string {
+    const v = this.raw(key);
+    if (typeof v !== 'string' || v.length === 0) this.fail(key, 'a non-empty string', v);
+    if (pattern && !pattern.test(v)) this.fail(key, `a string matching ${pattern}`, v);
+    return v;
+  }
+
+  optionalString(key: string, fallback: string): string {
+    return this.raw(key) === undefined ? fallback : this.string(key);
+  }
+
+  oneOf<T extends string | number>(key: string, allowed: readonly T[]): T {
+    const v = this.raw(key);
+    if (!allowed.includes(v as T)) this.fail(key, `one of ${allowed.join(', ')}`, v);
+    return v as T;
+  }
+
+  integer(key: string, min: number, max: number): number {
+    const v = this.raw(key);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      this.fail(key, `an integer from ${min} to ${max}`, v);
+    }
+    return v;
+  }
+
+  boolean(key: string, fallback?: boolean): boolean {
+    const v = this.raw(key);
+    if (v === undefined && fallback !== undefined) return fallback;
+    if (typeof v !== 'boolean') this.fail(key, 'true or false', v);
+    return v;
+  }
+
+  stringList(key: string, pattern?: RegExp): string[] {
+    const v = this.raw(key);
+    if (!Array.isArray(v) || v.length === 0) this.fail(key, 'a non-empty list of strings', v);
+    v.forEach((item, i) => {
+      if (typeof item !== 'string' || (pattern && !pattern.test(item))) {
+        this.fail(`${key}[${i}]`, pattern ? `a string matching ${pattern}` : 'a string', item);
+      }
+    });
+    return v as string[];
+  }
+
+  object(key: string): Fields {
+    const v = this.raw(key);
+    if (!v || typeof v !== 'object' || Array.isArray(v)) this.fail(key, 'an object', v);
+    return new Fields(this.file, v, this.where(key));
+  }
+
+  /** Rejects keys nobody reads: a typo must not pass silently. */
+  only(keys: readonly string[]): void {
+    const v = this.value as Record<string, unknown>;
+    for (const key of Object.keys(v)) {
+      if (!keys.includes(key)) {
+        this.fail(key, `absent (unknown field; known: ${keys.join(', ')})`, v[key]);
+      }
+    }
+  }
+}
+
+export function parseJson(file: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new LabError(`${file}: not valid JSON: ${(err as Error).message}`, { fix: `correct the JSON syntax in ${file}` });
+  }
+}

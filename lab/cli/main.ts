@@ -1,0 +1,134 @@
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { Listr } from 'listr2';
+import { loadTargets, selectTargets } from '../catalog/targets.ts';
+import { buildBundle, type Bundle } from '../build/bundle.ts';
+import { diagnose, fixCommand, healthy, install } from '../doctor/doctor.ts';
+import { targetAvailability } from '../sources/availability.ts';
+import { describeError, LabError } from '../util/errors.ts';
+import { labDirs } from '../util/paths.ts';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parseOverrides(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const i = pair.indexOf('=');
+    if (i <= 0) throw new LabError(`--source ${pair}: expected PACKAGE=DIR`, { fix: 'e.g. --source linux-3.10.108=/path/to/linux-3.10.108' });
+    out[pair.slice(0, i)] = path.resolve(pair.slice(i + 1));
+  }
+  return out;
+}
+
+const program = new Command('reprolab')
+  .description('QEMU-based embedded reproduction lab: build, boot and judge netlink field bugs on emulated ARM and MIPS')
+  .addOption(new Option('--cache-dir <dir>', 'where builds, sources and logs live').env('REPROLAB_CACHE'))
+  .addOption(new Option('--downloads-dir <dir>', 'where pinned source archives are looked for').env('REPROLAB_DOWNLOADS'))
+  .option('--source <package=dir>', 'use an unpacked source tree instead of the archive (repeatable)', collect, [] as string[]);
+
+function globalDirs() {
+  const o = program.opts<{ cacheDir?: string; downloadsDir?: string; source: string[] }>();
+  return { dirs: labDirs({ cacheDir: o.cacheDir, downloadsDir: o.downloadsDir }), overrides: parseOverrides(o.source) };
+}
+
+program
+  .command('targets')
+  .description('list targets and whether their sources are available')
+  .option('--json', 'machine-readable output')
+  .action(async (opts: { json?: boolean }) => {
+    const { dirs, overrides } = globalDirs();
+    const targets = await loadTargets();
+    const rows = await Promise.all(targets.map((t) => targetAvailability(t, { dirs, overrides, download: false })));
+    if (opts.json) {
+      console.log(JSON.stringify(rows, null, 2));
+      return;
+    }
+    for (const r of rows) {
+      console.log(`${r.available ? 'available  ' : 'unavailable'}  ${r.target.padEnd(28)} ${r.description}`);
+      for (const s of r.sources) console.log(`             ${s.package}: ${s.found ? `${s.origin} ${s.path}` : `MISSING — ${s.fix}`}`);
+    }
+  });
+
+program
+  .command('build')
+  .description('build image bundles (kernel, rootfs, libc sysroots, probes) for targets (default: all default targets)')
+  .argument('[targets...]', 'target names (reprolab targets)')
+  .option('--variant <name>', 'libc variant to build (repeatable; default: all of the target)', collect, [] as string[])
+  .option('--patch <file>', 'extra libc patch applied after the variant series (repeatable)', collect, [] as string[])
+  .option('--json', 'print a JSON summary instead of text')
+  .action(async (names: string[], opts: { variant: string[]; patch: string[]; json?: boolean }) => {
+    const { dirs, overrides } = globalDirs();
+    const targets = selectTargets(await loadTargets(), names);
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const results: { target: string; ok: boolean; bundle?: Bundle; error?: string; seconds: number }[] = [];
+    const tasks = new Listr(
+      targets.map((target) => ({
+        title: `build ${target.name}`,
+        task: async (_ctx: unknown, task: { output: string; title: string }) => {
+          const started = Date.now();
+          try {
+            for (const v of opts.variant) {
+              if (!target.libc.variants.includes(v)) {
+                throw new LabError(`${target.name} has no libc variant "${v}"`, { fix: `use one of: ${target.libc.variants.join(', ')}` });
+              }
+            }
+            const bundle = await buildBundle({
+              target,
+              ...(opts.variant.length ? { variants: opts.variant } : {}),
+              extraPatches: opts.patch,
+              dirs,
+              sources: { dirs, overrides },
+              logDir: path.join(dirs.logs, `${target.name}-${stamp}`),
+              progress: (step) => {
+                task.output = step;
+              },
+            });
+            const seconds = (Date.now() - started) / 1000;
+            results.push({ target: target.name, ok: true, bundle, seconds });
+            task.title = `${target.name}: ${bundle.rebuilt.length ? `rebuilt ${bundle.rebuilt.join(', ')}` : 'up to date'} (${seconds.toFixed(1)} s) → ${bundle.dir}`;
+          } catch (err) {
+            results.push({ target: target.name, ok: false, error: describeError(err), seconds: (Date.now() - started) / 1000 });
+            throw new Error(`${target.name}: ${describeError(err)}`);
+          }
+        },
+      })),
+      { concurrent: false, exitOnError: false, rendererOptions: { collapseErrors: false }, fallbackRendererCondition: !!opts.json || !process.stdout.isTTY },
+    );
+    await tasks.run().catch(() => undefined);
+    if (opts.json) {
+      console.log(JSON.stringify(results.map((r) => ({ target: r.target, ok: r.ok, seconds: r.seconds, bundle: r.bundle?.dir, rebuilt: r.bundle?.rebuilt, error: r.error })), null, 2));
+    } else {
+      console.log('');
+      for (const r of results) console.log(r.ok ? `ok      ${r.target}  ${r.bundle!.dir}` : `FAILED  ${r.target}\n${r.error!.replace(/^/gm, '        ')}`);
+    }
+    if (results.some((r) => !r.ok)) process.exitCode = 1;
+  });
+
+program
+  .command('doctor')
+  .description('check host packages (qemu, cross compilers, kernel build tools) and print the exact fix')
+  .option('--install', 'install what is missing (root; runs apt-get update first)')
+  .action(async (opts: { install?: boolean }) => {
+    let report = await diagnose();
+    if (healthy(report)) {
+      console.log('doctor: every host requirement is present');
+      return;
+    }
+    console.log(`doctor: missing: ${[...report.missingWhat, ...report.missingArches.map((a) => `dpkg architecture ${a}`)].join(', ')}`);
+    if (!opts.install) {
+      console.log(`fix: ${fixCommand(report)}   (or: reprolab doctor --install)`);
+      process.exitCode = 1;
+      return;
+    }
+    await install(report, (l) => console.log(`doctor: ${l}`));
+    report = await diagnose();
+    if (!healthy(report)) throw new LabError(`still missing after install: ${report.missingWhat.join(', ')}`, { fix: fixCommand(report) });
+    console.log('doctor: every host requirement is present');
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`reprolab: ${describeError(err)}`);
+  process.exitCode = 1;
+});

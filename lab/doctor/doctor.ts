@@ -1,0 +1,104 @@
+import { execa } from 'execa';
+import { LabError } from '../util/errors.ts';
+
+/** A host requirement: a command that must exist, and the Debian package that provides it. */
+export interface Requirement {
+  what: string;
+  check: () => Promise<boolean>;
+  debianPackage: string;
+}
+
+async function hasCommand(cmd: string): Promise<boolean> {
+  const r = await execa('sh', ['-c', 'command -v "$1"', 'sh', cmd], { reject: false });
+  return r.exitCode === 0;
+}
+
+async function hasFile(file: string): Promise<boolean> {
+  const r = await execa('test', ['-e', file], { reject: false });
+  return r.exitCode === 0;
+}
+
+async function hasForeignArch(arch: string): Promise<boolean> {
+  const r = await execa('dpkg', ['--print-foreign-architectures'], { reject: false });
+  return r.stdout.split('\n').includes(arch);
+}
+
+const cmd = (command: string, debianPackage: string): Requirement => ({ what: command, check: () => hasCommand(command), debianPackage });
+
+export const REQUIREMENTS: Requirement[] = [
+  cmd('qemu-system-arm', 'qemu-system-arm'),
+  cmd('qemu-system-mipsel', 'qemu-system-mips'),
+  cmd('arm-linux-gnueabi-gcc', 'gcc-arm-linux-gnueabi'),
+  cmd('mipsel-linux-gnu-gcc', 'gcc-mipsel-linux-gnu'),
+  { what: 'armel glibc for cross builds', check: () => hasFile('/usr/arm-linux-gnueabi/lib/libc.a'), debianPackage: 'libc6-dev-armel-cross' },
+  { what: 'mipsel glibc for cross builds', check: () => hasFile('/usr/mipsel-linux-gnu/lib/libc.a'), debianPackage: 'libc6-dev-mipsel-cross' },
+  { what: '/usr/src/linux-source-6.1.tar.xz', check: () => hasFile('/usr/src/linux-source-6.1.tar.xz'), debianPackage: 'linux-source-6.1' },
+  cmd('make', 'make'),
+  cmd('gcc', 'gcc'),
+  cmd('bc', 'bc'),
+  cmd('flex', 'flex'),
+  cmd('bison', 'bison'),
+  cmd('cpio', 'cpio'),
+  cmd('file', 'file'),
+  cmd('xz', 'xz-utils'),
+  cmd('patch', 'patch'),
+  cmd('perl', 'perl'),
+  cmd('rsync', 'rsync'),
+  cmd('dpkg-deb', 'dpkg'),
+  cmd('ssh-keygen', 'openssh-client'),
+  { what: 'OpenSSL headers (kernel host tools)', check: () => hasFile('/usr/include/openssl/ssl.h'), debianPackage: 'libssl-dev' },
+  { what: 'libelf headers (kernel host tools)', check: () => hasFile('/usr/include/libelf.h'), debianPackage: 'libelf-dev' },
+];
+
+/** Guest userland comes from Debian packages of these architectures. */
+export const FOREIGN_ARCHES = ['armel', 'mipsel'];
+
+export interface DoctorReport {
+  missingPackages: string[];
+  missingWhat: string[];
+  missingArches: string[];
+}
+
+export async function diagnose(): Promise<DoctorReport> {
+  const results = await Promise.all(REQUIREMENTS.map(async (r) => ({ r, ok: await r.check() })));
+  const missing = results.filter((x) => !x.ok).map((x) => x.r);
+  const arches = await Promise.all(FOREIGN_ARCHES.map(async (a) => ({ a, ok: await hasForeignArch(a) })));
+  return {
+    missingPackages: [...new Set(missing.map((m) => m.debianPackage))],
+    missingWhat: missing.map((m) => m.what),
+    missingArches: arches.filter((x) => !x.ok).map((x) => x.a),
+  };
+}
+
+export function fixCommand(report: DoctorReport): string {
+  const steps = [
+    ...report.missingArches.map((a) => `dpkg --add-architecture ${a}`),
+    'apt-get update',
+    ...(report.missingPackages.length ? [`apt-get install -y --no-install-recommends ${report.missingPackages.join(' ')}`] : []),
+  ];
+  return steps.join(' && ');
+}
+
+export function healthy(report: DoctorReport): boolean {
+  return report.missingPackages.length === 0 && report.missingArches.length === 0;
+}
+
+/** Installs what is missing (root only); apt-get update always runs first. */
+export async function install(report: DoctorReport, log: (line: string) => void): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    throw new LabError('reprolab doctor --install must run as root (it calls apt-get)', { fix: `sudo ${fixCommand(report)}` });
+  }
+  for (const arch of report.missingArches) {
+    log(`dpkg --add-architecture ${arch}`);
+    await execa('dpkg', ['--add-architecture', arch], { stdio: 'inherit' });
+  }
+  log('apt-get update');
+  await execa('apt-get', ['update'], { stdio: 'inherit' });
+  if (report.missingPackages.length) {
+    log(`apt-get install ${report.missingPackages.join(' ')}`);
+    await execa('apt-get', ['install', '-y', '--no-install-recommends', ...report.missingPackages], {
+      stdio: 'inherit',
+      env: { DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  }
+}

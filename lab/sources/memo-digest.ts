@@ -1,0 +1,51 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { sha256, sha256File, sha256Tree } from '../util/digest.ts';
+import { writeFileAtomic } from '../util/fs.ts';
+
+/**
+ * Hashing a 600 MB kernel tree on every run would break the "no-op rebuild in
+ * under 2 s" promise, so digests are remembered next to the cache, keyed by a
+ * cheap fingerprint (paths, sizes, mtimes). Any edit changes the fingerprint
+ * and forces a real re-hash.
+ */
+export async function memoTreeDigest(memoDir: string, root: string): Promise<string> {
+  const fingerprint = await treeFingerprint(root);
+  return memoized(memoDir, `tree:${path.resolve(root)}`, fingerprint, () => sha256Tree(root));
+}
+
+export async function memoFileDigest(memoDir: string, file: string): Promise<string> {
+  const st = await fs.stat(file);
+  return memoized(memoDir, `file:${path.resolve(file)}`, `${st.size}:${st.mtimeMs}:${st.ino}`, () => sha256File(file));
+}
+
+async function memoized(memoDir: string, id: string, fingerprint: string, compute: () => Promise<string>): Promise<string> {
+  const memoFile = path.join(memoDir, `${sha256(id).slice(0, 32)}.json`);
+  try {
+    const memo = JSON.parse(await fs.readFile(memoFile, 'utf8')) as { id: string; fingerprint: string; digest: string };
+    if (memo.id === id && memo.fingerprint === fingerprint) return memo.digest;
+  } catch {
+    // no memo yet
+  }
+  const digest = await compute();
+  await writeFileAtomic(memoFile, JSON.stringify({ id, fingerprint, digest }));
+  return digest;
+}
+
+async function treeFingerprint(root: string): Promise<string> {
+  const parts: string[] = [];
+  async function walk(dir: string): Promise<void> {
+    const entries = await fs.readdir(dir, { withFileTypes: true });
+    await Promise.all(
+      entries.map(async (e) => {
+        const full = path.join(dir, e.name);
+        if (e.isDirectory()) return walk(full);
+        const st = await fs.lstat(full);
+        parts.push(`${full}\0${st.size}\0${st.mtimeMs}\0${st.mode}`);
+      }),
+    );
+  }
+  await walk(root);
+  parts.sort();
+  return sha256(parts.join('\n'));
+}

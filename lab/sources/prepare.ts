@@ -1,0 +1,52 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { applySeries, type Patch } from '../build/patches.ts';
+import { storeEntry } from '../build/store.ts';
+import type { LabDirs } from '../util/paths.ts';
+import { runLogged } from '../util/run.ts';
+import type { ResolvedSource } from './resolve.ts';
+
+/** An unpacked source tree with its patch series applied, shared by every build that needs it. */
+export interface PreparedTree {
+  dir: string;
+  /** Content key: source digest + patch digests. */
+  key: string;
+  source: ResolvedSource;
+  patches: Patch[];
+}
+
+export async function prepareTree(
+  source: ResolvedSource,
+  patches: Patch[],
+  what: string,
+  dirs: LabDirs,
+  logFile: string,
+): Promise<PreparedTree> {
+  const entry = await storeEntry(
+    dirs.sources,
+    source.package,
+    { source: source.sha256, patches: patches.map((p) => p.sha256) },
+    async (out) => {
+      if (source.origin === 'override') {
+        // Copy, never patch the user's own tree in place.
+        await runLogged('cp', ['-a', `${source.path}/.`, out], { logFile });
+      } else {
+        await runLogged('tar', ['-xf', source.path, '-C', out, '--strip-components=1'], { logFile });
+      }
+      await applySeries(out, patches, what);
+    },
+  );
+  return { dir: entry.dir, key: entry.key, source, patches };
+}
+
+/** Whether a prepared tree looks like what it claims to be (guards against a wrong override). */
+export async function assertTreeHas(tree: PreparedTree, relFile: string, what: string): Promise<void> {
+  try {
+    await fs.access(path.join(tree.dir, relFile));
+  } catch {
+    const { LabError } = await import('../util/errors.ts');
+    throw new LabError(`${what} source at ${tree.source.path} has no ${relFile}: it is not a ${what} tree`, {
+      fix: `point the override for ${tree.source.package} at the folder that holds ${relFile}`,
+    });
+  }
+}

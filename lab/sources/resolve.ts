@@ -1,0 +1,112 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { LabError, MissingSourceError } from '../util/errors.ts';
+import { sha256File } from '../util/digest.ts';
+import { exists, tempSibling } from '../util/fs.ts';
+import type { LabDirs } from '../util/paths.ts';
+import { memoFileDigest, memoTreeDigest } from './memo-digest.ts';
+import type { ArchiveSource, DebianFileSource, SourceSpec } from './spec.ts';
+
+/** What a build actually used for one package, recorded in the bundle manifest. */
+export interface ResolvedSource {
+  package: string;
+  /** override: a directory tree; archive: a pinned upstream archive; debian-file: a file from a Debian package. */
+  origin: 'override' | 'archive' | 'debian-file';
+  path: string;
+  /** sha256 of the archive or file; for a directory, sha256 over its files (see sha256Tree). */
+  sha256: string;
+  /** For archives: whether the file's digest matched the pin (always true when used). */
+  pinned?: string;
+}
+
+export interface SourceOptions {
+  dirs: LabDirs;
+  /** Per-package override directories from the command line (`--source pkg=DIR`). */
+  overrides?: Record<string, string>;
+  env?: NodeJS.ProcessEnv;
+  /** Try the upstream URL when the archive is not cached (off in tests). */
+  download?: boolean;
+}
+
+/** The environment variable that overrides a package: REPROLAB_SOURCE_LINUX_3_10_108, … */
+export function overrideEnvName(pkg: string): string {
+  return `REPROLAB_SOURCE_${pkg.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`;
+}
+
+function memoDir(dirs: LabDirs): string {
+  return path.join(dirs.cache, 'digests');
+}
+
+async function findOverride(spec: SourceSpec, opts: SourceOptions): Promise<{ dir: string; from: string } | undefined> {
+  const env = opts.env ?? process.env;
+  const explicit = opts.overrides?.[spec.package];
+  if (explicit) return { dir: explicit, from: `--source ${spec.package}=${explicit}` };
+  const fromEnv = env[overrideEnvName(spec.package)];
+  if (fromEnv) return { dir: fromEnv, from: `${overrideEnvName(spec.package)}=${fromEnv}` };
+  const dropIn = path.join(opts.dirs.overrides, spec.package);
+  if (await exists(dropIn)) return { dir: dropIn, from: dropIn };
+  return undefined;
+}
+
+export async function resolveSource(spec: SourceSpec, opts: SourceOptions): Promise<ResolvedSource> {
+  const override = await findOverride(spec, opts);
+  if (override) {
+    const stat = await fs.stat(override.dir).catch(() => undefined);
+    if (!stat?.isDirectory()) {
+      throw new LabError(`source override for ${spec.package} is not a directory: ${override.dir} (from ${override.from})`, {
+        fix: `point it at the unpacked ${spec.package} tree (the folder holding its top-level Makefile)`,
+      });
+    }
+    const dir = path.resolve(override.dir);
+    return { package: spec.package, origin: 'override', path: dir, sha256: await memoTreeDigest(memoDir(opts.dirs), dir) };
+  }
+  return spec.kind === 'archive' ? resolveArchive(spec, opts) : resolveDebianFile(spec, opts);
+}
+
+async function resolveArchive(spec: ArchiveSource, opts: SourceOptions): Promise<ResolvedSource> {
+  const file = path.join(opts.dirs.downloads, spec.archive);
+  if (!(await exists(file)) && opts.download !== false) await tryDownload(spec, file);
+  if (await exists(file)) {
+    const digest = await memoFileDigest(memoDir(opts.dirs), file);
+    if (digest !== spec.sha256) {
+      throw new LabError(`${file}: sha256 ${digest} does not match the pinned ${spec.sha256}`, {
+        fix: `replace it with the genuine ${spec.archive} from ${spec.url}, or delete it and use an override directory (${overrideEnvName(spec.package)}=DIR)`,
+      });
+    }
+    return { package: spec.package, origin: 'archive', path: file, sha256: digest, pinned: spec.sha256 };
+  }
+  throw new MissingSourceError(
+    spec.archive,
+    `source ${spec.archive} not available (sha256 ${spec.sha256})`,
+    `put ${spec.archive} (from ${spec.url}) in ${opts.dirs.downloads}/, ` +
+      `or unpack the ${spec.package} tree into ${path.join(opts.dirs.overrides, spec.package)}/, ` +
+      `or point ${overrideEnvName(spec.package)} (or --source ${spec.package}=DIR) at an unpacked tree`,
+  );
+}
+
+async function resolveDebianFile(spec: DebianFileSource, opts: SourceOptions): Promise<ResolvedSource> {
+  if (!(await exists(spec.path))) {
+    throw new MissingSourceError(
+      path.basename(spec.path),
+      `source ${spec.path} not available (installed by the Debian package ${spec.debianPackage})`,
+      `apt-get install ${spec.debianPackage} (or: reprolab doctor --install)`,
+    );
+  }
+  return { package: spec.package, origin: 'debian-file', path: spec.path, sha256: await memoFileDigest(memoDir(opts.dirs), spec.path) };
+}
+
+/** Downloads into a temporary name, verifies the pin, then renames: the cache never holds half a file. */
+async function tryDownload(spec: ArchiveSource, file: string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = tempSibling(file);
+  try {
+    const res = await fetch(spec.url, { signal: AbortSignal.timeout(30_000) });
+    if (!res.ok || !res.body) return;
+    await fs.writeFile(tmp, Buffer.from(await res.arrayBuffer()));
+    if ((await sha256File(tmp)) === spec.sha256) await fs.rename(tmp, file);
+  } catch {
+    // Offline machines are normal here: the caller reports the archive as missing.
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}

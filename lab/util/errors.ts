@@ -1,0 +1,41 @@
+/**
+ * An error a person can act on: what went wrong, and what to do about it.
+ * Every stage reports failures as LabError so the CLI can print them plainly.
+ */
+export class LabError extends Error {
+  readonly fix: string | undefined;
+  readonly logPath: string | undefined;
+
+  constructor(message: string, options: { fix?: string; logPath?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'LabError';
+    this.fix = options.fix;
+    this.logPath = options.logPath;
+  }
+
+  /** The message with its fix and log path, as printed to the user. */
+  describe(): string {
+    const lines = [this.message];
+    if (this.fix) lines.push(`fix: ${this.fix}`);
+    if (this.logPath) lines.push(`log: ${this.logPath}`);
+    return lines.join('\n');
+  }
+}
+
+/** A source archive or tree the lab needs and cannot find. Other targets still build. */
+export class MissingSourceError extends LabError {
+  override name = 'MissingSourceError';
+  constructor(
+    readonly archive: string,
+    message: string,
+    fix: string,
+  ) {
+    super(message, { fix });
+  }
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof LabError) return err.describe();
+  if (err instanceof Error) return err.stack ?? err.message;
+  return String(err);
+}

@@ -1,0 +1,44 @@
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (where images/, kernels/ and lab/ live). */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface LabDirs {
+  /** Root of everything the lab keeps outside the repo. */
+  cache: string;
+  /** Upstream archives and Debian packages, pinned by digest. */
+  downloads: string;
+  /** Drop-in source overrides: <overrides>/<package>/ is used instead of the archive. */
+  overrides: string;
+  /** Unpacked, patched source trees (content-addressed). */
+  sources: string;
+  /** Build outputs (content-addressed). */
+  store: string;
+  /** Long-lived kernel build directories, so an unchanged kernel is never recompiled. */
+  work: string;
+  /** Logs of every build step. */
+  logs: string;
+}
+
+export interface DirOptions {
+  cacheDir?: string | undefined;
+  downloadsDir?: string | undefined;
+}
+
+/** Cache layout: flag beats environment beats the XDG default. */
+export function labDirs(opts: DirOptions = {}, env: NodeJS.ProcessEnv = process.env): LabDirs {
+  const xdg = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  const cache = path.resolve(opts.cacheDir ?? env.REPROLAB_CACHE ?? path.join(xdg, 'reprolab'));
+  const downloads = path.resolve(opts.downloadsDir ?? env.REPROLAB_DOWNLOADS ?? path.join(cache, 'downloads'));
+  return {
+    cache,
+    downloads,
+    overrides: path.resolve(env.REPROLAB_OVERRIDES ?? path.join(cache, 'overrides')),
+    sources: path.join(cache, 'src'),
+    store: path.join(cache, 'store'),
+    work: path.join(cache, 'work'),
+    logs: path.join(cache, 'logs'),
+  };
+}

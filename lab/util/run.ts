@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { LabError } from './errors.ts';
+
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Every byte the command prints is appended here; on failure the error names it. */
+  logFile: string;
+  /** Fed to the command's stdin (e.g. `yes ""` answers for oldconfig). */
+  input?: string;
+}
+
+/**
+ * Runs one build command (argument array, never a shell string), logging its
+ * output. A failure becomes a LabError carrying the last lines and the log path.
+ */
+export async function runLogged(file: string, args: string[], opts: RunOptions): Promise<void> {
+  fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
+  fs.appendFileSync(opts.logFile, `\n$ ${[file, ...args].join(' ')}${opts.cwd ? `   (in ${opts.cwd})` : ''}\n`);
+  {
+    const result = await execa(file, args, {
+      cwd: opts.cwd,
+      env: { LC_ALL: 'C', ...opts.env },
+      stdout: { file: opts.logFile, append: true },
+      stderr: { file: opts.logFile, append: true },
+      reject: false,
+      input: opts.input ?? '',
+    });
+    if (result.exitCode !== 0 || result.failed) {
+      const reason = result.exitCode === undefined ? (result.signal ?? 'failed to start') : `exit ${result.exitCode}`;
+      throw new LabError(`${path.basename(file)} ${args.slice(0, 3).join(' ')}… failed (${reason})\n${tailOf(opts.logFile, 25)}`, {
+        logPath: opts.logFile,
+      });
+    }
+  }
+}
+
+/** Runs a command and returns its stdout (for short queries like `gcc --version`). */
+export async function capture(file: string, args: string[], cwd?: string): Promise<string> {
+  const result = await execa(file, args, { cwd, env: { LC_ALL: 'C' }, reject: false });
+  if (result.exitCode !== 0) {
+    throw new LabError(`${file} ${args.join(' ')} failed (exit ${result.exitCode}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  }
+  return result.stdout;
+}
+
+export function tailOf(file: string, lines: number): string {
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    return text.trimEnd().split('\n').slice(-lines).map((l) => `  | ${l}`).join('\n');
+  } catch {
+    return '';
+  }
+}
