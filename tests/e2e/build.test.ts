@@ -1,0 +1,151 @@
+/**
+ * End-to-end: real sources, real cross compilers, real kernel and libc builds.
+ * Targets whose sources are absent are reported as "skipped: <archive> not
+ * available"; when present they must build. Uses the real lab cache so a warm
+ * machine re-checks bundles in seconds (content-addressed, keyed by every input).
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { buildBundle, type Bundle } from '../../lab/build/bundle.ts';
+import { TOOLCHAINS } from '../../lab/build/toolchain.ts';
+import { loadTargets } from '../../lab/catalog/targets.ts';
+import { uclibcDir } from '../../lab/build/uclibc.ts';
+import { targetAvailability } from '../../lab/sources/availability.ts';
+import { resolveSource } from '../../lab/sources/resolve.ts';
+import { loadSourceSpec } from '../../lab/sources/spec.ts';
+import { labDirs } from '../../lab/util/paths.ts';
+
+const dirs = labDirs();
+const targets = await loadTargets();
+const availability = await Promise.all(targets.map((t) => targetAvailability(t, { dirs, download: false })));
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const BUILD_TIMEOUT = 40 * 60_000;
+
+async function fileType(p: string): Promise<string> {
+  return (await execa('file', ['-b', '-L', p])).stdout;
+}
+
+async function cpioList(file: string): Promise<string[]> {
+  return (await execa('cpio', ['-it', '-F', file])).stdout.split('\n');
+}
+
+/** A file of the uClibc source the lab resolves (override tree or pinned archive). */
+async function uclibcFile(rel: string): Promise<string> {
+  const spec = await loadSourceSpec(path.join(uclibcDir, 'source.json'));
+  const src = await resolveSource(spec, { dirs, download: false });
+  if (src.origin === 'override') return fs.readFile(path.join(src.path, rel), 'utf8');
+  return (await execa('tar', ['-xOf', src.path, '--wildcards', `*/${rel}`])).stdout;
+}
+
+async function build(name: string, extra: { variants?: string[]; extraPatches?: string[] } = {}): Promise<Bundle> {
+  const target = targets.find((t) => t.name === name)!;
+  return buildBundle({
+    target,
+    extraPatches: extra.extraPatches ?? [],
+    ...(extra.variants ? { variants: extra.variants } : {}),
+    dirs,
+    sources: { dirs },
+    logDir: path.join(dirs.logs, `e2e-${name}-${stamp}`),
+  });
+}
+
+for (const avail of availability) {
+  const target = targets.find((t) => t.name === avail.target)!;
+  const missing = avail.sources.filter((s) => !s.found);
+  const title = missing.length ? `skipped: ${missing.map((s) => s.archive).join(', ')} not available` : 'builds a bundle and checks what is in it';
+
+  describe(target.name, () => {
+    if (missing.length) console.log(`${target.name}: skipped: ${missing.map((s) => s.archive).join(', ')} not available (${missing[0]!.fix})`);
+
+    it.skipIf(missing.length > 0)(title, { timeout: BUILD_TIMEOUT }, async () => {
+      const bundle = await build(target.name);
+      const m = bundle.manifest;
+      const tc = TOOLCHAINS[target.arch];
+
+      // Kernel image and its version.
+      const image = path.join(bundle.dir, m.kernel.image);
+      const kernelType = await fileType(image);
+      if (target.arch === 'arm') expect(kernelType).toMatch(/Linux kernel ARM boot executable zImage/);
+      else expect(kernelType).toMatch(/ELF 32-bit LSB executable, MIPS/);
+      expect(m.kernel.release).toMatch(new RegExp(`^${target.kernel.line.replace('.', '\\.')}\\.\\d+-reprolab$`));
+      if (target.arch === 'mipsel') {
+        const banner = (await execa('grep', ['-a', '-o', '-m1', 'Linux version [^ ]* ', image])).stdout;
+        expect(banner).toContain(`Linux version ${m.kernel.release}`);
+      }
+      const config = await fs.readFile(path.join(bundle.dir, 'images', 'kernel.config'), 'utf8');
+      expect(config).toContain('CONFIG_NETLINK_DIAG=y');
+      if (target.arch === 'mipsel') expect(config).toContain(`CONFIG_PAGE_SIZE_${target.kernel.pageSizeKiB}KB=y`);
+      if (m.kernel.dtb) expect(await fileType(path.join(bundle.dir, m.kernel.dtb))).toMatch(/Device Tree Blob/);
+
+      // Root filesystem: external cpio, or linked into the kernel.
+      if (target.kernel.initramfs === 'external') {
+        const list = await cpioList(path.join(bundle.dir, 'images', 'rootfs.cpio'));
+        for (const f of ['init', 'bin/busybox', 'usr/sbin/dropbear', 'dev/console', 'etc/dropbear/dropbear_ed25519_host_key']) expect(list).toContain(f);
+        for (const v of target.libc.variants) expect(list).toContain(`opt/reprolab/probes/${v}/ifaddrs-probe`);
+      } else {
+        expect(config).toMatch(/CONFIG_INITRAMFS_SOURCE=".*initramfs\.cpio"/);
+        expect((await execa('grep', ['-a', '-c', 'REPROLAB-READY', image], { reject: false })).stdout).not.toBe('0');
+      }
+
+      // Probes: right architecture, statically linked, against the right libc.
+      for (const v of m.libc.variants) {
+        for (const probe of v.probes) {
+          const bin = path.join(bundle.dir, 'target-probes', v.variant, probe);
+          const t = await fileType(bin);
+          expect(t).toContain(`ELF 32-bit LSB executable, ${tc.fileMachine}`);
+          expect(t).toContain('statically linked');
+          const strings = (await execa('strings', ['-a', bin])).stdout;
+          expect(strings).toContain(target.libc.kind === 'uclibc' ? 'uClibc' : 'glibc');
+        }
+        expect(v.patches.length).toBeGreaterThanOrEqual(target.libc.kind === 'uclibc' ? 1 : 0);
+      }
+
+      // The manifest records every source with its digest.
+      expect(m.kernel.source.sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(m.userland.packages.map((p) => p.name)).toContain('dropbear-bin');
+      expect(m.rootfs.hostKey).toMatch(/^ssh-ed25519 /);
+
+      // Unchanged inputs: nothing is rebuilt.
+      const again = await build(target.name);
+      expect(again.rebuilt).toEqual([]);
+      expect(again.dir).toBe(bundle.dir);
+    });
+  });
+}
+
+const armLegacy = availability.find((a) => a.target === 'arm-versatile-3.10-uclibc')!;
+const armMissing = armLegacy.sources.filter((s) => !s.found).map((s) => s.archive);
+
+describe('a changed uClibc patch', () => {
+  it.skipIf(armMissing.length > 0)(
+    armMissing.length ? `skipped: ${armMissing.join(', ')} not available` : 'rebuilds only libc, probes, rootfs and the bundle',
+    { timeout: BUILD_TIMEOUT },
+    async () => {
+      // A harmless, unique patch: a comment in ifaddrs.c, so the key is new on every run.
+      const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-patch-'));
+      const file = path.join(dir, '9999-e2e-marker.patch');
+      const first = (await uclibcFile('libc/inet/ifaddrs.c')).split('\n')[0] ?? '';
+      const marker = `/* reprolab e2e ${stamp} */`;
+      await fs.writeFile(file, `e2e marker\n\n--- a/libc/inet/ifaddrs.c\n+++ b/libc/inet/ifaddrs.c\n@@ -1 +1,2 @@\n+${marker}\n ${first}\n`);
+      const bundle = await build('arm-versatile-3.10-uclibc', { variants: ['unpatched', 'patched'], extraPatches: [file] });
+      expect(bundle.rebuilt.sort()).toEqual(['bundle', 'probes-patched', 'rootfs', 'uclibc-patched'].sort());
+      expect(bundle.manifest.libc.variants.find((v) => v.variant === 'patched')!.patches.map((p) => path.basename(p.file))).toContain('9999-e2e-marker.patch');
+    },
+  );
+
+  it.skipIf(armMissing.length > 0)(
+    armMissing.length ? `skipped: ${armMissing.join(', ')} not available` : 'that does not apply fails naming patch, file and hunk',
+    { timeout: BUILD_TIMEOUT },
+    async () => {
+      const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-patch-'));
+      const file = path.join(dir, '0042-stale.patch');
+      await fs.writeFile(file, 'stale\n\n--- a/libc/inet/ifaddrs.c\n+++ b/libc/inet/ifaddrs.c\n@@ -10,3 +10,3 @@\n no such line\n-nor this one\n+changed\n still nothing\n');
+      await expect(build('arm-versatile-3.10-uclibc', { variants: ['patched'], extraPatches: [file] })).rejects.toThrow(
+        /uClibc patch 0042-stale\.patch does not apply: libc\/inet\/ifaddrs\.c hunk #1/,
+      );
+    },
+  );
+});
