@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { sha256, sha256File, sha256Tree } from '../util/digest.ts';
 import { writeFileAtomic } from '../util/fs.ts';
+import { capture } from '../util/run.ts';
 
 /**
  * Hashing a 600 MB kernel tree on every run would break the "no-op rebuild in
@@ -32,20 +33,8 @@ async function memoized(memoDir: string, id: string, fingerprint: string, comput
   return digest;
 }
 
+/** Paths, sizes, mtimes and modes of every entry; `find` walks 45k files far faster than fs.lstat from Node. */
 async function treeFingerprint(root: string): Promise<string> {
-  const parts: string[] = [];
-  async function walk(dir: string): Promise<void> {
-    const entries = await fs.readdir(dir, { withFileTypes: true });
-    await Promise.all(
-      entries.map(async (e) => {
-        const full = path.join(dir, e.name);
-        if (e.isDirectory()) return walk(full);
-        const st = await fs.lstat(full);
-        parts.push(`${full}\0${st.size}\0${st.mtimeMs}\0${st.mode}`);
-      }),
-    );
-  }
-  await walk(root);
-  parts.sort();
-  return sha256(parts.join('\n'));
+  const listing = await capture('find', [root, '-printf', '%P\\0%s\\0%T@\\0%m\\0%y\\n']);
+  return sha256(listing.split('\n').sort().join('\n'));
 }

@@ -1,0 +1,82 @@
+/**
+ * Build benchmark. Prints, per target:
+ *   no-op rebuild time (warm cache, nothing changed) — the target is under 2 s;
+ * and with --cold, also:
+ *   cold build time in an empty cache vs a plain `make` of the same kernel
+ *   config in a fresh build directory (the lab's overhead over the kernel build).
+ * Usage: npm run bench -- [--cold] [target…]
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { buildBundle } from '../lab/build/bundle.ts';
+import { jobs } from '../lab/build/kernel.ts';
+import { TOOLCHAINS } from '../lab/build/toolchain.ts';
+import { loadKernelLine } from '../lab/catalog/kernel-line.ts';
+import { loadTargets, selectTargets } from '../lab/catalog/targets.ts';
+import { targetAvailability } from '../lab/sources/availability.ts';
+import { labDirs, type LabDirs } from '../lab/util/paths.ts';
+
+const args = process.argv.slice(2);
+const cold = args.includes('--cold');
+const names = args.filter((a) => !a.startsWith('--'));
+const warmDirs = labDirs();
+const targets = selectTargets(await loadTargets(), names);
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t0 = process.hrtime.bigint();
+  const value = await fn();
+  return [value, Number(process.hrtime.bigint() - t0) / 1e9];
+}
+
+async function plainMake(bundleDir: string, treeDir: string, arch: keyof typeof TOOLCHAINS, makeTargets: string[]): Promise<number> {
+  const tc = TOOLCHAINS[arch];
+  const out = await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-bench-make-'));
+  try {
+    await fs.copyFile(path.join(bundleDir, 'images', 'kernel.config'), path.join(out, '.config'));
+    const common = ['-C', treeDir, `O=${out}`, `ARCH=${tc.kernelArch}`, `CROSS_COMPILE=${tc.prefix}`];
+    const config = await fs.readFile(path.join(out, '.config'), 'utf8');
+    // A built-in initramfs path points into the lab's work dir; the plain build uses none.
+    await fs.writeFile(path.join(out, '.config'), config.replace(/^CONFIG_INITRAMFS_SOURCE=.*$/m, 'CONFIG_INITRAMFS_SOURCE=""'));
+    await execa('make', [...common, 'olddefconfig']);
+    const [, s] = await timed(() => execa('make', [...common, `-j${jobs()}`, ...makeTargets]));
+    return s;
+  } finally {
+    await fs.rm(out, { recursive: true, force: true });
+  }
+}
+
+const rows: string[] = [];
+for (const target of targets) {
+  const avail = await targetAvailability(target, { dirs: warmDirs, download: false });
+  if (!avail.available) {
+    rows.push(`${target.name.padEnd(28)} skipped: ${avail.sources.filter((s) => !s.found).map((s) => s.archive).join(', ')} not available`);
+    continue;
+  }
+  const run = (dirs: LabDirs) =>
+    buildBundle({ target, extraPatches: [], dirs, sources: { dirs, overrides: {} }, logDir: path.join(dirs.logs, `bench-${target.name}`) });
+  let line = target.name.padEnd(28);
+  if (cold) {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-bench-cold-'));
+    // Same downloads and overrides, empty store: every step really runs.
+    const dirs: LabDirs = { ...labDirs({ cacheDir: root }, {}), downloads: warmDirs.downloads, overrides: warmDirs.overrides };
+    try {
+      const [bundle, coldS] = await timed(() => run(dirs));
+      const line0 = await loadKernelLine(target.kernel.line);
+      const treeDir = (await fs.readdir(path.join(dirs.sources, bundle.manifest.kernel.source.package))).find((d) => !d.startsWith('.'))!;
+      const makeS = await plainMake(bundle.dir, path.join(dirs.sources, bundle.manifest.kernel.source.package, treeDir), target.arch, line0.boards[target.kernel.board]!.makeTargets);
+      line += ` cold ${coldS.toFixed(0)} s  plain kernel make ${makeS.toFixed(0)} s  overhead ${(coldS - makeS).toFixed(0)} s (${((coldS / makeS - 1) * 100).toFixed(0)}%)`;
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+    }
+  }
+  await run(warmDirs); // make sure the warm cache has it
+  const samples: number[] = [];
+  for (let i = 0; i < 3; i++) samples.push((await timed(() => run(warmDirs)))[1]);
+  line += `  no-op rebuild ${Math.min(...samples).toFixed(2)} s (best of 3; ${samples.map((s) => s.toFixed(2)).join(', ')})`;
+  rows.push(line);
+  console.log(line);
+}
+console.log('\nreprolab build bench');
+for (const r of rows) console.log(r);
