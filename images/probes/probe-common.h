@@ -9,6 +9,8 @@
 #include <stdio.h>
 
 #if defined(__UCLIBC__)
+/* uClibc headers carry major.minor.sublevel only ("0.9.33" for 0.9.33.2); the
+ * exact release is in the bundle manifest. */
 #define PROBE_LIBC_NAME "uClibc"
 #define PROBE_STR2(x) #x
 #define PROBE_STR(x) PROBE_STR2(x)

@@ -35,14 +35,8 @@ export function jobs(): number {
 
 /** Exported user-space headers (`make headers_install`), the base of a libc sysroot. */
 export async function kernelHeaders(tree: PreparedTree, tc: Toolchain, dirs: LabDirs, logFile: string): Promise<string> {
-  const entry = await storeEntry(dirs.store, 'linux-headers', { tree: tree.key, arch: tc.kernelArch, make: await hostMakeVersion() }, async (out) => {
-    const scratch = `${out}.build`;
-    await fs.mkdir(scratch, { recursive: true });
-    try {
-      await runLogged('make', ['-C', tree.dir, ...makeArgs(tc, scratch), `INSTALL_HDR_PATH=${out}`, 'headers_install'], { logFile });
-    } finally {
-      await fs.rm(scratch, { recursive: true, force: true });
-    }
+  const entry = await storeEntry(dirs.store, 'linux-headers', { tree: tree.key, arch: tc.kernelArch, make: await hostMakeVersion() }, async (out, scratch) => {
+    await runLogged('make', ['-C', tree.dir, ...makeArgs(tc, scratch), `INSTALL_HDR_PATH=${out}`, 'headers_install'], { logFile });
   });
   return path.join(entry.dir, 'include');
 }

@@ -58,26 +58,22 @@ export async function buildUclibc(opts: {
     dirs.store,
     'uclibc',
     { tree: tree.key, arch: tc.arch, config: texts.map((t) => sha256(t)), headers: opts.headersKey, toolchain: await toolchainVersion(tc) },
-    async (out) => {
+    async (out, scratch) => {
       // uClibc 0.9.33 builds in its source directory: build in a private copy.
-      const work = `${out}.work`;
-      try {
-        await runLogged('cp', ['-a', `${tree.dir}/.`, work], { logFile });
-        const settings = [
-          ...fragmentFiles.flatMap((f, i) => parseFragment(`images/libc/uclibc-0.9.33.2/${f}`, texts[i]!)),
-          { name: 'KERNEL_HEADERS', value: JSON.stringify(opts.headers), origin: 'lab (kernel headers)' },
-          { name: 'CROSS_COMPILER_PREFIX', value: JSON.stringify(tc.prefix), origin: 'lab (toolchain)' },
-        ];
-        await fs.writeFile(path.join(work, '.config'), applyFragment('', settings));
-        await runLogged('make', ['-C', work, 'oldconfig'], { logFile, input: '\n'.repeat(2000) });
-        verifyFragment(await fs.readFile(path.join(work, '.config'), 'utf8'), settings, `uClibc (${variant}) for ${tc.arch}`);
-        await runLogged('make', ['-C', work, `-j${jobs()}`], { logFile });
-        await runLogged('make', ['-C', work, `PREFIX=${out}`, 'install'], { logFile });
-        await fs.copyFile(path.join(work, '.config'), path.join(out, 'uclibc.config'));
-        await runLogged('cp', ['-a', `${opts.headers}/.`, path.join(out, 'usr', 'include')], { logFile });
-      } finally {
-        await fs.rm(work, { recursive: true, force: true });
-      }
+      const work = path.join(scratch, 'uClibc');
+      await runLogged('cp', ['-a', `${tree.dir}/.`, work], { logFile });
+      const settings = [
+        ...fragmentFiles.flatMap((f, i) => parseFragment(`images/libc/uclibc-0.9.33.2/${f}`, texts[i]!)),
+        { name: 'KERNEL_HEADERS', value: JSON.stringify(opts.headers), origin: 'lab (kernel headers)' },
+        { name: 'CROSS_COMPILER_PREFIX', value: JSON.stringify(tc.prefix), origin: 'lab (toolchain)' },
+      ];
+      await fs.writeFile(path.join(work, '.config'), applyFragment('', settings));
+      await runLogged('make', ['-C', work, 'oldconfig'], { logFile, input: '\n'.repeat(2000) });
+      verifyFragment(await fs.readFile(path.join(work, '.config'), 'utf8'), settings, `uClibc (${variant}) for ${tc.arch}`);
+      await runLogged('make', ['-C', work, `-j${jobs()}`], { logFile });
+      await runLogged('make', ['-C', work, `PREFIX=${out}`, 'install'], { logFile });
+      await fs.copyFile(path.join(work, '.config'), path.join(out, 'uclibc.config'));
+      await runLogged('cp', ['-a', `${opts.headers}/.`, path.join(out, 'usr', 'include')], { logFile });
     },
   );
   return { variant, sysroot: entry.dir, recipe: uclibcRecipe(tc, entry.dir), patches, tree, hit: entry.hit };

@@ -69,18 +69,13 @@ function excluded(rel: string, patterns: string[]): boolean {
 export async function buildUserland(debArch: string, dirs: LabDirs, logFile: string): Promise<Userland> {
   const spec = await loadUserlandSpec();
   const packages = await fetchDebs(spec.packages, debArch, dirs, logFile);
-  const entry = await storeEntry(dirs.store, 'userland', { debArch, debs: packages.map((p) => p.sha256), exclude: spec.exclude }, async (out) => {
-    const raw = `${out}.raw`;
-    try {
-      for (const p of packages) await runLogged('dpkg-deb', ['-x', p.file, raw], { logFile });
-      const listing = await capture('find', [raw, '-mindepth', '1', '(', '-type', 'f', '-o', '-type', 'l', ')', '-printf', '%P\n']);
-      for (const rel of listing.split('\n').filter(Boolean)) {
-        if (excluded(rel, spec.exclude)) continue;
-        await fs.mkdir(path.dirname(path.join(out, rel)), { recursive: true });
-        await fs.cp(path.join(raw, rel), path.join(out, rel), { verbatimSymlinks: true });
-      }
-    } finally {
-      await fs.rm(raw, { recursive: true, force: true });
+  const entry = await storeEntry(dirs.store, 'userland', { debArch, debs: packages.map((p) => p.sha256), exclude: spec.exclude }, async (out, raw) => {
+    for (const p of packages) await runLogged('dpkg-deb', ['-x', p.file, raw], { logFile });
+    const listing = await capture('find', [raw, '-mindepth', '1', '(', '-type', 'f', '-o', '-type', 'l', ')', '-printf', '%P\n']);
+    for (const rel of listing.split('\n').filter(Boolean)) {
+      if (excluded(rel, spec.exclude)) continue;
+      await fs.mkdir(path.dirname(path.join(out, rel)), { recursive: true });
+      await fs.cp(path.join(raw, rel), path.join(out, rel), { verbatimSymlinks: true });
     }
   });
   return { dir: entry.dir, packages, hit: entry.hit };

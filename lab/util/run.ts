@@ -19,21 +19,19 @@ export interface RunOptions {
 export async function runLogged(file: string, args: string[], opts: RunOptions): Promise<void> {
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   fs.appendFileSync(opts.logFile, `\n$ ${[file, ...args].join(' ')}${opts.cwd ? `   (in ${opts.cwd})` : ''}\n`);
-  {
-    const result = await execa(file, args, {
-      cwd: opts.cwd,
-      env: { LC_ALL: 'C', ...opts.env },
-      stdout: { file: opts.logFile, append: true },
-      stderr: { file: opts.logFile, append: true },
-      reject: false,
-      input: opts.input ?? '',
+  const result = await execa(file, args, {
+    cwd: opts.cwd,
+    env: { LC_ALL: 'C', ...opts.env },
+    stdout: { file: opts.logFile, append: true },
+    stderr: { file: opts.logFile, append: true },
+    reject: false,
+    input: opts.input ?? '',
+  });
+  if (result.exitCode !== 0 || result.failed) {
+    const reason = result.exitCode === undefined ? (result.signal ?? 'failed to start') : `exit ${result.exitCode}`;
+    throw new LabError(`${path.basename(file)} ${args.slice(0, 3).join(' ')}… failed (${reason})\n${tailOf(opts.logFile, 25)}`, {
+      logPath: opts.logFile,
     });
-    if (result.exitCode !== 0 || result.failed) {
-      const reason = result.exitCode === undefined ? (result.signal ?? 'failed to start') : `exit ${result.exitCode}`;
-      throw new LabError(`${path.basename(file)} ${args.slice(0, 3).join(' ')}… failed (${reason})\n${tailOf(opts.logFile, 25)}`, {
-        logPath: opts.logFile,
-      });
-    }
   }
 }
 
