@@ -6,6 +6,7 @@ import { assertTreeHas, prepareTree } from '../sources/prepare.ts';
 import { resolveSource, type ResolvedSource, type SourceOptions } from '../sources/resolve.ts';
 import { cacheKey } from '../util/digest.ts';
 import type { LabDirs } from '../util/paths.ts';
+import { followLog } from '../util/log-tail.ts';
 import { capture } from '../util/run.ts';
 import { glibcRecipe, wrapperScript, expandRecipe, type CompileRecipe } from './compile.ts';
 import { buildKernel, kernelHeaders, type KernelImage } from './kernel.ts';
@@ -84,12 +85,30 @@ function rel(p: string, base: string): string {
 }
 
 export async function buildBundle(req: BuildRequest): Promise<Bundle> {
+  let currentStep = '';
+  let currentLog: string | undefined;
+  const step = (name: string) => {
+    currentStep = name;
+    currentLog = path.join(req.logDir, `${name}.log`);
+    req.progress?.(name);
+    return currentLog;
+  };
+  // Long steps (a kernel is minutes) show what they are doing right now.
+  const stopFollowing = followLog(
+    () => currentLog,
+    (line) => req.progress?.(`${currentStep}: ${line}`),
+  );
+  try {
+    return await runSteps(req, step);
+  } finally {
+    stopFollowing();
+  }
+}
+
+/** target → sources → kernel headers → libc variants → probes → userland → rootfs → kernel → bundle. */
+async function runSteps(req: BuildRequest, step: (name: string) => string): Promise<Bundle> {
   const { target, dirs } = req;
   const tc = TOOLCHAINS[target.arch];
-  const step = (name: string) => {
-    req.progress?.(name);
-    return path.join(req.logDir, `${name}.log`);
-  };
   const rebuilt: string[] = [];
   const note = (name: string, hit: boolean) => {
     if (!hit) rebuilt.push(name);
