@@ -30,9 +30,8 @@ export async function loadKernelLine(line: string): Promise<KernelLineSpec> {
   const top = new Fields(path.relative(process.cwd(), file), parseJson(file, await fs.readFile(file, 'utf8')));
   top.only(['line', 'version', 'source', 'fragments', 'patches', 'boards']);
   const boardsField = top.object('boards');
-  const raw = JSON.parse(await fs.readFile(file, 'utf8')) as { boards: Record<string, unknown> };
   const boards: Record<string, KernelBoard> = {};
-  for (const name of Object.keys(raw.boards)) {
+  for (const name of boardsField.keys()) {
     const b = boardsField.object(name);
     b.only(['baseConfig', 'fragment', 'image', 'makeTargets', 'dtb']);
     boards[name] = {
@@ -40,7 +39,7 @@ export async function loadKernelLine(line: string): Promise<KernelLineSpec> {
       fragment: b.string('fragment'),
       image: b.string('image'),
       makeTargets: b.stringList('makeTargets'),
-      ...(raw.boards[name] && (raw.boards[name] as Record<string, unknown>).dtb !== undefined ? { dtb: b.string('dtb') } : {}),
+      ...(b.has('dtb') ? { dtb: b.string('dtb') } : {}),
     };
   }
   return {

@@ -78,6 +78,15 @@ export class Fields {
     return new Fields(this.file, v, this.where(key));
   }
 
+  /** The keys present (for maps such as a kernel line's boards). */
+  keys(): string[] {
+    return Object.keys(this.value as Record<string, unknown>);
+  }
+
+  has(key: string): boolean {
+    return this.raw(key) !== undefined;
+  }
+
   /** Rejects keys nobody reads: a typo must not pass silently. */
   only(keys: readonly string[]): void {
     const v = this.value as Record<string, unknown>;

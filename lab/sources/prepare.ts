@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { applySeries, type Patch } from '../build/patches.ts';
 import { storeEntry } from '../build/store.ts';
+import { LabError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { runLogged } from '../util/run.ts';
 import type { ResolvedSource } from './resolve.ts';
@@ -44,7 +45,6 @@ export async function assertTreeHas(tree: PreparedTree, relFile: string, what: s
   try {
     await fs.access(path.join(tree.dir, relFile));
   } catch {
-    const { LabError } = await import('../util/errors.ts');
     throw new LabError(`${what} source at ${tree.source.path} has no ${relFile}: it is not a ${what} tree`, {
       fix: `point the override for ${tree.source.package} at the folder that holds ${relFile}`,
     });

@@ -93,3 +93,19 @@ describe('source resolution', () => {
     expect((err as MissingSourceError).fix).toContain('apt-get install linux-source-6.1');
   });
 });
+
+describe('target availability', () => {
+  it('reports a 3.10 target as unavailable with the archive to provide, without building anything', async () => {
+    const { loadTargets } = await import('../../lab/catalog/targets.ts');
+    const { targetAvailability } = await import('../../lab/sources/availability.ts');
+    const { dirs } = await tempDirs();
+    const target = (await loadTargets()).find((t) => t.name === 'mips-malta-3.10-uclibc')!;
+    const a = await targetAvailability(target, { dirs, env: {}, download: false });
+    expect(a.available).toBe(false);
+    const linux = a.sources.find((s) => s.package === 'linux-3.10.108')!;
+    expect(linux.found).toBe(false);
+    expect(linux.archive).toBe('linux-3.10.108.tar.xz');
+    expect(linux.fix).toContain('3849ea8119517f605f9d53c57dd6c539af8d584c2f1d9031f4f56283af3409a5');
+    expect(a.sources.find((s) => s.package === 'uClibc-0.9.33.2')!.archive).toBe('uClibc-0.9.33.2.tar.xz');
+  });
+});
