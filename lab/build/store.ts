@@ -4,30 +4,7 @@ import path from 'node:path';
 import { cacheKey } from '../util/digest.ts';
 import { exists, tempSibling } from '../util/fs.ts';
 import { withLock } from './lock.ts';
-
-/** Temporary directories being built right now; removed if the run is interrupted. */
-const inProgress = new Set<string>();
-
-/** Called from signal handlers: synchronous, best effort. */
-export function removeInProgress(): void {
-  for (const dir of inProgress) fsSync.rmSync(dir, { recursive: true, force: true });
-  inProgress.clear();
-}
-
-/**
- * Ctrl-C or a kill: child processes (make, gcc) get the signal from the
- * terminal or die with their pipes; what this process was building must not
- * stay behind in the store.
- */
-export function removeInProgressOnSignal(): void {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      removeInProgress();
-      console.error(`\nreprolab: interrupted (${signal}); partial build outputs removed`);
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    });
-  }
-}
+import { onAbnormalExit } from '../util/lifetime.ts';
 
 export interface StoreEntry {
   dir: string;
@@ -59,8 +36,10 @@ export async function storeEntry(
       const tmp = tempSibling(dir);
       await fs.mkdir(tmp, { recursive: true });
       const scratch = `${tmp}.scratch`;
-      inProgress.add(tmp);
-      inProgress.add(scratch);
+      // Interrupted mid-build: remove the half-built entry and its scratch space.
+      const forget = onAbnormalExit(() => {
+        for (const d of [tmp, scratch]) fsSync.rmSync(d, { recursive: true, force: true });
+      });
       try {
         await fs.mkdir(scratch);
         await build(tmp, scratch);
@@ -73,8 +52,7 @@ export async function storeEntry(
         throw err;
       } finally {
         await fs.rm(scratch, { recursive: true, force: true });
-        inProgress.delete(tmp);
-        inProgress.delete(scratch);
+        forget();
       }
       return { dir, key, hit: false };
     },

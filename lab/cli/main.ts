@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { Listr } from 'listr2';
 import { loadTargets, selectTargets } from '../catalog/targets.ts';
 import { buildBundle, type Bundle } from '../build/bundle.ts';
-import { removeInProgressOnSignal } from '../build/store.ts';
+import { installExitHandlers } from '../util/lifetime.ts';
 import { diagnose, fixCommand, healthy, install } from '../doctor/doctor.ts';
 import { targetAvailability } from '../sources/availability.ts';
 import { describeError, LabError } from '../util/errors.ts';
@@ -129,7 +129,7 @@ program
     console.log('doctor: every host requirement is present');
   });
 
-removeInProgressOnSignal();
+installExitHandlers();
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`reprolab: ${describeError(err)}`);

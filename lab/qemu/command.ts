@@ -1,0 +1,42 @@
+import path from 'node:path';
+import type { BundleManifest } from '../build/bundle.ts';
+
+export interface QemuLaunch {
+  bundleDir: string;
+  manifest: BundleManifest;
+  /** Host port (on 127.0.0.1) forwarded to the guest's SSH server. */
+  sshPort: number;
+  qmpSocket: string;
+  /** Base64 body of the lab's ssh-ed25519 public key, handed to /init on the command line. */
+  sshKey: string;
+  /** Extra kernel command line (e.g. a broken init= for tests). */
+  extraCmdline?: string[];
+}
+
+/** The qemu-system-* argument array for a bundle: never a shell string. */
+export function qemuCommand(l: QemuLaunch): { binary: string; args: string[] } {
+  const m = l.manifest;
+  const img = (rel: string) => path.join(l.bundleDir, rel);
+  const cmdline = [m.cmdline, 'panic=1', `reprolab.sshkey=${l.sshKey}`, ...(l.extraCmdline ?? [])].join(' ');
+  const args = [
+    '-M', m.qemu.machine,
+    '-cpu', m.qemu.cpu,
+    '-m', String(m.qemu.memoryMiB),
+    '-kernel', img(m.kernel.image),
+    ...(m.kernel.dtb ? ['-dtb', img(m.kernel.dtb)] : []),
+    ...(m.kernel.initramfs === 'external' ? ['-initrd', img('images/rootfs.cpio')] : []),
+    '-append', cmdline,
+    // Host side binds to loopback only.
+    '-nic', `user,model=${m.qemu.nic},hostfwd=tcp:127.0.0.1:${l.sshPort}-:22`,
+    '-device', `${m.qemu.usb},id=usbhc`,
+    // Entropy for the guest's SSH server, so it answers at once.
+    '-device', 'virtio-rng-pci',
+    '-qmp', `unix:${l.qmpSocket},server=on,wait=off`,
+    '-audiodev', 'none,id=noaudio',
+    '-display', 'none',
+    '-monitor', 'none',
+    '-serial', 'stdio',
+    '-no-reboot',
+  ];
+  return { binary: m.qemu.binary, args };
+}
