@@ -1,0 +1,95 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { BundleManifest } from '../build/bundle.ts';
+import { Vm } from '../qemu/vm.ts';
+import type { QmpClient } from '../qemu/qmp.ts';
+import type { LabDirs } from '../util/paths.ts';
+import { labKey } from './keys.ts';
+import { SshSession, type ExecResult } from './ssh.ts';
+
+export interface GuestOptions {
+  dirs: LabDirs;
+  /** From QEMU start to the /init marker (TCG is slow; doubled under load). */
+  readyTimeoutMs?: number;
+  sshTimeoutMs?: number;
+  extraCmdline?: string[];
+  /** Directory for the console log; default <logs>/guests/<target>-<time>/. */
+  logDir?: string;
+}
+
+export interface BootTimes {
+  /** QEMU start → REPROLAB-READY on the console. */
+  readyMs: number;
+  /** QEMU start → an SSH session that runs commands. */
+  sshMs: number;
+}
+
+/** A booted guest the lab drives: commands, files, QMP, console, stop. */
+export class Guest {
+  private constructor(
+    readonly bundleDir: string,
+    readonly manifest: BundleManifest,
+    readonly vm: Vm,
+    private readonly ssh: SshSession,
+    readonly times: BootTimes,
+    readonly kernelRelease: string,
+  ) {}
+
+  static async start(bundleDir: string, opts: GuestOptions): Promise<Guest> {
+    const manifest = JSON.parse(await fs.readFile(path.join(bundleDir, 'manifest.json'), 'utf8')) as BundleManifest;
+    const key = await labKey(opts.dirs);
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const logDir = opts.logDir ?? path.join(opts.dirs.logs, 'guests', `${manifest.target}-${stamp}-${process.pid}`);
+    const started = Date.now();
+    const vm = await Vm.start(bundleDir, manifest, {
+      consoleLog: path.join(logDir, 'console.log'),
+      sshKey: key.publicBase64,
+      ...(opts.extraCmdline ? { extraCmdline: opts.extraCmdline } : {}),
+    });
+    try {
+      const ready = await vm.waitReady(opts.readyTimeoutMs ?? 120_000);
+      const readyMs = Date.now() - started;
+      const ssh = await SshSession.connect({ port: vm.sshPort, privateKey: key.privateKey, hostKey: manifest.rootfs.hostKey, timeoutMs: opts.sshTimeoutMs ?? 60_000 });
+      // The first command proves the session works end to end.
+      await ssh.exec(['true'], { timeoutMs: 30_000 });
+      return new Guest(bundleDir, manifest, vm, ssh, { readyMs, sshMs: Date.now() - started }, ready.kernel);
+    } catch (err) {
+      await vm.stop();
+      throw err;
+    }
+  }
+
+  get qmp(): QmpClient {
+    return this.vm.qmp;
+  }
+
+  get consoleLog(): string {
+    return this.vm.consoleLog;
+  }
+
+  exec(argv: string[], opts?: { timeoutMs?: number; stdin?: Buffer }): Promise<ExecResult> {
+    return this.ssh.exec(argv, opts);
+  }
+
+  upload(localPath: string, remotePath: string, mode?: number): Promise<void> {
+    return this.ssh.upload(localPath, remotePath, mode);
+  }
+
+  download(remotePath: string, localPath: string): Promise<void> {
+    return this.ssh.download(remotePath, localPath);
+  }
+
+  get sshSession(): SshSession {
+    return this.ssh;
+  }
+
+  async stop(): Promise<void> {
+    this.ssh.close();
+    await this.vm.stop();
+  }
+}
+
+/** The library entry point the scenarios use. */
+export function startGuest(bundleDir: string, opts: GuestOptions): Promise<Guest> {
+  return Guest.start(bundleDir, opts);
+}

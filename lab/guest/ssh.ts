@@ -1,0 +1,127 @@
+import fs from 'node:fs/promises';
+import ssh2 from 'ssh2';
+import { LabError } from '../util/errors.ts';
+
+/** Quotes one argument for the guest's POSIX shell: nothing inside single quotes is special. */
+export function shellQuote(arg: string): string {
+  if (/^[A-Za-z0-9_./:=@%+,-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** An argument array as one remote command line; the only way commands reach the guest. */
+export function commandLine(argv: string[]): string {
+  if (argv.length === 0) throw new LabError('empty command');
+  return argv.map(shellQuote).join(' ');
+}
+
+export interface ExecResult {
+  exitCode: number | null;
+  signal?: string;
+  stdout: string;
+  stderr: string;
+  /** Raw stdout, for binary downloads. */
+  stdoutBuffer: Buffer;
+}
+
+export interface ConnectOptions {
+  port: number;
+  privateKey: string;
+  /** "ssh-ed25519 AAAA…": the image's pinned host key; anything else is refused. */
+  hostKey: string;
+  timeoutMs: number;
+}
+
+export class SshSession {
+  private constructor(private readonly client: ssh2.Client) {}
+
+  /** Connects to 127.0.0.1:port, retrying until the timeout (the server may still be starting). */
+  static async connect(opts: ConnectOptions): Promise<SshSession> {
+    const pinned = Buffer.from(opts.hostKey.trim().split(/\s+/)[1] ?? '', 'base64');
+    const deadline = Date.now() + opts.timeoutMs;
+    let last: Error | undefined;
+    while (Date.now() < deadline) {
+      let hostKeyMismatch = false;
+      const client = new ssh2.Client();
+      try {
+        await new Promise<void>((resolve, reject) => {
+          client.once('ready', () => resolve());
+          client.once('error', reject);
+          client.connect({
+            host: '127.0.0.1',
+            port: opts.port,
+            username: 'root',
+            privateKey: opts.privateKey,
+            readyTimeout: Math.max(2000, Math.min(20_000, deadline - Date.now())),
+            hostVerifier: (key: Buffer) => {
+              hostKeyMismatch = !key.equals(pinned);
+              return !hostKeyMismatch;
+            },
+          });
+        });
+        return new SshSession(client);
+      } catch (err) {
+        client.end();
+        if (hostKeyMismatch) {
+          throw new LabError(`guest SSH host key does not match the image's pinned key (${opts.hostKey.slice(0, 40)}…)`, {
+            fix: 'the port may belong to another VM, or the bundle was rebuilt: start the guest from the same bundle',
+          });
+        }
+        last = err as Error;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    throw new LabError(`no SSH answer on 127.0.0.1:${opts.port} within ${(opts.timeoutMs / 1000).toFixed(0)} s: ${last?.message ?? ''}`);
+  }
+
+  /** Runs argv in the guest. A timeout is an error carrying what the command printed so far. */
+  exec(argv: string[], opts: { timeoutMs?: number; stdin?: Buffer } = {}): Promise<ExecResult> {
+    const line = commandLine(argv);
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    return new Promise((resolve, reject) => {
+      this.client.exec(line, (err, stream) => {
+        if (err) return reject(new LabError(`ssh exec ${line}: ${err.message}`));
+        const out: Buffer[] = [];
+        const errOut: Buffer[] = [];
+        const timer = setTimeout(() => {
+          stream.close();
+          reject(
+            new LabError(`guest command timed out after ${timeoutMs} ms: ${line}\nstdout so far: ${Buffer.concat(out).toString().slice(-2000)}\nstderr so far: ${Buffer.concat(errOut).toString().slice(-2000)}`),
+          );
+        }, timeoutMs);
+        stream.on('data', (d: Buffer) => out.push(d));
+        stream.stderr.on('data', (d: Buffer) => errOut.push(d));
+        stream.on('close', (code: number | null, signal?: string) => {
+          clearTimeout(timer);
+          const stdoutBuffer = Buffer.concat(out);
+          resolve({ exitCode: code, ...(signal ? { signal } : {}), stdout: stdoutBuffer.toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8'), stdoutBuffer });
+        });
+        if (opts.stdin) stream.end(opts.stdin);
+        else stream.end();
+      });
+    });
+  }
+
+  /** dropbear has no SFTP server: files travel through `cat` (the path is an argument, never pasted into a script). */
+  async upload(localPath: string, remotePath: string, mode = 0o644): Promise<void> {
+    const data = await fs.readFile(localPath);
+    const r = await this.exec(['sh', '-c', 'cat > "$1" && chmod "$2" "$1"', 'sh', remotePath, mode.toString(8)], { stdin: data, timeoutMs: 120_000 });
+    if (r.exitCode !== 0) throw new LabError(`upload to ${remotePath} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+  }
+
+  async download(remotePath: string, localPath: string): Promise<void> {
+    const r = await this.exec(['cat', remotePath], { timeoutMs: 120_000 });
+    if (r.exitCode !== 0) throw new LabError(`download of ${remotePath} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+    await fs.writeFile(localPath, r.stdoutBuffer);
+  }
+
+  /** An interactive shell with a pty (for `reprolab boot`). */
+  shell(term: { rows: number; cols: number }): Promise<ssh2.ClientChannel> {
+    return new Promise((resolve, reject) => {
+      this.client.shell({ term: process.env.TERM ?? 'vt100', rows: term.rows, cols: term.cols }, (err, stream) => (err ? reject(err) : resolve(stream)));
+    });
+  }
+
+  close(): void {
+    this.client.end();
+  }
+}

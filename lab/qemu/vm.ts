@@ -1,0 +1,180 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import type { BundleManifest } from '../build/bundle.ts';
+import { LabError } from '../util/errors.ts';
+import { onAbnormalExit } from '../util/lifetime.ts';
+import { tailOf } from '../util/run.ts';
+import { qemuCommand } from './command.ts';
+import { classifyConsoleLine, type ConsoleSignal } from './console.ts';
+import { freeLoopbackPort } from './ports.ts';
+import { QmpClient } from './qmp.ts';
+
+export interface VmOptions {
+  /** Where the serial console is written (kept after the VM stops). */
+  consoleLog: string;
+  sshKey: string;
+  readyTimeoutMs?: number;
+  extraCmdline?: string[];
+}
+
+/** A running QEMU: its pid, ports, QMP connection and console. */
+export class Vm {
+  private signal: ConsoleSignal | undefined;
+  private readonly waiters = new Set<() => void>();
+  private exitInfo: string | undefined;
+  private forgetCleanup: () => void;
+  /** Connected once QEMU has created its QMP socket (before start() returns). */
+  qmp!: QmpClient;
+
+  private constructor(
+    readonly pid: number,
+    readonly sshPort: number,
+    readonly consoleLog: string,
+    readonly command: { binary: string; args: string[] },
+    private readonly child: ResultPromise,
+    private readonly runDir: string,
+  ) {
+    // Ctrl-C, SIGTERM or a crash of the lab: this VM must not outlive it.
+    this.forgetCleanup = onAbnormalExit(() => this.killNow());
+  }
+
+  static async start(bundleDir: string, manifest: BundleManifest, opts: VmOptions): Promise<Vm> {
+    const runDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'reprolab-vm-'));
+    await fsp.mkdir(path.dirname(opts.consoleLog), { recursive: true });
+    // Two VMs can pick the same free port; QEMU then fails to forward and exits: retry.
+    for (let attempt = 1; ; attempt++) {
+      const sshPort = await freeLoopbackPort();
+      const qmpSocket = path.join(runDir, 'qmp.sock');
+      const command = qemuCommand({ bundleDir, manifest, sshPort, qmpSocket, sshKey: opts.sshKey, ...(opts.extraCmdline ? { extraCmdline: opts.extraCmdline } : {}) });
+      fs.appendFileSync(opts.consoleLog, `# ${[command.binary, ...command.args].join(' ')}\n`);
+      // setpriv --pdeathsig: the kernel kills QEMU even if the lab itself is SIGKILLed.
+      const child = execa('setpriv', ['--pdeathsig', 'KILL', '--', command.binary, ...command.args], {
+        stdin: 'ignore',
+        stdout: 'pipe',
+        stderr: 'pipe',
+        reject: false,
+        buffer: false,
+        cleanup: true,
+      });
+      const pid = child.pid;
+      if (pid === undefined) throw new LabError(`${command.binary} did not start`, { fix: 'reprolab doctor' });
+      const vm = new Vm(pid, sshPort, opts.consoleLog, command, child, runDir);
+      vm.watch();
+      try {
+        const qmp = await Promise.race([QmpClient.connect(qmpSocket, 15_000), vm.exited().then(() => undefined)]);
+        if (!qmp) throw new LabError(`QEMU exited at start: ${vm.exitInfo ?? ''}\n${tailOf(opts.consoleLog, 10)}`, { logPath: opts.consoleLog });
+        vm.qmp = qmp;
+        return vm;
+      } catch (err) {
+        await vm.stop();
+        const portClash = /Could not set up host forwarding rule/.test(fs.readFileSync(opts.consoleLog, 'utf8'));
+        if (portClash && attempt < 5) continue;
+        throw err;
+      }
+    }
+  }
+
+  private watch(): void {
+    const log = fs.createWriteStream(this.consoleLog, { flags: 'a' });
+    let pending = '';
+    this.child.stdout!.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      pending += chunk.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) this.onLine(line);
+    });
+    this.child.stderr!.on('data', (chunk: Buffer) => log.write(chunk));
+    void this.child.then((r) => {
+      this.exitInfo = r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`;
+      log.end();
+      this.notify();
+    });
+  }
+
+  private onLine(line: string): void {
+    if (this.signal) return;
+    const s = classifyConsoleLine(line);
+    if (s) {
+      this.signal = s;
+      this.notify();
+    }
+  }
+
+  private notify(): void {
+    for (const w of this.waiters) w();
+  }
+
+  private exited(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.exitInfo !== undefined) {
+          this.waiters.delete(check);
+          resolve();
+        }
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  get running(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  /** Resolves on the /init readiness line; rejects on a panic, an oops, QEMU exiting or the timeout, with the console tail. */
+  waitReady(timeoutMs: number): Promise<{ kernel: string; target: string }> {
+    return new Promise((resolve, reject) => {
+      const fail = (why: string) => {
+        cleanup();
+        // Give the console a moment to flush the lines around the failure.
+        setTimeout(() => reject(new LabError(`guest did not become ready: ${why}\n${tailOf(this.consoleLog, 30)}`, { logPath: this.consoleLog })), 300);
+      };
+      const check = () => {
+        if (this.signal?.kind === 'ready') {
+          cleanup();
+          resolve({ kernel: this.signal.kernel, target: this.signal.target });
+        } else if (this.signal?.kind === 'fatal') fail(this.signal.reason);
+        else if (this.exitInfo !== undefined) fail(`QEMU exited (${this.exitInfo}) before the readiness marker`);
+      };
+      const timer = setTimeout(() => fail(`no REPROLAB-READY line within ${(timeoutMs / 1000).toFixed(0)} s`), timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  private killNow(): void {
+    try {
+      process.kill(this.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    fs.rmSync(this.runDir, { recursive: true, force: true });
+  }
+
+  /** Asks QEMU to quit over QMP, then SIGTERM, then SIGKILL; resolves when the process is gone. */
+  async stop(): Promise<void> {
+    if (this.running && this.qmp) {
+      await this.qmp.execute('quit', undefined, 3000).catch(() => undefined);
+      await Promise.race([this.exited(), new Promise((r) => setTimeout(r, 3000))]);
+    }
+    if (this.running) {
+      this.child.kill('SIGTERM');
+      await Promise.race([this.exited(), new Promise((r) => setTimeout(r, 3000))]);
+    }
+    if (this.running) {
+      this.child.kill('SIGKILL');
+      await this.exited();
+    }
+    this.qmp?.close();
+    this.forgetCleanup();
+    await fsp.rm(this.runDir, { recursive: true, force: true });
+  }
+}
