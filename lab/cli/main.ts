@@ -4,6 +4,7 @@ import { Listr } from 'listr2';
 import { loadTargets, selectTargets } from '../catalog/targets.ts';
 import { buildBundle, type Bundle } from '../build/bundle.ts';
 import { installExitHandlers } from '../util/lifetime.ts';
+import { registerGuestCommands } from './guest-commands.ts';
 import { diagnose, fixCommand, healthy, install } from '../doctor/doctor.ts';
 import { targetAvailability } from '../sources/availability.ts';
 import { describeError, LabError } from '../util/errors.ts';
@@ -106,6 +107,8 @@ program
     }
     if (results.some((r) => !r.ok)) process.exitCode = 1;
   });
+
+registerGuestCommands(program, globalDirs);
 
 program
   .command('doctor')

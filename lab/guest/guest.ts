@@ -13,6 +13,8 @@ export interface GuestOptions {
   readyTimeoutMs?: number;
   sshTimeoutMs?: number;
   extraCmdline?: string[];
+  /** Leave the VM running after the lab exits (reprolab --keep). */
+  keep?: boolean;
   /** Directory for the console log; default <logs>/guests/<target>-<time>/. */
   logDir?: string;
 }
@@ -45,6 +47,7 @@ export class Guest {
       consoleLog: path.join(logDir, 'console.log'),
       sshKey: key.publicBase64,
       ...(opts.extraCmdline ? { extraCmdline: opts.extraCmdline } : {}),
+      ...(opts.keep ? { keep: true } : {}),
     });
     try {
       const ready = await vm.waitReady(opts.readyTimeoutMs ?? 120_000);

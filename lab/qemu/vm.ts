@@ -18,6 +18,8 @@ export interface VmOptions {
   sshKey: string;
   readyTimeoutMs?: number;
   extraCmdline?: string[];
+  /** Leave QEMU running after the lab exits (reprolab --keep): no parent-death signal. */
+  keep?: boolean;
 }
 
 /** A running QEMU: its pid, ports, QMP connection and console. */
@@ -44,6 +46,7 @@ export class Vm {
   static async start(bundleDir: string, manifest: BundleManifest, opts: VmOptions): Promise<Vm> {
     const runDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'reprolab-vm-'));
     await fsp.mkdir(path.dirname(opts.consoleLog), { recursive: true });
+    await fsp.appendFile(opts.consoleLog, '');
     // Two VMs can pick the same free port; QEMU then fails to forward and exits: retry.
     for (let attempt = 1; ; attempt++) {
       const sshPort = await freeLoopbackPort();
@@ -51,14 +54,19 @@ export class Vm {
       const command = qemuCommand({ bundleDir, manifest, sshPort, qmpSocket, sshKey: opts.sshKey, ...(opts.extraCmdline ? { extraCmdline: opts.extraCmdline } : {}) });
       fs.appendFileSync(opts.consoleLog, `# ${[command.binary, ...command.args].join(' ')}\n`);
       // setpriv --pdeathsig: the kernel kills QEMU even if the lab itself is SIGKILLed.
-      const child = execa('setpriv', ['--pdeathsig', 'KILL', '--', command.binary, ...command.args], {
+      // The console goes straight to the log file, so a kept VM has no pipe to lose.
+      const argv = opts.keep ? [command.binary, ...command.args] : ['setpriv', '--pdeathsig', 'KILL', '--', command.binary, ...command.args];
+      // A plain file descriptor: the kernel, not a Node stream, carries the console.
+      const consoleFile = fs.createWriteStream('', { fd: fs.openSync(opts.consoleLog, 'a') });
+      const child = execa(argv[0]!, argv.slice(1), {
         stdin: 'ignore',
-        stdout: 'pipe',
-        stderr: 'pipe',
+        stdout: consoleFile,
+        stderr: consoleFile,
         reject: false,
-        buffer: false,
-        cleanup: true,
+        cleanup: !opts.keep,
+        detached: !!opts.keep,
       });
+      consoleFile.destroy();
       const pid = child.pid;
       if (pid === undefined) throw new LabError(`${command.binary} did not start`, { fix: 'reprolab doctor' });
       const vm = new Vm(pid, sshPort, opts.consoleLog, command, child, runDir);
@@ -77,23 +85,37 @@ export class Vm {
     }
   }
 
+  /** Follows the console log as QEMU appends to it, line by line. */
   private watch(): void {
-    const log = fs.createWriteStream(this.consoleLog, { flags: 'a' });
+    let offset = fs.statSync(this.consoleLog).size;
     let pending = '';
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      log.write(chunk);
-      pending += chunk.toString('utf8');
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) this.onLine(line);
-    });
-    this.child.stderr!.on('data', (chunk: Buffer) => log.write(chunk));
+    const readNew = () => {
+      let fd: number | undefined;
+      try {
+        fd = fs.openSync(this.consoleLog, 'r');
+        const size = fs.fstatSync(fd).size;
+        if (size <= offset) return;
+        const buf = Buffer.alloc(size - offset);
+        fs.readSync(fd, buf, 0, buf.length, offset);
+        offset = size;
+        pending += buf.toString('utf8');
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) this.onLine(line);
+      } finally {
+        if (fd !== undefined) fs.closeSync(fd);
+      }
+    };
+    this.stopWatching = setInterval(readNew, 100);
     void this.child.then((r) => {
+      readNew();
+      if (this.stopWatching) clearInterval(this.stopWatching);
       this.exitInfo = r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`;
-      log.end();
       this.notify();
     });
   }
+
+  private stopWatching: NodeJS.Timeout | undefined;
 
   private onLine(line: string): void {
     if (this.signal) return;
@@ -148,6 +170,14 @@ export class Vm {
       this.waiters.add(check);
       check();
     });
+  }
+
+  /** For --keep: this VM outlives the lab on purpose (no kill on exit, no parent-death signal). */
+  detach(): void {
+    this.forgetCleanup();
+    if (this.stopWatching) clearInterval(this.stopWatching);
+    this.child.unref();
+    this.qmp?.close();
   }
 
   private killNow(): void {
