@@ -19,6 +19,8 @@ export interface RunOptions {
 export async function runLogged(file: string, args: string[], opts: RunOptions): Promise<void> {
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   fs.appendFileSync(opts.logFile, `\n$ ${[file, ...args].join(' ')}${opts.cwd ? `   (in ${opts.cwd})` : ''}\n`);
+  // Only what this command prints counts (not earlier commands, not its own header).
+  const startOffset = fs.statSync(opts.logFile).size;
   const result = await execa(file, args, {
     cwd: opts.cwd,
     env: { LC_ALL: 'C', ...opts.env },
@@ -29,7 +31,9 @@ export async function runLogged(file: string, args: string[], opts: RunOptions):
   });
   if (result.exitCode !== 0 || result.failed) {
     const reason = result.exitCode === undefined ? (result.signal ?? 'failed to start') : `exit ${result.exitCode}`;
-    throw new LabError(`${path.basename(file)} ${args.slice(0, 3).join(' ')}… failed (${reason})\n${tailOf(opts.logFile, 25)}`, {
+    const first = firstError(opts.logFile, startOffset);
+    const headline = `${path.basename(file)} ${args.slice(0, 3).join(' ')}… failed (${reason})`;
+    throw new LabError(`${headline}${first ? `\nfirst error: ${first}` : ''}\n${tailOf(opts.logFile, 25)}`, {
       logPath: opts.logFile,
     });
   }
@@ -50,5 +54,16 @@ export function tailOf(file: string, lines: number): string {
     return text.trimEnd().split('\n').slice(-lines).map((l) => `  | ${l}`).join('\n');
   } catch {
     return '';
+  }
+}
+
+/** The first compiler/make error this command wrote (a parallel make buries it under later output). */
+export function firstError(file: string, fromOffset = 0): string | undefined {
+  try {
+    const text = fs.readFileSync(file).subarray(fromOffset).toString('utf8');
+    const line = text.split('\n').find((l) => /(\berror:|\*\*\* |Error \d+|FAILED)/.test(l));
+    return line?.trim().slice(0, 400);
+  } catch {
+    return undefined;
   }
 }
