@@ -13,6 +13,9 @@ export interface QemuLaunch {
   extraCmdline?: string[];
 }
 
+/** NIC models that are PCI devices: they look for an option ROM (iPXE) the guests never use. */
+const PCI_NICS = new Set(['pcnet', 'e1000', 'rtl8139', 'ne2k_pci', 'virtio-net-pci']);
+
 /** The qemu-system-* argument array for a bundle: never a shell string. */
 export function qemuCommand(l: QemuLaunch): { binary: string; args: string[] } {
   const m = l.manifest;
@@ -28,11 +31,13 @@ export function qemuCommand(l: QemuLaunch): { binary: string; args: string[] } {
     '-append', cmdline,
     // Host side binds to loopback only.
     '-nic', `user,model=${m.qemu.nic},hostfwd=tcp:127.0.0.1:${l.sshPort}-:22`,
+    ...(PCI_NICS.has(m.qemu.nic) ? ['-global', `${m.qemu.nic}.romfile=`] : []),
     '-device', `${m.qemu.usb},id=usbhc`,
     // Entropy for the guest's SSH server, so it answers at once.
     '-device', 'virtio-rng-pci',
     '-qmp', `unix:${l.qmpSocket},server=on,wait=off`,
     '-audiodev', 'none,id=noaudio',
+    '-vga', 'none',
     '-display', 'none',
     '-monitor', 'none',
     '-serial', 'stdio',

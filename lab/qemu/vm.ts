@@ -72,14 +72,18 @@ export class Vm {
       const vm = new Vm(pid, sshPort, opts.consoleLog, command, child, runDir);
       vm.watch();
       try {
-        const qmp = await Promise.race([QmpClient.connect(qmpSocket, 15_000), vm.exited().then(() => undefined)]);
-        if (!qmp) throw new LabError(`QEMU exited at start: ${vm.exitInfo ?? ''}\n${tailOf(opts.consoleLog, 10)}`, { logPath: opts.consoleLog });
-        vm.qmp = qmp;
+        vm.qmp = await QmpClient.connect(qmpSocket, 15_000);
         return vm;
       } catch (err) {
+        // QEMU that dies at start closes the QMP socket first: report its own words.
+        await Promise.race([vm.exited(), new Promise((r) => setTimeout(r, 2000))]);
+        const died = !vm.running;
         await vm.stop();
-        const portClash = /Could not set up host forwarding rule/.test(fs.readFileSync(opts.consoleLog, 'utf8'));
-        if (portClash && attempt < 5) continue;
+        const consoleText = fs.readFileSync(opts.consoleLog, 'utf8');
+        if (/Could not set up host forwarding rule/.test(consoleText) && attempt < 5) continue;
+        if (died) {
+          throw new LabError(`${command.binary} exited at start (${vm.exitInfo}):\n${tailOf(opts.consoleLog, 8)}`, { logPath: opts.consoleLog, cause: err });
+        }
         throw err;
       }
     }
