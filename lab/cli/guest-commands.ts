@@ -16,7 +16,11 @@ async function bootTarget(name: string, getDirs: Dirs, log: (l: string) => void,
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const bundle = await buildBundle({ target, extraPatches: [], dirs, sources: { dirs, overrides }, logDir: path.join(dirs.logs, `${target.name}-${stamp}`) });
   log(`booting ${target.name} from ${bundle.dir}`);
-  const guest = await startGuest(bundle.dir, { dirs, ...(keep ? { keep } : {}) });
+  const guest = await startGuest(bundle.dir, {
+    dirs,
+    ...(keep ? { keep } : {}),
+    onStarted: (vm) => log(`qemu pid ${vm.pid}, ssh on 127.0.0.1:${vm.sshPort}, console ${vm.consoleLog}`),
+  });
   log(`ready: ${guest.kernelRelease}, console → /init ${(guest.times.readyMs / 1000).toFixed(1)} s, SSH ${(guest.times.sshMs / 1000).toFixed(1)} s; console log ${guest.consoleLog}`);
   return guest;
 }

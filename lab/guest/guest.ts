@@ -15,6 +15,8 @@ export interface GuestOptions {
   extraCmdline?: string[];
   /** Leave the VM running after the lab exits (reprolab --keep). */
   keep?: boolean;
+  /** Called as soon as QEMU runs (before readiness), e.g. to show its pid. */
+  onStarted?: (vm: Vm) => void;
   /** Directory for the console log; default <logs>/guests/<target>-<time>/. */
   logDir?: string;
 }
@@ -49,6 +51,7 @@ export class Guest {
       ...(opts.extraCmdline ? { extraCmdline: opts.extraCmdline } : {}),
       ...(opts.keep ? { keep: true } : {}),
     });
+    opts.onStarted?.(vm);
     try {
       const ready = await vm.waitReady(opts.readyTimeoutMs ?? 120_000);
       const readyMs = Date.now() - started;
