@@ -1,0 +1,111 @@
+import net from 'node:net';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { QmpClient } from '../../lab/qemu/qmp.ts';
+import { classifyConsoleLine } from '../../lab/qemu/console.ts';
+import { commandLine, shellQuote } from '../../lab/guest/ssh.ts';
+import { tempDirs } from '../helpers.ts';
+
+/** A fake QMP peer speaking the protocol's framing: greeting, capabilities, commands, events. */
+async function fakeQemu(handle: (cmd: { execute: string; id: string; arguments?: unknown }, send: (o: object) => void) => void) {
+  const { root } = await tempDirs();
+  const sock = path.join(root, 'qmp.sock');
+  const server = net.createServer((c) => {
+    const send = (o: object) => c.write(`${JSON.stringify(o)}\n`);
+    send({ QMP: { version: { qemu: { major: 7, minor: 2, micro: 0 } }, capabilities: [] } });
+    let buf = '';
+    c.on('data', (d) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const cmd = JSON.parse(buf.slice(0, nl)) as { execute: string; id: string };
+        buf = buf.slice(nl + 1);
+        if (cmd.execute === 'qmp_capabilities') send({ return: {}, id: cmd.id });
+        else handle(cmd, send);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(sock, r));
+  return { sock, close: () => server.close() };
+}
+
+describe('QMP client', () => {
+  it('negotiates, runs commands and reports QMP errors by class', async () => {
+    const q = await fakeQemu((cmd, send) => {
+      if (cmd.execute === 'query-status') send({ return: { status: 'running' }, id: cmd.id });
+      else send({ error: { class: 'CommandNotFound', desc: `The command ${cmd.execute} has not been found` }, id: cmd.id });
+    });
+    const c = await QmpClient.connect(q.sock);
+    expect(await c.execute('query-status')).toEqual({ status: 'running' });
+    await expect(c.execute('nope')).rejects.toThrow('QMP nope failed: CommandNotFound');
+    c.close();
+    q.close();
+  });
+
+  it('times out a command that gets no answer', async () => {
+    const q = await fakeQemu(() => undefined);
+    const c = await QmpClient.connect(q.sock);
+    await expect(c.execute('device_add', { driver: 'usb-kbd' }, 200)).rejects.toThrow('no answer within 200 ms');
+    c.close();
+    q.close();
+  });
+
+  it('delivers events to waiters, including ones that arrived before the wait began', async () => {
+    const q = await fakeQemu((cmd, send) => {
+      send({ return: {}, id: cmd.id });
+      send({ event: 'DEVICE_DELETED', data: { device: 'kbd1', path: '/machine/peripheral/kbd1' }, timestamp: { seconds: 1, microseconds: 0 } });
+    });
+    const c = await QmpClient.connect(q.sock);
+    const mark = c.events.length;
+    await c.execute('device_del', { id: 'kbd1' });
+    const ev = await c.waitForEvent('DEVICE_DELETED', (e) => e.data?.device === 'kbd1', 1000, mark);
+    expect(ev.data?.device).toBe('kbd1');
+    await expect(c.waitForEvent('DEVICE_DELETED', (e) => e.data?.device === 'kbd2', 200)).rejects.toThrow('no DEVICE_DELETED event within 200 ms');
+    c.close();
+    q.close();
+  });
+
+  it('fails pending commands when QEMU goes away', async () => {
+    let drop: (() => void) | undefined;
+    const { root } = await tempDirs();
+    const sock = path.join(root, 'q.sock');
+    const server = net.createServer((c) => {
+      c.write(`${JSON.stringify({ QMP: {} })}\n`);
+      c.on('data', (d) => {
+        const cmd = JSON.parse(d.toString().trim()) as { execute: string; id: string };
+        if (cmd.execute === 'qmp_capabilities') c.write(`${JSON.stringify({ return: {}, id: cmd.id })}\n`);
+        else drop = () => c.destroy();
+        drop?.();
+      });
+    });
+    await new Promise<void>((r) => server.listen(sock, r));
+    const c = await QmpClient.connect(sock);
+    await expect(c.execute('query-status')).rejects.toThrow('connection closed');
+    server.close();
+  });
+});
+
+describe('console classification', () => {
+  it('recognises readiness and the ways a boot dies', () => {
+    expect(classifyConsoleLine('REPROLAB-READY kernel=3.10.108-reprolab target=mips-malta-3.10-uclibc')).toEqual({
+      kind: 'ready',
+      kernel: '3.10.108-reprolab',
+      target: 'mips-malta-3.10-uclibc',
+    });
+    expect(classifyConsoleLine('[    1.2] Kernel panic - not syncing: VFS: Unable to mount root fs')).toMatchObject({ kind: 'fatal', reason: expect.stringContaining('kernel panic') });
+    expect(classifyConsoleLine('[    0.9] Attempted to kill init! exitcode=0x00000100')).toMatchObject({ kind: 'fatal' });
+    expect(classifyConsoleLine('[    0.5] Internal error: Oops: 17 [#1] ARM')).toMatchObject({ kind: 'fatal' });
+    expect(classifyConsoleLine('[    0.1] Linux version 3.10.108')).toBeUndefined();
+  });
+});
+
+describe('guest command quoting', () => {
+  it('keeps plain words and quotes everything else', () => {
+    expect(shellQuote('/opt/reprolab/probes/patched/ifaddrs-probe')).toBe('/opt/reprolab/probes/patched/ifaddrs-probe');
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+    expect(shellQuote('$(reboot)')).toBe(`'$(reboot)'`);
+    expect(shellQuote('')).toBe(`''`);
+    expect(commandLine(['sh', '-c', 'echo "$1"', 'sh', 'a b'])).toBe(`sh -c 'echo "$1"' sh 'a b'`);
+    expect(() => commandLine([])).toThrow('empty command');
+  });
+});
