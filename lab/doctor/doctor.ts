@@ -45,7 +45,8 @@ export const REQUIREMENTS: Requirement[] = [
   cmd('perl', 'perl'),
   cmd('rsync', 'rsync'),
   cmd('dpkg-deb', 'dpkg'),
-  cmd('ssh-keygen', 'openssh-client'),
+  cmd('setpriv', 'util-linux'),
+  cmd('strings', 'binutils'),
   { what: 'OpenSSL headers (kernel host tools)', check: () => hasFile('/usr/include/openssl/ssl.h'), debianPackage: 'libssl-dev' },
   { what: 'libelf headers (kernel host tools)', check: () => hasFile('/usr/include/libelf.h'), debianPackage: 'libelf-dev' },
 ];
