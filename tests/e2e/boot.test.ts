@@ -96,6 +96,26 @@ for (const target of targets) {
   });
 }
 
+/** Runs `reprolab exec <target> -- sleep 60` and resolves once it reports its qemu pid. */
+async function labRunningQemu(target: string) {
+  const child = execa(path.join(repoRoot, 'reprolab'), ['exec', target, '--', 'sleep', '60'], { reject: false, buffer: true });
+  const qemuPid = await new Promise<number>((resolve, reject) => {
+    let text = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      text += d.toString();
+      const m = /qemu pid (\d+)/.exec(text);
+      if (m) resolve(Number(m[1]));
+    });
+    void child.then(() => reject(new Error(`exited before starting qemu: ${text}`)));
+  });
+  return { child, qemuPid };
+}
+
+async function gone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 30 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  return !alive(pid);
+}
+
 // The always-available target for failure and lifetime tests (Debian sources, built in CI).
 const quick = 'arm-versatile-6.1-glibc';
 
@@ -138,40 +158,21 @@ describe('guest failures and lifetime', () => {
 
   it('SIGINT during a boot exits non-zero and leaves no qemu behind', { timeout: BUILD_AND_BOOT }, async () => {
     await bundleFor(quick); // built beforehand, so the CLI goes straight to booting
-    const child = execa(path.join(repoRoot, 'reprolab'), ['exec', quick, '--', 'sleep', '60'], { reject: false, buffer: true });
-    const pid = await new Promise<number>((resolve, reject) => {
-      let text = '';
-      child.stderr!.on('data', (d: Buffer) => {
-        text += d.toString();
-        const m = /qemu pid (\d+)/.exec(text);
-        if (m) resolve(Number(m[1]));
-      });
-      void child.then(() => reject(new Error(`exited before starting qemu: ${text}`)));
-    });
+    const { child, qemuPid: pid } = await labRunningQemu(quick);
     expect(alive(pid)).toBe(true);
     child.kill('SIGINT');
     const result = await child;
     expect(result.exitCode).toBe(130);
-    for (let i = 0; i < 20 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(alive(pid)).toBe(false);
+    expect(await gone(pid)).toBe(true);
   });
 
   it('a SIGKILLed lab takes its qemu with it (parent-death signal)', { timeout: BUILD_AND_BOOT }, async () => {
     await bundleFor(quick);
-    const child = execa(path.join(repoRoot, 'reprolab'), ['exec', quick, '--', 'sleep', '60'], { reject: false, buffer: true });
-    const pid = await new Promise<number>((resolve) => {
-      let text = '';
-      child.stderr!.on('data', (d: Buffer) => {
-        text += d.toString();
-        const m = /qemu pid (\d+)/.exec(text);
-        if (m) resolve(Number(m[1]));
-      });
-    });
+    const { child, qemuPid: pid } = await labRunningQemu(quick);
     // The launcher is bash → node; kill the node process itself, hard.
     const node = (await execa('pgrep', ['-P', String(child.pid), 'node'], { reject: false })).stdout.trim() || String(child.pid);
     process.kill(Number(node), 'SIGKILL');
     await child;
-    for (let i = 0; i < 30 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(alive(pid)).toBe(false);
+    expect(await gone(pid)).toBe(true);
   });
 });
