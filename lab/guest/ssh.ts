@@ -32,7 +32,16 @@ export interface ConnectOptions {
 }
 
 export class SshSession {
-  private constructor(private readonly client: ssh2.Client) {}
+  /** The connection's last error (e.g. the VM went away); exec reports it. */
+  private lastError: Error | undefined;
+
+  private constructor(private readonly client: ssh2.Client) {
+    // ssh2 emits 'error' more than once (handshake loss, then close); an
+    // unheard one would crash the lab, so every client always has a listener.
+    client.on('error', (err: Error) => {
+      this.lastError = err;
+    });
+  }
 
   /** Connects to 127.0.0.1:port, retrying until the timeout (the server may still be starting). */
   static async connect(opts: ConnectOptions): Promise<SshSession> {
@@ -45,7 +54,7 @@ export class SshSession {
       try {
         await new Promise<void>((resolve, reject) => {
           client.once('ready', () => resolve());
-          client.once('error', reject);
+          client.on('error', reject); // later errors after settling are ignored by the promise
           client.connect({
             host: '127.0.0.1',
             port: opts.port,
@@ -79,7 +88,7 @@ export class SshSession {
     const timeoutMs = opts.timeoutMs ?? 60_000;
     return new Promise((resolve, reject) => {
       this.client.exec(line, (err, stream) => {
-        if (err) return reject(new LabError(`ssh exec ${line}: ${err.message}`));
+        if (err) return reject(new LabError(`ssh exec ${line}: ${err.message}${this.lastError ? ` (connection: ${this.lastError.message})` : ''}`));
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
         const timer = setTimeout(() => {

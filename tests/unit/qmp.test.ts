@@ -109,3 +109,18 @@ describe('guest command quoting', () => {
     expect(() => commandLine([])).toThrow('empty command');
   });
 });
+
+describe('SSH connect to a port that drops connections', () => {
+  it('gives up with a clear error after its timeout, with no stray errors', async () => {
+    const { SshSession } = await import('../../lab/guest/ssh.ts');
+    const server = net.createServer((c) => c.destroy()); // like QEMU's hostfwd before dropbear listens
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const { utils } = await import('ssh2');
+    const key = utils.generateKeyPairSync('ed25519').private;
+    const t0 = Date.now();
+    await expect(SshSession.connect({ port, privateKey: key, hostKey: 'ssh-ed25519 AAAA', timeoutMs: 1500 })).rejects.toThrow(`no SSH answer on 127.0.0.1:${port}`);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    server.close();
+  });
+});
