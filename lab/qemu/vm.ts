@@ -110,7 +110,8 @@ export class Vm {
         if (fd !== undefined) fs.closeSync(fd);
       }
     };
-    this.stopWatching = setInterval(readNew, 100);
+    // 20 ms: the readiness line is seen promptly; reading an unchanged file is cheap.
+    this.stopWatching = setInterval(readNew, 20);
     void this.child.then((r) => {
       readNew();
       if (this.stopWatching) clearInterval(this.stopWatching);
