@@ -52,17 +52,23 @@ export function registerGuestCommands(program: Command, getDirs: Dirs): void {
         if (stdin.isTTY) stdin.setRawMode(true);
         stdin.resume();
         await new Promise<void>((resolve) => {
+          const finish = () => {
+            stdin.off('data', onData);
+            resolve();
+          };
           const onData = (d: Buffer) => {
-            if (d.includes(0x1d)) return stream.close(); // Ctrl-]
+            // Ctrl-] leaves at once; the VM is stopped below whatever the channel does.
+            if (d.includes(0x1d)) {
+              stream.close();
+              finish();
+              return;
+            }
             stream.write(d);
           };
           stdin.on('data', onData);
           stream.on('data', (d: Buffer) => process.stdout.write(d));
           stream.stderr.on('data', (d: Buffer) => process.stderr.write(d));
-          stream.on('close', () => {
-            stdin.off('data', onData);
-            resolve();
-          });
+          stream.on('close', finish);
         });
         if (stdin.isTTY) stdin.setRawMode(false);
         stdin.pause();
