@@ -5,7 +5,7 @@ import type { Target } from '../catalog/target.ts';
 import { assertTreeHas, prepareTree } from '../sources/prepare.ts';
 import { resolveSource, type ResolvedSource, type SourceOptions } from '../sources/resolve.ts';
 import { cacheKey } from '../util/digest.ts';
-import type { LabDirs } from '../util/paths.ts';
+import { repoRoot, type LabDirs } from '../util/paths.ts';
 import { followLog } from '../util/log-tail.ts';
 import { capture } from '../util/run.ts';
 import { glibcRecipe, wrapperScript, expandRecipe, type CompileRecipe } from './compile.ts';
@@ -15,7 +15,7 @@ import { buildProbes, type ProbeSet } from './probes.ts';
 import { buildRootfs, type Rootfs } from './rootfs.ts';
 import { storeEntry } from './store.ts';
 import { TOOLCHAINS, toolchainVersion } from './toolchain.ts';
-import { buildUclibc, uclibcPatches } from './uclibc.ts';
+import { buildUclibc } from './uclibc.ts';
 import { buildUserland } from './userland.ts';
 
 /** Bumped when the recipe changes in a way no input digest captures. */
@@ -246,8 +246,9 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
   return { dir: entry.dir, manifest, hit: entry.hit, rebuilt };
 }
 
+/** Patches of the repository are recorded by their path in it; others (--patch) by absolute path. */
 function relPatch(p: Patch): { file: string; sha256: string } {
-  return { file: p.file.startsWith(process.cwd()) ? path.relative(process.cwd(), p.file) : p.file, sha256: p.sha256 };
+  return { file: p.file.startsWith(`${repoRoot}/`) ? path.relative(repoRoot, p.file) : p.file, sha256: p.sha256 };
 }
 
 async function linkLatest(link: string, dir: string): Promise<void> {
