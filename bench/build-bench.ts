@@ -15,7 +15,7 @@ import { jobs } from '../lab/build/kernel.ts';
 import { TOOLCHAINS } from '../lab/build/toolchain.ts';
 import { loadKernelLine } from '../lab/catalog/kernel-line.ts';
 import { loadTargets, selectTargets } from '../lab/catalog/targets.ts';
-import { targetAvailability } from '../lab/sources/availability.ts';
+import { skipReason, targetAvailability } from '../lab/sources/availability.ts';
 import { labDirs, type LabDirs } from '../lab/util/paths.ts';
 
 const args = process.argv.slice(2);
@@ -50,8 +50,9 @@ async function plainMake(bundleDir: string, treeDir: string, arch: keyof typeof 
 const rows: string[] = [];
 for (const target of targets) {
   const avail = await targetAvailability(target, { dirs: warmDirs, download: false });
-  if (!avail.available) {
-    rows.push(`${target.name.padEnd(28)} skipped: ${avail.sources.filter((s) => !s.found).map((s) => s.archive).join(', ')} not available`);
+  const skip = skipReason(avail);
+  if (skip) {
+    rows.push(`${target.name.padEnd(28)} ${skip}`);
     continue;
   }
   const run = (dirs: LabDirs) =>

@@ -43,3 +43,9 @@ export async function targetAvailability(target: Target, opts: SourceOptions): P
   }
   return { target: target.name, description: target.description, available: sources.every((s) => s.found), sources };
 }
+
+/** "skipped: <archive>, … not available" when a target cannot be built here, else undefined. */
+export function skipReason(a: TargetAvailability): string | undefined {
+  const missing = a.sources.filter((s) => !s.found);
+  return missing.length ? `skipped: ${missing.map((s) => s.archive).join(', ')} not available` : undefined;
+}

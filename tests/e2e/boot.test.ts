@@ -8,16 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildBundle, type Bundle } from '../../lab/build/bundle.ts';
-import { loadTargets } from '../../lab/catalog/targets.ts';
+import type { Bundle } from '../../lab/build/bundle.ts';
 import { startGuest, type Guest } from '../../lab/guest/guest.ts';
-import { targetAvailability } from '../../lab/sources/availability.ts';
 import { LabError } from '../../lab/util/errors.ts';
-import { labDirs, repoRoot } from '../../lab/util/paths.ts';
+import { repoRoot } from '../../lab/util/paths.ts';
+import { buildTarget, dirs, skipReasonFor, targets } from './lab.ts';
 
-const dirs = labDirs();
-const targets = await loadTargets();
-const availability = await Promise.all(targets.map((t) => targetAvailability(t, { dirs, download: false })));
 const BUILD_AND_BOOT = 45 * 60_000;
 const started: Guest[] = [];
 
@@ -34,27 +30,17 @@ function alive(pid: number): boolean {
   }
 }
 
-async function bundleFor(name: string): Promise<Bundle> {
-  const target = targets.find((t) => t.name === name)!;
-  return buildBundle({ target, extraPatches: [], dirs, sources: { dirs }, logDir: path.join(dirs.logs, `e2e-boot-${name}`) });
-}
-
 async function boot(bundle: Bundle, extra: Partial<Parameters<typeof startGuest>[1]> = {}): Promise<Guest> {
   const g = await startGuest(bundle.dir, { dirs, ...extra });
   started.push(g);
   return g;
 }
 
-function skipReason(name: string): string | undefined {
-  const missing = availability.find((a) => a.target === name)!.sources.filter((s) => !s.found);
-  return missing.length ? `skipped: ${missing.map((s) => s.archive).join(', ')} not available` : undefined;
-}
-
 for (const target of targets) {
-  const skip = skipReason(target.name);
+  const skip = skipReasonFor(target.name);
   describe(`boot ${target.name}`, () => {
     it.skipIf(!!skip)(skip ?? 'boots, runs the probes, moves files, answers QMP and stops cleanly', { timeout: BUILD_AND_BOOT }, async () => {
-      const bundle = await bundleFor(target.name);
+      const bundle = await buildTarget(target.name);
       const g = await boot(bundle);
       expect(g.kernelRelease).toBe(bundle.manifest.kernel.release);
       const uname = await g.exec(['uname', '-r']);
@@ -125,7 +111,7 @@ const quick = 'arm-versatile-6.1-glibc';
 
 describe('guest failures and lifetime', () => {
   it('a broken boot is a clear error with the console tail, within the timeout', { timeout: BUILD_AND_BOOT }, async () => {
-    const bundle = await bundleFor(quick);
+    const bundle = await buildTarget(quick);
     const t0 = Date.now();
     const err = await boot(bundle, { extraCmdline: ['rdinit=/nonexistent'], readyTimeoutMs: 60_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LabError);
@@ -138,7 +124,7 @@ describe('guest failures and lifetime', () => {
   });
 
   it('a guest that never gets ready is an error after the timeout, not a hang', { timeout: BUILD_AND_BOOT }, async () => {
-    const bundle = await bundleFor(quick);
+    const bundle = await buildTarget(quick);
     // /bin/sh as init: the kernel boots, but /init never prints the marker.
     const err = await boot(bundle, { extraCmdline: ['rdinit=/bin/sh'], readyTimeoutMs: 15_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LabError);
@@ -146,7 +132,7 @@ describe('guest failures and lifetime', () => {
   });
 
   it('two guests at once are driven independently', { timeout: BUILD_AND_BOOT }, async () => {
-    const bundle = await bundleFor(quick);
+    const bundle = await buildTarget(quick);
     const [a, b] = await Promise.all([boot(bundle), boot(bundle)]);
     expect(a.vm.sshPort).not.toBe(b.vm.sshPort);
     expect(a.vm.pid).not.toBe(b.vm.pid);
@@ -161,7 +147,7 @@ describe('guest failures and lifetime', () => {
   });
 
   it('SIGINT during a boot exits non-zero and leaves no qemu behind', { timeout: BUILD_AND_BOOT }, async () => {
-    await bundleFor(quick); // built beforehand, so the CLI goes straight to booting
+    await buildTarget(quick); // built beforehand, so the CLI goes straight to booting
     const { child, qemuPid: pid } = await labRunningQemu(quick);
     expect(alive(pid)).toBe(true);
     child.kill('SIGINT');
@@ -171,7 +157,7 @@ describe('guest failures and lifetime', () => {
   });
 
   it('a SIGKILLed lab takes its qemu with it (parent-death signal)', { timeout: BUILD_AND_BOOT }, async () => {
-    await bundleFor(quick);
+    await buildTarget(quick);
     const { child, qemuPid: pid } = await labRunningQemu(quick);
     // The launcher is bash → node; kill the node process itself, hard.
     const node = (await execa('pgrep', ['-P', String(child.pid), 'node'], { reject: false })).stdout.trim() || String(child.pid);

@@ -9,18 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { buildBundle, type Bundle } from '../../lab/build/bundle.ts';
 import { TOOLCHAINS } from '../../lab/build/toolchain.ts';
-import { loadTargets } from '../../lab/catalog/targets.ts';
 import { uclibcDir } from '../../lab/build/uclibc.ts';
-import { targetAvailability } from '../../lab/sources/availability.ts';
 import { resolveSource } from '../../lab/sources/resolve.ts';
 import { loadSourceSpec } from '../../lab/sources/spec.ts';
-import { labDirs } from '../../lab/util/paths.ts';
+import { availability, buildTarget, dirs, skipReasonFor, targets } from './lab.ts';
 
-const dirs = labDirs();
-const targets = await loadTargets();
-const availability = await Promise.all(targets.map((t) => targetAvailability(t, { dirs, download: false })));
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const BUILD_TIMEOUT = 40 * 60_000;
 
@@ -40,28 +34,15 @@ async function uclibcFile(rel: string): Promise<string> {
   return (await execa('tar', ['-xOf', src.path, '--wildcards', `*/${rel}`])).stdout;
 }
 
-async function build(name: string, extra: { variants?: string[]; extraPatches?: string[] } = {}): Promise<Bundle> {
-  const target = targets.find((t) => t.name === name)!;
-  return buildBundle({
-    target,
-    extraPatches: extra.extraPatches ?? [],
-    ...(extra.variants ? { variants: extra.variants } : {}),
-    dirs,
-    sources: { dirs },
-    logDir: path.join(dirs.logs, `e2e-${name}-${stamp}`),
-  });
-}
-
 for (const avail of availability) {
   const target = targets.find((t) => t.name === avail.target)!;
-  const missing = avail.sources.filter((s) => !s.found);
-  const title = missing.length ? `skipped: ${missing.map((s) => s.archive).join(', ')} not available` : 'builds a bundle and checks what is in it';
+  const skip = skipReasonFor(target.name);
 
   describe(target.name, () => {
-    if (missing.length) console.log(`${target.name}: skipped: ${missing.map((s) => s.archive).join(', ')} not available (${missing[0]!.fix})`);
+    if (skip) console.log(`${target.name}: ${skip} (${avail.sources.find((s) => !s.found)!.fix})`);
 
-    it.skipIf(missing.length > 0)(title, { timeout: BUILD_TIMEOUT }, async () => {
-      const bundle = await build(target.name);
+    it.skipIf(!!skip)(skip ?? 'builds a bundle and checks what is in it', { timeout: BUILD_TIMEOUT }, async () => {
+      const bundle = await buildTarget(target.name);
       const m = bundle.manifest;
       const tc = TOOLCHAINS[target.arch];
 
@@ -109,19 +90,18 @@ for (const avail of availability) {
       expect(m.rootfs.hostKey).toMatch(/^ssh-ed25519 /);
 
       // Unchanged inputs: nothing is rebuilt.
-      const again = await build(target.name);
+      const again = await buildTarget(target.name);
       expect(again.rebuilt).toEqual([]);
       expect(again.dir).toBe(bundle.dir);
     });
   });
 }
 
-const armLegacy = availability.find((a) => a.target === 'arm-versatile-3.10-uclibc')!;
-const armMissing = armLegacy.sources.filter((s) => !s.found).map((s) => s.archive);
+const armSkip = skipReasonFor('arm-versatile-3.10-uclibc');
 
 describe('a changed uClibc patch', () => {
-  it.skipIf(armMissing.length > 0)(
-    armMissing.length ? `skipped: ${armMissing.join(', ')} not available` : 'rebuilds only libc, probes, rootfs and the bundle',
+  it.skipIf(!!armSkip)(
+    armSkip ?? 'rebuilds only libc, probes, rootfs and the bundle',
     { timeout: BUILD_TIMEOUT },
     async () => {
       // A harmless, unique patch: a comment in ifaddrs.c, so the key is new on every run.
@@ -130,20 +110,20 @@ describe('a changed uClibc patch', () => {
       const first = (await uclibcFile('libc/inet/ifaddrs.c')).split('\n')[0] ?? '';
       const marker = `/* reprolab e2e ${stamp} */`;
       await fs.writeFile(file, `e2e marker\n\n--- a/libc/inet/ifaddrs.c\n+++ b/libc/inet/ifaddrs.c\n@@ -1 +1,2 @@\n+${marker}\n ${first}\n`);
-      const bundle = await build('arm-versatile-3.10-uclibc', { variants: ['unpatched', 'patched'], extraPatches: [file] });
+      const bundle = await buildTarget('arm-versatile-3.10-uclibc', { variants: ['unpatched', 'patched'], extraPatches: [file] });
       expect(bundle.rebuilt.sort()).toEqual(['bundle', 'probes-patched', 'rootfs', 'uclibc-patched'].sort());
       expect(bundle.manifest.libc.variants.find((v) => v.variant === 'patched')!.patches.map((p) => path.basename(p.file))).toContain('9999-e2e-marker.patch');
     },
   );
 
-  it.skipIf(armMissing.length > 0)(
-    armMissing.length ? `skipped: ${armMissing.join(', ')} not available` : 'that does not apply fails naming patch, file and hunk',
+  it.skipIf(!!armSkip)(
+    armSkip ?? 'that does not apply fails naming patch, file and hunk',
     { timeout: BUILD_TIMEOUT },
     async () => {
       const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-patch-'));
       const file = path.join(dir, '0042-stale.patch');
       await fs.writeFile(file, 'stale\n\n--- a/libc/inet/ifaddrs.c\n+++ b/libc/inet/ifaddrs.c\n@@ -10,3 +10,3 @@\n no such line\n-nor this one\n+changed\n still nothing\n');
-      await expect(build('arm-versatile-3.10-uclibc', { variants: ['patched'], extraPatches: [file] })).rejects.toThrow(
+      await expect(buildTarget('arm-versatile-3.10-uclibc', { variants: ['patched'], extraPatches: [file] })).rejects.toThrow(
         /uClibc patch 0042-stale\.patch does not apply: libc\/inet\/ifaddrs\.c hunk #1/,
       );
     },

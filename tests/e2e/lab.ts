@@ -1,0 +1,31 @@
+/**
+ * What the end-to-end tests share: the real lab cache, the targets, which of
+ * them can be built here, and building one (a cache hit when nothing changed).
+ */
+import path from 'node:path';
+import { buildBundle, type Bundle } from '../../lab/build/bundle.ts';
+import { loadTargets } from '../../lab/catalog/targets.ts';
+import { skipReason, targetAvailability, type TargetAvailability } from '../../lab/sources/availability.ts';
+import { labDirs } from '../../lab/util/paths.ts';
+
+export const dirs = labDirs();
+export const targets = await loadTargets();
+export const availability: TargetAvailability[] = await Promise.all(targets.map((t) => targetAvailability(t, { dirs, download: false })));
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+
+/** "skipped: <archive> not available" for a target whose sources are absent, else undefined. */
+export function skipReasonFor(name: string): string | undefined {
+  return skipReason(availability.find((a) => a.target === name)!);
+}
+
+export function buildTarget(name: string, extra: { variants?: string[]; extraPatches?: string[] } = {}): Promise<Bundle> {
+  const target = targets.find((t) => t.name === name)!;
+  return buildBundle({
+    target,
+    extraPatches: extra.extraPatches ?? [],
+    ...(extra.variants ? { variants: extra.variants } : {}),
+    dirs,
+    sources: { dirs },
+    logDir: path.join(dirs.logs, `e2e-${name}-${stamp}`),
+  });
+}
