@@ -7,14 +7,13 @@ import { resolveSource, type ResolvedSource, type SourceOptions } from '../sourc
 import { cacheKey } from '../util/digest.ts';
 import { repoRoot, type LabDirs } from '../util/paths.ts';
 import { followLog } from '../util/log-tail.ts';
-import { capture } from '../util/run.ts';
 import { glibcRecipe, wrapperScript, expandRecipe, type CompileRecipe } from './compile.ts';
 import { buildKernel, kernelHeaders, type KernelImage } from './kernel.ts';
 import { loadSeries, type Patch } from './patches.ts';
-import { buildProbes, type ProbeSet } from './probes.ts';
+import { buildProbes, buildTools, type ProbeSet } from './probes.ts';
 import { buildRootfs, type Rootfs } from './rootfs.ts';
 import { storeEntry } from './store.ts';
-import { TOOLCHAINS, toolchainVersion } from './toolchain.ts';
+import { crossGlibcVersion, TOOLCHAINS, toolchainVersion } from './toolchain.ts';
 import { buildUclibc } from './uclibc.ts';
 import { buildUserland } from './userland.ts';
 
@@ -149,7 +148,7 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
       });
     }
   } else {
-    const libcDev = await capture('dpkg-query', ['-W', '-f', '${Version}', `libc6-dev-${tc.debianArch}-cross`]).catch(() => 'unknown');
+    const libcDev = await crossGlibcVersion(tc);
     builds.push({
       variant: 'system',
       recipe: glibcRecipe(tc.prefix),
@@ -166,12 +165,16 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
     probeSets.push(set);
   }
 
+  log = step('tools');
+  const tools = await buildTools({ recipe: glibcRecipe(tc.prefix), libcKey: `glibc-cross ${tc.debianArch} ${await crossGlibcVersion(tc)}`, toolchain, dirs, logFile: log });
+  note('tools', tools.hit);
+
   log = step('userland');
   const userland = await buildUserland(tc.debianArch, dirs, log);
   note('userland', userland.hit);
 
   log = step('rootfs');
-  const rootfs: Rootfs = await buildRootfs({ targetName: target.name, userland, probes: probeSets, dirs });
+  const rootfs: Rootfs = await buildRootfs({ targetName: target.name, userland, probes: probeSets, tools, dirs });
   note('rootfs', rootfs.hit);
 
   log = step('kernel');

@@ -7,7 +7,10 @@ import { runLogged } from '../util/run.ts';
 import { expandRecipe, PROBE_CFLAGS, type CompileRecipe } from './compile.ts';
 import { storeEntry } from './store.ts';
 
+/** Probes: the code under test, linked against each libc variant. */
 export const probesDir = path.join(repoRoot, 'images', 'probes');
+/** The lab's own guest helpers, linked against the toolchain's glibc so they never depend on the libc under test. */
+export const toolsDir = path.join(repoRoot, 'images', 'tools');
 
 export interface ProbeSet {
   variant: string;
@@ -17,13 +20,16 @@ export interface ProbeSet {
   hit: boolean;
 }
 
-/** Every images/probes/*.c (and the headers they share), as build inputs. */
-export async function probeSources(): Promise<{ file: string; sha256: string }[]> {
-  const names = (await fs.readdir(probesDir)).filter((n) => n.endsWith('.c') || n.endsWith('.h')).sort();
-  return Promise.all(names.map(async (n) => ({ file: n, sha256: await sha256File(path.join(probesDir, n)) })));
+/** Every *.c (and the headers they share) of a source directory, as build inputs. */
+async function cSources(dir: string): Promise<{ file: string; sha256: string }[]> {
+  const names = (await fs.readdir(dir)).filter((n) => n.endsWith('.c') || n.endsWith('.h')).sort();
+  return Promise.all(names.map(async (n) => ({ file: n, sha256: await sha256File(path.join(dir, n)) })));
 }
 
-export async function buildProbes(opts: {
+/** Compiles each C file of `srcDir` into one static program, held to PROBE_CFLAGS. */
+async function buildPrograms(opts: {
+  step: 'probes' | 'tools';
+  srcDir: string;
   variant: string;
   recipe: CompileRecipe;
   /** Key of the libc build the recipe points at. */
@@ -32,22 +38,30 @@ export async function buildProbes(opts: {
   dirs: LabDirs;
   logFile: string;
 }): Promise<ProbeSet> {
-  const sources = await probeSources();
+  const sources = await cSources(opts.srcDir);
   const programs = sources.filter((s) => s.file.endsWith('.c')).map((s) => s.file.replace(/\.c$/, ''));
   const entry = await storeEntry(
     opts.dirs.store,
-    'probes',
+    opts.step,
     { sources, libc: opts.libcKey, recipe: opts.recipe, cflags: PROBE_CFLAGS, toolchain: opts.toolchain },
     async (out) => {
       const r = await expandRecipe(opts.recipe);
       for (const name of programs) {
         await runLogged(
           r.cc,
-          [...r.compile, ...PROBE_CFLAGS, `-I${probesDir}`, ...r.linkBefore, path.join(probesDir, `${name}.c`), '-o', path.join(out, name), ...r.linkAfter],
+          [...r.compile, ...PROBE_CFLAGS, `-I${opts.srcDir}`, ...r.linkBefore, path.join(opts.srcDir, `${name}.c`), '-o', path.join(out, name), ...r.linkAfter],
           { logFile: opts.logFile },
         );
       }
     },
   );
   return { variant: opts.variant, dir: entry.dir, names: programs, hit: entry.hit };
+}
+
+export function buildProbes(opts: { variant: string; recipe: CompileRecipe; libcKey: string; toolchain: string; dirs: LabDirs; logFile: string }): Promise<ProbeSet> {
+  return buildPrograms({ ...opts, step: 'probes', srcDir: probesDir });
+}
+
+export function buildTools(opts: { recipe: CompileRecipe; libcKey: string; toolchain: string; dirs: LabDirs; logFile: string }): Promise<ProbeSet> {
+  return buildPrograms({ ...opts, step: 'tools', srcDir: toolsDir, variant: 'tools' });
 }

@@ -54,11 +54,12 @@ function dirsFor(entries: CpioEntry[]): CpioEntry[] {
   return [...need].filter((d) => !have.has(d)).map((d) => ({ kind: 'dir' as const, path: d, mode: 0o755 }));
 }
 
-export async function buildRootfs(opts: { targetName: string; userland: Userland; probes: ProbeSet[]; dirs: LabDirs }): Promise<Rootfs> {
+export async function buildRootfs(opts: { targetName: string; userland: Userland; probes: ProbeSet[]; tools: ProbeSet; dirs: LabDirs }): Promise<Rootfs> {
   const inputs = {
     target: opts.targetName,
     userland: opts.userland.dir,
     probes: opts.probes.map((p) => ({ variant: p.variant, dir: p.dir })),
+    tools: opts.tools.dir,
     overlay: await memoTreeDigest(path.join(opts.dirs.cache, 'digests'), overlayDir),
     format: 'newc-v1',
   };
@@ -68,6 +69,7 @@ export async function buildRootfs(opts: { targetName: string; userland: Userland
       ...(await treeEntries(opts.userland.dir, '/')),
       ...(await treeEntries(overlayDir, '/')),
       ...(await Promise.all(opts.probes.map((p) => treeEntries(p.dir, `/opt/reprolab/probes/${p.variant}`)))).flat(),
+      ...(await treeEntries(opts.tools.dir, '/opt/reprolab/bin')),
       { kind: 'symlink', path: '/bin/sh', target: 'busybox' },
       { kind: 'chardev', path: '/dev/console', mode: 0o600, major: 5, minor: 1 },
       { kind: 'chardev', path: '/dev/null', mode: 0o666, major: 1, minor: 3 },

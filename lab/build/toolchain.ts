@@ -36,3 +36,8 @@ export function toolchainVersion(tc: Toolchain): Promise<string> {
 export function hostMakeVersion(): Promise<string> {
   return capture('make', ['--version']).then((out) => out.split('\n')[0] ?? out);
 }
+
+/** Debian's cross glibc (libc6-dev-<arch>-cross) version: the key of everything linked against it. */
+export function crossGlibcVersion(tc: Toolchain): Promise<string> {
+  return capture('dpkg-query', ['-W', '-f', '${Version}', `libc6-dev-${tc.debianArch}-cross`]).catch(() => 'unknown');
+}

@@ -7,10 +7,10 @@ import { labKey } from '../guest/keys.ts';
 import { startGuest, type Guest } from '../guest/guest.ts';
 import type { LabDirs } from '../util/paths.ts';
 
-type Dirs = () => { dirs: LabDirs; overrides: Record<string, string> };
+export type Dirs = () => { dirs: LabDirs; overrides: Record<string, string> };
 
 /** Builds (a cache hit when nothing changed) and boots one target. */
-async function bootTarget(name: string, getDirs: Dirs, log: (l: string) => void, keep: boolean | undefined): Promise<Guest> {
+export async function bootTarget(name: string, getDirs: Dirs, log: (l: string) => void, keep: boolean | undefined): Promise<Guest> {
   const { dirs, overrides } = getDirs();
   const [target] = selectTargets(await loadTargets(), [name]) as [Target];
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -25,7 +25,7 @@ async function bootTarget(name: string, getDirs: Dirs, log: (l: string) => void,
   return guest;
 }
 
-async function keepOrStop(guest: Guest, keep: boolean | undefined, dirs: LabDirs): Promise<void> {
+export async function keepOrStop(guest: Guest, keep: boolean | undefined, dirs: LabDirs): Promise<void> {
   if (!keep) {
     await guest.stop();
     return;

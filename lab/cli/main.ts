@@ -5,6 +5,7 @@ import { loadTargets, selectTargets } from '../catalog/targets.ts';
 import { buildBundle, type Bundle } from '../build/bundle.ts';
 import { installExitHandlers } from '../util/lifetime.ts';
 import { registerGuestCommands } from './guest-commands.ts';
+import { registerFabricCommand } from './fabric-command.ts';
 import { diagnose, fixCommand, healthy, install } from '../doctor/doctor.ts';
 import { targetAvailability } from '../sources/availability.ts';
 import { describeError, LabError } from '../util/errors.ts';
@@ -109,6 +110,7 @@ program
   });
 
 registerGuestCommands(program, globalDirs);
+registerFabricCommand(program, globalDirs);
 
 program
   .command('doctor')

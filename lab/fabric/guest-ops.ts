@@ -1,0 +1,161 @@
+import type { Guest } from '../guest/guest.ts';
+import { shellQuote } from '../guest/ssh.ts';
+import { LabError } from '../util/errors.ts';
+import { FABRIC_PREFIX, type InterfaceKind, type InterfacePlan, specLines } from './interfaces.ts';
+import { netTruth, parseFabricLine, parseProcNetCounts, type NetTruth, type SocketTruth } from './truth.ts';
+
+/** The lab's helper inside every image (images/tools/rl-fabric.c). */
+export const HELPER = '/opt/reprolab/bin/rl-fabric';
+
+async function run(guest: Guest, argv: string[], what: string, opts: { stdin?: Buffer; timeoutMs?: number } = {}): Promise<string> {
+  const r = await guest.exec(argv, { timeoutMs: opts.timeoutMs ?? 60_000, ...(opts.stdin ? { stdin: opts.stdin } : {}) });
+  if (r.exitCode !== 0 && !r.stdout.includes('REPROLAB-FABRIC')) {
+    throw new LabError(`${what} failed in the guest (exit ${r.exitCode ?? r.signal})`, { fix: `stderr: ${r.stderr.trim().slice(0, 400) || '(empty)'}` });
+  }
+  return r.stdout;
+}
+
+export interface InterfaceFailure {
+  name: string;
+  kind: string;
+  step: string;
+  error: string;
+}
+
+export interface InterfacesResult {
+  created: number;
+  existed: number;
+  failed: number;
+  addrs: number;
+  failures: InterfaceFailure[];
+  /** Kinds this kernel does not have (every link of that kind failed with EOPNOTSUPP). */
+  missingKinds: InterfaceKind[];
+  /** Time spent in the guest helper, and wall time including the SSH round trip. */
+  guestMs: number;
+  wallMs: number;
+}
+
+/** Creates every planned link and address in one SSH round trip. Idempotent: existing links are kept. */
+export async function createInterfaces(guest: Guest, plan: InterfacePlan): Promise<InterfacesResult> {
+  const t0 = Date.now();
+  const out = await run(guest, [HELPER, 'links-add'], 'creating interfaces', { stdin: Buffer.from(specLines(plan)) });
+  const r = parseFabricLine<{ created: number; existed: number; failed: number; addrs: number; failures: InterfaceFailure[]; ms: number }>(out, 'creating interfaces');
+  if (!r.ok) throw new LabError(`creating interfaces failed in the guest: ${r.error}`);
+  const failedKinds = new Set(r.failures.filter((f) => f.step === 'link' && f.error === 'EOPNOTSUPP').map((f) => f.kind));
+  const missingKinds = [...failedKinds].filter((k) => !plan.specs.some((s) => s.kind === k && !r.failures.some((f) => f.name === s.name))) as InterfaceKind[];
+  return { created: r.created, existed: r.existed, failed: r.failed, addrs: r.addrs, failures: r.failures, missingKinds, guestMs: r.ms, wallMs: Date.now() - t0 };
+}
+
+/** Deletes every link the fabric made (names starting with `prefix`), back to the boot state. */
+export async function removeInterfaces(guest: Guest, prefix = FABRIC_PREFIX): Promise<{ deleted: number; wallMs: number }> {
+  const t0 = Date.now();
+  const r = parseFabricLine<{ deleted: number; failed: number }>(await run(guest, [HELPER, 'links-del', prefix], 'removing interfaces'), 'removing interfaces');
+  if (!r.ok) throw new LabError(`removing interfaces failed in the guest: ${r.failed} links not deleted (${r.error})`);
+  return { deleted: r.deleted, wallMs: Date.now() - t0 };
+}
+
+/** Links and addresses as the kernel reports them: the helper's netlink dump and /sys/class/net. */
+export async function readNetTruth(guest: Guest): Promise<NetTruth> {
+  const out = await run(guest, ['sh', '-c', `${HELPER} dump; echo REPROLAB-SYSFS; ls -1 /sys/class/net`], 'reading interfaces');
+  const [dumpPart, sysfsPart = ''] = out.split('REPROLAB-SYSFS\n');
+  const dump = parseFabricLine<Omit<NetTruth, 'sysfs' | 'mismatch'>>(dumpPart ?? '', 'reading interfaces');
+  if (!dump.ok) throw new LabError(`the guest's netlink dump failed: ${dump.error}`);
+  return netTruth(dump, sysfsPart);
+}
+
+/** Sockets per /proc/net table: what a sock_diag dump of the same family should return. */
+export async function readSocketTruth(guest: Guest): Promise<SocketTruth> {
+  const r = await guest.exec(['sh', '-c', 'wc -l /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 /proc/net/unix 2>/dev/null'], { timeoutMs: 30_000 });
+  return parseProcNetCounts(r.stdout);
+}
+
+export interface HeldSockets {
+  pid: number;
+  held: Record<string, { wanted: number; open: number }>;
+  total: number;
+  wallMs: number;
+  release(): Promise<void>;
+}
+
+export const SOCKET_KINDS = ['tcp', 'tcp-est', 'udp', 'unix-stream', 'unix-dgram'] as const;
+export type SocketKind = (typeof SOCKET_KINDS)[number];
+export interface SocketSpec {
+  kind: SocketKind;
+  count: number;
+}
+
+/** "tcp:500,udp:20" → specs. tcp-est counts sockets (both ends), so it must be even. */
+export function parseSockets(text: string): SocketSpec[] {
+  const help = `write KIND:COUNT[,KIND:COUNT…] with kinds ${SOCKET_KINDS.join(', ')}, e.g. tcp:500`;
+  return text.split(',').map((part) => {
+    const m = /^([a-z-]+):(\d+)$/.exec(part.trim());
+    if (!m || !(SOCKET_KINDS as readonly string[]).includes(m[1]!)) throw new LabError(`bad socket spec "${part}"`, { fix: help });
+    const count = Number(m[2]);
+    if (count < 1 || count > 20_000) throw new LabError(`socket count ${count} is out of range`, { fix: 'give 1 to 20000' });
+    if (m[1] === 'tcp-est' && count % 2) throw new LabError(`tcp-est:${count} is odd`, { fix: 'tcp-est counts both ends of each connection: give an even number' });
+    return { kind: m[1] as SocketKind, count };
+  });
+}
+
+/** Opens the sockets in a guest daemon that holds them until release(). */
+export async function holdSockets(guest: Guest, specs: SocketSpec[]): Promise<HeldSockets> {
+  const t0 = Date.now();
+  const out = await run(guest, [HELPER, 'sockets', ...specs.map((s) => `${s.kind}:${s.count}`)], 'opening sockets');
+  const r = parseFabricLine<{ pid: number; held: HeldSockets['held']; total: number }>(out, 'opening sockets');
+  if (!r.ok) throw new LabError(`opening sockets failed in the guest: ${r.error}`);
+  const short = Object.entries(r.held).filter(([, h]) => h.open !== h.wanted);
+  if (short.length) {
+    await guest.exec(['kill', String(r.pid)]);
+    throw new LabError(`the guest opened fewer sockets than asked: ${short.map(([k, h]) => `${k} ${h.open}/${h.wanted}`).join(', ')}`);
+  }
+  return {
+    pid: r.pid,
+    held: r.held,
+    total: r.total,
+    wallMs: Date.now() - t0,
+    release: async () => {
+      await guest.exec(['kill', String(r.pid)]);
+    },
+  };
+}
+
+export interface Churn {
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** A guest daemon that keeps opening/closing sockets and adding/deleting links (names rlc*). */
+export async function startChurn(guest: Guest, opts: { sockets: number; links: number; periodMs: number }): Promise<Churn> {
+  const out = await run(guest, [HELPER, 'churn', String(opts.sockets), String(opts.links), String(opts.periodMs)], 'starting churn');
+  const r = parseFabricLine<{ pid: number }>(out, 'starting churn');
+  if (!r.ok) throw new LabError('the churn daemon did not start in the guest');
+  return {
+    pid: r.pid,
+    stop: async () => {
+      await guest.exec(['sh', '-c', `kill ${r.pid}; while kill -0 ${r.pid} 2>/dev/null; do sleep 0.1; done`]);
+      await removeInterfaces(guest, 'rlc');
+    },
+  };
+}
+
+export async function readSeqnum(guest: Guest): Promise<number> {
+  const r = await guest.exec(['cat', '/sys/kernel/uevent_seqnum'], { timeoutMs: 30_000 });
+  const n = Number(r.stdout.trim());
+  if (!Number.isInteger(n)) throw new LabError(`could not read /sys/kernel/uevent_seqnum: ${r.stdout.trim() || r.stderr.trim()}`);
+  return n;
+}
+
+/**
+ * The in-guest event source: writes "add" to a sysfs uevent file `count` times
+ * in one shell loop (no fork per event), which is far faster than USB.
+ */
+export async function triggerUevents(guest: Guest, count: number, file = '/sys/class/net/lo/uevent'): Promise<{ before: number; after: number; wallMs: number }> {
+  const t0 = Date.now();
+  const r = await guest.exec(
+    ['sh', '-c', `cat /sys/kernel/uevent_seqnum; i=0; while [ $i -lt ${Math.trunc(count)} ]; do echo add > ${shellQuote(file)}; i=$((i+1)); done; cat /sys/kernel/uevent_seqnum`],
+    { timeoutMs: 120_000 },
+  );
+  const [before, after] = r.stdout.trim().split('\n').map(Number);
+  if (r.exitCode !== 0 || !Number.isInteger(before) || !Number.isInteger(after)) throw new LabError(`the uevent trigger failed in the guest: ${r.stderr.trim()}`);
+  return { before: before!, after: after!, wallMs: Date.now() - t0 };
+}

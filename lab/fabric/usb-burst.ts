@@ -1,0 +1,171 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Guest } from '../guest/guest.ts';
+import { LabError } from '../util/errors.ts';
+import { readSeqnum } from './guest-ops.ts';
+import { attachedIds, controllerPorts, formatBurst, parseUsbDmesg, planBurst, USB_KINDS, type BurstSpec, type BurstStep, type GuestUsbLog } from './usb-plan.ts';
+
+export interface BurstResult {
+  spec: string;
+  steps: number;
+  /** Host side: every device_add and device_del went through, each removal confirmed by DEVICE_DELETED. */
+  added: number;
+  removed: number;
+  /** Planned vs actual time of the last QMP operation (QMP latency shows here). */
+  plannedMs: number;
+  burstMs: number;
+  /** Time spent holding devices attached (a fixed hold, or until the guest enumerated them). */
+  heldMs: number;
+  /** A hold until enumeration gave up: the guest never logged every device. */
+  enumerationTimedOut: boolean;
+  /** From the end of the burst until the guest's uevent counter stopped moving. */
+  settleMs: number;
+  /** True when the counter was still moving at the settle timeout. */
+  settleTimedOut: boolean;
+  seqnumBefore: number;
+  seqnumAfter: number;
+  /** What the guest kernel logged: it can be fewer than `added` when a device left before it was enumerated. */
+  guest: GuestUsbLog;
+  /** Devices added that the guest never logged as connected (added - guest connects). */
+  notEnumerated: number;
+  /** Devices of ours still attached after the burst: must be empty. */
+  leftover: string[];
+}
+
+const BUS = 'usbhc.0';
+
+/** Runs a burst of real hotplug through QMP on the lab's USB controller and reads back what the guest saw. */
+export async function runUsbBurst(guest: Guest, spec: BurstSpec, opts: { burstId: string; settleTimeoutMs?: number; quietMs?: number; enumerationTimeoutMs?: number }): Promise<BurstResult> {
+  if (!/^[A-Za-z0-9-]+$/.test(opts.burstId)) throw new LabError(`bad burst id "${opts.burstId}": letters, digits and - only`);
+  const qmp = guest.qmp;
+  const plan = planBurst(spec, opts.burstId, controllerPorts(guest.manifest.qemu.usb));
+  const workDir = path.join(path.dirname(guest.consoleLog), `usb-${opts.burstId}`);
+  await fs.mkdir(workDir, { recursive: true });
+  const image = path.join(workDir, 'disk.img');
+  if (spec.kinds.includes('storage')) {
+    // A small sparse disk shared read-only by every storage device of the burst.
+    const fh = await fs.open(image, 'w');
+    await fh.truncate(1024 * 1024);
+    await fh.close();
+  }
+  const marker = `reprolab-burst ${opts.burstId} start`;
+  await guest.exec(['sh', '-c', `echo ${marker} > /dev/kmsg`]);
+  const seqnumBefore = await readSeqnum(guest);
+
+  const deletions: Promise<unknown>[] = [];
+  const cleanups: (() => Promise<unknown>)[] = [];
+  let added = 0;
+  let removed = 0;
+  let heldMs = 0;
+  let enumerationTimedOut = false;
+  const start = Date.now();
+  // Holds until enumeration take as long as the guest needs: later steps shift by that much.
+  let shift = 0;
+  try {
+    for (const step of plan) {
+      const wait = start + shift + step.atMs - Date.now();
+      if (wait > 0) await sleep(wait);
+      if (step.op === 'hold') {
+        const t = Date.now();
+        if (step.ms !== undefined) await sleep(step.ms);
+        if (step.connects !== undefined) {
+          enumerationTimedOut = !(await waitForConnects(guest, marker, step.connects, opts.enumerationTimeoutMs ?? 60_000));
+          shift = Date.now() - start - step.atMs;
+        }
+        heldMs += Date.now() - t;
+      } else if (step.op === 'add') {
+        await addDevice(guest, step, image, cleanups);
+        added++;
+      } else {
+        const since = qmp.events.length;
+        const gone = qmp.waitForEvent('DEVICE_DELETED', (e) => e.data?.['device'] === step.id, 30_000, since);
+        await qmp.execute('device_del', { id: step.id });
+        deletions.push(gone.then(() => removed++));
+      }
+    }
+    await Promise.all(deletions);
+  } finally {
+    // Backends go only after their devices: a storage node or netdev in use cannot be deleted.
+    await Promise.allSettled(deletions);
+    for (const c of cleanups) await c().catch(() => undefined);
+  }
+  const burstMs = Date.now() - start;
+
+  const settle = await waitForQuiet(guest, seqnumBefore, opts.quietMs ?? 1500, opts.settleTimeoutMs ?? 30_000);
+  const dmesg = await guest.exec(['sh', '-c', `dmesg | sed -n '/${marker}/,$p'`]);
+  if (!dmesg.stdout.includes(marker)) throw new LabError(`the guest's kernel log lost the burst marker (ring buffer too small for this burst?)`);
+  const guestLog = parseUsbDmesg(dmesg.stdout);
+  const info = (await qmp.execute<string>('human-monitor-command', { 'command-line': 'info usb' })) ?? '';
+  const leftover = attachedIds(info).filter((id) => id.startsWith('rl-usb-'));
+  await fs.rm(workDir, { recursive: true, force: true });
+  return {
+    spec: formatBurst(spec),
+    steps: plan.filter((p) => p.op !== 'hold').length,
+    added,
+    removed,
+    plannedMs: plan.at(-1)?.atMs ?? 0,
+    burstMs,
+    heldMs,
+    enumerationTimedOut,
+    settleMs: settle.ms,
+    settleTimedOut: settle.timedOut,
+    seqnumBefore,
+    seqnumAfter: settle.seqnum,
+    guest: guestLog,
+    notEnumerated: Math.max(0, added - guestLog.connects.length),
+    leftover,
+  };
+}
+
+async function addDevice(guest: Guest, step: Extract<BurstStep, { op: 'add' | 'del' }>, image: string, cleanups: (() => Promise<unknown>)[]): Promise<void> {
+  const qmp = guest.qmp;
+  const args: Record<string, unknown> = { driver: USB_KINDS[step.kind], id: step.id, bus: BUS };
+  if (step.kind === 'storage') {
+    const node = `${step.id}-disk`;
+    await qmp.execute('blockdev-add', { driver: 'raw', 'node-name': node, 'read-only': true, file: { driver: 'file', filename: image, 'read-only': true } });
+    cleanups.push(() => qmp.execute('blockdev-del', { 'node-name': node }));
+    args['drive'] = node;
+  } else if (step.kind === 'net') {
+    const netdev = `${step.id}-net`;
+    await qmp.execute('netdev_add', { type: 'user', id: netdev, restrict: true });
+    cleanups.push(() => qmp.execute('netdev_del', { id: netdev }));
+    args['netdev'] = netdev;
+  }
+  try {
+    await qmp.execute('device_add', args);
+  } catch (err) {
+    throw new LabError(`QMP device_add ${USB_KINDS[step.kind]} (${step.id}) failed: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Polls the guest's kernel log until it shows `connects` USB connects after the marker. */
+async function waitForConnects(guest: Guest, marker: string, connects: number, timeoutMs: number): Promise<boolean> {
+  const t0 = Date.now();
+  for (;;) {
+    const r = await guest.exec(['sh', '-c', `dmesg | sed -n '/${marker}/,$p'`]);
+    if (parseUsbDmesg(r.stdout).connects.length >= connects) return true;
+    if (Date.now() - t0 >= timeoutMs) return false;
+    await sleep(300);
+  }
+}
+
+/** Polls the guest's uevent counter until it has not moved for `quietMs`. */
+async function waitForQuiet(guest: Guest, from: number, quietMs: number, timeoutMs: number): Promise<{ seqnum: number; ms: number; timedOut: boolean }> {
+  const t0 = Date.now();
+  let last = from;
+  let lastChange = t0;
+  for (;;) {
+    const now = await readSeqnum(guest);
+    if (now !== last) {
+      last = now;
+      lastChange = Date.now();
+    }
+    if (Date.now() - lastChange >= quietMs) return { seqnum: last, ms: lastChange - t0, timedOut: false };
+    if (Date.now() - t0 >= timeoutMs) return { seqnum: last, ms: Date.now() - t0, timedOut: true };
+    await sleep(200);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
