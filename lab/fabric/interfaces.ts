@@ -43,8 +43,8 @@ export function planInterfaces(count: number, kinds: readonly InterfaceKind[] = 
     let kind = kinds[i % kinds.length]!;
     if (kind === 'veth' && count - links < 2) kind = kinds.find((k) => k !== 'veth') ?? 'dummy';
     const n = specs.length;
-    // 10.200.0.0/16 and fd00:200::/32 are far from QEMU's 10.0.2.0/24.
-    const addresses = [`10.200.${n % 256}.${1 + Math.floor(n / 256)}/24`, `fd00:200:${n.toString(16)}::1/64`];
+    // 10.200.0.0/16 and fd00:200::/32 are far from QEMU's 10.0.2.0/24; the IPv6 group starts at 1 so the text is canonical.
+    const addresses = [`10.200.${n % 256}.${1 + Math.floor(n / 256)}/24`, `fd00:200:${(n + 1).toString(16)}::1/64`];
     const name = `${FABRIC_PREFIX}${n}`;
     const spec: InterfaceSpec = { kind, name, addresses };
     if (kind === 'vlan') Object.assign(spec, { parent, vlanId: 100 + n });

@@ -107,7 +107,7 @@ const BOUND: Record<UsbKind, RegExp> = {
   kbd: /input: .*USB Keyboard as /,
   mouse: /input: .*USB Mouse as /,
   storage: /USB Mass Storage device detected/,
-  net: /register 'cdc_ether'/,
+  net: / register 'cdc_ether'/, // not "unregister"
 };
 
 /** What the guest kernel logged about USB devices (dmesg lines after the burst marker). */

@@ -32,7 +32,7 @@ describe('interface planning', () => {
 
   it('writes the helper input one line per link', () => {
     const text = specLines(planInterfaces(6));
-    expect(text.split('\n')[1]).toBe('vlan rlf1 parent=eth0 id=101 addr=10.200.1.1/24 addr=fd00:200:1::1/64');
+    expect(text.split('\n')[1]).toBe('vlan rlf1 parent=eth0 id=101 addr=10.200.1.1/24 addr=fd00:200:2::1/64');
     expect(text).toContain('veth rlf4 peer=rlf4p addr=');
   });
 
@@ -101,6 +101,7 @@ describe('USB bursts', () => {
         '[    3.135271] usb-storage 1-2:1.0: USB Mass Storage device detected',
         "[    4.320136] cdc_ether 1-4:1.0 usb0: register 'cdc_ether' at usb-0000:00:0d.0-4, CDC Ethernet Device, 52:54:00:12:34:57",
         '[    9.1] usb 1-1: USB disconnect, device number 2',
+        "[    9.2] cdc_ether 1-4:1.0 usb0: unregister 'cdc_ether' usb-0000:00:0d.0-4, CDC Ethernet Device",
       ].join('\n'),
     );
     expect(log.connects).toEqual([
