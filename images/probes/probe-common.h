@@ -44,6 +44,10 @@ static inline const char *probe_errno_name(int err)
 	case EAFNOSUPPORT: return "EAFNOSUPPORT";
 	case ENOENT: return "ENOENT";
 	case ETIMEDOUT: return "ETIMEDOUT";
+	case EIO: return "EIO";
+	case EMFILE: return "EMFILE";
+	case ENODEV: return "ENODEV";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
 	default: return "EOTHER";
 	}
 }
@@ -61,6 +65,27 @@ static inline void probe_json_string(const char *s)
 		else
 			putchar(c);
 	}
+}
+
+#include <sys/time.h>
+#include <time.h>
+
+/* Milliseconds for durations (gettimeofday: no librt needed on uClibc). */
+static inline double probe_now_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return tv.tv_sec * 1000.0 + tv.tv_usec / 1000.0;
+}
+
+/* usleep() is SUSv3-legacy and absent from some uClibc configurations. */
+static inline void probe_sleep_us(long us)
+{
+	struct timespec ts;
+	ts.tv_sec = us / 1000000;
+	ts.tv_nsec = (us % 1000000) * 1000;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }
 
 #endif

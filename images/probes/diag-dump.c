@@ -1,0 +1,161 @@
+/* B3 and B4: readers of a sock_diag dump of every IPv4 TCP socket.
+ *
+ *   diag-dump once [BUF]          B3 legacy: request, sleep 100 ms, ONE recvfrom with a
+ *                                 BUF-byte buffer (default 10000); counts what it got
+ *   diag-dump loop                B3/B4 fixed: size every chunk with MSG_PEEK|MSG_TRUNC,
+ *                                 read to NLMSG_DONE, handle NLMSG_ERROR and NLM_F_DUMP_INTR
+ *   diag-dump fixed-buffer [BUF]  B4 legacy (the CRIU shape): a static BUF-byte buffer
+ *                                 (default 16384), read to NLMSG_DONE, fail on MSG_TRUNC
+ *
+ * Prints: REPROLAB-RESULT {"probe":"diag-dump","mode":..,"ok":..,"sockets":N,"chunks":..,
+ *         "firstChunkBytes":..,"maxChunkBytes":..,"bufferBytes":..,"complete":..[,"error":..]} */
+#include <stdlib.h>
+
+#include "probe-common.h"
+#include "probe-diag.h"
+
+struct tally {
+	unsigned sockets, chunks;
+	unsigned long first_chunk, max_chunk, buffer;
+	int complete, interrupted;
+};
+
+static void note_chunk(struct tally *t, unsigned long bytes)
+{
+	if (t->chunks++ == 0)
+		t->first_chunk = bytes;
+	if (bytes > t->max_chunk)
+		t->max_chunk = bytes;
+}
+
+/* Counts the sockets in one chunk; returns 1 at NLMSG_DONE, -1 on NLMSG_ERROR (errno set), else 0. */
+static int walk(struct tally *t, char *buf, size_t len, unsigned seq)
+{
+	struct nlmsghdr *m;
+	for (m = (struct nlmsghdr *)(void *)buf; NLMSG_OK(m, len); m = NLMSG_NEXT(m, len)) {
+		if (m->nlmsg_seq != seq)
+			continue;
+		if (m->nlmsg_flags & NLM_F_DUMP_INTR)
+			t->interrupted = 1;
+		if (m->nlmsg_type == NLMSG_DONE) {
+			t->complete = 1;
+			return 1;
+		}
+		if (m->nlmsg_type == NLMSG_ERROR) {
+			errno = -((struct nlmsgerr *)NLMSG_DATA(m))->error;
+			return -1;
+		}
+		if (m->nlmsg_type == SOCK_DIAG_BY_FAMILY)
+			t->sockets++;
+	}
+	return 0;
+}
+
+static int read_once(int fd, unsigned seq, size_t size, struct tally *t)
+{
+	char *buf = malloc(size);
+	ssize_t n;
+	if (!buf)
+		return -1;
+	t->buffer = size;
+	probe_sleep_us(100000); /* the field tool slept between request and read */
+	n = recvfrom(fd, buf, size, MSG_TRUNC, NULL, NULL);
+	if (n < 0) {
+		free(buf);
+		return -1;
+	}
+	note_chunk(t, (unsigned long)n);
+	/* The field tool took this as the whole answer. */
+	n = walk(t, buf, (size_t)n < size ? (size_t)n : size, seq);
+	free(buf);
+	return n < 0 ? -1 : 0;
+}
+
+static int read_loop(int fd, unsigned seq, struct tally *t)
+{
+	size_t size = 4096;
+	char *buf = malloc(size);
+	for (;;) {
+		ssize_t need = probe_nl_peek_len(fd), n;
+		int rc;
+		if (!buf || need < 0)
+			goto fail;
+		if ((size_t)need > size) {
+			char *bigger;
+			while (size < (size_t)need)
+				size *= 2;
+			bigger = realloc(buf, size);
+			if (!bigger)
+				goto fail;
+			buf = bigger;
+		}
+		if (size > t->buffer)
+			t->buffer = size;
+		n = recv(fd, buf, size, 0);
+		if (n < 0)
+			goto fail;
+		note_chunk(t, (unsigned long)n);
+		rc = walk(t, buf, (size_t)n, seq);
+		if (rc < 0)
+			goto fail;
+		if (rc > 0)
+			break;
+	}
+	free(buf);
+	return 0;
+fail:
+	free(buf);
+	return -1;
+}
+
+static char static_buf[1 << 20];
+
+static int read_fixed(int fd, unsigned seq, size_t size, struct tally *t)
+{
+	t->buffer = size;
+	for (;;) {
+		ssize_t n = recv(fd, static_buf, size, MSG_TRUNC);
+		int rc;
+		if (n < 0)
+			return -1;
+		note_chunk(t, (unsigned long)n);
+		if ((size_t)n > size) {
+			/* CRIU: "Message truncated" — the rest of this chunk is gone. */
+			errno = EMSGSIZE;
+			return -1;
+		}
+		rc = walk(t, static_buf, (size_t)n, seq);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			return 0;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct tally t;
+	const char *mode = argc > 1 ? argv[1] : "";
+	unsigned seq = 4242;
+	int fd, rc, err = 0, once = strcmp(mode, "once") == 0, fixed = strcmp(mode, "fixed-buffer") == 0;
+	size_t size = argc > 2 ? (size_t)atol(argv[2]) : (once ? 10000 : 16384);
+	if ((!once && !fixed && strcmp(mode, "loop") != 0) || size < 64 || size > sizeof static_buf) {
+		fprintf(stderr, "usage: diag-dump once [BUF] | loop | fixed-buffer [BUF]   (64 <= BUF <= %lu)\n", (unsigned long)sizeof static_buf);
+		return 2;
+	}
+	memset(&t, 0, sizeof t);
+	fd = probe_nl_open(NETLINK_SOCK_DIAG, 0, NULL);
+	rc = fd < 0 || probe_diag_request(fd, seq) < 0 ? -1 : 0;
+	if (rc == 0)
+		rc = once ? read_once(fd, seq, size, &t) : fixed ? read_fixed(fd, seq, size, &t) : read_loop(fd, seq, &t);
+	if (rc != 0)
+		err = errno;
+	printf("REPROLAB-RESULT {\"probe\":\"diag-dump\",\"mode\":\"%s\",\"libc\":\"%s %s\",\"ok\":%s,\"sockets\":%u,\"chunks\":%u,\"firstChunkBytes\":%lu,"
+	       "\"maxChunkBytes\":%lu,\"bufferBytes\":%lu,\"complete\":%s,\"interrupted\":%s",
+	       mode, PROBE_LIBC_NAME, PROBE_LIBC_VERSION, rc == 0 ? "true" : "false", t.sockets, t.chunks, t.first_chunk, t.max_chunk, t.buffer,
+	       t.complete ? "true" : "false", t.interrupted ? "true" : "false");
+	if (rc != 0)
+		printf(",\"errno\":%d,\"error\":\"%s\"", err, probe_errno_name(err));
+	printf("}\n");
+	return rc == 0 ? 0 : 1;
+}
