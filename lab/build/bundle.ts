@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadKernelLine } from '../catalog/kernel-line.ts';
-import type { Target } from '../catalog/target.ts';
+import type { Arch, Target } from '../catalog/target.ts';
 import { assertTreeHas, prepareTree } from '../sources/prepare.ts';
 import { resolveSource, type ResolvedSource, type SourceOptions } from '../sources/resolve.ts';
 import { cacheKey } from '../util/digest.ts';
@@ -49,7 +49,7 @@ export interface BundleManifest {
   schema: 1;
   target: string;
   key: string;
-  arch: string;
+  arch: Arch;
   qemu: Target['qemu'];
   cmdline: string;
   recipeVersion: number;

@@ -6,6 +6,7 @@ import { buildBundle, type Bundle } from '../build/bundle.ts';
 import { installExitHandlers } from '../util/lifetime.ts';
 import { registerGuestCommands } from './guest-commands.ts';
 import { registerFabricCommand } from './fabric-command.ts';
+import { registerScenarioCommands } from './scenario-commands.ts';
 import { diagnose, fixCommand, healthy, install } from '../doctor/doctor.ts';
 import { targetAvailability } from '../sources/availability.ts';
 import { describeError, LabError } from '../util/errors.ts';
@@ -111,6 +112,7 @@ program
 
 registerGuestCommands(program, globalDirs);
 registerFabricCommand(program, globalDirs);
+registerScenarioCommands(program, globalDirs);
 
 program
   .command('doctor')

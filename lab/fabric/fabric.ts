@@ -1,6 +1,6 @@
 import type { Guest } from '../guest/guest.ts';
 import { LabError } from '../util/errors.ts';
-import { createInterfaces, holdSockets, readNetTruth, readSocketTruth, removeInterfaces, triggerUevents, type HeldSockets, type InterfacesResult, type SocketSpec } from './guest-ops.ts';
+import { createInterfaces, holdSockets, readNetTruth, readSocketTruth, settledNetTruth, removeInterfaces, triggerUevents, type HeldSockets, type InterfacesResult, type SocketSpec } from './guest-ops.ts';
 import { planInterfaces, INTERFACE_KINDS, type InterfaceKind } from './interfaces.ts';
 import { summarize, type NetTruth, type SocketTruth } from './truth.ts';
 import { runUsbBurst, type BurstResult } from './usb-burst.ts';
@@ -45,7 +45,8 @@ export async function buildFabric(guest: Guest, spec: FabricSpec): Promise<Fabri
   let held: HeldSockets | undefined;
   if (spec.sockets?.length) held = await holdSockets(guest, spec.sockets);
   try {
-    const truth = await readNetTruth(guest);
+    // After new links, wait for their IPv6 link-local addresses: the truth must not move under a probe.
+    const truth = interfaces ? await settledNetTruth(guest) : await readNetTruth(guest);
     const report: FabricReport = { ...(interfaces ? { interfaces } : {}), net: { ...truth, counts: summarize(truth) } };
     if (held) report.sockets = { held: held.held, total: held.total, wallMs: held.wallMs, truth: await readSocketTruth(guest) };
     if (spec.usbBurst) {

@@ -63,6 +63,22 @@ export async function readNetTruth(guest: Guest): Promise<NetTruth> {
   return netTruth(dump, sysfsPart);
 }
 
+/**
+ * Reads the ground truth until it stops changing: IPv6 link-local addresses of
+ * new links appear asynchronously, a few hundred ms after the links come up.
+ */
+export async function settledNetTruth(guest: Guest, opts: { intervalMs?: number; timeoutMs?: number } = {}): Promise<NetTruth & { settleMs: number }> {
+  const t0 = Date.now();
+  let last = await readNetTruth(guest);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 400));
+    const now = await readNetTruth(guest);
+    const same = now.links.length === last.links.length && now.addrs.length === last.addrs.length;
+    last = now;
+    if (same || Date.now() - t0 > (opts.timeoutMs ?? 15_000)) return { ...now, settleMs: Date.now() - t0 };
+  }
+}
+
 /** Sockets per /proc/net table: what a sock_diag dump of the same family should return. */
 export async function readSocketTruth(guest: Guest): Promise<SocketTruth> {
   const r = await guest.exec(['sh', '-c', 'wc -l /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 /proc/net/unix 2>/dev/null'], { timeoutMs: 30_000 });

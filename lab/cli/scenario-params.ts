@@ -1,0 +1,46 @@
+import { parseBurst } from '../fabric/usb-plan.ts';
+import type { ScenarioParams } from '../scenarios/types.ts';
+import { LabError } from '../util/errors.ts';
+
+export interface ParamOptions {
+  interfaces?: string;
+  burst?: string;
+  trigger?: string;
+  delayUs?: string;
+  sockets?: string;
+  buffer?: string;
+  iterations?: string;
+  budgetMs?: string;
+}
+
+function whole(flag: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new LabError(`${flag} ${text}: expected a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/** Command-line knobs → scenario parameters, checked before anything boots. */
+export function scenarioParams(o: ParamOptions): ScenarioParams {
+  return {
+    ...(o.interfaces !== undefined ? { interfaces: whole('--interfaces', o.interfaces, 0, 1024) } : {}),
+    ...(o.burst !== undefined ? { burst: parseBurst(o.burst) } : {}),
+    ...(o.trigger !== undefined ? { trigger: whole('--trigger', o.trigger, 0, 1_000_000) } : {}),
+    ...(o.delayUs !== undefined ? { delayUs: whole('--delay-us', o.delayUs, 0, 10_000_000) } : {}),
+    ...(o.sockets !== undefined ? { sockets: whole('--sockets', o.sockets, 1, 20_000) } : {}),
+    ...(o.buffer !== undefined ? { buffer: whole('--buffer', o.buffer, 64, 1 << 20) } : {}),
+    ...(o.iterations !== undefined ? { iterations: whole('--iterations', o.iterations, 1, 100_000_000) } : {}),
+    ...(o.budgetMs !== undefined ? { budgetMs: whole('--budget-ms', o.budgetMs, 1000, 24 * 3600_000) } : {}),
+  };
+}
+
+/** The scenario knobs every scenario command accepts. */
+export const PARAM_FLAGS: [string, string][] = [
+  ['--interfaces <n>', 'B1: links created before the probes run (default 40)'],
+  ['--burst <spec>', 'B2: USB hotplug burst (default kbd,storage,mouse,net:10@50ms+enum)'],
+  ['--trigger <n>', 'B2: also write "add" to a sysfs uevent file n times'],
+  ['--delay-us <n>', 'B2: per-event processing time of the listeners (default 2000)'],
+  ['--sockets <n>', 'B3-B5: TCP sockets held open (default 500; 200 for B5)'],
+  ['--buffer <bytes>', 'B4: the fixed reader buffer (default 16384)'],
+  ['--iterations <n>', 'B5: dumps per reader (default 2000)'],
+  ['--budget-ms <ms>', 'B5: time budget per reader (default 60000)'],
+];

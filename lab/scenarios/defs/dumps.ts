@@ -1,0 +1,113 @@
+import { readSocketTruth, startChurn } from '../../fabric/guest-ops.ts';
+import { upperBound95 } from '../verdict.ts';
+import { runProbe } from '../probe-run.ts';
+import type { ProbeResult } from '../result-line.ts';
+import type { Scenario, VariantRun } from '../types.ts';
+import { LabError } from '../../util/errors.ts';
+
+export function judgeDump(r: ProbeResult, expected: number): Pick<VariantRun, 'outcome' | 'symptom'> {
+  if (!r.ok) {
+    const chunk = r.error === 'EMSGSIZE' ? ` (chunk ${String(r['maxChunkBytes'])} B > buffer ${String(r['bufferBytes'])} B)` : '';
+    return { outcome: 'FAIL', symptom: `errno=${r.error ?? 'unknown'}${chunk}, sockets ${String(r['sockets'])}/${expected}` };
+  }
+  if (r['sockets'] !== expected) return { outcome: 'FAIL', symptom: `sockets ${String(r['sockets'])}/${expected}${r['complete'] ? '' : ' (no NLMSG_DONE)'}` };
+  return { outcome: 'PASS', symptom: `sockets ${expected}/${expected}` };
+}
+
+/** Reads /proc/net/tcp before and after the probes: the held sockets must not move while they run. */
+async function stableTcpCount(read: () => Promise<{ tcp: number }>, during: () => Promise<void>): Promise<number> {
+  const before = (await read()).tcp;
+  await during();
+  const after = (await read()).tcp;
+  if (before !== after) throw new LabError(`the guest's TCP socket count moved during the run (${before} → ${after}): no stable ground truth`);
+  return before;
+}
+
+export const dumpRead: Scenario = {
+  name: 'dump-read',
+  bug: 'B3',
+  title: 'a sock_diag dump read once (10000-byte recvfrom) vs read to NLMSG_DONE',
+  usesLibc: false,
+  defaults: { sockets: 500 },
+  fabric: (p) => ({ sockets: [{ kind: 'tcp', count: p.sockets ?? 500 }] }),
+  async repeat(ctx) {
+    const results: { v: (typeof ctx.variants)[number]; r: ProbeResult; evidence: string }[] = [];
+    const expected = await stableTcpCount(
+      () => readSocketTruth(ctx.guest),
+      async () => {
+        for (const v of ctx.variants) {
+          const p = await runProbe(ctx, v, 'diag-dump', [v.variant === 'legacy' ? 'once' : 'loop']);
+          results.push({ v, r: p.result, evidence: p.evidence });
+        }
+      },
+    );
+    const runs = results.map(({ v, r, evidence }) => ({ variant: v.variant, role: v.role, ...judgeDump(r, expected), probe: r, evidence }));
+    const legacy = results.find((x) => x.v.role === 'unpatched')?.r;
+    return { runs, key: { sockets: expected, readOnce: Number(legacy?.['sockets'] ?? 0), firstChunkBytes: Number(legacy?.['firstChunkBytes'] ?? 0) } };
+  },
+};
+
+export const dumpBuffer: Scenario = {
+  name: 'dump-buffer',
+  bug: 'B4',
+  title: 'a fixed 16384-byte dump buffer (the CRIU shape) vs MSG_PEEK|MSG_TRUNC sizing',
+  usesLibc: false,
+  defaults: { sockets: 500, buffer: 16384 },
+  fabric: (p) => ({ sockets: [{ kind: 'tcp', count: p.sockets ?? 500 }] }),
+  async repeat(ctx) {
+    const buffer = ctx.params.buffer ?? 16384;
+    const results: { v: (typeof ctx.variants)[number]; r: ProbeResult; evidence: string }[] = [];
+    const expected = await stableTcpCount(
+      () => readSocketTruth(ctx.guest),
+      async () => {
+        for (const v of ctx.variants) {
+          const p = await runProbe(ctx, v, 'diag-dump', v.variant === 'legacy' ? ['fixed-buffer', String(buffer)] : ['loop']);
+          results.push({ v, r: p.result, evidence: p.evidence });
+        }
+      },
+    );
+    const runs = results.map(({ v, r, evidence }) => ({ variant: v.variant, role: v.role, ...judgeDump(r, expected), probe: r, evidence }));
+    const fixed = results.find((x) => x.v.role === 'patched')?.r;
+    return { runs, key: { sockets: expected, buffer, maxChunkBytes: Number(fixed?.['maxChunkBytes'] ?? 0) } };
+  },
+};
+
+export function judgeHang(r: ProbeResult): Pick<VariantRun, 'outcome' | 'symptom'> {
+  const n = Number(r['iterations']);
+  const hangs = Number(r['hangs']);
+  const bound = upperBound95(hangs, n);
+  const rate = `95% upper bound on the hang rate ${bound < 0.001 ? bound.toExponential(1) : bound.toFixed(4)}`;
+  if (hangs > 0) return { outcome: 'FAIL', symptom: `hangs=${hangs}/${n} (${rate})` };
+  if (n === 0) return { outcome: 'ERROR', symptom: 'no iteration ran' };
+  const rec = Number(r['recoveries'] ?? 0);
+  return { outcome: 'PASS', symptom: `no hang in ${n} dumps${rec ? `, ${rec} timeouts recovered` : ''} (${rate})` };
+}
+
+export const dumpHang: Scenario = {
+  name: 'dump-hang',
+  bug: 'B5',
+  title: 'thousands of sock_diag dumps under socket and interface churn: blocking vs poll-with-timeout reader',
+  usesLibc: false,
+  defaults: { sockets: 200, iterations: 2000, budgetMs: 60_000 },
+  fabric: (p) => ({ sockets: [{ kind: 'tcp', count: p.sockets ?? 200 }] }),
+  async repeat(ctx) {
+    const iterations = ctx.params.iterations ?? 2000;
+    const budgetMs = ctx.params.budgetMs ?? 60_000;
+    const churn = await startChurn(ctx.guest, { sockets: 50, links: 4, periodMs: 20 });
+    const runs: VariantRun[] = [];
+    const key: Record<string, number | string> = {};
+    try {
+      for (const v of ctx.variants) {
+        // The host's own watchdog: a guest that stops answering is an ERROR, never a pass.
+        const p = await runProbe(ctx, v, 'dump-hang', [v.variant === 'legacy' ? 'blocking' : 'poll', String(iterations), String(budgetMs)], { timeoutMs: budgetMs + 60_000 });
+        runs.push({ variant: v.variant, role: v.role, ...judgeHang(p.result), probe: p.result, evidence: p.evidence });
+        key[`${v.role}Iterations`] = Number(p.result['iterations']);
+        key[`${v.role}Hangs`] = Number(p.result['hangs']);
+        key[`${v.role}UpperBound95`] = Number(upperBound95(Number(p.result['hangs']), Number(p.result['iterations'])).toPrecision(3));
+      }
+    } finally {
+      await churn.stop();
+    }
+    return { runs, key };
+  },
+};

@@ -1,0 +1,63 @@
+import { readNetTruth } from '../../fabric/guest-ops.ts';
+import type { NetTruth } from '../../fabric/truth.ts';
+import { runProbe } from '../probe-run.ts';
+import type { ProbeResult } from '../result-line.ts';
+import type { Scenario, VariantRun } from '../types.ts';
+
+interface Entry {
+  name: string;
+  family: string;
+  address: string;
+}
+
+/** Addresses the kernel has that getifaddrs() did not return (and the other way round), as "name family address". */
+export function compareWithTruth(entries: Entry[], truth: NetTruth): { missing: string[]; extra: string[]; links: number; packet: number } {
+  const nameOf = new Map(truth.links.map((l) => [l.index, l.name]));
+  const want = new Set(truth.addrs.filter((a) => a.family !== 'other').map((a) => `${nameOf.get(a.index) ?? a.index} ${a.family} ${a.address}`));
+  const got = new Set(entries.filter((e) => e.family === 'inet' || e.family === 'inet6').map((e) => `${e.name} ${e.family} ${e.address}`));
+  return {
+    missing: [...want].filter((w) => !got.has(w)),
+    extra: [...got].filter((g) => !want.has(g)),
+    links: truth.links.length,
+    packet: entries.filter((e) => e.family === 'packet').length,
+  };
+}
+
+/** PASS only when getifaddrs() returned every link and address the kernel reports. */
+export function judgeGetifaddrs(result: ProbeResult, truth: NetTruth): Pick<VariantRun, 'outcome' | 'symptom'> {
+  if (!result.ok) return { outcome: 'FAIL', symptom: `errno=${result.error ?? 'unknown'}` };
+  const c = compareWithTruth((result['entries'] as Entry[] | undefined) ?? [], truth);
+  if (c.missing.length || c.packet !== c.links) {
+    return { outcome: 'FAIL', symptom: `incomplete: ${c.packet}/${c.links} links, ${c.missing.length} addresses missing (${c.missing.slice(0, 3).join('; ')})` };
+  }
+  return { outcome: 'PASS', symptom: `${c.links} links, ${truth.addrs.length} addresses, all present` };
+}
+
+export const getifaddrs: Scenario = {
+  name: 'getifaddrs',
+  bug: 'B1',
+  title: "getifaddrs() of the target's real libc with many interfaces",
+  usesLibc: true,
+  defaults: { interfaces: 40 },
+  fabric: (p) => ({ interfaces: p.interfaces ?? 40 }),
+  async repeat(ctx) {
+    const before = await readNetTruth(ctx.guest);
+    const done = [];
+    for (const v of ctx.variants) done.push({ v, p: await runProbe(ctx, v, 'ifaddrs-probe', ['--list']) });
+    const after = await readNetTruth(ctx.guest);
+    const runs: VariantRun[] = done.map(({ v, p }) => ({ variant: v.variant, role: v.role, ...judgeAgainstEither(judgeGetifaddrs, p.result, before, after), probe: stripEntries(p.result), evidence: p.evidence }));
+    return { runs, key: { links: before.links.length, addresses: before.addrs.length, firstLinkChunkBytes: before.firstLinkChunkBytes, pageSizeKiB: ctx.manifest.kernel.pageSizeKiB } };
+  },
+};
+
+/** The truth is read before and after the probes; a probe that matches either saw a consistent kernel. */
+export function judgeAgainstEither(judge: (r: ProbeResult, t: NetTruth) => Pick<VariantRun, 'outcome' | 'symptom'>, r: ProbeResult, before: NetTruth, after: NetTruth): Pick<VariantRun, 'outcome' | 'symptom'> {
+  const first = judge(r, before);
+  return first.outcome === 'PASS' ? first : judge(r, after).outcome === 'PASS' ? judge(r, after) : first;
+}
+
+/** The entry list stays in the evidence file; the result keeps the counts. */
+function stripEntries(r: ProbeResult): ProbeResult {
+  const { entries: _entries, ...rest } = r;
+  return rest as ProbeResult;
+}

@@ -1,0 +1,78 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { readSeqnum, triggerUevents } from '../../fabric/guest-ops.ts';
+import { runUsbBurst } from '../../fabric/usb-burst.ts';
+import { formatBurst, parseBurst } from '../../fabric/usb-plan.ts';
+import { shellQuote } from '../../guest/ssh.ts';
+import { LabError } from '../../util/errors.ts';
+import { parseResult, type ProbeResult } from '../result-line.ts';
+import { formatRanges, missingSeqnums, parseRanges } from '../seqnums.ts';
+import type { Scenario, ScenarioContext, VariantPlan, VariantRun } from '../types.ts';
+
+export function judgeListener(r: ProbeResult, before: number, after: number): Pick<VariantRun, 'outcome' | 'symptom'> & { lost: number } {
+  const missing = missingSeqnums(before, after, parseRanges(String(r['seqnums'] ?? '')));
+  const enobufs = Number(r['enobufs'] ?? 0);
+  const gaps = formatRanges(missing);
+  const lossText = `lost=${missing.length}/${after - before}${missing.length ? ` gaps=[${gaps.length > 60 ? `${gaps.slice(0, 60)}…` : gaps}]` : ''}`;
+  if (missing.length || enobufs || !r.ok) {
+    return { outcome: 'FAIL', symptom: `${enobufs ? `ENOBUFS×${enobufs} ` : r.ok ? '' : `${String(r['firstError'])} `}${lossText}`, lost: missing.length };
+  }
+  return { outcome: 'PASS', symptom: `all ${after - before} SEQNUMs seen`, lost: 0 };
+}
+
+const GUEST_TMP = '/tmp/reprolab-uevent';
+
+/** Starts both listeners in the background, waits until each has subscribed. */
+async function startListeners(ctx: ScenarioContext, delayUs: number): Promise<Map<VariantPlan, number>> {
+  const pids = new Map<VariantPlan, number>();
+  await ctx.guest.exec(['sh', '-c', `rm -rf ${GUEST_TMP}; mkdir -p ${GUEST_TMP}`]);
+  for (const v of ctx.variants) {
+    const base = `${GUEST_TMP}/${v.variant}`;
+    const cmd = `${shellQuote(`${v.probeDir}/uevent-listener`)} ${shellQuote(v.variant)} ${base}.ready ${Math.trunc(delayUs)} > ${base}.out 2>&1 < /dev/null & echo $!`;
+    const r = await ctx.guest.exec(['sh', '-c', cmd]);
+    const pid = Number(r.stdout.trim());
+    if (!Number.isInteger(pid)) throw new LabError(`could not start the ${v.variant} uevent listener: ${r.stderr}`);
+    pids.set(v, pid);
+  }
+  const ready = await ctx.guest.exec(['sh', '-c', `for i in $(seq 1 100); do ok=1; for v in ${ctx.variants.map((v) => v.variant).join(' ')}; do [ -e ${GUEST_TMP}/$v.ready ] || ok=0; done; [ $ok = 1 ] && exit 0; sleep 0.1; done; exit 1`]);
+  if (ready.exitCode !== 0) throw new LabError('the uevent listeners did not subscribe within 10 s');
+  return pids;
+}
+
+async function stopListener(ctx: ScenarioContext, v: VariantPlan, pid: number): Promise<{ result: ProbeResult; evidence: string }> {
+  const r = await ctx.guest.exec(['sh', '-c', `kill -TERM ${pid}; for i in $(seq 1 100); do kill -0 ${pid} 2>/dev/null || break; sleep 0.1; done; cat ${GUEST_TMP}/${v.variant}.out`]);
+  const evidence = path.join(ctx.evidenceDir, `r${ctx.repeat}-${v.role}-${v.variant}-uevent-listener.txt`);
+  await fs.mkdir(ctx.evidenceDir, { recursive: true });
+  await fs.writeFile(evidence, r.stdout + r.stderr);
+  return { result: parseResult(r.stdout, ctx.manifest.arch, `uevent-listener (${v.variant})`), evidence };
+}
+
+export const uevent: Scenario = {
+  name: 'uevent',
+  bug: 'B2',
+  title: 'a uevent listener with SO_RCVBUF 1024 during a real USB hotplug burst',
+  usesLibc: false,
+  defaults: { burst: parseBurst('kbd,storage,mouse,net:10@50ms+enum'), delayUs: 2000, trigger: 0 },
+  fabric: () => ({}),
+  async repeat(ctx) {
+    const burst = ctx.params.burst ?? parseBurst('kbd,storage,mouse,net:10@50ms+enum');
+    const pids = await startListeners(ctx, ctx.params.delayUs ?? 2000);
+    const before = await readSeqnum(ctx.guest);
+    const usb = await runUsbBurst(ctx.guest, burst, { burstId: `r${ctx.repeat}-${process.pid}` });
+    let after = usb.seqnumAfter;
+    if (ctx.params.trigger) after = (await triggerUevents(ctx.guest, ctx.params.trigger)).after;
+    // Give the slow consumers time to drain what they have queued.
+    await new Promise((r) => setTimeout(r, 500 + ((after - before) * (ctx.params.delayUs ?? 2000)) / 1000));
+    const runs: VariantRun[] = [];
+    const key: Record<string, number | string | boolean> = { uevents: after - before, burst: formatBurst(burst), notEnumerated: usb.notEnumerated, usbSettleMs: usb.settleMs };
+    for (const v of ctx.variants) {
+      const { result, evidence } = await stopListener(ctx, v, pids.get(v)!);
+      const j = judgeListener(result, before, after);
+      runs.push({ variant: v.variant, role: v.role, outcome: j.outcome, symptom: j.symptom, probe: { ...result, seqnums: undefined } as ProbeResult, evidence });
+      key[`${v.role}Lost`] = j.lost;
+      key[`${v.role}Rcvbuf`] = Number(result['rcvbuf']);
+    }
+    if (usb.leftover.length) throw new LabError(`USB devices left attached after the burst: ${usb.leftover.join(', ')}`);
+    return { runs, key };
+  },
+};

@@ -1,0 +1,25 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { LabError } from '../util/errors.ts';
+import { parseResult, type ProbeResult } from './result-line.ts';
+import type { ScenarioContext, VariantPlan } from './types.ts';
+
+export interface ProbeRun {
+  result: ProbeResult;
+  exitCode: number | null;
+  evidence: string;
+  ms: number;
+}
+
+/** Runs one probe in the guest, keeps its full output as evidence, and parses its result line. */
+export async function runProbe(ctx: ScenarioContext, v: VariantPlan, probe: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<ProbeRun> {
+  const t0 = Date.now();
+  const argv = [`${v.probeDir}/${probe}`, ...args];
+  const r = await ctx.guest.exec(argv, { timeoutMs: opts.timeoutMs ?? 120_000 });
+  const evidence = path.join(ctx.evidenceDir, `r${ctx.repeat}-${v.role}-${v.variant}-${probe}.txt`);
+  await fs.mkdir(ctx.evidenceDir, { recursive: true });
+  await fs.writeFile(evidence, `$ ${argv.join(' ')}\n# exit ${r.exitCode ?? r.signal}, ${Date.now() - t0} ms\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
+  if (r.exitCode === null) throw new LabError(`${probe} (${v.variant}) was killed by ${r.signal ?? 'a signal'} in the guest`, { logPath: evidence });
+  if (r.exitCode > 1) throw new LabError(`${probe} (${v.variant}) exited ${r.exitCode}: ${r.stderr.trim().slice(0, 300)}`, { logPath: evidence });
+  return { result: parseResult(r.stdout, ctx.manifest.arch, `${probe} (${v.variant})`), exitCode: r.exitCode, evidence, ms: Date.now() - t0 };
+}

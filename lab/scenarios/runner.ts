@@ -1,0 +1,117 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { BundleManifest } from '../build/bundle.ts';
+import { buildFabric, type Fabric } from '../fabric/fabric.ts';
+import { shellQuote } from '../guest/ssh.ts';
+import { startGuest, type Guest } from '../guest/guest.ts';
+import { describeError } from '../util/errors.ts';
+import type { LabDirs } from '../util/paths.ts';
+import type { RepeatResult, Scenario, ScenarioParams, ScenarioResult, VariantPlan, VariantRun, VariantSummary } from './types.ts';
+import { aggregate, type Outcome } from './verdict.ts';
+import { planVariants } from './variants.ts';
+import { formatBurst } from '../fabric/usb-plan.ts';
+
+export interface RunOptions {
+  scenario: Scenario;
+  bundleDir: string;
+  repeat: number;
+  params: ScenarioParams;
+  dirs: LabDirs;
+  /** Evidence and result.json go here (created). */
+  outDir: string;
+  /** validate-patch: the libc build that plays "patched". */
+  patchedLibc?: string;
+  progress?: (line: string) => void;
+  /** Reuse a booted guest (sweeps); it is then neither booted nor stopped here. */
+  guest?: Guest;
+}
+
+function summarize(plan: VariantPlan, runs: VariantRun[]): VariantSummary {
+  const mine = runs.filter((r) => r.variant === plan.variant && r.role === plan.role);
+  const worst: Outcome = mine.some((r) => r.outcome === 'ERROR') ? 'ERROR' : mine.some((r) => r.outcome === 'FAIL') ? 'FAIL' : 'PASS';
+  const shown = mine.find((r) => r.outcome === worst) ?? mine.at(-1);
+  return { variant: plan.variant, role: plan.role, describe: plan.describe, outcome: mine.length ? worst : 'ERROR', symptom: shown?.symptom ?? 'did not run', runs: mine };
+}
+
+function depends(manifest: BundleManifest, guest: Guest | undefined, uname: string | undefined): ScenarioResult['depends'] {
+  return {
+    bundleKey: manifest.key,
+    kernel: { version: manifest.kernel.version, release: manifest.kernel.release, sourceSha256: manifest.kernel.source.sha256, configSha256: manifest.kernel.configSha256, patches: manifest.kernel.patches },
+    libc: manifest.libc.variants.map((v) => ({ variant: v.variant, libc: v.libc, ...(v.source ? { sourceSha256: v.source.sha256 } : {}), patches: v.patches })),
+    rootfsSha256: manifest.rootfs.sha256,
+    qemu: guest ? [guest.vm.command.binary, ...guest.vm.command.args].map(shellQuote).join(' ') : '(not started)',
+    ...(uname ? { uname } : {}),
+    ...(guest ? { consoleLog: guest.consoleLog } : {}),
+  };
+}
+
+/** Boot → fabric → R repeats of every variant → verdict, with evidence in outDir. Never throws for guest trouble: that is an ERROR verdict. */
+export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
+  const { scenario } = opts;
+  const started = Date.now();
+  const manifest = JSON.parse(await fs.readFile(path.join(opts.bundleDir, 'manifest.json'), 'utf8')) as BundleManifest;
+  await fs.mkdir(opts.outDir, { recursive: true });
+  const params = { ...scenario.defaults, ...opts.params };
+  const variants = planVariants(scenario, manifest, opts.patchedLibc);
+  const repeats: RepeatResult[] = [];
+  let guest = opts.guest;
+  let uname: string | undefined;
+  let fabric: Fabric | undefined;
+  let error: string | undefined;
+  const say = opts.progress ?? (() => undefined);
+  try {
+    if (!guest) {
+      say(`booting ${manifest.target}`);
+      guest = await startGuest(opts.bundleDir, { dirs: opts.dirs, logDir: opts.outDir });
+    }
+    uname = (await guest.exec(['uname', '-a'])).stdout.trim();
+    say('building the fabric');
+    fabric = await buildFabric(guest, scenario.fabric(params));
+    for (let r = 1; r <= opts.repeat; r++) {
+      say(`repeat ${r}/${opts.repeat}`);
+      try {
+        repeats.push(await scenario.repeat({ guest, manifest, params, variants, evidenceDir: opts.outDir, repeat: r, fabric: fabric.report }));
+      } catch (err) {
+        const symptom = `ERROR: ${describeError(err)}`;
+        repeats.push({ runs: variants.map((v) => ({ variant: v.variant, role: v.role, outcome: 'ERROR', symptom })), key: {} });
+        if (!guest.vm.running) {
+          error = `the guest stopped during repeat ${r}: ${describeError(err)}`;
+          break;
+        }
+      }
+    }
+  } catch (err) {
+    error = describeError(err);
+  } finally {
+    if (fabric && guest?.vm.running) await fabric.teardown().catch(() => undefined);
+    if (guest && !opts.guest) await guest.stop().catch(() => undefined);
+  }
+  const runs = repeats.flatMap((r) => r.runs);
+  const outcomeOf = (r: RepeatResult, role: 'unpatched' | 'patched') => r.runs.find((x) => x.role === role)?.outcome;
+  const agg = aggregate(
+    error && repeats.length === 0
+      ? []
+      : repeats.map((r) => ({ unpatched: outcomeOf(r, 'unpatched') ?? 'ERROR', ...(variants.length > 1 ? { patched: outcomeOf(r, 'patched') ?? 'ERROR' } : {}) })),
+  );
+  const result: ScenarioResult = {
+    schema: 1,
+    scenario: scenario.name,
+    bug: scenario.bug,
+    title: scenario.title,
+    target: manifest.target,
+    verdict: error ? 'ERROR' : agg.verdict,
+    rate: { reproduced: agg.reproduced, repeats: agg.repeats, errors: agg.errors },
+    variants: variants.map((v) => summarize(v, runs)),
+    key: repeats.at(-1)?.key ?? {},
+    params: { ...params, ...(params.burst ? { burst: formatBurst(params.burst) } : {}), repeat: opts.repeat },
+    ...(error ? { error } : {}),
+    ...(fabric ? { fabric: { interfaces: fabric.report.interfaces ? { requested: fabric.report.interfaces.requested, created: fabric.report.interfaces.created, failed: fabric.report.interfaces.failed, wallMs: fabric.report.interfaces.wallMs } : undefined, links: fabric.report.net.counts, sockets: fabric.report.sockets?.total } } : {}),
+    depends: depends(manifest, guest, uname),
+    evidenceDir: opts.outDir,
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    aggregate: agg,
+  };
+  await fs.writeFile(path.join(opts.outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}

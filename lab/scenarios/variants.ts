@@ -1,0 +1,33 @@
+import type { BundleManifest } from '../build/bundle.ts';
+import { LabError } from '../util/errors.ts';
+import type { Scenario, VariantPlan } from './types.ts';
+
+const PROBES = '/opt/reprolab/probes';
+
+/**
+ * Which probe build plays which role. Libc scenarios compare libc builds
+ * (unpatched vs `patchedLibc`; a glibc target has one build, "as shipped").
+ * The others compare the legacy and fixed reader, linked against the target's
+ * baseline libc: the libc plays no part in those bugs.
+ */
+export function planVariants(scenario: Scenario, manifest: BundleManifest, patchedLibc = 'patched'): VariantPlan[] {
+  const built = manifest.libc.variants.map((v) => v.variant);
+  const libcOf = (v: string) => manifest.libc.variants.find((x) => x.variant === v)?.libc ?? v;
+  if (scenario.usesLibc) {
+    if (!built.includes('unpatched')) {
+      return [{ variant: built[0]!, role: 'unpatched', probeDir: `${PROBES}/${built[0]}`, describe: `${libcOf(built[0]!)} as shipped (no patched build to compare)` }];
+    }
+    if (!built.includes(patchedLibc)) {
+      throw new LabError(`${manifest.target} has no "${patchedLibc}" libc build`, { fix: `build it: reprolab build ${manifest.target} (variants built: ${built.join(', ')})` });
+    }
+    return [
+      { variant: 'unpatched', role: 'unpatched', probeDir: `${PROBES}/unpatched`, describe: `${libcOf('unpatched')}, release + build compat patches` },
+      { variant: patchedLibc, role: 'patched', probeDir: `${PROBES}/${patchedLibc}`, describe: `${libcOf(patchedLibc)} + ${patchedLibc} series` },
+    ];
+  }
+  const base = built.includes('unpatched') ? 'unpatched' : built[0]!;
+  return [
+    { variant: 'legacy', role: 'unpatched', probeDir: `${PROBES}/${base}`, describe: 'the field code (legacy reader)' },
+    { variant: 'fixed', role: 'patched', probeDir: `${PROBES}/${base}`, describe: 'the fixed reader' },
+  ];
+}
