@@ -27,11 +27,14 @@ export interface LibcBuild {
   hit: boolean;
 }
 
-/** compat series + the variant's series + extra patches for non-baseline variants. */
+/** The variant validate-patch builds: the user's patches straight on the unpatched libc. */
+export const CANDIDATE_VARIANT = 'candidate';
+
+/** compat series + the variant's series + extra patches for non-baseline variants ("candidate": compat + extra only). */
 export async function uclibcPatches(variant: string, extra: string[]): Promise<Patch[]> {
   const compat = await loadSeries(path.join(uclibcDir, 'compat'));
   if (variant === 'unpatched') return compat;
-  const series = await loadSeries(path.join(uclibcDir, 'variants', variant));
+  const series = variant === CANDIDATE_VARIANT ? [] : await loadSeries(path.join(uclibcDir, 'variants', variant));
   const added = await Promise.all(extra.map((f) => describePatch(path.resolve(f))));
   return [...compat, ...series, ...added];
 }

@@ -6,7 +6,7 @@ import { buildBundle, type Bundle } from '../build/bundle.ts';
 import { installExitHandlers } from '../util/lifetime.ts';
 import { registerGuestCommands } from './guest-commands.ts';
 import { registerFabricCommand } from './fabric-command.ts';
-import { registerScenarioCommands } from './scenario-commands.ts';
+import { registerScenarioCommands, registerSweepCommand, registerValidatePatchCommand } from './scenario-commands.ts';
 import { diagnose, fixCommand, healthy, install } from '../doctor/doctor.ts';
 import { targetAvailability } from '../sources/availability.ts';
 import { describeError, LabError } from '../util/errors.ts';
@@ -113,6 +113,8 @@ program
 registerGuestCommands(program, globalDirs);
 registerFabricCommand(program, globalDirs);
 registerScenarioCommands(program, globalDirs);
+registerSweepCommand(program, globalDirs);
+registerValidatePatchCommand(program, globalDirs);
 
 program
   .command('doctor')

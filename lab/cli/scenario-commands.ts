@@ -1,10 +1,16 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { buildBundle } from '../build/bundle.ts';
 import { loadExpectations } from '../catalog/expectations.ts';
 import type { Target } from '../catalog/target.ts';
 import { loadTargets, selectTargets } from '../catalog/targets.ts';
+import { sweepSvg } from '../report/sweep-plot.ts';
+import { skipReason, targetAvailability } from '../sources/availability.ts';
 import { scenarioByName } from '../scenarios/registry.ts';
+import { parseRange, runSweep, SWEEP_AXES } from '../scenarios/sweep.ts';
+import { SUPPORTED_LIBCS, validatePatch } from '../scenarios/validate-patch.ts';
+import { LabError } from '../util/errors.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import type { ScenarioResult } from '../scenarios/types.ts';
 import type { Dirs } from './guest-commands.ts';
@@ -59,5 +65,90 @@ export function registerScenarioCommands(program: Command, getDirs: Dirs): void 
     } else {
       log(`as expected (${expectations.file}: ${expected.note})`);
     }
+  });
+}
+
+export function registerSweepCommand(program: Command, getDirs: Dirs): void {
+  const sweep = program
+    .command('sweep')
+    .description('run a scenario over a range of one parameter on one boot: finds the smallest value where the unpatched variant fails, checks the patched one everywhere, writes a table and an SVG plot')
+    .argument('<scenario>', 'getifaddrs | getifaddrs-mechanism (--interfaces) | uevent (--burst) | dump-read | dump-buffer (--sockets)')
+    .requiredOption('--target <name>', 'target to build, boot and judge')
+    .option('--interfaces <range>', 'B1: interface counts, FROM..TO[:STEP], e.g. 0..64')
+    .option('--burst <range>', 'B2: USB devices per burst, FROM..TO[:STEP]; kinds and timing from --burst-shape')
+    .option('--burst-shape <spec>', 'B2: the burst the counts apply to (default kbd,storage,mouse,net:10@50ms+enum)')
+    .option('--sockets <range>', 'B3/B4: held TCP sockets, FROM..TO[:STEP]')
+    .option('--buffer <bytes>', 'B4: the fixed reader buffer (default 16384)')
+    .option('--json', 'print the sweep as JSON')
+    .option('--out <dir>', 'output directory (default <cache>/sweeps/<time>-<scenario>-<target>)');
+  sweep.action(
+    async (
+      name: string,
+      opts: { target: string; interfaces?: string; burst?: string; burstShape?: string; sockets?: string; buffer?: string; json?: boolean; out?: string },
+    ) => {
+      const scenario = scenarioByName(name);
+      const axis = SWEEP_AXES[scenario.name];
+      if (!axis) throw new LabError(`${scenario.name} has no sweep parameter`, { fix: 'sweep getifaddrs, getifaddrs-mechanism, uevent, dump-read or dump-buffer' });
+      const given = { interfaces: opts.interfaces, burst: opts.burst, sockets: opts.sockets };
+      const text = given[axis];
+      if (!text) throw new LabError(`sweep ${scenario.name} needs --${axis} FROM..TO[:STEP]`);
+      const range = parseRange(`--${axis}`, text);
+      const params = scenarioParams({ ...(opts.burstShape ? { burst: opts.burstShape } : {}), ...(opts.buffer ? { buffer: opts.buffer } : {}) });
+      const { dirs, overrides } = getDirs();
+      const [target] = selectTargets(await loadTargets(), [opts.target]) as [Target];
+      const when = stamp();
+      const bundle = await buildBundle({ target, extraPatches: [], dirs, sources: { dirs, overrides }, logDir: path.join(dirs.logs, `${target.name}-${when}`), progress: (s) => console.error(`build: ${s}`) });
+      const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'sweeps', `${when}-${scenario.name}-${target.name}`));
+      const result = await runSweep({ scenario, bundleDir: bundle.dir, axis, range, params, dirs, outDir, progress: (l) => console.error(l) });
+      const svg = path.join(outDir, 'sweep.svg');
+      await fs.writeFile(svg, sweepSvg(result));
+      if (opts.json) {
+        console.log(JSON.stringify({ ...result, plot: svg }, null, 2));
+      } else {
+        console.log(`${axis.padStart(10)}  unpatched  patched  symptom (unpatched)`);
+        for (const p of result.points) console.log(`${String(p.value).padStart(10)}  ${p.unpatched.padEnd(9)}  ${(p.patched ?? '-').padEnd(7)}  ${p.unpatchedSymptom}`);
+        console.log(result.threshold === undefined ? `threshold: none — the unpatched variant passed at every ${axis} value` : `threshold: ${axis} = ${result.threshold} (smallest value where the unpatched variant failed)`);
+        console.log(result.patchedFailures.length ? `patched did NOT pass at: ${result.patchedFailures.join(', ')}` : 'patched passed at every value');
+        console.log(`plot: ${svg}`);
+      }
+      if (result.errors.length || result.patchedFailures.length) process.exitCode = 1;
+    },
+  );
+}
+
+export function registerValidatePatchCommand(program: Command, getDirs: Dirs): void {
+  const cmd = program
+    .command('validate-patch')
+    .description("build the libc with your patches on the unpatched release, relink the probes, run every libc scenario, and say per target whether the patch fixes what the unpatched libc shows")
+    .argument('<patches...>', 'patch files (-p1, applied in order)')
+    .requiredOption('--libc <name>', `libc the patches are for (${SUPPORTED_LIBCS.join(', ')})`)
+    .option('--targets <names>', 'comma-separated targets (default: every available target with that libc)')
+    .option('--json', 'print the findings as JSON')
+    .option('--out <dir>', 'output directory (default <cache>/validate/<time>)');
+  for (const [flag, help] of PARAM_FLAGS.slice(0, 1)) cmd.option(flag, help);
+  cmd.action(async (patches: string[], opts: ParamOptions & { libc: string; targets?: string; json?: boolean; out?: string }) => {
+    if (!SUPPORTED_LIBCS.includes(opts.libc)) throw new LabError(`--libc ${opts.libc}: not a libc the lab builds from source`, { fix: `use one of: ${SUPPORTED_LIBCS.join(', ')}` });
+    const files = patches.map((p) => path.resolve(p));
+    for (const f of files) await fs.access(f).catch(() => { throw new LabError(`patch not found: ${f}`); });
+    const { dirs, overrides } = getDirs();
+    const all = (await loadTargets()).filter((t) => t.libc.kind === 'uclibc');
+    const chosen = opts.targets ? selectTargets(all, opts.targets.split(',').map((s) => s.trim())) : all;
+    const avail = await Promise.all(chosen.map((t) => targetAvailability(t, { dirs, overrides, download: false })));
+    const ready = chosen.filter((_, i) => avail[i]!.available);
+    for (const [i, t] of chosen.entries()) if (!avail[i]!.available) console.error(`${t.name}: ${skipReason(avail[i]!)}`);
+    if (!ready.length) throw new LabError(`no ${opts.libc} target can be built here`, { fix: 'put the missing archives in the download cache (reprolab targets lists them)' });
+    const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'validate', stamp()));
+    const findings = await validatePatch({ patches: files, targets: ready, dirs, sources: { dirs, overrides }, params: scenarioParams(opts), outDir, progress: (l) => console.error(l) });
+    if (opts.json) console.log(JSON.stringify({ patches: files, libc: opts.libc, findings }, null, 2));
+    else {
+      for (const f of findings) {
+        console.log(`${f.target}: ${f.finding}`);
+        for (const l of f.detail.split('\n')) console.log(`    ${l}`);
+      }
+      console.log(`evidence: ${outDir}`);
+    }
+    const bad = findings.some((f) => !['FIXES', 'NOTHING_TO_FIX'].includes(f.finding));
+    const fixedSomewhere = findings.some((f) => f.finding === 'FIXES');
+    if (bad || !fixedSomewhere) process.exitCode = 1;
   });
 }

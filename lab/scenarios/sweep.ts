@@ -1,0 +1,132 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { BundleManifest } from '../build/bundle.ts';
+import { startGuest } from '../guest/guest.ts';
+import { LabError } from '../util/errors.ts';
+import type { LabDirs } from '../util/paths.ts';
+import { runScenario } from './runner.ts';
+import type { Scenario, ScenarioParams, ScenarioResult } from './types.ts';
+import type { Outcome } from './verdict.ts';
+
+/** The parameter a sweep varies: interfaces (B1), the USB burst's device count (B2), held sockets (B3, B4). */
+export type SweepAxis = 'interfaces' | 'burst' | 'sockets';
+
+export interface SweepRange {
+  from: number;
+  to: number;
+  step: number;
+}
+
+/** "0..64" or "0..64:4". */
+export function parseRange(flag: string, text: string): SweepRange {
+  const m = /^(\d+)\.\.(\d+)(?::(\d+))?$/.exec(text.trim());
+  if (!m) throw new LabError(`${flag} ${text}: expected FROM..TO or FROM..TO:STEP`, { fix: `e.g. ${flag} 0..64 or ${flag} 0..64:4` });
+  const [from, to, step] = [Number(m[1]), Number(m[2]), m[3] ? Number(m[3]) : 1];
+  if (to < from || step < 1) throw new LabError(`${flag} ${text}: TO must be >= FROM and STEP >= 1`);
+  if ((to - from) / step > 512) throw new LabError(`${flag} ${text}: more than 512 points`, { fix: 'use a larger step' });
+  return { from, to, step };
+}
+
+export function rangeValues(r: SweepRange): number[] {
+  const out: number[] = [];
+  for (let v = r.from; v <= r.to; v += r.step) out.push(v);
+  return out;
+}
+
+export const SWEEP_AXES: Record<string, SweepAxis> = {
+  getifaddrs: 'interfaces',
+  'getifaddrs-mechanism': 'interfaces',
+  uevent: 'burst',
+  'dump-read': 'sockets',
+  'dump-buffer': 'sockets',
+};
+
+export interface SweepPoint {
+  value: number;
+  unpatched: Outcome;
+  patched?: Outcome;
+  unpatchedSymptom: string;
+  patchedSymptom?: string;
+  key: ScenarioResult['key'];
+  evidenceDir: string;
+}
+
+export interface SweepResult {
+  scenario: string;
+  target: string;
+  axis: SweepAxis;
+  points: SweepPoint[];
+  /** Smallest value at which the unpatched variant failed; undefined when it never did. */
+  threshold?: number;
+  /** Values at which the patched variant did not pass. */
+  patchedFailures: number[];
+  errors: number[];
+}
+
+export function paramsAt(axis: SweepAxis, value: number, base: ScenarioParams, defaults: ScenarioParams): ScenarioParams {
+  if (axis === 'interfaces') return { ...base, interfaces: value };
+  if (axis === 'sockets') return { ...base, sockets: value };
+  const burst = base.burst ?? defaults.burst;
+  if (!burst) throw new LabError('the uevent scenario has no default burst');
+  return { ...base, burst: { ...burst, count: value } };
+}
+
+export function summarizeSweep(scenario: string, target: string, axis: SweepAxis, points: SweepPoint[]): SweepResult {
+  const threshold = points.find((p) => p.unpatched === 'FAIL')?.value;
+  return {
+    scenario,
+    target,
+    axis,
+    points,
+    ...(threshold !== undefined ? { threshold } : {}),
+    patchedFailures: points.filter((p) => p.patched !== undefined && p.patched !== 'PASS').map((p) => p.value),
+    errors: points.filter((p) => p.unpatched === 'ERROR' || p.patched === 'ERROR').map((p) => p.value),
+  };
+}
+
+/** One boot; at every value the scenario's fabric is rebuilt, both variants run and are judged. */
+export async function runSweep(opts: {
+  scenario: Scenario;
+  bundleDir: string;
+  axis: SweepAxis;
+  range: SweepRange;
+  params: ScenarioParams;
+  dirs: LabDirs;
+  outDir: string;
+  progress?: (line: string) => void;
+}): Promise<SweepResult> {
+  const manifest = JSON.parse(await fs.readFile(path.join(opts.bundleDir, 'manifest.json'), 'utf8')) as BundleManifest;
+  await fs.mkdir(opts.outDir, { recursive: true });
+  const guest = await startGuest(opts.bundleDir, { dirs: opts.dirs, logDir: opts.outDir });
+  const points: SweepPoint[] = [];
+  try {
+    for (const value of rangeValues(opts.range)) {
+      if (!guest.vm.running) throw new LabError(`the guest stopped during the sweep at ${opts.axis}=${value}`, { logPath: guest.consoleLog });
+      const r = await runScenario({
+        scenario: opts.scenario,
+        bundleDir: opts.bundleDir,
+        repeat: 1,
+        params: paramsAt(opts.axis, value, opts.params, opts.scenario.defaults),
+        dirs: opts.dirs,
+        outDir: path.join(opts.outDir, `${opts.axis}-${value}`),
+        guest,
+      });
+      const u = r.variants.find((v) => v.role === 'unpatched');
+      const p = r.variants.find((v) => v.role === 'patched');
+      points.push({
+        value,
+        unpatched: u?.outcome ?? 'ERROR',
+        unpatchedSymptom: r.error ?? u?.symptom ?? '',
+        ...(p ? { patched: p.outcome, patchedSymptom: p.symptom } : {}),
+        key: r.key,
+        evidenceDir: r.evidenceDir,
+      });
+      opts.progress?.(`${opts.axis}=${value}: unpatched ${u?.outcome} (${u?.symptom})${p ? `, patched ${p.outcome}` : ''}`);
+    }
+  } finally {
+    await guest.stop();
+  }
+  const result = summarizeSweep(opts.scenario.name, manifest.target, opts.axis, points);
+  await fs.writeFile(path.join(opts.outDir, 'sweep.json'), `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}

@@ -1,0 +1,90 @@
+import path from 'node:path';
+import { buildBundle } from '../build/bundle.ts';
+import { CANDIDATE_VARIANT } from '../build/uclibc.ts';
+import type { Target } from '../catalog/target.ts';
+import type { SourceOptions } from '../sources/resolve.ts';
+import { describeError, LabError } from '../util/errors.ts';
+import type { LabDirs } from '../util/paths.ts';
+import { SCENARIOS } from './registry.ts';
+import { runScenario } from './runner.ts';
+import type { ScenarioParams, ScenarioResult } from './types.ts';
+
+/** What a patch did on one target, in one word a person can act on, with the results behind it. */
+export type PatchFinding = 'FIXES' | 'DOES_NOT_FIX' | 'REGRESSION' | 'NOTHING_TO_FIX' | 'DOES_NOT_APPLY' | 'DOES_NOT_BUILD' | 'ERROR';
+
+export interface TargetValidation {
+  target: string;
+  finding: PatchFinding;
+  detail: string;
+  results: ScenarioResult[];
+}
+
+export const SUPPORTED_LIBCS = ['uclibc-0.9.33.2'];
+
+export function findingOf(results: ScenarioResult[]): { finding: PatchFinding; detail: string } {
+  const line = (r: ScenarioResult) => `${r.scenario}: ${r.verdict} — ${r.variants.map((v) => `${v.variant} ${v.outcome} ${v.symptom}`).join('; ')}`;
+  const detail = results.map(line).join('\n');
+  if (results.some((r) => r.verdict === 'ERROR')) return { finding: 'ERROR', detail };
+  if (results.some((r) => r.verdict === 'PATCH_REGRESSION')) return { finding: 'REGRESSION', detail };
+  if (results.some((r) => r.verdict === 'FIX_INEFFECTIVE')) return { finding: 'DOES_NOT_FIX', detail };
+  if (results.some((r) => r.verdict === 'CONFIRMED')) return { finding: 'FIXES', detail };
+  return { finding: 'NOTHING_TO_FIX', detail };
+}
+
+/**
+ * Builds the libc with the user's patches on the unpatched release (variant
+ * "candidate"), relinks the probes, and runs every libc scenario with
+ * unpatched vs candidate. A patch that does not apply or build is a finding
+ * for that target, named with the patch and the step.
+ */
+export async function validatePatch(opts: {
+  patches: string[];
+  targets: Target[];
+  dirs: LabDirs;
+  sources: SourceOptions;
+  params: ScenarioParams;
+  outDir: string;
+  progress?: (line: string) => void;
+}): Promise<TargetValidation[]> {
+  const say = opts.progress ?? (() => undefined);
+  const out: TargetValidation[] = [];
+  for (const target of opts.targets) {
+    say(`${target.name}: building uClibc with ${opts.patches.map((p) => path.basename(p)).join(', ')}`);
+    let bundleDir: string;
+    try {
+      const bundle = await buildBundle({
+        target,
+        variants: ['unpatched', CANDIDATE_VARIANT],
+        extraPatches: opts.patches,
+        dirs: opts.dirs,
+        sources: opts.sources,
+        logDir: path.join(opts.outDir, target.name, 'build'),
+        progress: (s) => say(`${target.name}: build ${s}`),
+      });
+      bundleDir = bundle.dir;
+    } catch (err) {
+      const text = describeError(err);
+      const finding: PatchFinding = /does not apply/.test(text) ? 'DOES_NOT_APPLY' : err instanceof LabError ? 'DOES_NOT_BUILD' : 'ERROR';
+      out.push({ target: target.name, finding, detail: text, results: [] });
+      continue;
+    }
+    const results: ScenarioResult[] = [];
+    for (const scenario of Object.values(SCENARIOS).filter((s) => s.usesLibc)) {
+      say(`${target.name}: ${scenario.name}`);
+      results.push(
+        await runScenario({
+          scenario,
+          bundleDir,
+          repeat: 1,
+          params: opts.params,
+          dirs: opts.dirs,
+          outDir: path.join(opts.outDir, target.name, scenario.name),
+          patchedLibc: CANDIDATE_VARIANT,
+          progress: (l) => say(`${target.name}: ${scenario.name}: ${l}`),
+        }),
+      );
+    }
+    out.push({ target: target.name, ...findingOf(results), results });
+  }
+  return out;
+}

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { parseExpectations } from '../../lab/catalog/expectations.ts';
+import type { NetTruth } from '../../lab/fabric/truth.ts';
+import { judgeDump, judgeHang } from '../../lab/scenarios/defs/dumps.ts';
+import { judgeAgainstEither, judgeGetifaddrs } from '../../lab/scenarios/defs/getifaddrs.ts';
+import { judgeMechanism } from '../../lab/scenarios/defs/getifaddrs-mechanism.ts';
+import { judgeListener } from '../../lab/scenarios/defs/uevent.ts';
+import { errnoName, parseResult, type ProbeResult } from '../../lab/scenarios/result-line.ts';
+import { formatRanges, missingSeqnums, parseRanges } from '../../lab/scenarios/seqnums.ts';
+import { aggregate, pairVerdict, upperBound95 } from '../../lab/scenarios/verdict.ts';
+
+describe('paired verdicts', () => {
+  it('follows the rule for every pair of outcomes', () => {
+    expect(pairVerdict('FAIL', 'PASS')).toBe('CONFIRMED');
+    expect(pairVerdict('PASS', 'PASS')).toBe('NOT_REPRODUCED');
+    expect(pairVerdict('FAIL', 'FAIL')).toBe('FIX_INEFFECTIVE');
+    expect(pairVerdict('PASS', 'FAIL')).toBe('PATCH_REGRESSION');
+    for (const o of ['PASS', 'FAIL', 'ERROR'] as const) {
+      expect(pairVerdict('ERROR', o)).toBe('ERROR');
+      expect(pairVerdict(o, 'ERROR')).toBe('ERROR');
+    }
+    expect(pairVerdict('FAIL')).toBe('REPRODUCED');
+    expect(pairVerdict('PASS')).toBe('NOT_REPRODUCED');
+    expect(pairVerdict('ERROR')).toBe('ERROR');
+  });
+
+  it('aggregates repeats into a verdict and a rate, and never lets an ERROR pass', () => {
+    expect(aggregate([{ unpatched: 'FAIL', patched: 'PASS' }, { unpatched: 'PASS', patched: 'PASS' }])).toEqual({ verdict: 'CONFIRMED', reproduced: 1, repeats: 2, errors: 0 });
+    expect(aggregate([{ unpatched: 'FAIL', patched: 'PASS' }, { unpatched: 'FAIL', patched: 'ERROR' }]).verdict).toBe('ERROR');
+    expect(aggregate([{ unpatched: 'FAIL', patched: 'PASS' }, { unpatched: 'PASS', patched: 'FAIL' }]).verdict).toBe('FIX_INEFFECTIVE');
+    expect(aggregate([{ unpatched: 'PASS', patched: 'PASS' }, { unpatched: 'PASS', patched: 'FAIL' }]).verdict).toBe('PATCH_REGRESSION');
+    expect(aggregate([{ unpatched: 'PASS' }, { unpatched: 'FAIL' }])).toEqual({ verdict: 'REPRODUCED', reproduced: 1, repeats: 2, errors: 0 });
+    expect(aggregate([]).verdict).toBe('ERROR');
+  });
+
+  it('bounds a rate with no events by the rule of three and agrees with Clopper-Pearson', () => {
+    expect(upperBound95(0, 30000)).toBeCloseTo(9.98e-5, 6);
+    expect(upperBound95(0, 1000) * 1000).toBeCloseTo(2.99, 2);
+    // Known values: k=1, n=10 → 0.3942; k=2, n=100 → 0.0616 (one-sided 95%).
+    expect(upperBound95(1, 10)).toBeCloseTo(0.3942, 3);
+    expect(upperBound95(2, 100)).toBeCloseTo(0.0616, 3);
+    expect(upperBound95(5, 5)).toBe(1);
+  });
+});
+
+describe('result lines', () => {
+  it('names errno numbers per architecture (ENOBUFS is 105 on ARM, 132 on MIPS)', () => {
+    expect(errnoName('arm', 105)).toBe('ENOBUFS');
+    expect(errnoName('mipsel', 132)).toBe('ENOBUFS');
+    expect(errnoName('mipsel', 97)).toBe('EMSGSIZE');
+    expect(errnoName('arm', 90)).toBe('EMSGSIZE');
+    expect(errnoName('arm', 16)).toBe('EBUSY');
+    expect(errnoName('mipsel', 16)).toBe('EBUSY');
+    expect(errnoName('arm', 9999)).toBe('errno 9999');
+  });
+
+  it('parses the one result line among other output and decodes an unnamed errno', () => {
+    const out = 'noise\nREPROLAB-RESULT {"probe":"uevent","ok":false,"errno":132,"error":"EOTHER"}\nmore noise\n';
+    expect(parseResult(out, 'mipsel', 'x')).toMatchObject({ ok: false, error: 'ENOBUFS' });
+    expect(parseResult(out, 'arm', 'x').error).toBe('errno 132');
+    expect(parseResult('REPROLAB-RESULT {"probe":"ifaddrs","ok":false,"errno":16,"error":"EBUSY"}', 'arm', 'x').error).toBe('EBUSY');
+  });
+
+  it('refuses missing, doubled and broken result lines', () => {
+    expect(() => parseResult('Segmentation fault', 'arm', 'ifaddrs-probe')).toThrow(/expected one REPROLAB-RESULT line, got 0/);
+    expect(() => parseResult('REPROLAB-RESULT {"probe":"a","ok":true}\nREPROLAB-RESULT {"probe":"a","ok":true}', 'arm', 'p')).toThrow(/got 2/);
+    expect(() => parseResult('REPROLAB-RESULT {"probe":', 'arm', 'p')).toThrow(/broken result line/);
+    expect(() => parseResult('REPROLAB-RESULT {"ok":true}', 'arm', 'p')).toThrow(/lacks "probe"/);
+  });
+});
+
+describe('SEQNUM bookkeeping', () => {
+  it('round-trips ranges and finds what a listener missed', () => {
+    expect(parseRanges('516-518,520,522-523')).toEqual([516, 517, 518, 520, 522, 523]);
+    expect(formatRanges([523, 516, 517, 518, 520, 522])).toBe('516-518,520,522-523');
+    expect(parseRanges('')).toEqual([]);
+    expect(missingSeqnums(515, 524, parseRanges('516-518,520,522-523'))).toEqual([519, 521, 524]);
+  });
+});
+
+const truth: NetTruth = {
+  links: [
+    { index: 1, name: 'lo', kind: '', up: true },
+    { index: 2, name: 'eth0', kind: '', up: true },
+  ],
+  addrs: [
+    { index: 1, family: 'inet', address: '127.0.0.1', prefix: 8 },
+    { index: 2, family: 'inet', address: '10.0.2.15', prefix: 24 },
+    { index: 2, family: 'inet6', address: 'fe80::1', prefix: 64 },
+  ],
+  sysfs: ['eth0', 'lo'],
+  mismatch: [],
+  firstLinkChunkBytes: 1000,
+  linkChunks: 2,
+};
+const entry = (name: string, family: string, address = '') => ({ name, family, address });
+
+describe('judges', () => {
+  it('getifaddrs passes only with every link and address of the ground truth', () => {
+    const all = [entry('lo', 'packet'), entry('eth0', 'packet'), entry('lo', 'inet', '127.0.0.1'), entry('eth0', 'inet', '10.0.2.15'), entry('eth0', 'inet6', 'fe80::1')];
+    const r = (entries: unknown[], ok = true): ProbeResult => ({ probe: 'ifaddrs', ok, entries });
+    expect(judgeGetifaddrs(r(all), truth).outcome).toBe('PASS');
+    expect(judgeGetifaddrs(r(all.slice(0, 4)), truth)).toMatchObject({ outcome: 'FAIL', symptom: expect.stringContaining('1 addresses missing (eth0 inet6 fe80::1)') });
+    expect(judgeGetifaddrs({ probe: 'ifaddrs', ok: false, errno: 16, error: 'EBUSY' }, truth)).toEqual({ outcome: 'FAIL', symptom: 'errno=EBUSY' });
+    // A probe that matches the truth read after it (a link-local appeared meanwhile) passes.
+    const later: NetTruth = { ...truth, addrs: [...truth.addrs, { index: 1, family: 'inet6', address: '::1', prefix: 128 }] };
+    expect(judgeAgainstEither(judgeGetifaddrs, r([...all, entry('lo', 'inet6', '::1')]), truth, later).outcome).toBe('PASS');
+  });
+
+  it('the mechanism probe passes only with complete counts', () => {
+    expect(judgeMechanism({ probe: 'm', ok: true, links: 2, addrs: 3 }, truth).outcome).toBe('PASS');
+    expect(judgeMechanism({ probe: 'm', ok: true, links: 2, addrs: 2 }, truth).symptom).toBe('incomplete: links 2/2, addresses 2/3');
+    expect(judgeMechanism({ probe: 'm', ok: false, error: 'EBUSY', requests: 2, firstChunkBytes: 7000 }, truth).symptom).toBe('errno=EBUSY after 2 requests (first chunk 7000 B)');
+  });
+
+  it('a listener passes only when it saw every SEQNUM the kernel emitted', () => {
+    expect(judgeListener({ probe: 'uevent', ok: true, enobufs: 0, seqnums: '11-20' }, 10, 20)).toMatchObject({ outcome: 'PASS', lost: 0 });
+    expect(judgeListener({ probe: 'uevent', ok: false, enobufs: 2, firstError: 'ENOBUFS', seqnums: '11-13,17-20' }, 10, 20)).toEqual({ outcome: 'FAIL', symptom: 'ENOBUFS×2 lost=3/10 gaps=[14-16]', lost: 3 });
+    // Losing events silently (no ENOBUFS seen) is still a failure.
+    expect(judgeListener({ probe: 'uevent', ok: true, enobufs: 0, seqnums: '11-19' }, 10, 20).outcome).toBe('FAIL');
+  });
+
+  it('dump readers pass only with exactly the sockets /proc/net/tcp lists', () => {
+    expect(judgeDump({ probe: 'd', ok: true, sockets: 502, complete: true }, 502).outcome).toBe('PASS');
+    expect(judgeDump({ probe: 'd', ok: true, sockets: 40, complete: false }, 502).symptom).toBe('sockets 40/502 (no NLMSG_DONE)');
+    expect(judgeDump({ probe: 'd', ok: false, error: 'EMSGSIZE', sockets: 100, maxChunkBytes: 32000, bufferBytes: 16384 }, 502).symptom).toBe(
+      'errno=EMSGSIZE (chunk 32000 B > buffer 16384 B), sockets 100/502',
+    );
+  });
+
+  it('a hang is a failure with its bound; zero iterations is an ERROR, not a pass', () => {
+    expect(judgeHang({ probe: 'h', ok: false, iterations: 30000, hangs: 1 }).outcome).toBe('FAIL');
+    expect(judgeHang({ probe: 'h', ok: true, iterations: 1000, hangs: 0 }).symptom).toBe('no hang in 1000 dumps (95% upper bound on the hang rate 0.0030)');
+    expect(judgeHang({ probe: 'h', ok: true, iterations: 0, hangs: 0 }).outcome).toBe('ERROR');
+  });
+});
+
+describe('expectation files', () => {
+  it('name the file and field of a bad verdict', () => {
+    expect(() => parseExpectations('images/scenarios/uevent.expect.json', '{"scenario":"uevent","targets":{"t":{"verdict":"FIXED","note":"x"}}}', 'uevent')).toThrow(
+      /uevent\.expect\.json: targets\.t\.verdict must be one of CONFIRMED/,
+    );
+    expect(parseExpectations('f', '{"scenario":"uevent","targets":{"t":{"verdict":"CONFIRMED","note":"n"}}}', 'uevent').get('t')).toEqual({ verdict: 'CONFIRMED', note: 'n' });
+  });
+});
