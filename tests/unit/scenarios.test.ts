@@ -100,6 +100,9 @@ describe('judges', () => {
     const all = [entry('lo', 'packet'), entry('eth0', 'packet'), entry('lo', 'inet', '127.0.0.1'), entry('eth0', 'inet', '10.0.2.15'), entry('eth0', 'inet6', 'fe80::1')];
     const r = (entries: unknown[], ok = true): ProbeResult => ({ probe: 'ifaddrs', ok, entries });
     expect(judgeGetifaddrs(r(all), truth).outcome).toBe('PASS');
+    // A link with no hardware address (eql) has an entry without ifa_addr: still present.
+    expect(judgeGetifaddrs(r([...all.filter((e) => !(e.name === 'lo' && e.family === 'packet')), entry('lo', 'other')]), truth).outcome).toBe('PASS');
+    expect(judgeGetifaddrs(r(all.filter((e) => e.name !== 'lo' || e.family !== 'packet').filter((e) => e.name !== 'lo')), truth).symptom).toMatch(/^incomplete: 1\/2 links/);
     expect(judgeGetifaddrs(r(all.slice(0, 4)), truth)).toMatchObject({ outcome: 'FAIL', symptom: expect.stringContaining('1 addresses missing (eth0 inet6 fe80::1)') });
     expect(judgeGetifaddrs({ probe: 'ifaddrs', ok: false, errno: 16, error: 'EBUSY' }, truth)).toEqual({ outcome: 'FAIL', symptom: 'errno=EBUSY' });
     // A probe that matches the truth read after it (a link-local appeared meanwhile) passes.

@@ -67,8 +67,10 @@ export const dumpBuffer: Scenario = {
       },
     );
     const runs = results.map(({ v, r, evidence }) => ({ variant: v.variant, role: v.role, ...judgeDump(r, expected), probe: r, evidence }));
+    const legacy = results.find((x) => x.v.role === 'unpatched')?.r;
     const fixed = results.find((x) => x.v.role === 'patched')?.r;
-    return { runs, key: { sockets: expected, buffer, maxChunkBytes: Number(fixed?.['maxChunkBytes'] ?? 0) } };
+    // The kernel sizes chunks partly from the reader's buffer: report what each reader was sent.
+    return { runs, key: { sockets: expected, buffer, legacyMaxChunkBytes: Number(legacy?.['maxChunkBytes'] ?? 0), maxChunkBytes: Number(fixed?.['maxChunkBytes'] ?? 0) } };
   },
 };
 
