@@ -56,7 +56,7 @@ export async function removeInterfaces(guest: Guest, prefix = FABRIC_PREFIX): Pr
 
 /** Links and addresses as the kernel reports them: the helper's netlink dump and /sys/class/net. */
 export async function readNetTruth(guest: Guest): Promise<NetTruth> {
-  const out = await run(guest, ['sh', '-c', `${HELPER} dump; echo REPROLAB-SYSFS; ls -1 /sys/class/net`], 'reading interfaces');
+  const out = await run(guest, ['sh', '-c', `${HELPER} dump; echo REPROLAB-SYSFS; for f in /sys/class/net/*; do [ -L "$f" ] && echo "\${f##*/}"; done`], 'reading interfaces');
   const [dumpPart, sysfsPart = ''] = out.split('REPROLAB-SYSFS\n');
   const dump = parseFabricLine<Omit<NetTruth, 'sysfs' | 'mismatch'>>(dumpPart ?? '', 'reading interfaces');
   if (!dump.ok) throw new LabError(`the guest's netlink dump failed: ${dump.error}`);
@@ -154,8 +154,8 @@ export async function startChurn(guest: Guest, opts: { sockets: number; links: n
   };
 }
 
-export async function readSeqnum(guest: Guest): Promise<number> {
-  const r = await guest.exec(['cat', '/sys/kernel/uevent_seqnum'], { timeoutMs: 30_000 });
+export async function readSeqnum(guest: Guest, timeoutMs = 30_000): Promise<number> {
+  const r = await guest.exec(['cat', '/sys/kernel/uevent_seqnum'], { timeoutMs });
   const n = Number(r.stdout.trim());
   if (!Number.isInteger(n)) throw new LabError(`could not read /sys/kernel/uevent_seqnum: ${r.stdout.trim() || r.stderr.trim()}`);
   return n;

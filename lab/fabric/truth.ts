@@ -35,7 +35,7 @@ export function parseFabricLine<T = Record<string, unknown>>(stdout: string, wha
   }
 }
 
-/** Sysfs names are one per line (`ls -1 /sys/class/net`). */
+/** Sysfs names are one per line: the links under /sys/class/net (symlinks; bonding_masters is a file). */
 export function netTruth(dump: Omit<NetTruth, 'sysfs' | 'mismatch'>, sysfsListing: string): NetTruth {
   const sysfs = sysfsListing.split('\n').map((s) => s.trim()).filter(Boolean).sort();
   const names = new Set(dump.links.map((l) => l.name));

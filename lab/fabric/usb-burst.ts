@@ -49,8 +49,8 @@ export async function runUsbBurst(guest: Guest, spec: BurstSpec, opts: { burstId
     await fh.close();
   }
   const marker = `reprolab-burst ${opts.burstId} start`;
-  await guest.exec(['sh', '-c', `echo ${marker} > /dev/kmsg`]);
-  const seqnumBefore = await readSeqnum(guest);
+  await guest.exec(['sh', '-c', `echo ${marker} > /dev/kmsg`], { timeoutMs: 15_000 });
+  const seqnumBefore = await readSeqnum(guest, 15_000);
 
   const deletions: Promise<unknown>[] = [];
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -91,8 +91,8 @@ export async function runUsbBurst(guest: Guest, spec: BurstSpec, opts: { burstId
   }
   const burstMs = Date.now() - start;
 
-  const settle = await waitForQuiet(guest, seqnumBefore, opts.quietMs ?? 1500, opts.settleTimeoutMs ?? 30_000);
-  const dmesg = await guest.exec(['sh', '-c', `dmesg | sed -n '/${marker}/,$p'`]);
+  const settle = await waitForQuiet(guest, marker, seqnumBefore, opts.quietMs ?? 1500, opts.settleTimeoutMs ?? 30_000);
+  const dmesg = await guest.exec(['sh', '-c', `dmesg | sed -n '/${marker}/,$p'`], { timeoutMs: 15_000 });
   if (!dmesg.stdout.includes(marker)) throw new LabError(`the guest's kernel log lost the burst marker (ring buffer too small for this burst?)`);
   const guestLog = parseUsbDmesg(dmesg.stdout);
   const info = (await qmp.execute<string>('human-monitor-command', { 'command-line': 'info usb' })) ?? '';
@@ -138,31 +138,57 @@ async function addDevice(guest: Guest, step: Extract<BurstStep, { op: 'add' | 'd
   }
 }
 
-/** Polls the guest's kernel log until it shows `connects` USB connects after the marker. */
+/** The kernel log since the burst marker, as the serial console recorded it on the host. */
+async function consoleSinceMarker(guest: Guest, marker: string): Promise<string> {
+  const text = await fs.readFile(guest.consoleLog, 'utf8').catch(() => '');
+  const at = text.lastIndexOf(marker);
+  return at < 0 ? '' : text.slice(at);
+}
+
+/**
+ * Waits until the console shows `connects` USB connects after the marker. It
+ * reads the console log on the host and sends nothing to the guest: on malta
+ * the NIC shares its interrupt with the USB controller, and SSH polling during
+ * enumeration froze a 3.10 guest in about half the bursts.
+ */
 async function waitForConnects(guest: Guest, marker: string, connects: number, timeoutMs: number): Promise<boolean> {
   const t0 = Date.now();
   for (;;) {
-    const r = await guest.exec(['sh', '-c', `dmesg | sed -n '/${marker}/,$p'`]);
-    if (parseUsbDmesg(r.stdout).connects.length >= connects) return true;
-    if (Date.now() - t0 >= timeoutMs) return false;
-    await sleep(300);
+    if (parseUsbDmesg(await consoleSinceMarker(guest, marker)).connects.length >= connects) return true;
+    if (Date.now() - t0 >= timeoutMs || !guest.vm.running) return false;
+    await sleep(200);
   }
 }
 
-/** Polls the guest's uevent counter until it has not moved for `quietMs`. */
-async function waitForQuiet(guest: Guest, from: number, quietMs: number, timeoutMs: number): Promise<{ seqnum: number; ms: number; timedOut: boolean }> {
+/**
+ * After the last removal: waits (on the console, quietly) until every enumerated
+ * device has been logged as disconnected and the console has been still for
+ * `quietMs`; then reads the uevent counter until it too has stopped moving.
+ */
+async function waitForQuiet(guest: Guest, marker: string, from: number, quietMs: number, timeoutMs: number): Promise<{ seqnum: number; ms: number; timedOut: boolean }> {
   const t0 = Date.now();
-  let last = from;
+  let lastText = '';
   let lastChange = t0;
   for (;;) {
-    const now = await readSeqnum(guest);
-    if (now !== last) {
-      last = now;
+    const text = await consoleSinceMarker(guest, marker);
+    if (text.length !== lastText.length) {
+      lastText = text;
       lastChange = Date.now();
     }
-    if (Date.now() - lastChange >= quietMs) return { seqnum: last, ms: lastChange - t0, timedOut: false };
-    if (Date.now() - t0 >= timeoutMs) return { seqnum: last, ms: Date.now() - t0, timedOut: true };
+    const log = parseUsbDmesg(text);
+    const gone = log.disconnects.length >= log.connects.length;
+    if (gone && Date.now() - lastChange >= quietMs) break;
+    if (Date.now() - t0 >= timeoutMs || !guest.vm.running) return { seqnum: await readSeqnum(guest, 15_000), ms: Date.now() - t0, timedOut: true };
     await sleep(200);
+  }
+  let last = await readSeqnum(guest, 15_000);
+  if (last === from) return { seqnum: last, ms: Date.now() - t0, timedOut: false };
+  for (;;) {
+    await sleep(quietMs / 2);
+    const now = await readSeqnum(guest, 15_000);
+    if (now === last) return { seqnum: now, ms: Date.now() - t0, timedOut: false };
+    last = now;
+    if (Date.now() - t0 >= timeoutMs) return { seqnum: now, ms: Date.now() - t0, timedOut: true };
   }
 }
 

@@ -58,7 +58,7 @@ export const uevent: Scenario = {
     const burst = ctx.params.burst ?? parseBurst('kbd,storage,mouse,net:10@50ms+enum');
     const pids = await startListeners(ctx, ctx.params.delayUs ?? 2000);
     const before = await readSeqnum(ctx.guest);
-    const usb = await runUsbBurst(ctx.guest, burst, { burstId: `r${ctx.repeat}-${process.pid}` });
+    const usb = await runUsbBurst(ctx.guest, burst, { burstId: `r${ctx.repeat}-${process.pid}-${Date.now().toString(36)}` });
     let after = usb.seqnumAfter;
     if (ctx.params.trigger) after = (await triggerUevents(ctx.guest, ctx.params.trigger)).after;
     // Give the slow consumers time to drain what they have queued.
