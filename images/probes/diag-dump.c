@@ -3,7 +3,7 @@
  *   diag-dump once [BUF]          B3 legacy: request, sleep 100 ms, ONE recvfrom with a
  *                                 BUF-byte buffer (default 10000); counts what it got
  *   diag-dump loop                B3/B4 fixed: size every chunk with MSG_PEEK|MSG_TRUNC,
- *                                 read to NLMSG_DONE, handle NLMSG_ERROR and NLM_F_DUMP_INTR
+ *                                 read to NLMSG_DONE, handle NLMSG_ERROR, re-dump on NLM_F_DUMP_INTR
  *   diag-dump fixed-buffer [BUF]  B4 legacy (the CRIU shape): a static BUF-byte buffer
  *                                 (default 16384), read to NLMSG_DONE, fail on MSG_TRUNC
  *
@@ -15,7 +15,7 @@
 #include "probe-diag.h"
 
 struct tally {
-	unsigned sockets, chunks;
+	unsigned sockets, chunks, retries;
 	unsigned long first_chunk, max_chunk, buffer;
 	int complete, interrupted;
 };
@@ -148,12 +148,20 @@ int main(int argc, char **argv)
 	rc = fd < 0 || probe_diag_request(fd, seq) < 0 ? -1 : 0;
 	if (rc == 0)
 		rc = once ? read_once(fd, seq, size, &t) : fixed ? read_fixed(fd, seq, size, &t) : read_loop(fd, seq, &t);
+	/* The fixed reader does not trust a dump the kernel flagged as interrupted
+	 * (the socket set changed under it): it asks again, up to three times. */
+	while (rc == 0 && !once && !fixed && t.interrupted && t.retries < 3) {
+		unsigned retries = t.retries + 1;
+		memset(&t, 0, sizeof t);
+		t.retries = retries;
+		rc = probe_diag_request(fd, ++seq) < 0 ? -1 : read_loop(fd, seq, &t);
+	}
 	if (rc != 0)
 		err = errno;
 	printf("REPROLAB-RESULT {\"probe\":\"diag-dump\",\"mode\":\"%s\",\"libc\":\"%s %s\",\"ok\":%s,\"sockets\":%u,\"chunks\":%u,\"firstChunkBytes\":%lu,"
-	       "\"maxChunkBytes\":%lu,\"bufferBytes\":%lu,\"complete\":%s,\"interrupted\":%s",
+	       "\"maxChunkBytes\":%lu,\"bufferBytes\":%lu,\"complete\":%s,\"interrupted\":%s,\"retries\":%u",
 	       mode, PROBE_LIBC_NAME, PROBE_LIBC_VERSION, rc == 0 ? "true" : "false", t.sockets, t.chunks, t.first_chunk, t.max_chunk, t.buffer,
-	       t.complete ? "true" : "false", t.interrupted ? "true" : "false");
+	       t.complete ? "true" : "false", t.interrupted ? "true" : "false", t.retries);
 	if (rc != 0)
 		printf(",\"errno\":%d,\"error\":\"%s\"", err, probe_errno_name(err));
 	printf("}\n");
