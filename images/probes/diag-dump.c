@@ -76,24 +76,12 @@ static int read_loop(int fd, unsigned seq, struct tally *t)
 	size_t size = 4096;
 	char *buf = malloc(size);
 	for (;;) {
-		ssize_t need = probe_nl_peek_len(fd), n;
+		ssize_t n = buf ? probe_nl_recv_whole(fd, &buf, &size) : -1;
 		int rc;
-		if (!buf || need < 0)
-			goto fail;
-		if ((size_t)need > size) {
-			char *bigger;
-			while (size < (size_t)need)
-				size *= 2;
-			bigger = realloc(buf, size);
-			if (!bigger)
-				goto fail;
-			buf = bigger;
-		}
-		if (size > t->buffer)
-			t->buffer = size;
-		n = recv(fd, buf, size, 0);
 		if (n < 0)
 			goto fail;
+		if (size > t->buffer)
+			t->buffer = size;
 		note_chunk(t, (unsigned long)n);
 		rc = walk(t, buf, (size_t)n, seq);
 		if (rc < 0)

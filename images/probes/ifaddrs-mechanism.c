@@ -135,27 +135,15 @@ static int fixed_request(int fd, unsigned port, int type, unsigned seq, struct t
 		return -1;
 	t->requests++;
 	for (;;) {
-		ssize_t need = probe_nl_peek_len(fd), len;
+		ssize_t len = probe_nl_recv_whole(fd, &buf, &size);
 		struct nlmsghdr *m;
 		size_t left;
-		if (need < 0)
-			goto fail;
-		if (t->first_chunk == 0)
-			t->first_chunk = (size_t)need;
-		if ((size_t)need > size) {
-			char *bigger;
-			while (size < (size_t)need)
-				size *= 2;
-			bigger = realloc(buf, size);
-			if (!bigger)
-				goto fail;
-			buf = bigger;
-		}
-		if (size > t->buffer)
-			t->buffer = size;
-		len = recv(fd, buf, size, 0);
 		if (len < 0)
 			goto fail;
+		if (t->first_chunk == 0)
+			t->first_chunk = (size_t)len;
+		if (size > t->buffer)
+			t->buffer = size;
 		left = (size_t)len;
 		for (m = (struct nlmsghdr *)(void *)buf; NLMSG_OK(m, left); m = NLMSG_NEXT(m, left)) {
 			if (m->nlmsg_pid != port || m->nlmsg_seq != seq)

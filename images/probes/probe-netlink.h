@@ -4,6 +4,7 @@
 #define REPROLAB_PROBE_NETLINK_H
 
 #include <linux/netlink.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -40,6 +41,33 @@ static inline ssize_t probe_nl_peek_len(int fd)
 	ssize_t n;
 	do
 		n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/* The fixed readers' receive: sizes the next message first and grows the
+ * malloc'd *buf to a power of two that holds it, so nothing is ever truncated.
+ * Returns the message length, or -1 with errno set. */
+static inline ssize_t probe_nl_recv_whole(int fd, char **buf, size_t *size)
+{
+	ssize_t need = probe_nl_peek_len(fd), n;
+	if (need < 0)
+		return -1;
+	if ((size_t)need > *size) {
+		size_t grown = *size;
+		char *bigger;
+		while (grown < (size_t)need)
+			grown *= 2;
+		bigger = realloc(*buf, grown);
+		if (!bigger) {
+			errno = ENOMEM;
+			return -1;
+		}
+		*buf = bigger;
+		*size = grown;
+	}
+	do
+		n = recv(fd, *buf, *size, 0);
 	while (n < 0 && errno == EINTR);
 	return n;
 }
