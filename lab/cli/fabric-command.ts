@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { buildFabric } from '../fabric/fabric.ts';
 import { parseSockets } from '../fabric/guest-ops.ts';
-import { parseKinds } from '../fabric/interfaces.ts';
+import { MAX_INTERFACES, parseKinds } from '../fabric/interfaces.ts';
 import { parseBurst } from '../fabric/usb-plan.ts';
-import { LabError } from '../util/errors.ts';
 import { bootTarget, keepOrStop, type Dirs } from './guest-commands.ts';
+import { whole } from './scenario-params.ts';
 
 interface FabricOptions {
   interfaces?: string;
@@ -13,12 +13,6 @@ interface FabricOptions {
   sockets?: string;
   uevents?: string;
   keep?: boolean;
-}
-
-function count(flag: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new LabError(`${flag} ${text}: expected a whole number`);
-  return n;
 }
 
 export function registerFabricCommand(program: Command, getDirs: Dirs): void {
@@ -35,11 +29,11 @@ export function registerFabricCommand(program: Command, getDirs: Dirs): void {
     .action(async (name: string, opts: FabricOptions) => {
       // Parse everything before booting: a typo must not cost a boot.
       const spec = {
-        ...(opts.interfaces !== undefined ? { interfaces: count('--interfaces', opts.interfaces) } : {}),
+        ...(opts.interfaces !== undefined ? { interfaces: whole('--interfaces', opts.interfaces, 0, MAX_INTERFACES) } : {}),
         ...(opts.kinds ? { kinds: parseKinds(opts.kinds) } : {}),
         ...(opts.usbBurst ? { usbBurst: parseBurst(opts.usbBurst) } : {}),
         ...(opts.sockets ? { sockets: parseSockets(opts.sockets) } : {}),
-        ...(opts.uevents !== undefined ? { ueventTrigger: count('--uevents', opts.uevents) } : {}),
+        ...(opts.uevents !== undefined ? { ueventTrigger: whole('--uevents', opts.uevents, 0, 1_000_000) } : {}),
       };
       const guest = await bootTarget(name, getDirs, (l) => console.error(l), opts.keep);
       try {

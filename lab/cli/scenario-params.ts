@@ -1,3 +1,4 @@
+import { MAX_INTERFACES } from '../fabric/interfaces.ts';
 import { parseBurst } from '../fabric/usb-plan.ts';
 import type { ScenarioParams } from '../scenarios/types.ts';
 import { LabError } from '../util/errors.ts';
@@ -13,7 +14,8 @@ export interface ParamOptions {
   budgetMs?: string;
 }
 
-function whole(flag: string, text: string, min: number, max: number): number {
+/** A whole-number flag within [min, max], or an error naming the flag. */
+export function whole(flag: string, text: string, min: number, max: number): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < min || n > max) throw new LabError(`${flag} ${text}: expected a whole number from ${min} to ${max}`);
   return n;
@@ -22,7 +24,7 @@ function whole(flag: string, text: string, min: number, max: number): number {
 /** Command-line knobs → scenario parameters, checked before anything boots. */
 export function scenarioParams(o: ParamOptions): ScenarioParams {
   return {
-    ...(o.interfaces !== undefined ? { interfaces: whole('--interfaces', o.interfaces, 0, 1024) } : {}),
+    ...(o.interfaces !== undefined ? { interfaces: whole('--interfaces', o.interfaces, 0, MAX_INTERFACES) } : {}),
     ...(o.burst !== undefined ? { burst: parseBurst(o.burst) } : {}),
     ...(o.trigger !== undefined ? { trigger: whole('--trigger', o.trigger, 0, 1_000_000) } : {}),
     ...(o.delayUs !== undefined ? { delayUs: whole('--delay-us', o.delayUs, 0, 10_000_000) } : {}),

@@ -11,14 +11,20 @@ export interface ProbeRun {
   ms: number;
 }
 
+/** Keeps a probe's full output as r<repeat>-<role>-<variant>-<probe>.txt in the evidence directory; returns its path. */
+export async function writeEvidence(ctx: ScenarioContext, v: VariantPlan, probe: string, text: string): Promise<string> {
+  const file = path.join(ctx.evidenceDir, `r${ctx.repeat}-${v.role}-${v.variant}-${probe}.txt`);
+  await fs.mkdir(ctx.evidenceDir, { recursive: true });
+  await fs.writeFile(file, text);
+  return file;
+}
+
 /** Runs one probe in the guest, keeps its full output as evidence, and parses its result line. */
 export async function runProbe(ctx: ScenarioContext, v: VariantPlan, probe: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<ProbeRun> {
   const t0 = Date.now();
   const argv = [`${v.probeDir}/${probe}`, ...args];
   const r = await ctx.guest.exec(argv, { timeoutMs: opts.timeoutMs ?? 120_000 });
-  const evidence = path.join(ctx.evidenceDir, `r${ctx.repeat}-${v.role}-${v.variant}-${probe}.txt`);
-  await fs.mkdir(ctx.evidenceDir, { recursive: true });
-  await fs.writeFile(evidence, `$ ${argv.join(' ')}\n# exit ${r.exitCode ?? r.signal}, ${Date.now() - t0} ms\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
+  const evidence = await writeEvidence(ctx, v, probe, `$ ${argv.join(' ')}\n# exit ${r.exitCode ?? r.signal}, ${Date.now() - t0} ms\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
   if (r.exitCode === null) throw new LabError(`${probe} (${v.variant}) was killed by ${r.signal ?? 'a signal'} in the guest`, { logPath: evidence });
   if (r.exitCode > 1) throw new LabError(`${probe} (${v.variant}) exited ${r.exitCode}: ${r.stderr.trim().slice(0, 300)}`, { logPath: evidence });
   return { result: parseResult(r.stdout, ctx.manifest.arch, `${probe} (${v.variant})`), exitCode: r.exitCode, evidence, ms: Date.now() - t0 };

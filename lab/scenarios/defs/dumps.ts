@@ -2,7 +2,7 @@ import { readSocketTruth, startChurn } from '../../fabric/guest-ops.ts';
 import { upperBound95 } from '../verdict.ts';
 import { runProbe } from '../probe-run.ts';
 import type { ProbeResult } from '../result-line.ts';
-import type { Scenario, VariantRun } from '../types.ts';
+import type { Scenario, ScenarioContext, VariantPlan, VariantRun } from '../types.ts';
 import { LabError } from '../../util/errors.ts';
 
 export function judgeDump(r: ProbeResult, expected: number): Pick<VariantRun, 'outcome' | 'symptom'> {
@@ -14,13 +14,24 @@ export function judgeDump(r: ProbeResult, expected: number): Pick<VariantRun, 'o
   return { outcome: 'PASS', symptom: `sockets ${expected}/${expected}` };
 }
 
-/** Reads /proc/net/tcp before and after the probes: the held sockets must not move while they run. */
-async function stableTcpCount(read: () => Promise<{ tcp: number }>, during: () => Promise<void>): Promise<number> {
-  const before = (await read()).tcp;
-  await during();
-  const after = (await read()).tcp;
+/**
+ * Runs diag-dump once per variant between two reads of /proc/net/tcp, which
+ * must agree (the held sockets may not move), and judges each against it.
+ */
+async function runDumpReaders(ctx: ScenarioContext, argsFor: (v: VariantPlan) => string[]): Promise<{ expected: number; runs: VariantRun[]; byRole: (role: VariantPlan['role']) => ProbeResult | undefined }> {
+  const before = (await readSocketTruth(ctx.guest)).tcp;
+  const results: { v: VariantPlan; r: ProbeResult; evidence: string }[] = [];
+  for (const v of ctx.variants) {
+    const p = await runProbe(ctx, v, 'diag-dump', argsFor(v));
+    results.push({ v, r: p.result, evidence: p.evidence });
+  }
+  const after = (await readSocketTruth(ctx.guest)).tcp;
   if (before !== after) throw new LabError(`the guest's TCP socket count moved during the run (${before} → ${after}): no stable ground truth`);
-  return before;
+  return {
+    expected: before,
+    runs: results.map(({ v, r, evidence }) => ({ variant: v.variant, role: v.role, ...judgeDump(r, before), probe: r, evidence })),
+    byRole: (role) => results.find((x) => x.v.role === role)?.r,
+  };
 }
 
 export const dumpRead: Scenario = {
@@ -31,18 +42,8 @@ export const dumpRead: Scenario = {
   defaults: { sockets: 500 },
   fabric: (p) => ({ sockets: [{ kind: 'tcp', count: p.sockets ?? 500 }] }),
   async repeat(ctx) {
-    const results: { v: (typeof ctx.variants)[number]; r: ProbeResult; evidence: string }[] = [];
-    const expected = await stableTcpCount(
-      () => readSocketTruth(ctx.guest),
-      async () => {
-        for (const v of ctx.variants) {
-          const p = await runProbe(ctx, v, 'diag-dump', [v.variant === 'legacy' ? 'once' : 'loop']);
-          results.push({ v, r: p.result, evidence: p.evidence });
-        }
-      },
-    );
-    const runs = results.map(({ v, r, evidence }) => ({ variant: v.variant, role: v.role, ...judgeDump(r, expected), probe: r, evidence }));
-    const legacy = results.find((x) => x.v.role === 'unpatched')?.r;
+    const { expected, runs, byRole } = await runDumpReaders(ctx, (v) => [v.variant === 'legacy' ? 'once' : 'loop']);
+    const legacy = byRole('unpatched');
     return { runs, key: { sockets: expected, readOnce: Number(legacy?.['sockets'] ?? 0), firstChunkBytes: Number(legacy?.['firstChunkBytes'] ?? 0) } };
   },
 };
@@ -56,19 +57,9 @@ export const dumpBuffer: Scenario = {
   fabric: (p) => ({ sockets: [{ kind: 'tcp', count: p.sockets ?? 500 }] }),
   async repeat(ctx) {
     const buffer = ctx.params.buffer ?? 16384;
-    const results: { v: (typeof ctx.variants)[number]; r: ProbeResult; evidence: string }[] = [];
-    const expected = await stableTcpCount(
-      () => readSocketTruth(ctx.guest),
-      async () => {
-        for (const v of ctx.variants) {
-          const p = await runProbe(ctx, v, 'diag-dump', v.variant === 'legacy' ? ['fixed-buffer', String(buffer)] : ['loop']);
-          results.push({ v, r: p.result, evidence: p.evidence });
-        }
-      },
-    );
-    const runs = results.map(({ v, r, evidence }) => ({ variant: v.variant, role: v.role, ...judgeDump(r, expected), probe: r, evidence }));
-    const legacy = results.find((x) => x.v.role === 'unpatched')?.r;
-    const fixed = results.find((x) => x.v.role === 'patched')?.r;
+    const { expected, runs, byRole } = await runDumpReaders(ctx, (v) => (v.variant === 'legacy' ? ['fixed-buffer', String(buffer)] : ['loop']));
+    const legacy = byRole('unpatched');
+    const fixed = byRole('patched');
     // The kernel sizes chunks partly from the reader's buffer: report what each reader was sent.
     return { runs, key: { sockets: expected, buffer, legacyMaxChunkBytes: Number(legacy?.['maxChunkBytes'] ?? 0), maxChunkBytes: Number(fixed?.['maxChunkBytes'] ?? 0) } };
   },

@@ -1,9 +1,7 @@
-import { readNetTruth } from '../../fabric/guest-ops.ts';
 import type { NetTruth } from '../../fabric/truth.ts';
-import { runProbe } from '../probe-run.ts';
 import type { ProbeResult } from '../result-line.ts';
 import type { Scenario, VariantRun } from '../types.ts';
-import { judgeAgainstEither } from './getifaddrs.ts';
+import { runAgainstNetTruth } from './getifaddrs.ts';
 
 export function judgeMechanism(r: ProbeResult, truth: NetTruth): Pick<VariantRun, 'outcome' | 'symptom'> {
   if (!r.ok) return { outcome: 'FAIL', symptom: `errno=${r.error ?? 'unknown'} after ${String(r['requests'])} requests (first chunk ${String(r['firstChunkBytes'])} B)` };
@@ -21,12 +19,8 @@ export const getifaddrsMechanism: Scenario = {
   defaults: { interfaces: 40 },
   fabric: (p) => ({ interfaces: p.interfaces ?? 40 }),
   async repeat(ctx) {
-    const before = await readNetTruth(ctx.guest);
-    const done = [];
-    for (const v of ctx.variants) done.push({ v, p: await runProbe(ctx, v, 'ifaddrs-mechanism', [v.variant]) });
-    const after = await readNetTruth(ctx.guest);
-    const runs: VariantRun[] = done.map(({ v, p }) => ({ variant: v.variant, role: v.role, ...judgeAgainstEither(judgeMechanism, p.result, before, after), probe: p.result, evidence: p.evidence }));
-    const legacy = done.find((d) => d.v.role === 'unpatched')?.p.result;
+    const { before, runs, byRole } = await runAgainstNetTruth(ctx, 'ifaddrs-mechanism', (v) => [v.variant], judgeMechanism);
+    const legacy = byRole('unpatched');
     return { runs, key: { links: before.links.length, addresses: before.addrs.length, firstChunkBytes: Number(legacy?.['firstChunkBytes'] ?? 0), legacyRequests: Number(legacy?.['requests'] ?? 0) } };
   },
 };

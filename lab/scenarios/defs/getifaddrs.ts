@@ -1,8 +1,8 @@
 import { readNetTruth } from '../../fabric/guest-ops.ts';
 import type { NetTruth } from '../../fabric/truth.ts';
-import { runProbe } from '../probe-run.ts';
+import { runProbe, type ProbeRun } from '../probe-run.ts';
 import type { ProbeResult } from '../result-line.ts';
-import type { Scenario, VariantRun } from '../types.ts';
+import type { Scenario, ScenarioContext, VariantPlan, VariantRun } from '../types.ts';
 
 interface Entry {
   name: string;
@@ -42,19 +42,36 @@ export const getifaddrs: Scenario = {
   defaults: { interfaces: 40 },
   fabric: (p) => ({ interfaces: p.interfaces ?? 40 }),
   async repeat(ctx) {
-    const before = await readNetTruth(ctx.guest);
-    const done = [];
-    for (const v of ctx.variants) done.push({ v, p: await runProbe(ctx, v, 'ifaddrs-probe', ['--list']) });
-    const after = await readNetTruth(ctx.guest);
-    const runs: VariantRun[] = done.map(({ v, p }) => ({ variant: v.variant, role: v.role, ...judgeAgainstEither(judgeGetifaddrs, p.result, before, after), probe: stripEntries(p.result), evidence: p.evidence }));
+    const { before, runs } = await runAgainstNetTruth(ctx, 'ifaddrs-probe', () => ['--list'], judgeGetifaddrs, stripEntries);
     return { runs, key: { links: before.links.length, addresses: before.addrs.length, firstLinkChunkBytes: before.firstLinkChunkBytes, pageSizeKiB: ctx.manifest.kernel.pageSizeKiB } };
   },
 };
 
 /** The truth is read before and after the probes; a probe that matches either saw a consistent kernel. */
-export function judgeAgainstEither(judge: (r: ProbeResult, t: NetTruth) => Pick<VariantRun, 'outcome' | 'symptom'>, r: ProbeResult, before: NetTruth, after: NetTruth): Pick<VariantRun, 'outcome' | 'symptom'> {
+export function judgeAgainstEither(judge: NetJudge, r: ProbeResult, before: NetTruth, after: NetTruth): Pick<VariantRun, 'outcome' | 'symptom'> {
   const first = judge(r, before);
   return first.outcome === 'PASS' ? first : judge(r, after).outcome === 'PASS' ? judge(r, after) : first;
+}
+
+type NetJudge = (r: ProbeResult, t: NetTruth) => Pick<VariantRun, 'outcome' | 'symptom'>;
+
+/** Runs `probe` once per variant between two reads of the kernel's links and addresses, and judges each against them. */
+export async function runAgainstNetTruth(
+  ctx: ScenarioContext,
+  probe: string,
+  argsFor: (v: VariantPlan) => string[],
+  judge: NetJudge,
+  shown: (r: ProbeResult) => ProbeResult = (r) => r,
+): Promise<{ before: NetTruth; runs: VariantRun[]; byRole: (role: VariantPlan['role']) => ProbeResult | undefined }> {
+  const before = await readNetTruth(ctx.guest);
+  const done: { v: VariantPlan; p: ProbeRun }[] = [];
+  for (const v of ctx.variants) done.push({ v, p: await runProbe(ctx, v, probe, argsFor(v)) });
+  const after = await readNetTruth(ctx.guest);
+  return {
+    before,
+    runs: done.map(({ v, p }) => ({ variant: v.variant, role: v.role, ...judgeAgainstEither(judge, p.result, before, after), probe: shown(p.result), evidence: p.evidence })),
+    byRole: (role) => done.find((d) => d.v.role === role)?.p.result,
+  };
 }
 
 /** The entry list stays in the evidence file; the result keeps the counts. */

@@ -1,10 +1,9 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { readSeqnum, triggerUevents } from '../../fabric/guest-ops.ts';
 import { runUsbBurst } from '../../fabric/usb-burst.ts';
 import { formatBurst, parseBurst } from '../../fabric/usb-plan.ts';
 import { shellQuote } from '../../guest/ssh.ts';
 import { LabError } from '../../util/errors.ts';
+import { writeEvidence } from '../probe-run.ts';
 import { parseResult, type ProbeResult } from '../result-line.ts';
 import { formatRanges, missingSeqnums, parseRanges } from '../seqnums.ts';
 import type { Scenario, ScenarioContext, VariantPlan, VariantRun } from '../types.ts';
@@ -21,6 +20,7 @@ export function judgeListener(r: ProbeResult, before: number, after: number): Pi
 }
 
 const GUEST_TMP = '/tmp/reprolab-uevent';
+const DEFAULT_BURST = parseBurst('kbd,storage,mouse,net:10@50ms+enum');
 
 /** Starts both listeners in the background, waits until each has subscribed. */
 async function startListeners(ctx: ScenarioContext, delayUs: number): Promise<Map<VariantPlan, number>> {
@@ -41,9 +41,7 @@ async function startListeners(ctx: ScenarioContext, delayUs: number): Promise<Ma
 
 async function stopListener(ctx: ScenarioContext, v: VariantPlan, pid: number): Promise<{ result: ProbeResult; evidence: string }> {
   const r = await ctx.guest.exec(['sh', '-c', `kill -TERM ${pid}; for i in $(seq 1 100); do kill -0 ${pid} 2>/dev/null || break; sleep 0.1; done; cat ${GUEST_TMP}/${v.variant}.out`]);
-  const evidence = path.join(ctx.evidenceDir, `r${ctx.repeat}-${v.role}-${v.variant}-uevent-listener.txt`);
-  await fs.mkdir(ctx.evidenceDir, { recursive: true });
-  await fs.writeFile(evidence, r.stdout + r.stderr);
+  const evidence = await writeEvidence(ctx, v, 'uevent-listener', r.stdout + r.stderr);
   return { result: parseResult(r.stdout, ctx.manifest.arch, `uevent-listener (${v.variant})`), evidence };
 }
 
@@ -52,10 +50,10 @@ export const uevent: Scenario = {
   bug: 'B2',
   title: 'a uevent listener with SO_RCVBUF 1024 during a real USB hotplug burst',
   usesLibc: false,
-  defaults: { burst: parseBurst('kbd,storage,mouse,net:10@50ms+enum'), delayUs: 2000, trigger: 0 },
+  defaults: { burst: DEFAULT_BURST, delayUs: 2000, trigger: 0 },
   fabric: () => ({}),
   async repeat(ctx) {
-    const burst = ctx.params.burst ?? parseBurst('kbd,storage,mouse,net:10@50ms+enum');
+    const burst = ctx.params.burst ?? DEFAULT_BURST;
     const pids = await startListeners(ctx, ctx.params.delayUs ?? 2000);
     const before = await readSeqnum(ctx.guest);
     const usb = await runUsbBurst(ctx.guest, burst, { burstId: `r${ctx.repeat}-${process.pid}-${Date.now().toString(36)}` });
