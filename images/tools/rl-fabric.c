@@ -141,18 +141,27 @@ static int nl_talk(int fd, struct nlmsghdr *h)
 	}
 }
 
+/* A fresh RTM_*LINK request for one interface (index 0 when it goes by name). */
+static struct ifinfomsg *link_req(struct req *r, unsigned short type, unsigned short flags, int index)
+{
+	struct ifinfomsg *ifi;
+	memset(r, 0, sizeof *r);
+	HDR(r)->nlmsg_len = NLMSG_LENGTH(sizeof *ifi);
+	HDR(r)->nlmsg_type = type;
+	HDR(r)->nlmsg_flags = flags;
+	ifi = NLMSG_DATA(HDR(r));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = index;
+	return ifi;
+}
+
 /* ---- links-add ---- */
 
 static int set_up(int fd, int ifindex)
 {
 	struct req r;
 	struct ifinfomsg *ifi;
-	memset(&r, 0, sizeof r);
-	r.h.nlmsg_len = NLMSG_LENGTH(sizeof *ifi);
-	r.h.nlmsg_type = RTM_NEWLINK;
-	ifi = NLMSG_DATA(HDR(&r));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
+	ifi = link_req(&r, RTM_NEWLINK, 0, ifindex);
 	ifi->ifi_flags = IFF_UP;
 	ifi->ifi_change = IFF_UP;
 	return nl_talk(fd, HDR(&r));
@@ -161,14 +170,8 @@ static int set_up(int fd, int ifindex)
 static int add_link(int fd, const char *kind, const char *name, int parent, int vlan_id, const char *peer)
 {
 	struct req r;
-	struct ifinfomsg *ifi;
 	struct rtattr *linkinfo, *data;
-	memset(&r, 0, sizeof r);
-	r.h.nlmsg_len = NLMSG_LENGTH(sizeof *ifi);
-	r.h.nlmsg_type = RTM_NEWLINK;
-	r.h.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-	ifi = NLMSG_DATA(HDR(&r));
-	ifi->ifi_family = AF_UNSPEC;
+	link_req(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
 	add_attr(HDR(&r), IFLA_IFNAME, name, strlen(name) + 1);
 	if (parent > 0)
 		add_attr(HDR(&r), IFLA_LINK, &parent, sizeof parent);
@@ -482,13 +485,7 @@ static void collect(struct nlmsghdr *m, void *ctx)
 static int del_link(int fd, int index)
 {
 	struct req r;
-	struct ifinfomsg *ifi;
-	memset(&r, 0, sizeof r);
-	r.h.nlmsg_len = NLMSG_LENGTH(sizeof *ifi);
-	r.h.nlmsg_type = RTM_DELLINK;
-	ifi = NLMSG_DATA(HDR(&r));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = index;
+	link_req(&r, RTM_DELLINK, 0, index);
 	return nl_talk(fd, HDR(&r));
 }
 
