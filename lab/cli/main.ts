@@ -6,6 +6,7 @@ import { buildBundle, type Bundle } from '../build/bundle.ts';
 import { installExitHandlers } from '../util/lifetime.ts';
 import { registerGuestCommands } from './guest-commands.ts';
 import { registerFabricCommand } from './fabric-command.ts';
+import { registerMatrixCommand, registerReportCommands } from './matrix-command.ts';
 import { registerScenarioCommands, registerSweepCommand, registerValidatePatchCommand } from './scenario-commands.ts';
 import { diagnose, fixCommand, healthy, install } from '../doctor/doctor.ts';
 import { targetAvailability } from '../sources/availability.ts';
@@ -115,6 +116,8 @@ registerFabricCommand(program, globalDirs);
 registerScenarioCommands(program, globalDirs);
 registerSweepCommand(program, globalDirs);
 registerValidatePatchCommand(program, globalDirs);
+registerMatrixCommand(program, globalDirs);
+registerReportCommands(program, globalDirs);
 
 program
   .command('doctor')

@@ -1,10 +1,9 @@
 import type { SweepResult } from '../scenarios/sweep.ts';
+import { escapeXml } from './escape.ts';
 
 const COLORS = { PASS: '#2e7d32', FAIL: '#c62828', ERROR: '#757575' } as const;
 
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
+const esc = escapeXml;
 
 /** The key number the sweep plots beside the outcomes (what the kernel did at each value). */
 export function measureOf(s: SweepResult): string | undefined {
@@ -21,7 +20,7 @@ export function sweepSvg(s: SweepResult): string {
   const W = 760;
   const H = 320;
   const left = 90;
-  const right = 70;
+  const right = 130;
   const plotW = W - left - right;
   const values = s.points.map((p) => p.value);
   const lo = Math.min(...values, 0);

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { BundleManifest } from '../build/bundle.ts';
-import { startGuest } from '../guest/guest.ts';
+import { startGuest, type Guest } from '../guest/guest.ts';
 import { LabError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { runScenario } from './runner.ts';
@@ -94,10 +94,12 @@ export async function runSweep(opts: {
   dirs: LabDirs;
   outDir: string;
   progress?: (line: string) => void;
+  /** Reuse a booted guest (the matrix); it is then neither booted nor stopped here. */
+  guest?: Guest;
 }): Promise<SweepResult> {
   const manifest = JSON.parse(await fs.readFile(path.join(opts.bundleDir, 'manifest.json'), 'utf8')) as BundleManifest;
   await fs.mkdir(opts.outDir, { recursive: true });
-  const guest = await startGuest(opts.bundleDir, { dirs: opts.dirs, logDir: opts.outDir });
+  const guest = opts.guest ?? (await startGuest(opts.bundleDir, { dirs: opts.dirs, logDir: opts.outDir }));
   const points: SweepPoint[] = [];
   try {
     for (const value of rangeValues(opts.range)) {
@@ -124,7 +126,7 @@ export async function runSweep(opts: {
       opts.progress?.(`${opts.axis}=${value}: unpatched ${u?.outcome} (${u?.symptom})${p ? `, patched ${p.outcome}` : ''}`);
     }
   } finally {
-    await guest.stop();
+    if (!opts.guest) await guest.stop();
   }
   const result = summarizeSweep(opts.scenario.name, manifest.target, opts.axis, points);
   await fs.writeFile(path.join(opts.outDir, 'sweep.json'), `${JSON.stringify(result, null, 2)}\n`);

@@ -1,0 +1,195 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadTargets, selectTargets } from '../catalog/targets.ts';
+import { compareMatrices, formatComparison, type Comparison } from '../matrix/compare.ts';
+import { mergeShards } from '../matrix/merge.ts';
+import { DEFAULT_SWEEPS, defaultJobs, parseShard, parseSweepRequest } from '../matrix/plan.ts';
+import { loadMatrixResult, unexpectedCells, type MatrixResult } from '../matrix/result.ts';
+import { runMatrix, writeReports } from '../matrix/run-matrix.ts';
+import { previousRun, pruneRuns, runStamp } from '../matrix/runs.ts';
+import { SCENARIO_NAMES } from '../scenarios/types.ts';
+import { scenarioByName } from '../scenarios/registry.ts';
+import { LabError } from '../util/errors.ts';
+import type { LabDirs } from '../util/paths.ts';
+import type { Dirs } from './guest-commands.ts';
+import { PARAM_FLAGS, scenarioParams, whole, type ParamOptions } from './scenario-params.ts';
+
+/** Exit codes of matrix and report: a regression against the previous run outranks an unexpected verdict. */
+export const EXIT = { ok: 0, unexpected: 1, regression: 3 } as const;
+
+export const runsRoot = (dirs: LabDirs): string => path.join(dirs.cache, 'matrix');
+
+function list(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function exitCode(r: MatrixResult): number {
+  if (r.comparison?.regressions.length) return EXIT.regression;
+  return unexpectedCells(r).length ? EXIT.unexpected : EXIT.ok;
+}
+
+/** The verdict grid as text, what changed, what did not run, and where the files are. */
+function printSummary(r: MatrixResult, files: { json: string; junit: string; html: string } | undefined, write: (l: string) => void): void {
+  if (r.comparison) for (const l of formatComparison(r.comparison)) write(l);
+  const width = Math.max(...r.plan.scenarios.map((s) => s.length), 16) + 2;
+  write('');
+  write(`${'target'.padEnd(28)}${r.plan.scenarios.map((s) => s.padEnd(width)).join('')}`);
+  for (const t of r.plan.targets) {
+    const row = r.plan.scenarios.map((s) => {
+      const c = r.cells.find((x) => x.target === t && x.scenario === s);
+      const text = !c ? '·' : c.status === 'skipped' ? 'skipped' : `${c.verdict}${c.asExpected ? '' : '!'}`;
+      return text.padEnd(width);
+    });
+    write(`${t.padEnd(28)}${row.join('')}`);
+  }
+  const unexpected = unexpectedCells(r);
+  write(`('!' = not the verdict images/scenarios/<scenario>.expect.json records; '·' = in another shard)`);
+  for (const c of unexpected) write(`NOT AS EXPECTED ${c.target} ${c.scenario}: ${c.verdict}${c.expected ? `, expected ${c.expected}` : ', no expectation recorded'} — ${c.summary}${c.evidenceDir ? ` (evidence ${c.evidenceDir})` : ''}`);
+  for (const c of r.cells.filter((x) => x.retried)) write(`retried ${c.target} ${c.scenario}: ${c.retried}`);
+  for (const t of r.targets.filter((x) => x.status !== 'ran')) write(`${t.status === 'skipped' ? 'SKIPPED' : 'BUILD FAILED'} ${t.target}: ${t.reason}`);
+  for (const s of r.sweeps.filter((x) => x.status === 'ran')) write(`sweep ${s.scenario} on ${s.target}: ${s.threshold === undefined ? `no threshold in ${s.range}` : `threshold ${s.axis}=${s.threshold}`}${s.patchedFailures.length ? `; patched failed at ${s.patchedFailures.join(', ')}` : ''}`);
+  write(`wall time ${(r.durationMs / 1000).toFixed(0)} s, ${r.jobs} VM(s) at once`);
+  if (files) {
+    write(`json:  ${files.json}`);
+    write(`junit: ${files.junit}`);
+    write(`report: ${files.html}`);
+  }
+}
+
+async function maybePrevious(file: string | undefined): Promise<{ file: string; result: MatrixResult } | undefined> {
+  return file ? { file, result: await loadMatrixResult(file) } : undefined;
+}
+
+export function registerMatrixCommand(program: Command, getDirs: Dirs): void {
+  const cmd = program
+    .command('matrix')
+    .description('the nightly job: every available target × scenario (unpatched and patched), one VM per target, up to -j at once; writes matrix.json, junit.xml and report.html')
+    .option('--targets <names>', 'comma-separated targets (default: every default target; those without sources are listed as skipped)')
+    .option('--scenarios <names>', `comma-separated scenarios (default: ${SCENARIO_NAMES.join(',')})`)
+    .option('--repeat <n>', 'repetitions of each cell in its boot (reproduction rate k/n)', '1')
+    .option('-j, --jobs <n>', 'VMs at once (default: from cores and free memory)')
+    .option('--shard <i/n>', 'run only shard i of n of the plan (CI parallel jobs); join them with reprolab report merge')
+    .option('--out <dir>', 'run directory (default <cache>/matrix/<time>)')
+    .option('--compare <previous.json>', 'report verdicts that changed since this run (default: the previous run in <cache>/matrix)')
+    .option('--no-compare', 'do not compare with the previous run')
+    .option('--sweep <scenario:from..to[:step]>', `sweep to run on every target after its cells (repeatable; default ${DEFAULT_SWEEPS.join(' ')})`, (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--no-sweeps', 'run no sweeps')
+    .option('--keep-runs <n>', 'after the run, keep only the newest n run directories in <cache>/matrix', '30')
+    .option('--max-age-days <d>', 'after the run, remove run directories older than d days')
+    .option('--quiet', 'no progress output, only the summary');
+  for (const [flag, help] of PARAM_FLAGS) cmd.option(flag, help);
+  cmd.action(
+    async (
+      opts: ParamOptions & {
+        targets?: string;
+        scenarios?: string;
+        repeat: string;
+        jobs?: string;
+        shard?: string;
+        out?: string;
+        compare?: string | false;
+        sweep?: string[];
+        sweeps: boolean;
+        keepRuns: string;
+        maxAgeDays?: string;
+        quiet?: boolean;
+      },
+    ) => {
+      const { dirs, overrides } = getDirs();
+      const targets = selectTargets(await loadTargets(), list(opts.targets));
+      const scenarios = (opts.scenarios ? list(opts.scenarios) : [...SCENARIO_NAMES]).map(scenarioByName);
+      const repeat = whole('--repeat', opts.repeat, 1, 10_000);
+      const guestMiB = Math.max(...targets.map((t) => t.qemu.memoryMiB));
+      const jobs = opts.jobs ? whole('--jobs', opts.jobs, 1, 64) : defaultJobs(os.cpus().length, os.freemem(), guestMiB);
+      const shard = opts.shard ? parseShard(opts.shard) : { index: 1, count: 1 };
+      const sweeps = (opts.sweeps ? (opts.sweep ?? DEFAULT_SWEEPS) : []).map(parseSweepRequest);
+      const keep = whole('--keep-runs', opts.keepRuns, 1, 1_000_000);
+      const maxAgeDays = opts.maxAgeDays !== undefined ? Number(opts.maxAgeDays) : undefined;
+      if (maxAgeDays !== undefined && !(maxAgeDays > 0)) throw new LabError(`--max-age-days ${opts.maxAgeDays}: expected a number of days > 0`);
+      const params = scenarioParams(opts);
+      const root = runsRoot(dirs);
+      const outDir = path.resolve(opts.out ?? path.join(root, runStamp()));
+      const previousFile = opts.compare === false ? undefined : (opts.compare ?? (await previousRun(root, outDir)));
+      const previous = await maybePrevious(previousFile && path.resolve(previousFile));
+      const interactive = !!process.stdout.isTTY && !process.env.CI;
+      console.error(`matrix: ${targets.length} target(s) × ${scenarios.length} scenario(s)${shard.count > 1 ? `, shard ${shard.index}/${shard.count}` : ''}, ${jobs} VM(s) at once → ${outDir}`);
+      const out = await runMatrix({ targets, scenarios, sweeps, repeat, params, jobs, shard, dirs, overrides, outDir, renderer: opts.quiet ? 'silent' : interactive ? 'default' : 'simple', ...(previous ? { previous } : {}) });
+      if (!opts.out) {
+        const latest = path.join(root, 'latest');
+        await fs.rm(latest, { force: true });
+        await fs.symlink(path.basename(outDir), latest).catch(() => undefined);
+      }
+      const pruned = await pruneRuns(root, { keep, ...(maxAgeDays !== undefined ? { maxAgeDays } : {}) }, outDir);
+      if (pruned.length) console.error(`pruned ${pruned.length} old run(s) from ${root}`);
+      printSummary(out.result, out, (l) => console.log(l));
+      process.exitCode = exitCode(out.result);
+    },
+  );
+}
+
+export function registerReportCommands(program: Command, getDirs: Dirs): void {
+  const report = program.command('report').description('work with matrix results: merge shards, diff two runs, re-render reports, prune old runs');
+
+  report
+    .command('merge')
+    .description('join the matrix.json of every shard of one plan into one result, with JUnit and HTML')
+    .argument('<shards...>', 'matrix.json of each shard')
+    .requiredOption('--out <dir>', 'where the merged matrix.json, junit.xml and report.html go')
+    .option('--compare <previous.json>', 'also report what changed since this run')
+    .action(async (files: string[], opts: { out: string; compare?: string }) => {
+      const parts = await Promise.all(files.map(async (f) => ({ file: path.resolve(f), result: await loadMatrixResult(path.resolve(f)) })));
+      const outDir = path.resolve(opts.out);
+      const merged = mergeShards(parts, outDir);
+      const previous = await maybePrevious(opts.compare && path.resolve(opts.compare));
+      if (previous) merged.comparison = compareMatrices(previous.result, merged, previous.file);
+      const written = await writeReports(merged, outDir);
+      printSummary(merged, written, (l) => console.log(l));
+      process.exitCode = exitCode(merged);
+    });
+
+  report
+    .command('diff')
+    .description('what changed from run A to run B; exits 3 when a verdict changed (a regression)')
+    .argument('<a>', 'the earlier matrix.json')
+    .argument('<b>', 'the later matrix.json')
+    .option('--json', 'print the comparison as JSON')
+    .action(async (a: string, b: string, opts: { json?: boolean }) => {
+      const before = await loadMatrixResult(path.resolve(a));
+      const after = await loadMatrixResult(path.resolve(b));
+      const c: Comparison = compareMatrices(before, after, path.resolve(a));
+      if (opts.json) console.log(JSON.stringify(c, null, 2));
+      else for (const l of formatComparison(c)) console.log(l);
+      process.exitCode = c.regressions.length ? EXIT.regression : EXIT.ok;
+    });
+
+  report
+    .command('html')
+    .description('render junit.xml and report.html again from a matrix.json')
+    .argument('<matrix.json>')
+    .option('--out <dir>', 'output directory (default: beside the matrix.json)')
+    .action(async (file: string, opts: { out?: string }) => {
+      const r = await loadMatrixResult(path.resolve(file));
+      const written = await writeReports(r, path.resolve(opts.out ?? path.dirname(file)));
+      console.log(`report: ${written.html}`);
+    });
+
+  report
+    .command('prune')
+    .description('remove old run directories from <cache>/matrix')
+    .option('--keep-runs <n>', 'keep only the newest n runs')
+    .option('--max-age-days <d>', 'remove runs older than d days')
+    .action(async (opts: { keepRuns?: string; maxAgeDays?: string }) => {
+      if (opts.keepRuns === undefined && opts.maxAgeDays === undefined) throw new LabError('report prune needs --keep-runs N or --max-age-days D');
+      const root = runsRoot(getDirs().dirs);
+      const removed = await pruneRuns(root, {
+        ...(opts.keepRuns !== undefined ? { keep: whole('--keep-runs', opts.keepRuns, 1, 1_000_000) } : {}),
+        ...(opts.maxAgeDays !== undefined ? { maxAgeDays: Number(opts.maxAgeDays) } : {}),
+      });
+      console.log(removed.length ? removed.map((r) => `removed ${r}`).join('\n') : `nothing to remove in ${root}`);
+    });
+}

@@ -1,0 +1,82 @@
+import { cellIndex, type MatrixCellResult, type MatrixResult } from './result.ts';
+
+/** A cell whose outcome differs between two runs. SKIPPED stands for "did not run". */
+export interface VerdictChange {
+  target: string;
+  scenario: string;
+  before: string;
+  after: string;
+  /** Does the new verdict match images/scenarios/<scenario>.expect.json? */
+  nowExpected: boolean;
+  /** One line for a person: what changed and where to look. */
+  detail: string;
+}
+
+export interface Comparison {
+  previous: { file: string; startedAt: string };
+  /**
+   * Verdicts that changed between two runs that both judged the cell — any
+   * change, since a nightly verdict moving is what someone must look at —
+   * and new ERRORs. Listed first; they set the exit code.
+   */
+  regressions: VerdictChange[];
+  /** ERROR before, a verdict now: the infrastructure trouble went away. */
+  recovered: VerdictChange[];
+  /** Judged before, skipped now (cells outside this run's selection or shard are not compared). */
+  dropped: VerdictChange[];
+  /** Judged now, not before. */
+  added: VerdictChange[];
+  unchanged: number;
+}
+
+const shown = (c: MatrixCellResult | undefined): string => (c && c.status === 'ran' && c.verdict ? c.verdict : 'SKIPPED');
+
+function change(before: MatrixCellResult | undefined, after: MatrixCellResult): VerdictChange {
+  const b = shown(before);
+  const a = shown(after);
+  const where = after.evidenceDir ? `; evidence ${after.evidenceDir}` : '';
+  const why = after.status === 'ran' ? `: ${after.summary}` : ` (${after.summary})`;
+  return {
+    target: after.target,
+    scenario: after.scenario,
+    before: b,
+    after: a,
+    nowExpected: after.asExpected,
+    detail: `${after.target} ${after.scenario}: ${b} → ${a}${why}${where}`,
+  };
+}
+
+/** What changed from `previous` to `current`, cell by cell. */
+export function compareMatrices(previous: MatrixResult, current: MatrixResult, previousFile: string): Comparison {
+  const before = cellIndex(previous);
+  const after = cellIndex(current);
+  const out: Comparison = { previous: { file: previousFile, startedAt: previous.startedAt }, regressions: [], recovered: [], dropped: [], added: [], unchanged: 0 };
+  // Only cells this run planned: a shard or a --targets subset says nothing about the rest.
+  for (const id of after.keys()) {
+    const b = before.get(id);
+    const a = after.get(id)!;
+    const bRan = b?.status === 'ran';
+    const aRan = a.status === 'ran';
+    if (bRan && aRan) {
+      if (b.verdict === a.verdict) out.unchanged++;
+      else if (b.verdict === 'ERROR') out.recovered.push(change(b, a));
+      else out.regressions.push(change(b, a));
+    } else if (bRan) {
+      out.dropped.push(change(b, a));
+    } else if (aRan) {
+      out.added.push(change(b, a));
+    } else {
+      out.unchanged++;
+    }
+  }
+  return out;
+}
+
+/** The comparison as text, regressions first. */
+export function formatComparison(c: Comparison): string[] {
+  const lines = [`compared with ${c.previous.file} (${c.previous.startedAt}): ${c.regressions.length} regression(s), ${c.recovered.length} recovered, ${c.added.length} new, ${c.dropped.length} no longer run, ${c.unchanged} unchanged`];
+  for (const [title, list] of [['REGRESSION', c.regressions], ['recovered', c.recovered], ['new', c.added], ['no longer run', c.dropped]] as const) {
+    for (const x of list) lines.push(`  ${title.padEnd(13)} ${x.detail}${title === 'REGRESSION' && x.nowExpected ? ' (the new verdict is the expected one)' : ''}`);
+  }
+  return lines;
+}

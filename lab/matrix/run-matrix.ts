@@ -1,0 +1,174 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Listr, PRESET_TIMER, PRESET_TIMESTAMP, type ListrTask } from 'listr2';
+import { loadExpectations, type Expectation } from '../catalog/expectations.ts';
+import type { Target } from '../catalog/target.ts';
+import { matrixHtml } from '../report/html.ts';
+import { matrixJUnit } from '../report/junit.ts';
+import { scenarioByName } from '../scenarios/registry.ts';
+import type { Scenario, ScenarioParams } from '../scenarios/types.ts';
+import { formatBurst } from '../fabric/usb-plan.ts';
+import { writeFileAtomic } from '../util/fs.ts';
+import type { LabDirs } from '../util/paths.ts';
+import { compareMatrices } from './compare.ts';
+import { cellId, planMatrix, shardCells, type Shard, type SweepRequest } from './plan.ts';
+import { MATRIX_SCHEMA, type MatrixCellResult, type MatrixResult, type MatrixSweepResult } from './result.ts';
+import { TargetRun } from './target-run.ts';
+
+export interface MatrixRequest {
+  targets: Target[];
+  scenarios: Scenario[];
+  sweeps: SweepRequest[];
+  repeat: number;
+  params: ScenarioParams;
+  /** VMs at once. */
+  jobs: number;
+  shard: Shard;
+  dirs: LabDirs;
+  overrides: Record<string, string>;
+  outDir: string;
+  /** default: live tree on a TTY; simple: one line per finished step (CI logs); silent. */
+  renderer: 'default' | 'simple' | 'silent';
+  previous?: { file: string; result: MatrixResult };
+}
+
+export interface MatrixOutput {
+  result: MatrixResult;
+  json: string;
+  junit: string;
+  html: string;
+}
+
+type Hooks = { output: string; title: string; skip: (message: string) => void };
+
+/** Writes matrix.json (the source of truth), junit.xml and report.html into the run directory. */
+export async function writeReports(result: MatrixResult, outDir: string): Promise<Omit<MatrixOutput, 'result'>> {
+  await fs.mkdir(outDir, { recursive: true });
+  const json = path.join(outDir, 'matrix.json');
+  const junit = path.join(outDir, 'junit.xml');
+  const html = path.join(outDir, 'report.html');
+  const svgs = new Map<string, string>();
+  for (const s of result.sweeps) if (s.svg) svgs.set(s.svg, await fs.readFile(s.svg, 'utf8').catch(() => ''));
+  await writeFileAtomic(json, `${JSON.stringify(result, null, 2)}\n`);
+  await writeFileAtomic(junit, matrixJUnit(result));
+  await writeFileAtomic(html, matrixHtml(result, { htmlDir: outDir, svgs }));
+  return { json, junit, html };
+}
+
+/**
+ * Every target × scenario of the shard: one listr task per target (up to
+ * `jobs` at once, each with one VM), one subtask per build, cell and sweep.
+ */
+export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
+  const startedAt = new Date();
+  await fs.mkdir(req.outDir, { recursive: true });
+  const allCells = planMatrix(
+    req.targets.map((t) => t.name),
+    req.scenarios.map((s) => s.name),
+  );
+  const mine = new Set(shardCells(allCells, req.shard).map(cellId));
+  // Sweeps are numbered after the cells so they spread over the shards too.
+  const sweepItems = req.targets.flatMap((t) => req.sweeps.map((s) => ({ target: t.name, sweep: s })));
+  const mySweeps = sweepItems.filter((_, i) => (allCells.length + i) % req.shard.count === req.shard.index - 1);
+  const expectations = new Map<string, Map<string, Expectation>>();
+  for (const s of req.scenarios) expectations.set(s.name, (await loadExpectations(s.name)).targets);
+
+  const cells = new Map<string, MatrixCellResult>();
+  const sweeps: MatrixSweepResult[] = [];
+  const runs: TargetRun[] = [];
+
+  // The live tree shows each step under its target; line-per-step logs (CI) interleave targets, so each line names its own.
+  const label = (target: Target, text: string) => (req.renderer === 'default' ? text : `${target.name} ${text}`);
+  const targetTask = (target: Target): ListrTask => ({
+    title: target.name,
+    task: (_ctx, task) => {
+      const say = (t: Hooks) => (line: string) => (t.output = label(target, line));
+      const run = new TargetRun({ target, dirs: req.dirs, overrides: req.overrides, outDir: path.join(req.outDir, target.name), repeat: req.repeat, params: req.params, expectations });
+      runs.push(run);
+      const scenarios = req.scenarios.filter((s) => mine.has(`${target.name}/${s.name}`));
+      const targetSweeps = mySweeps.filter((x) => x.target === target.name).map((x) => x.sweep);
+      const steps: ListrTask[] = [
+        {
+          title: 'build',
+          task: async (_c, t: Hooks) => {
+            const problem = await run.prepare(say(t));
+            if (run.info.status === 'skipped') t.skip(label(target, problem!));
+            else t.title = label(target, problem ? `build FAILED: ${problem.split('\n')[0]}` : `build: ${run.info.buildSeconds!.toFixed(1)} s`);
+          },
+        },
+        ...scenarios.map(
+          (scenario): ListrTask => ({
+            title: scenario.name,
+            task: async (_c, t: Hooks) => {
+              const c = await run.cell(scenario, say(t));
+              cells.set(cellId(c), c);
+              if (c.status === 'skipped') return t.skip(label(target, `${scenario.name}: ${c.summary}`));
+              t.title = label(target, `${scenario.name}: ${c.verdict}${c.asExpected ? '' : c.expected ? ` — NOT AS EXPECTED (${c.expected})` : ' — no expectation recorded'}${c.retried ? ' (retried after an infrastructure error)' : ''}`);
+            },
+          }),
+        ),
+        ...targetSweeps.map(
+          (sweep): ListrTask => ({
+            title: `sweep ${sweep.text}`,
+            task: async (_c, t: Hooks) => {
+              const s = await run.sweep(sweep, scenarioByName(sweep.scenario), say(t));
+              sweeps.push(s);
+              if (s.status === 'skipped') return t.skip(label(target, `sweep ${sweep.text}: ${s.error}`));
+              t.title = label(target, s.status === 'error' ? `sweep ${sweep.text}: ERROR ${s.error?.split('\n')[0]}` : `sweep ${sweep.text}: ${s.threshold === undefined ? 'no threshold' : `threshold ${s.axis}=${s.threshold}`}`);
+            },
+          }),
+        ),
+        {
+          title: 'stop',
+          task: async (_c, t: Hooks) => {
+            await run.stop();
+            const mineHere = [...cells.values()].filter((c) => c.target === target.name && c.status === 'ran');
+            task.title = run.info.status === 'ran' ? `${target.name}: ${mineHere.filter((c) => c.asExpected).length}/${mineHere.length} as expected, ${run.info.boots} boot(s)` : `${target.name}: ${run.info.status} — ${(run.info.reason ?? '').split('\n')[0]}`;
+            t.title = label(target, 'stopped');
+          },
+        },
+      ];
+      return task.newListr(steps, { concurrent: false, exitOnError: false });
+    },
+  });
+
+  const tasks = new Listr(req.targets.map(targetTask), {
+    concurrent: req.jobs,
+    exitOnError: false,
+    renderer: req.renderer,
+    fallbackRenderer: 'simple',
+    rendererOptions: { collapseSubtasks: false, collapseSkips: false, timer: PRESET_TIMER },
+    fallbackRendererOptions: { timer: PRESET_TIMER, timestamp: PRESET_TIMESTAMP },
+  });
+  try {
+    await tasks.run();
+  } finally {
+    await Promise.all(runs.map((r) => r.stop()));
+  }
+
+  const finishedAt = new Date();
+  const result: MatrixResult = {
+    schema: MATRIX_SCHEMA,
+    kind: 'reprolab-matrix',
+    plan: {
+      targets: req.targets.map((t) => t.name),
+      scenarios: req.scenarios.map((s) => s.name),
+      sweeps: req.sweeps.map((s) => s.text),
+      repeat: req.repeat,
+      params: { ...req.params, ...(req.params.burst ? { burst: formatBurst(req.params.burst) } : {}) },
+    },
+    shards: [req.shard],
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+    jobs: req.jobs,
+    host: { hostname: os.hostname(), cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) },
+    outDir: req.outDir,
+    targets: runs.map((r) => r.info).sort((a, b) => req.targets.findIndex((t) => t.name === a.target) - req.targets.findIndex((t) => t.name === b.target)),
+    cells: allCells.filter((c) => mine.has(cellId(c))).map((c) => cells.get(cellId(c))!).filter(Boolean),
+    sweeps: mySweeps.map((x) => sweeps.find((s) => s.target === x.target && s.scenario === x.sweep.scenario)).filter((s): s is MatrixSweepResult => !!s),
+  };
+  if (req.previous) result.comparison = compareMatrices(req.previous.result, result, req.previous.file);
+  return { result, ...(await writeReports(result, req.outDir)) };
+}

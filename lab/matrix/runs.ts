@@ -1,0 +1,58 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { LabError } from '../util/errors.ts';
+
+/** Run directories are named by their start time, so name order is time order. */
+const RUN_DIR = /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z$/;
+
+export function runStamp(at = new Date()): string {
+  return at.toISOString().replace(/[:.]/g, '-');
+}
+
+/** Start time back from a run directory's name. */
+export function stampTime(name: string): number {
+  const m = /^(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)-(\d{3})Z$/.exec(name);
+  return m ? Date.parse(`${m[1]}T${m[2]}:${m[3]}:${m[4]}.${m[5]}Z`) : NaN;
+}
+
+export async function listRuns(root: string): Promise<string[]> {
+  const names = await fs.readdir(root).catch(() => [] as string[]);
+  return names.filter((n) => RUN_DIR.test(n)).sort();
+}
+
+/** The newest finished run (one with a matrix.json) other than `except`. */
+export async function previousRun(root: string, except?: string): Promise<string | undefined> {
+  for (const name of (await listRuns(root)).reverse()) {
+    const dir = path.join(root, name);
+    if (except && path.resolve(dir) === path.resolve(except)) continue;
+    const file = path.join(dir, 'matrix.json');
+    if (await fs.access(file).then(() => true, () => false)) return file;
+  }
+  return undefined;
+}
+
+export interface PrunePolicy {
+  /** Keep at most this many runs (newest first). */
+  keep?: number;
+  /** Remove runs that started more than this many days ago. */
+  maxAgeDays?: number;
+}
+
+/** Which run directories a policy removes; `protect` (the run just made) never is. */
+export function runsToPrune(names: string[], policy: PrunePolicy, now: number, protect?: string): string[] {
+  const newestFirst = [...names].sort().reverse();
+  return newestFirst.filter((name, i) => {
+    if (name === protect) return false;
+    if (policy.keep !== undefined && i >= policy.keep) return true;
+    if (policy.maxAgeDays !== undefined && now - stampTime(name) > policy.maxAgeDays * 86_400_000) return true;
+    return false;
+  });
+}
+
+export async function pruneRuns(root: string, policy: PrunePolicy, protect?: string): Promise<string[]> {
+  if (policy.keep !== undefined && (!Number.isInteger(policy.keep) || policy.keep < 1)) throw new LabError(`--keep-runs ${policy.keep}: expected a whole number >= 1`);
+  if (policy.maxAgeDays !== undefined && !(policy.maxAgeDays > 0)) throw new LabError(`--max-age-days ${policy.maxAgeDays}: expected a number of days > 0`);
+  const doomed = runsToPrune(await listRuns(root), policy, Date.now(), protect && path.basename(protect));
+  for (const name of doomed) await fs.rm(path.join(root, name), { recursive: true, force: true });
+  return doomed.map((n) => path.join(root, n));
+}

@@ -1,0 +1,204 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { buildBundle, type Bundle } from '../build/bundle.ts';
+import type { Expectation } from '../catalog/expectations.ts';
+import type { Target } from '../catalog/target.ts';
+import { startGuest, type Guest } from '../guest/guest.ts';
+import { sweepSvg } from '../report/sweep-plot.ts';
+import { skipReason, targetAvailability } from '../sources/availability.ts';
+import { runScenario } from '../scenarios/runner.ts';
+import { runSweep } from '../scenarios/sweep.ts';
+import type { Scenario, ScenarioParams, ScenarioResult } from '../scenarios/types.ts';
+import { describeError } from '../util/errors.ts';
+import type { LabDirs } from '../util/paths.ts';
+import type { SweepRequest } from './plan.ts';
+import type { CellAttempt, MatrixCellResult, MatrixSweepResult, MatrixTargetResult } from './result.ts';
+
+export interface TargetRunOptions {
+  target: Target;
+  dirs: LabDirs;
+  overrides: Record<string, string>;
+  /** <run>/<target>: boots, cells and sweeps go below it. */
+  outDir: string;
+  repeat: number;
+  params: ScenarioParams;
+  expectations: Map<string, Map<string, Expectation>>;
+}
+
+const firstLine = (s: string): string => s.split('\n')[0]!;
+
+/**
+ * One target's share of the matrix: build once, boot once, run its cells on
+ * that guest one after another, and boot again only when a guest was lost.
+ * Every method records its outcome instead of throwing, so one bad cell never
+ * hides the others.
+ */
+export class TargetRun {
+  readonly info: MatrixTargetResult;
+  private bundle: Bundle | undefined;
+  private guest: Guest | undefined;
+  private unusable: string | undefined;
+
+  constructor(private readonly o: TargetRunOptions) {
+    this.info = { target: o.target.name, status: 'ran', boots: 0 };
+  }
+
+  /** Sources present? Then build (a cache hit when nothing changed). Returns why the target cannot run, if it cannot. */
+  async prepare(progress: (line: string) => void): Promise<string | undefined> {
+    const avail = await targetAvailability(this.o.target, { dirs: this.o.dirs, overrides: this.o.overrides, download: false });
+    const skip = skipReason(avail);
+    if (skip) {
+      const fixes = avail.sources.filter((s) => !s.found).map((s) => s.fix);
+      Object.assign(this.info, { status: 'skipped', reason: `${skip} — ${fixes.join('; ')}` });
+      this.unusable = skip;
+      return skip;
+    }
+    const started = Date.now();
+    try {
+      this.bundle = await buildBundle({
+        target: this.o.target,
+        extraPatches: [],
+        dirs: this.o.dirs,
+        sources: { dirs: this.o.dirs, overrides: this.o.overrides },
+        logDir: path.join(this.o.outDir, 'build-logs'),
+        progress,
+      });
+      Object.assign(this.info, { bundleDir: this.bundle.dir, bundleKey: this.bundle.manifest.key, buildSeconds: (Date.now() - started) / 1000 });
+      return undefined;
+    } catch (err) {
+      const reason = `build failed: ${describeError(err)}`;
+      Object.assign(this.info, { status: 'build-failed', reason, buildSeconds: (Date.now() - started) / 1000 });
+      this.unusable = reason;
+      return reason;
+    }
+  }
+
+  private async ensureGuest(progress: (line: string) => void): Promise<Guest> {
+    if (this.guest?.vm.running) return this.guest;
+    this.info.boots++;
+    progress(`booting (boot ${this.info.boots})`);
+    this.guest = await startGuest(this.bundle!.dir, { dirs: this.o.dirs, logDir: path.join(this.o.outDir, `boot-${this.info.boots}`) });
+    return this.guest;
+  }
+
+  private async dropGuest(): Promise<void> {
+    await this.guest?.stop().catch(() => undefined);
+    this.guest = undefined;
+  }
+
+  async stop(): Promise<void> {
+    await this.dropGuest();
+  }
+
+  /** One try: boot if needed, run the scenario on the shared guest. A boot failure is an ERROR attempt. */
+  private async attempt(scenario: Scenario, outDir: string, progress: (line: string) => void): Promise<{ attempt: CellAttempt; result?: ScenarioResult; consoleLog?: string }> {
+    const started = Date.now();
+    let guest: Guest;
+    try {
+      guest = await this.ensureGuest(progress);
+    } catch (err) {
+      const bootDir = path.join(this.o.outDir, `boot-${this.info.boots}`);
+      return { attempt: { verdict: 'ERROR', error: `boot failed: ${describeError(err)}`, evidenceDir: bootDir, durationMs: Date.now() - started }, consoleLog: path.join(bootDir, 'console.log') };
+    }
+    const result = await runScenario({ scenario, bundleDir: this.bundle!.dir, repeat: this.o.repeat, params: this.o.params, dirs: this.o.dirs, outDir, guest, progress });
+    if (!guest.vm.running) await this.dropGuest();
+    return {
+      attempt: { verdict: result.verdict, ...(result.error ? { error: result.error } : {}), evidenceDir: outDir, durationMs: result.durationMs },
+      result,
+      consoleLog: guest.consoleLog,
+    };
+  }
+
+  /** A cell: run, and if the lab could not judge it (ERROR), once more on a fresh boot — and say so. */
+  async cell(scenario: Scenario, progress: (line: string) => void): Promise<MatrixCellResult> {
+    const expected = this.o.expectations.get(scenario.name)?.get(this.o.target.name);
+    const base = {
+      target: this.o.target.name,
+      scenario: scenario.name,
+      bug: scenario.bug,
+      title: scenario.title,
+      ...(expected ? { expected: expected.verdict, expectedNote: expected.note } : {}),
+      variants: [],
+      key: {},
+      attempts: [],
+    };
+    if (this.unusable) {
+      const status = this.info.status === 'skipped' ? 'skipped' : 'ran';
+      return { ...base, status, ...(status === 'ran' ? { verdict: 'ERROR' as const } : {}), asExpected: false, summary: firstLine(this.unusable), durationMs: 0 };
+    }
+    const dir = path.join(this.o.outDir, scenario.name);
+    const first = await this.attempt(scenario, dir, progress);
+    let last = first;
+    let retried: string | undefined;
+    if (first.attempt.verdict === 'ERROR') {
+      retried = `the first attempt ended in ERROR (${firstLine(first.attempt.error ?? first.result?.variants.map((v) => v.symptom).join('; ') ?? 'no detail')}); retried once on a fresh boot`;
+      progress(`ERROR; ${retried}`);
+      await this.dropGuest();
+      last = await this.attempt(scenario, `${dir}.retry`, progress);
+    }
+    return this.cellResult(base, last, retried ? [first.attempt, last.attempt] : [first.attempt], retried);
+  }
+
+  private cellResult(
+    base: Omit<MatrixCellResult, 'status' | 'asExpected' | 'summary' | 'durationMs'>,
+    last: { attempt: CellAttempt; result?: ScenarioResult; consoleLog?: string },
+    attempts: CellAttempt[],
+    retried: string | undefined,
+  ): MatrixCellResult {
+    const r = last.result;
+    const verdict = last.attempt.verdict;
+    const summary = r?.error || !r
+      ? firstLine(last.attempt.error ?? 'no result')
+      : r.variants.map((v) => `${v.role === 'unpatched' && r.variants.length > 1 ? 'unpatched' : v.role === 'patched' ? 'patched' : v.variant}: ${v.symptom}`).join('; ');
+    const m = this.bundle!.manifest;
+    return {
+      ...base,
+      status: 'ran',
+      verdict,
+      asExpected: base.expected === verdict,
+      summary,
+      ...(r ? { rate: r.rate, key: r.key } : {}),
+      variants: (r?.variants ?? []).map((v) => ({ variant: v.variant, role: v.role, outcome: v.outcome, symptom: v.symptom, evidence: v.runs.map((x) => x.evidence).filter((e): e is string => !!e) })),
+      attempts,
+      ...(retried ? { retried } : {}),
+      ...(r ? { resultFile: path.join(r.evidenceDir, 'result.json'), evidenceDir: r.evidenceDir, qemu: r.depends.qemu } : { evidenceDir: last.attempt.evidenceDir }),
+      ...(r?.depends.uname ? { uname: r.depends.uname } : {}),
+      ...(last.consoleLog ? { consoleLog: last.consoleLog } : {}),
+      digests: {
+        bundle: m.key,
+        kernelConfig: m.kernel.configSha256,
+        ...(m.kernel.source.sha256 ? { kernelSource: m.kernel.source.sha256 } : {}),
+        rootfs: m.rootfs.sha256,
+        ...Object.fromEntries(m.libc.variants.filter((v) => v.source?.sha256).map((v) => [`libc ${v.variant} source`, v.source!.sha256])),
+      },
+      durationMs: attempts.reduce((s, a) => s + a.durationMs, 0),
+    };
+  }
+
+  /** A sweep on the same guest, after the cells; its SVG sits beside its sweep.json. */
+  async sweep(req: SweepRequest, scenario: Scenario, progress: (line: string) => void): Promise<MatrixSweepResult> {
+    const base = { target: this.o.target.name, scenario: req.scenario, axis: req.axis, range: req.text.slice(req.scenario.length + 1), patchedFailures: [], errors: [], points: [] };
+    if (this.unusable) return { ...base, status: this.info.status === 'skipped' ? 'skipped' : 'error', error: firstLine(this.unusable) };
+    const outDir = path.join(this.o.outDir, `sweep-${req.scenario}`);
+    try {
+      const guest = await this.ensureGuest(progress);
+      const s = await runSweep({ scenario, bundleDir: this.bundle!.dir, axis: req.axis, range: req.range, params: this.o.params, dirs: this.o.dirs, outDir, progress, guest });
+      if (!guest.vm.running) await this.dropGuest();
+      const svg = path.join(outDir, 'sweep.svg');
+      await fs.writeFile(svg, sweepSvg(s));
+      return {
+        ...base,
+        status: 'ran',
+        ...(s.threshold !== undefined ? { threshold: s.threshold } : {}),
+        patchedFailures: s.patchedFailures,
+        errors: s.errors,
+        points: s.points.map((p) => ({ value: p.value, unpatched: p.unpatched, ...(p.patched ? { patched: p.patched } : {}) })),
+        svg,
+        json: path.join(outDir, 'sweep.json'),
+      };
+    } catch (err) {
+      await this.dropGuest();
+      return { ...base, status: 'error', error: describeError(err) };
+    }
+  }
+}
