@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules/vitest ] || npm ci --no-audit --no-fund --loglevel=error
-./reprolab doctor || ./reprolab doctor --install
+./reprolab doctor --tests || ./reprolab doctor --tests --install
 npx tsc --noEmit
 npx vitest run "$@"

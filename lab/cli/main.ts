@@ -123,8 +123,9 @@ program
   .command('doctor')
   .description('check host packages (qemu, cross compilers, kernel build tools) and print the exact fix')
   .option('--install', 'install what is missing (root; runs apt-get update first)')
-  .action(async (opts: { install?: boolean }) => {
-    let report = await diagnose();
+  .option('--tests', 'also what the test suite needs (a headless browser for the HTML report)')
+  .action(async (opts: { install?: boolean; tests?: boolean }) => {
+    let report = await diagnose(opts);
     if (healthy(report)) {
       console.log('doctor: every host requirement is present');
       return;
@@ -136,7 +137,7 @@ program
       return;
     }
     await install(report, (l) => console.log(`doctor: ${l}`));
-    report = await diagnose();
+    report = await diagnose(opts);
     if (!healthy(report)) throw new LabError(`still missing after install: ${report.missingWhat.join(', ')}`, { fix: fixCommand(report) });
     console.log('doctor: every host requirement is present');
   });

@@ -51,6 +51,12 @@ export const REQUIREMENTS: Requirement[] = [
   { what: 'libelf headers (kernel host tools)', check: () => hasFile('/usr/include/libelf.h'), debianPackage: 'libelf-dev' },
 ];
 
+/** Only the test suite needs these: it opens the HTML report in a real browser. */
+export const TEST_REQUIREMENTS: Requirement[] = [
+  cmd('chromium', 'chromium'),
+  { what: 'a font for screenshots', check: () => hasFile('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf'), debianPackage: 'fonts-dejavu-core' },
+];
+
 /** Guest userland comes from Debian packages of these architectures. */
 export const FOREIGN_ARCHES = ['armel', 'mipsel'];
 
@@ -60,8 +66,9 @@ export interface DoctorReport {
   missingArches: string[];
 }
 
-export async function diagnose(): Promise<DoctorReport> {
-  const results = await Promise.all(REQUIREMENTS.map(async (r) => ({ r, ok: await r.check() })));
+export async function diagnose(opts: { tests?: boolean } = {}): Promise<DoctorReport> {
+  const wanted = opts.tests ? [...REQUIREMENTS, ...TEST_REQUIREMENTS] : REQUIREMENTS;
+  const results = await Promise.all(wanted.map(async (r) => ({ r, ok: await r.check() })));
   const missing = results.filter((x) => !x.ok).map((x) => x.r);
   const arches = await Promise.all(FOREIGN_ARCHES.map(async (a) => ({ a, ok: await hasForeignArch(a) })));
   return {

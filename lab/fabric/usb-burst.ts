@@ -79,8 +79,9 @@ export async function runUsbBurst(guest: Guest, spec: BurstSpec, opts: { burstId
       } else {
         const since = qmp.events.length;
         const gone = qmp.waitForEvent('DEVICE_DELETED', (e) => e.data?.['device'] === step.id, 30_000, since);
-        await qmp.execute('device_del', { id: step.id });
+        // Held from the start, so a device_del that fails (the guest died) never leaves the wait unhandled.
         deletions.push(gone.then(() => removed++));
+        await qmp.execute('device_del', { id: step.id });
       }
     }
     await Promise.all(deletions);

@@ -65,8 +65,6 @@ export function compareMatrices(previous: MatrixResult, current: MatrixResult, p
       out.dropped.push(change(b, a));
     } else if (aRan) {
       out.added.push(change(b, a));
-    } else {
-      out.unchanged++;
     }
   }
   return out;

@@ -38,10 +38,11 @@ export interface PrunePolicy {
   maxAgeDays?: number;
 }
 
-/** Which run directories a policy removes; `protect` (the run just made) never is. */
+/** Which run directories a policy removes; `protect` (the run just made) never is, and counts as one of those kept. */
 export function runsToPrune(names: string[], policy: PrunePolicy, now: number, protect?: string): string[] {
   const newestFirst = [...names].sort().reverse();
-  return newestFirst.filter((name, i) => {
+  const ordered = protect && names.includes(protect) ? [protect, ...newestFirst.filter((n) => n !== protect)] : newestFirst;
+  return ordered.filter((name, i) => {
     if (name === protect) return false;
     if (policy.keep !== undefined && i >= policy.keep) return true;
     if (policy.maxAgeDays !== undefined && now - stampTime(name) > policy.maxAgeDays * 86_400_000) return true;

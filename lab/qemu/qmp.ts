@@ -139,6 +139,7 @@ export class QmpClient extends EventEmitter {
   waitForEvent(name: string, predicate: (ev: QmpEvent) => boolean = () => true, timeoutMs = 10_000, since = this.events.length): Promise<QmpEvent> {
     const earlier = this.events.slice(since).find((e) => e.event === name && predicate(e));
     if (earlier) return Promise.resolve(earlier);
+    if (this.closed) return Promise.reject(new LabError(`QMP: connection is closed; no ${name} event will come`));
     return new Promise((resolve, reject) => {
       const onEvent = (ev: QmpEvent) => {
         if (ev.event === name && predicate(ev)) {
