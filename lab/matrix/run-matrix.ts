@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Listr, PRESET_TIMER, PRESET_TIMESTAMP, type ListrTask } from 'listr2';
+import { Listr, ListrLogger, PRESET_TIMER, PRESET_TIMESTAMP, ProcessOutput, type ListrTask } from 'listr2';
 import { loadExpectations, type Expectation } from '../catalog/expectations.ts';
 import type { Target } from '../catalog/target.ts';
 import { matrixHtml } from '../report/html.ts';
@@ -133,13 +133,15 @@ export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
     },
   });
 
+  // Progress goes to stderr, so stdout carries only the summary a script or a CI log parser reads.
+  const toStderr = () => new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
   const tasks = new Listr(req.targets.map(targetTask), {
     concurrent: req.jobs,
     exitOnError: false,
     renderer: req.renderer,
     fallbackRenderer: 'simple',
-    rendererOptions: { collapseSubtasks: false, collapseSkips: false, timer: PRESET_TIMER },
-    fallbackRendererOptions: { timer: PRESET_TIMER, timestamp: PRESET_TIMESTAMP },
+    rendererOptions: { collapseSubtasks: false, collapseSkips: false, timer: PRESET_TIMER, logger: toStderr() },
+    fallbackRendererOptions: { timer: PRESET_TIMER, timestamp: PRESET_TIMESTAMP, logger: toStderr() },
   });
   try {
     await tasks.run();

@@ -25,7 +25,7 @@ table.grid td.cell{text-align:center;min-width:120px}
 pre{background:#f5f5f5;padding:8px;overflow-x:auto;white-space:pre-wrap;word-break:break-all;font-size:12px}
 .reg{color:#b71c1c;font-weight:600}.ok{color:#1b5e20}
 details{margin:6px 0;border:1px solid #e0e0e0;padding:4px 10px}summary{cursor:pointer}
-.sweep svg{max-width:100%;height:auto}
+.sweeps{display:flex;flex-wrap:wrap;gap:12px}.sweepbox{flex:1 1 620px;max-width:760px}.sweep svg{max-width:100%;height:auto}
 `;
 
 export interface HtmlInputs {
@@ -107,11 +107,11 @@ ${digests ? `<h3>Digests</h3><table>${digests}</table>` : ''}
 
 function sweep(s: MatrixSweepResult, inputs: HtmlInputs): string {
   const head = `<h3>${esc(s.scenario)} on ${esc(s.target)}: ${esc(s.axis)} ${esc(s.range)}</h3>`;
-  if (s.status !== 'ran') return `${head}<p class="reg">${esc(s.status)}: ${esc(s.error ?? '')}</p>`;
+  if (s.status !== 'ran') return `<div class="sweepbox">${head}<p class="reg">${esc(s.status)}: ${esc(s.error ?? '')}</p></div>`;
   const svg = s.svg ? inputs.svgs.get(s.svg)?.replace(/^<\?xml[^>]*>\s*/, '') : undefined;
   const threshold = s.threshold === undefined ? `no threshold: the unpatched variant passed at every ${esc(s.axis)} value` : `threshold: ${esc(s.axis)} = ${s.threshold}`;
   const patched = s.patchedFailures.length ? `<span class="reg">patched did not pass at ${s.patchedFailures.join(', ')}</span>` : '<span class="ok">patched passed at every value</span>';
-  return `${head}<p>${threshold}; ${patched}. ${link(s.json, 'sweep.json', inputs.htmlDir)}</p><div class="sweep">${svg ?? ''}</div>`;
+  return `<div class="sweepbox">${head}<p>${threshold}; ${patched}. ${link(s.json, 'sweep.json', inputs.htmlDir)}</p><div class="sweep">${svg ?? ''}</div></div>`;
 }
 
 /** The morning page: what changed, the verdict grid, skipped targets, sweeps, and every cell's evidence. */
@@ -132,7 +132,7 @@ ${changes(r)}
 ${grid(r)}
 <p class="note">CONFIRMED: the unpatched variant shows the field symptom and the patched one does not. NOT_REPRODUCED: neither fails here. FIX_INEFFECTIVE: both fail. PATCH_REGRESSION: only the patched one fails. REPRODUCED: the symptom shows on a libc with no patched build. ERROR: the lab could not judge (boot, SSH, timeout). A red outline is a verdict other than images/scenarios/&lt;scenario&gt;.expect.json records.</p>
 ${skippedTargets.length ? `<h2>Targets not run</h2><ul>${skippedTargets.map((t) => `<li><b>${esc(t.target)}</b>: ${esc(t.reason ?? t.status)}</li>`).join('')}</ul>` : ''}
-${r.sweeps.length ? `<h2>Sweeps</h2>${r.sweeps.map((s) => sweep(s, inputs)).join('\n')}` : ''}
+${r.sweeps.length ? `<h2>Sweeps</h2><div class="sweeps">${r.sweeps.map((s) => sweep(s, inputs)).join('\n')}</div>` : ''}
 <h2>Cells</h2>
 ${ran.map((c) => detail(c, inputs.htmlDir)).join('\n')}
 </body></html>
