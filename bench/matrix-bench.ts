@@ -19,6 +19,7 @@ const flag = (name: string): string | undefined => {
 const select = [...(flag('--targets') ? ['--targets', flag('--targets')!] : []), ...(flag('--scenarios') ? ['--scenarios', flag('--scenarios')!] : [])];
 const jobs = (flag('--jobs') ?? '1,2').split(',').map(Number);
 const lab = path.join(repoRoot, 'reprolab');
+const loadBefore = os.loadavg()[0]!;
 const root = await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-bench-matrix-'));
 
 // Warm-up: builds whatever is missing, so the timed runs measure only boots and scenarios.
@@ -37,7 +38,7 @@ for (const j of jobs) {
   if (r.exitCode !== 0) console.error(`-j${j}: exit ${r.exitCode}\n${r.stdout}`);
 }
 
-console.log(`host: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; load average before: ${os.loadavg()[0]!.toFixed(2)}`);
+console.log(`host: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; load average before: ${loadBefore.toFixed(2)}`);
 console.log('jobs  wall (s)  cells  as expected  boots');
 for (const r of rows) console.log(`${String(r.jobs).padStart(4)}  ${r.wallS.toFixed(1).padStart(8)}  ${String(r.cells).padStart(5)}  ${String(r.asExpected).padStart(11)}  ${String(r.boots).padStart(5)}`);
 const one = rows.find((r) => r.jobs === 1);
