@@ -75,7 +75,7 @@ export function registerMatrixCommand(program: Command, getDirs: Dirs): void {
     .option('-j, --jobs <n>', 'VMs at once (default: from cores and free memory)')
     .option('--shard <i/n>', 'run only shard i of n of the plan (CI parallel jobs); join them with reprolab report merge')
     .option('--out <dir>', 'run directory (default <cache>/matrix/<time>)')
-    .option('--compare <previous.json>', 'report verdicts that changed since this run (default: the previous run in <cache>/matrix)')
+    .option('--compare <previous.json>', 'report verdicts that changed since this run (default without --out: the previous run in <cache>/matrix)')
     .option('--no-compare', 'do not compare with the previous run')
     .option('--sweep <scenario:from..to[:step]>', `sweep to run on every target after its cells (repeatable; default ${DEFAULT_SWEEPS.join(' ')})`, (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--no-sweeps', 'run no sweeps')
@@ -114,7 +114,8 @@ export function registerMatrixCommand(program: Command, getDirs: Dirs): void {
       const params = scenarioParams(opts);
       const root = runsRoot(dirs);
       const outDir = path.resolve(opts.out ?? path.join(root, runStamp()));
-      const previousFile = opts.compare === false ? undefined : (opts.compare ?? (await previousRun(root, outDir)));
+      // Without --compare, a run in the runs directory is compared with the one before it; a run elsewhere (--out) only when asked.
+      const previousFile = opts.compare === false ? undefined : (opts.compare ?? (opts.out ? undefined : await previousRun(root, outDir)));
       const previous = await maybePrevious(previousFile && path.resolve(previousFile));
       const interactive = !!process.stdout.isTTY && !process.env.CI;
       console.error(`matrix: ${targets.length} target(s) × ${scenarios.length} scenario(s)${shard.count > 1 ? `, shard ${shard.index}/${shard.count}` : ''}, ${jobs} VM(s) at once → ${outDir}`);
