@@ -53,3 +53,49 @@ export function writeCpio(entries: CpioEntry[]): Buffer {
   put('TRAILER!!!', 0, Buffer.alloc(0), [0, 0], 1);
   return Buffer.concat(chunks);
 }
+
+/**
+ * Reads a newc (or newc+crc) archive back into entries — a product's rootfs
+ * the lab adds its pieces to. Kinds the lab does not write (block devices,
+ * FIFOs, sockets) are counted in `skipped`, not silently dropped.
+ */
+export function readCpio(buf: Buffer): { entries: CpioEntry[]; skipped: string[] } {
+  const entries: CpioEntry[] = [];
+  const skipped: string[] = [];
+  let off = 0;
+  while (off + 110 <= buf.length) {
+    const magic = buf.toString('ascii', off, off + 6);
+    if (magic !== '070701' && magic !== '070702') throw new Error(`not a newc cpio archive at byte ${off} (magic ${JSON.stringify(magic)})`);
+    const field = (i: number) => parseInt(buf.toString('ascii', off + 6 + i * 8, off + 14 + i * 8), 16);
+    const mode = field(1);
+    const size = field(6);
+    const [major, minor] = [field(9), field(10)];
+    const nameSize = field(11);
+    const nameStart = off + 110;
+    const name = buf.toString('utf8', nameStart, nameStart + nameSize - 1);
+    const dataStart = nameStart + nameSize + pad4(110 + nameSize);
+    const data = buf.subarray(dataStart, dataStart + size);
+    off = dataStart + size + pad4(size);
+    if (name === 'TRAILER!!!') break;
+    if (name === '.' || name === '') continue;
+    const p = `/${name.replace(/^\.?\/+/, '')}`;
+    const perm = mode & 0o7777;
+    switch (mode & 0o170000) {
+      case S_IFDIR:
+        entries.push({ kind: 'dir', path: p, mode: perm });
+        break;
+      case S_IFREG:
+        entries.push({ kind: 'file', path: p, mode: perm, data: Buffer.from(data) });
+        break;
+      case S_IFLNK:
+        entries.push({ kind: 'symlink', path: p, target: data.toString('utf8') });
+        break;
+      case S_IFCHR:
+        entries.push({ kind: 'chardev', path: p, mode: perm, major, minor });
+        break;
+      default:
+        skipped.push(p);
+    }
+  }
+  return { entries, skipped };
+}

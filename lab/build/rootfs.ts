@@ -22,7 +22,7 @@ export interface Rootfs {
 }
 
 /** Entries for a directory tree, placed under `prefix` in the image. */
-async function treeEntries(root: string, prefix: string): Promise<CpioEntry[]> {
+export async function treeEntries(root: string, prefix: string): Promise<CpioEntry[]> {
   const out: CpioEntry[] = [];
   async function walk(rel: string): Promise<void> {
     for (const e of await fs.readdir(path.join(root, rel), { withFileTypes: true })) {
@@ -54,6 +54,34 @@ function dirsFor(entries: CpioEntry[]): CpioEntry[] {
   return [...need].filter((d) => !have.has(d)).map((d) => ({ kind: 'dir' as const, path: d, mode: 0o755 }));
 }
 
+/**
+ * Everything the lab puts in a guest: the Debian userland (busybox, dropbear),
+ * the overlay (/init: network, SSH, readiness marker), the probes of every
+ * variant, the fabric tools, the SSH host key and the device nodes /init needs.
+ */
+export async function labLayer(opts: { targetName: string; userland: Userland; probes: ProbeSet[]; tools: ProbeSet; hostKeyDropbear: Buffer }): Promise<CpioEntry[]> {
+  return [
+    ...(await treeEntries(opts.userland.dir, '/')),
+    ...(await treeEntries(overlayDir, '/')),
+    ...(await Promise.all(opts.probes.map((p) => treeEntries(p.dir, `/opt/reprolab/probes/${p.variant}`)))).flat(),
+    ...(await treeEntries(opts.tools.dir, '/opt/reprolab/bin')),
+    { kind: 'symlink', path: '/bin/sh', target: 'busybox' },
+    { kind: 'chardev', path: '/dev/console', mode: 0o600, major: 5, minor: 1 },
+    { kind: 'chardev', path: '/dev/null', mode: 0o666, major: 1, minor: 3 },
+    { kind: 'file', path: '/etc/dropbear/dropbear_ed25519_host_key', mode: 0o600, data: opts.hostKeyDropbear },
+    { kind: 'file', path: '/etc/reprolab/target', mode: 0o644, data: Buffer.from(`${opts.targetName}\n`) },
+    { kind: 'file', path: '/etc/reprolab/variants', mode: 0o644, data: Buffer.from(opts.probes.map((p) => `${p.variant}\n`).join('')) },
+    ...['/proc', '/sys', '/dev', '/tmp', '/run', '/root', '/var/log', '/var/run'].map((p) => ({ kind: 'dir' as const, path: p, mode: 0o755 })),
+  ];
+}
+
+/** One entry per path, later ones winning, with every parent directory present. */
+export function mergeEntries(entries: CpioEntry[]): CpioEntry[] {
+  const unique = new Map<string, CpioEntry>();
+  for (const e of [...entries, ...dirsFor(entries)]) unique.set(e.path, e);
+  return [...unique.values()];
+}
+
 export async function buildRootfs(opts: { targetName: string; userland: Userland; probes: ProbeSet[]; tools: ProbeSet; dirs: LabDirs }): Promise<Rootfs> {
   const inputs = {
     target: opts.targetName,
@@ -65,22 +93,8 @@ export async function buildRootfs(opts: { targetName: string; userland: Userland
   };
   const hostKey = hostKeyFromSeed(Buffer.from(cacheKey({ hostKeyFor: inputs }), 'hex'));
   const entry = await storeEntry(opts.dirs.store, 'rootfs', inputs, async (out) => {
-    const entries: CpioEntry[] = [
-      ...(await treeEntries(opts.userland.dir, '/')),
-      ...(await treeEntries(overlayDir, '/')),
-      ...(await Promise.all(opts.probes.map((p) => treeEntries(p.dir, `/opt/reprolab/probes/${p.variant}`)))).flat(),
-      ...(await treeEntries(opts.tools.dir, '/opt/reprolab/bin')),
-      { kind: 'symlink', path: '/bin/sh', target: 'busybox' },
-      { kind: 'chardev', path: '/dev/console', mode: 0o600, major: 5, minor: 1 },
-      { kind: 'chardev', path: '/dev/null', mode: 0o666, major: 1, minor: 3 },
-      { kind: 'file', path: '/etc/dropbear/dropbear_ed25519_host_key', mode: 0o600, data: hostKey.dropbear },
-      { kind: 'file', path: '/etc/reprolab/target', mode: 0o644, data: Buffer.from(`${opts.targetName}\n`) },
-      { kind: 'file', path: '/etc/reprolab/variants', mode: 0o644, data: Buffer.from(opts.probes.map((p) => `${p.variant}\n`).join('')) },
-      ...['/proc', '/sys', '/dev', '/tmp', '/run', '/root', '/var/log', '/var/run'].map((p) => ({ kind: 'dir' as const, path: p, mode: 0o755 })),
-    ];
-    const unique = new Map<string, CpioEntry>();
-    for (const e of [...entries, ...dirsFor(entries)]) unique.set(e.path, e);
-    await fs.writeFile(path.join(out, 'rootfs.cpio'), writeCpio([...unique.values()]));
+    const entries = await labLayer({ ...opts, hostKeyDropbear: hostKey.dropbear });
+    await fs.writeFile(path.join(out, 'rootfs.cpio'), writeCpio(mergeEntries(entries)));
     await fs.writeFile(path.join(out, 'host_key.pub'), `${hostKey.publicLine}\n`);
   });
   const cpio = path.join(entry.dir, 'rootfs.cpio');

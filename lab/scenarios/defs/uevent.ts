@@ -57,8 +57,13 @@ export const uevent: Scenario = {
     const pids = await startListeners(ctx, ctx.params.delayUs ?? 2000);
     const before = await readSeqnum(ctx.guest);
     const usb = await runUsbBurst(ctx.guest, burst, { burstId: `r${ctx.repeat}-${process.pid}-${Date.now().toString(36)}` });
+    // A burst the guest never saw tests nothing: that is the lab failing to build the condition (ERROR), not a pass.
+    if (usb.enumerationTimedOut) {
+      throw new LabError(`the guest's USB stack stalled: ${usb.notEnumerated} of ${usb.added} devices never enumerated while held (+enum), so the burst did not happen as asked`, { logPath: ctx.guest.consoleLog });
+    }
     let after = usb.seqnumAfter;
     if (ctx.params.trigger) after = (await triggerUevents(ctx.guest, ctx.params.trigger)).after;
+    if (after === before) throw new LabError(`the burst raised no uevents in the guest (${usb.notEnumerated} of ${usb.added} devices never enumerated): nothing to judge`, { logPath: ctx.guest.consoleLog });
     // Give the slow consumers time to drain what they have queued.
     await new Promise((r) => setTimeout(r, 500 + ((after - before) * (ctx.params.delayUs ?? 2000)) / 1000));
     const runs: VariantRun[] = [];
