@@ -5,6 +5,7 @@ import type { Arch, Target } from '../catalog/target.ts';
 import { assertTreeHas, prepareTree } from '../sources/prepare.ts';
 import { resolveSource, type ResolvedSource, type SourceOptions } from '../sources/resolve.ts';
 import { cacheKey } from '../util/digest.ts';
+import { LabError } from '../util/errors.ts';
 import { repoRoot, type LabDirs } from '../util/paths.ts';
 import { followLog } from '../util/log-tail.ts';
 import { glibcRecipe, wrapperScript, expandRecipe, type CompileRecipe } from './compile.ts';
@@ -84,6 +85,7 @@ function rel(p: string, base: string): string {
 }
 
 export async function buildBundle(req: BuildRequest): Promise<Bundle> {
+  if (req.target.imported) return importedBundle(req.target);
   let currentStep = '';
   let currentLog: string | undefined;
   const step = (name: string) => {
@@ -102,6 +104,15 @@ export async function buildBundle(req: BuildRequest): Promise<Bundle> {
   } finally {
     stopFollowing();
   }
+}
+
+/** An imported product is built already: its bundle is what import-buildroot wrote. */
+async function importedBundle(target: Target): Promise<Bundle> {
+  const dir = target.imported!.bundleDir;
+  const text = await fs.readFile(path.join(dir, 'manifest.json'), 'utf8').catch(() => {
+    throw new LabError(`${target.name}: its imported bundle is gone (${dir})`, { fix: `import it again: reprolab import-buildroot ${target.imported!.from} --board ${target.qemu.machine} --name ${target.name}` });
+  });
+  return { dir, manifest: JSON.parse(text) as BundleManifest, hit: true, rebuilt: [] };
 }
 
 /** target → sources → kernel headers → libc variants → probes → userland → rootfs → kernel → bundle. */

@@ -49,12 +49,15 @@ async function toolchainOf(dir: string, arch: Arch): Promise<{ tuple: string; cc
 }
 
 /** The libc in the sysroot, read from its own headers (the .config only says which option was picked). */
-async function libcOf(sysroot: string): Promise<BuildrootOutput['libc']> {
+async function libcOf(sysroot: string, c: Kconfig): Promise<BuildrootOutput['libc']> {
   const inc = path.join(sysroot, 'usr', 'include');
   const uclibc = await fs.readFile(path.join(inc, 'bits', 'uClibc_config.h'), 'utf8').catch(() => undefined);
   if (uclibc) {
     const n = (k: string) => new RegExp(`#define ${k} (\\d+)`).exec(uclibc)?.[1] ?? '?';
-    const version = `${n('__UCLIBC_MAJOR__')}.${n('__UCLIBC_MINOR__')}.${n('__UCLIBC_SUBLEVEL__')}`;
+    // The headers stop at the sublevel (0.9.33); Buildroot's .config of that era names the release (0.9.33.2).
+    const headers = `${n('__UCLIBC_MAJOR__')}.${n('__UCLIBC_MINOR__')}.${n('__UCLIBC_SUBLEVEL__')}`;
+    const named = stringOf(c, 'BR2_UCLIBC_VERSION_STRING');
+    const version = named?.startsWith(headers) ? named : headers;
     const ng = /__UCLIBC_NG__|uClibc-ng/.test(uclibc) || Number(n('__UCLIBC_MAJOR__')) >= 1;
     return { kind: ng ? 'uclibc-ng' : 'uclibc', version };
   }
@@ -115,5 +118,5 @@ export async function inspectBuildrootOutput(dir: string): Promise<BuildrootOutp
   const config = parseKconfig(text);
   const arch = archOf(dir, config);
   const tc = await toolchainOf(dir, arch);
-  return { dir, config, arch, ...tc, libc: await libcOf(tc.sysroot), kernel: await kernelOf(dir, config), rootfs: await rootfsOf(dir) };
+  return { dir, config, arch, ...tc, libc: await libcOf(tc.sysroot, config), kernel: await kernelOf(dir, config), rootfs: await rootfsOf(dir) };
 }

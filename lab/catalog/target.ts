@@ -1,6 +1,7 @@
 /** What the lab builds and boots: one emulated board with one kernel and one libc. */
 export type Arch = 'arm' | 'mipsel';
-export type LibcKind = 'uclibc' | 'glibc';
+/** uclibc-ng and musl only come from imported Buildroot outputs; the lab builds uclibc and uses Debian's glibc. */
+export type LibcKind = 'uclibc' | 'glibc' | 'uclibc-ng' | 'musl';
 export type KernelLine = '3.10' | '6.1';
 
 export interface QemuSpec {
@@ -14,10 +15,11 @@ export interface QemuSpec {
 }
 
 export interface KernelSpec {
-  line: KernelLine;
+  /** "imported": the product's own kernel, not built by the lab. */
+  line: KernelLine | 'imported';
   /** Board folder under kernels/<line>/boards (its config fragment). */
   board: string;
-  pageSizeKiB: 4 | 16;
+  pageSizeKiB: number;
   /** Where the initramfs goes: a separate -initrd, or linked into the kernel image. */
   initramfs: 'external' | 'builtin';
   cmdline: string;
@@ -40,4 +42,17 @@ export interface Target {
   default: boolean;
   /** The file it was loaded from, for error messages. */
   file: string;
+  /** Set for a product imported from a Buildroot output (reprolab import-buildroot): nothing is built. */
+  imported?: ImportedFrom;
 }
+
+export interface ImportedFrom {
+  /** The Buildroot output directory it came from. */
+  from: string;
+  bundleDir: string;
+  /** A built-in target whose expectations it should meet. */
+  like?: string;
+}
+
+/** Whose expectations a target is judged against: its own, or those of the built-in target it is like. */
+export const expectationsName = (t: Target): string => t.imported?.like ?? t.name;

@@ -66,6 +66,31 @@ export async function loadTargets(dir: string = targetsDir): Promise<Target[]> {
   return targets;
 }
 
+/** Targets imported from Buildroot outputs (written by reprolab import-buildroot into <cache>/imported/). */
+export async function loadImportedTargets(dir: string): Promise<Target[]> {
+  const files = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).sort();
+  const out: Target[] = [];
+  for (const f of files) {
+    const file = path.join(dir, f);
+    const t = parseJson(file, await fs.readFile(file, 'utf8')) as Omit<Target, 'file'>;
+    if (!t || typeof t.name !== 'string' || typeof t.imported?.bundleDir !== 'string' || !t.qemu || !t.kernel || !t.libc) {
+      throw new LabError(`${file}: not an imported target (needs name, qemu, kernel, libc and imported.bundleDir)`, { fix: `re-import it with reprolab import-buildroot, or remove ${file}` });
+    }
+    out.push({ ...t, file });
+  }
+  return out;
+}
+
+/** The repository's targets and the ones imported into this cache. */
+export async function loadAllTargets(importedDir: string): Promise<Target[]> {
+  const builtins = await loadTargets();
+  const imported = await loadImportedTargets(importedDir);
+  for (const t of imported) {
+    if (builtins.some((b) => b.name === t.name)) throw new LabError(`${t.file}: "${t.name}" is also a built-in target`, { fix: `remove ${t.file} and import again with another --name` });
+  }
+  return [...builtins, ...imported];
+}
+
 /** Picks targets by name; an unknown name lists the known ones. */
 export function selectTargets(all: Target[], names: string[]): Target[] {
   if (names.length === 0) return all.filter((t) => t.default);

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { buildBundle } from '../build/bundle.ts';
 import type { Target } from '../catalog/target.ts';
-import { loadTargets, selectTargets } from '../catalog/targets.ts';
+import { loadAllTargets, selectTargets } from '../catalog/targets.ts';
 import { labKey } from '../guest/keys.ts';
 import { startGuest, type Guest } from '../guest/guest.ts';
 import type { LabDirs } from '../util/paths.ts';
@@ -12,7 +12,7 @@ export type Dirs = () => { dirs: LabDirs; overrides: Record<string, string> };
 /** Builds (a cache hit when nothing changed) and boots one target. */
 export async function bootTarget(name: string, getDirs: Dirs, log: (l: string) => void, keep: boolean | undefined): Promise<Guest> {
   const { dirs, overrides } = getDirs();
-  const [target] = selectTargets(await loadTargets(), [name]) as [Target];
+  const [target] = selectTargets(await loadAllTargets(dirs.imported), [name]) as [Target];
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const bundle = await buildBundle({ target, extraPatches: [], dirs, sources: { dirs, overrides }, logDir: path.join(dirs.logs, `${target.name}-${stamp}`) });
   log(`booting ${target.name} from ${bundle.dir}`);

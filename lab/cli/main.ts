@@ -1,12 +1,13 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { Listr } from 'listr2';
-import { loadTargets, selectTargets } from '../catalog/targets.ts';
+import { loadAllTargets, selectTargets } from '../catalog/targets.ts';
 import { buildBundle, type Bundle } from '../build/bundle.ts';
 import { installExitHandlers } from '../util/lifetime.ts';
 import { registerGuestCommands } from './guest-commands.ts';
 import { registerFabricCommand } from './fabric-command.ts';
 import { registerMatrixCommand, registerReportCommands } from './matrix-command.ts';
+import { registerBuildrootCommands } from './buildroot-commands.ts';
 import { registerScenarioCommands, registerSweepCommand, registerValidatePatchCommand } from './scenario-commands.ts';
 import { diagnose, fixCommand, healthy, install } from '../doctor/doctor.ts';
 import { targetAvailability } from '../sources/availability.ts';
@@ -44,7 +45,7 @@ program
   .option('--json', 'machine-readable output')
   .action(async (opts: { json?: boolean }) => {
     const { dirs, overrides } = globalDirs();
-    const targets = await loadTargets();
+    const targets = await loadAllTargets(dirs.imported);
     const rows = await Promise.all(targets.map((t) => targetAvailability(t, { dirs, overrides, download: false })));
     if (opts.json) {
       console.log(JSON.stringify(rows, null, 2));
@@ -65,7 +66,7 @@ program
   .option('--json', 'print a JSON summary instead of text')
   .action(async (names: string[], opts: { variant: string[]; patch: string[]; json?: boolean }) => {
     const { dirs, overrides } = globalDirs();
-    const targets = selectTargets(await loadTargets(), names);
+    const targets = selectTargets(await loadAllTargets(dirs.imported), names);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const results: { target: string; ok: boolean; bundle?: Bundle; error?: string; seconds: number }[] = [];
     const tasks = new Listr(
@@ -118,6 +119,7 @@ registerSweepCommand(program, globalDirs);
 registerValidatePatchCommand(program, globalDirs);
 registerMatrixCommand(program, globalDirs);
 registerReportCommands(program, globalDirs);
+registerBuildrootCommands(program, globalDirs);
 
 program
   .command('doctor')

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadTargets, selectTargets } from '../catalog/targets.ts';
+import { loadAllTargets, selectTargets } from '../catalog/targets.ts';
 import { compareMatrices, formatComparison, type Comparison } from '../matrix/compare.ts';
 import { mergeShards } from '../matrix/merge.ts';
 import { DEFAULT_SWEEPS, defaultJobs, parseShard, parseSweepRequest } from '../matrix/plan.ts';
@@ -37,15 +37,16 @@ function exitCode(r: MatrixResult): number {
 function printSummary(r: MatrixResult, files: { json: string; junit: string; html: string } | undefined, write: (l: string) => void): void {
   if (r.comparison) for (const l of formatComparison(r.comparison)) write(l);
   const width = Math.max(...r.plan.scenarios.map((s) => s.length), 16) + 2;
+  const first = Math.max(...r.plan.targets.map((t) => t.length), 6) + 2;
   write('');
-  write(`${'target'.padEnd(28)}${r.plan.scenarios.map((s) => s.padEnd(width)).join('')}`);
+  write(`${'target'.padEnd(first)}${r.plan.scenarios.map((s) => s.padEnd(width)).join('')}`);
   for (const t of r.plan.targets) {
     const row = r.plan.scenarios.map((s) => {
       const c = r.cells.find((x) => x.target === t && x.scenario === s);
       const text = !c ? '·' : c.status === 'skipped' ? 'skipped' : `${c.verdict}${c.asExpected ? '' : '!'}`;
       return text.padEnd(width);
     });
-    write(`${t.padEnd(28)}${row.join('')}`);
+    write(`${t.padEnd(first)}${row.join('')}`);
   }
   const unexpected = unexpectedCells(r);
   write(`('!' = not the verdict images/scenarios/<scenario>.expect.json records; '·' = in another shard)`);
@@ -101,7 +102,7 @@ export function registerMatrixCommand(program: Command, getDirs: Dirs): void {
       },
     ) => {
       const { dirs, overrides } = getDirs();
-      const targets = selectTargets(await loadTargets(), list(opts.targets));
+      const targets = selectTargets(await loadAllTargets(dirs.imported), list(opts.targets));
       const scenarios = (opts.scenarios ? list(opts.scenarios) : [...SCENARIO_NAMES]).map(scenarioByName);
       const repeat = whole('--repeat', opts.repeat, 1, 10_000);
       const guestMiB = Math.max(...targets.map((t) => t.qemu.memoryMiB));

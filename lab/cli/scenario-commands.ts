@@ -3,8 +3,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { buildBundle } from '../build/bundle.ts';
 import { loadExpectations } from '../catalog/expectations.ts';
-import type { Target } from '../catalog/target.ts';
-import { loadTargets, selectTargets } from '../catalog/targets.ts';
+import { expectationsName, type Target } from '../catalog/target.ts';
+import { loadAllTargets, selectTargets } from '../catalog/targets.ts';
 import { sweepSvg } from '../report/sweep-plot.ts';
 import { skipReason, targetAvailability } from '../sources/availability.ts';
 import { scenarioByName } from '../scenarios/registry.ts';
@@ -46,14 +46,14 @@ export function registerScenarioCommands(program: Command, getDirs: Dirs): void 
     const repeat = Number(opts.repeat);
     if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat ${opts.repeat}: expected a whole number >= 1`);
     const { dirs, overrides } = getDirs();
-    const [target] = selectTargets(await loadTargets(), [opts.target]) as [Target];
+    const [target] = selectTargets(await loadAllTargets(dirs.imported), [opts.target]) as [Target];
     const expectations = await loadExpectations(scenario.name);
     const when = stamp();
     const log = (l: string) => console.error(l);
     const bundle = await buildBundle({ target, extraPatches: [], dirs, sources: { dirs, overrides }, logDir: path.join(dirs.logs, `${target.name}-${when}`), progress: (s) => log(`build: ${s}`) });
     const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'runs', `${when}-${scenario.name}-${target.name}`));
     const result = await runScenario({ scenario, bundleDir: bundle.dir, repeat, params, dirs, outDir, progress: (l) => log(`${scenario.name}: ${l}`) });
-    const expected = expectations.targets.get(target.name);
+    const expected = expectations.targets.get(expectationsName(target));
     if (opts.json) console.log(JSON.stringify({ ...result, expected: expected ?? null }, null, 2));
     else printResult(result, (l) => console.log(l));
     if (!expected) {
@@ -95,7 +95,7 @@ export function registerSweepCommand(program: Command, getDirs: Dirs): void {
       const range = parseRange(`--${axis}`, text);
       const params = scenarioParams({ ...(opts.burstShape ? { burst: opts.burstShape } : {}), ...(opts.buffer ? { buffer: opts.buffer } : {}) });
       const { dirs, overrides } = getDirs();
-      const [target] = selectTargets(await loadTargets(), [opts.target]) as [Target];
+      const [target] = selectTargets(await loadAllTargets(dirs.imported), [opts.target]) as [Target];
       const when = stamp();
       const bundle = await buildBundle({ target, extraPatches: [], dirs, sources: { dirs, overrides }, logDir: path.join(dirs.logs, `${target.name}-${when}`), progress: (s) => console.error(`build: ${s}`) });
       const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'sweeps', `${when}-${scenario.name}-${target.name}`));
@@ -131,7 +131,7 @@ export function registerValidatePatchCommand(program: Command, getDirs: Dirs): v
     const files = patches.map((p) => path.resolve(p));
     for (const f of files) await fs.access(f).catch(() => { throw new LabError(`patch not found: ${f}`); });
     const { dirs, overrides } = getDirs();
-    const all = (await loadTargets()).filter((t) => t.libc.kind === 'uclibc');
+    const all = (await loadAllTargets(dirs.imported)).filter((t) => t.libc.kind === 'uclibc' && !t.imported);
     const chosen = opts.targets ? selectTargets(all, opts.targets.split(',').map((s) => s.trim())) : all;
     const avail = await Promise.all(chosen.map((t) => targetAvailability(t, { dirs, overrides, download: false })));
     const ready = chosen.filter((_, i) => avail[i]!.available);

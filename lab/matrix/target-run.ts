@@ -2,13 +2,14 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { buildBundle, type Bundle } from '../build/bundle.ts';
 import type { Expectation } from '../catalog/expectations.ts';
-import type { Target } from '../catalog/target.ts';
+import { expectationsName, type Target } from '../catalog/target.ts';
 import { startGuest, type Guest } from '../guest/guest.ts';
 import { sweepSvg } from '../report/sweep-plot.ts';
 import { skipReason, targetAvailability } from '../sources/availability.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import { runSweep } from '../scenarios/sweep.ts';
 import type { Scenario, ScenarioParams, ScenarioResult } from '../scenarios/types.ts';
+import type { Verdict } from '../scenarios/verdict.ts';
 import { describeError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
 import type { SweepRequest } from './plan.ts';
@@ -111,7 +112,7 @@ export class TargetRun {
 
   /** A cell: run, and if the lab could not judge it (ERROR), once more on a fresh boot — and say so. */
   async cell(scenario: Scenario, progress: (line: string) => void): Promise<MatrixCellResult> {
-    const expected = this.o.expectations.get(scenario.name)?.get(this.o.target.name);
+    const expected = this.o.expectations.get(scenario.name)?.get(expectationsName(this.o.target));
     const base = {
       target: this.o.target.name,
       scenario: scenario.name,
@@ -136,7 +137,18 @@ export class TargetRun {
       await this.dropGuest();
       last = await this.attempt(scenario, `${dir}.retry`, progress);
     }
-    return this.cellResult(base, last, retried ? [first.attempt, last.attempt] : [first.attempt], retried);
+    return this.cellResult(this.singleVariantExpectation(base, last.result), last, retried ? [first.attempt, last.attempt] : [first.attempt], retried);
+  }
+
+  /**
+   * An imported product judged against a built-in target's expectations runs its one libc "as shipped":
+   * where the built-in pair says CONFIRMED (unpatched fails), the same failure here reads REPRODUCED.
+   */
+  private singleVariantExpectation<T extends { expected?: Verdict; expectedNote?: string }>(base: T, r: ScenarioResult | undefined): T {
+    if (!this.o.target.imported?.like || !r || r.variants.length !== 1 || !base.expected) return base;
+    const single: Partial<Record<Verdict, Verdict>> = { CONFIRMED: 'REPRODUCED', FIX_INEFFECTIVE: 'REPRODUCED', PATCH_REGRESSION: 'NOT_REPRODUCED' };
+    const mapped = single[base.expected];
+    return mapped ? { ...base, expected: mapped, expectedNote: `${base.expected} on ${this.o.target.imported.like} (unpatched vs patched); one libc as shipped here. ${base.expectedNote ?? ''}` } : base;
   }
 
   private cellResult(

@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadKernelLine } from '../catalog/kernel-line.ts';
 import type { Target } from '../catalog/target.ts';
@@ -24,6 +25,7 @@ export interface TargetAvailability {
 }
 
 export async function targetSources(target: Target): Promise<SourceSpec[]> {
+  if (target.imported) return [];
   const specs = [(await loadKernelLine(target.kernel.line)).source];
   if (target.libc.kind === 'uclibc') specs.push(await loadSourceSpec(path.join(uclibcDir, 'source.json')));
   return specs;
@@ -32,6 +34,11 @@ export async function targetSources(target: Target): Promise<SourceSpec[]> {
 /** Whether every source a target needs can be found right now (nothing is built or downloaded). */
 export async function targetAvailability(target: Target, opts: SourceOptions): Promise<TargetAvailability> {
   const sources: SourceStatus[] = [];
+  if (target.imported) {
+    const manifest = path.join(target.imported.bundleDir, 'manifest.json');
+    const found = await fs.access(manifest).then(() => true, () => false);
+    sources.push({ package: 'imported bundle', found, origin: 'import', path: target.imported.bundleDir, archive: `the bundle imported from ${target.imported.from}`, ...(found ? {} : { fix: `import it again: reprolab import-buildroot ${target.imported.from} --board ${target.qemu.machine} --name ${target.name}` }) });
+  }
   for (const spec of await targetSources(target)) {
     try {
       const r = await resolveSource(spec, { ...opts, download: false });

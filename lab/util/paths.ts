@@ -20,6 +20,8 @@ export interface LabDirs {
   work: string;
   /** Logs of every build step. */
   logs: string;
+  /** Targets imported from Buildroot outputs: <imported>/<name>.json. */
+  imported: string;
 }
 
 export interface DirOptions {
@@ -40,5 +42,6 @@ export function labDirs(opts: DirOptions = {}, env: NodeJS.ProcessEnv = process.
     store: path.join(cache, 'store'),
     work: path.join(cache, 'work'),
     logs: path.join(cache, 'logs'),
+    imported: path.join(cache, 'imported'),
   };
 }

@@ -1,0 +1,205 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { execa } from 'execa';
+import type { BundleManifest, VariantManifest } from '../build/bundle.ts';
+import { wrapperScript, type CompileRecipe } from '../build/compile.ts';
+import { readCpio, writeCpio, type CpioEntry } from '../build/cpio.ts';
+import { hostKeyFromSeed } from '../build/hostkey.ts';
+import { buildProbes, buildTools } from '../build/probes.ts';
+import { labLayer, mergeEntries, treeEntries } from '../build/rootfs.ts';
+import { storeEntry } from '../build/store.ts';
+import { glibcRecipe } from '../build/compile.ts';
+import { crossGlibcVersion, TOOLCHAINS, toolchainVersion } from '../build/toolchain.ts';
+import { buildUserland } from '../build/userland.ts';
+import type { Target } from '../catalog/target.ts';
+import { cacheKey, sha256File } from '../util/digest.ts';
+import { LabError } from '../util/errors.ts';
+import { writeFileAtomic } from '../util/fs.ts';
+import { capture } from '../util/run.ts';
+import type { LabDirs } from '../util/paths.ts';
+import { inspectBuildrootOutput, type BuildrootOutput } from './inspect.ts';
+
+/** The libc variant name of an imported product: its own libc, as shipped. */
+export const PRODUCT_VARIANT = 'product';
+
+export interface ImportRequest {
+  outputDir: string;
+  /** QEMU board: a machine one of the lab's own targets runs (versatilepb, malta). */
+  board: string;
+  name?: string;
+  /** A built-in target whose expectations this product should meet. */
+  like?: string;
+  dirs: LabDirs;
+  builtins: Target[];
+  logFile: string;
+  progress?: (line: string) => void;
+}
+
+export interface ImportResult {
+  target: Target;
+  bundleDir: string;
+  manifest: BundleManifest;
+  /** Product files the lab's layer replaced in the copy of the rootfs. */
+  replaced: string[];
+  output: BuildrootOutput;
+}
+
+/** Product paths such as /lib → usr/lib (merged /usr): lab files go through them instead of replacing the link with a directory. */
+function throughSymlinks(lab: CpioEntry[], product: CpioEntry[]): CpioEntry[] {
+  const links = new Map(product.filter((e): e is Extract<CpioEntry, { kind: 'symlink' }> => e.kind === 'symlink').map((e) => [e.path, e.target]));
+  const resolve = (p: string): string => {
+    const parts = p.split('/').filter(Boolean);
+    for (let i = 1; i < parts.length; i++) {
+      const head = `/${parts.slice(0, i).join('/')}`;
+      const target = links.get(head);
+      if (target) return resolve(path.posix.join(target.startsWith('/') ? target : path.posix.join(path.posix.dirname(head), target), ...parts.slice(i)));
+    }
+    return p;
+  };
+  return lab.map((e) => ({ ...e, path: resolve(e.path) }));
+}
+
+async function productEntries(o: BuildrootOutput, scratch: string): Promise<CpioEntry[]> {
+  if (o.rootfs.format === 'ext2') {
+    // debugfs reads the image without mounting it (no root, no loop device).
+    const tree = path.join(scratch, 'ext2');
+    await fs.mkdir(tree);
+    await execa('debugfs', ['-R', `rdump / ${tree}`, o.rootfs.file]);
+    return treeEntries(tree, '/');
+  }
+  const raw = await fs.readFile(o.rootfs.file);
+  const { entries, skipped } = readCpio(o.rootfs.format === 'cpio.gz' ? gunzipSync(raw) : raw);
+  if (skipped.length) console.error(`import: ${skipped.length} special file(s) of ${o.rootfs.file} not copied (block devices, FIFOs): ${skipped.slice(0, 5).join(', ')}`);
+  return entries;
+}
+
+/**
+ * A Buildroot output → a lab bundle: the product's kernel, the probes linked by
+ * the product's toolchain against its own staging libc, and a copy of its
+ * rootfs with the lab's pieces (SSH, readiness, probes, fabric tools) added.
+ */
+export async function importBuildroot(req: ImportRequest): Promise<ImportResult> {
+  const say = req.progress ?? (() => undefined);
+  const o = await inspectBuildrootOutput(path.resolve(req.outputDir));
+  const preset = req.builtins.find((t) => t.qemu.machine === req.board);
+  if (!preset) {
+    const boards = [...new Set(req.builtins.map((t) => t.qemu.machine))];
+    throw new LabError(`--board ${req.board}: not a board the lab boots`, { fix: `use one of: ${boards.join(', ')}` });
+  }
+  if (preset.arch !== o.arch) {
+    throw new LabError(`--board ${req.board} runs ${preset.arch} guests, but ${path.join(o.dir, '.config')} is a ${o.arch} build`, {
+      fix: `use the board of a ${o.arch} target: ${req.builtins.filter((t) => t.arch === o.arch).map((t) => t.qemu.machine).join(', ')}`,
+    });
+  }
+  if (req.like && !req.builtins.some((t) => t.name === req.like)) throw new LabError(`--like ${req.like}: not a built-in target`, { fix: `use one of: ${req.builtins.map((t) => t.name).join(', ')}` });
+  const name = req.name ?? `br-${req.board}-${o.kernel.version}-${o.libc.kind}`.toLowerCase().replace(/[^a-z0-9.-]+/g, '-');
+  if (!/^[a-z0-9][a-z0-9.-]*$/.test(name)) throw new LabError(`--name ${name}: use lower-case letters, digits, dots and dashes`);
+  if (req.builtins.some((t) => t.name === name)) throw new LabError(`--name ${name}: a built-in target has that name`, { fix: 'choose another --name' });
+
+  const tc = TOOLCHAINS[o.arch];
+  const labToolchain = await toolchainVersion(tc);
+  // The product toolchain's identity: its version line and the wrapper binary itself.
+  const productToolchain = `${(await capture(o.cc, ['--version'])).split('\n')[0]} ${await sha256File(o.cc)}`;
+  const libcA = (await fs.access(path.join(o.sysroot, 'usr/lib/libc.a')).then(() => path.join(o.sysroot, 'usr/lib/libc.a'), () => undefined)) ?? path.join(o.sysroot, 'lib/libc.a');
+  const libcKey = `buildroot ${o.libc.kind} ${o.libc.version} ${await sha256File(libcA).catch(() => {
+    throw new LabError(`${o.sysroot}: no static libc (usr/lib/libc.a)`, { fix: 'the probes are linked statically against the product libc: build the product with BR2_STATIC_LIBS or BR2_SHARED_STATIC_LIBS' });
+  })}`;
+  const recipe: CompileRecipe = { cc: o.cc, compile: [], linkBefore: ['-static'], linkAfter: [] };
+
+  say('probes (product toolchain and libc)');
+  const probes = await buildProbes({ variant: PRODUCT_VARIANT, recipe, libcKey, toolchain: productToolchain, dirs: req.dirs, logFile: req.logFile });
+  say('tools');
+  const tools = await buildTools({ recipe: glibcRecipe(tc.prefix), libcKey: `glibc-cross ${tc.debianArch} ${await crossGlibcVersion(tc)}`, toolchain: labToolchain, dirs: req.dirs, logFile: req.logFile });
+  say('userland');
+  const userland = await buildUserland(tc.debianArch, req.dirs, req.logFile);
+
+  say('rootfs');
+  const productRootfs = await sha256File(o.rootfs.file);
+  const rootfsInputs = { product: productRootfs, format: o.rootfs.format, name, userland: userland.dir, probes: probes.dir, tools: tools.dir, layer: 'import-v1' };
+  const hostKey = hostKeyFromSeed(Buffer.from(cacheKey({ hostKeyFor: rootfsInputs }), 'hex'));
+  let replaced: string[] = [];
+  const rootfs = await storeEntry(req.dirs.store, 'import-rootfs', rootfsInputs, async (out, scratch) => {
+    const product = await productEntries(o, scratch);
+    const layer = throughSymlinks(await labLayer({ targetName: name, userland, probes: [probes], tools, hostKeyDropbear: hostKey.dropbear }), product);
+    const productFiles = new Set(product.filter((e) => e.kind !== 'dir').map((e) => e.path));
+    replaced = layer.filter((e) => e.kind !== 'dir' && productFiles.has(e.path)).map((e) => e.path).sort();
+    await fs.writeFile(path.join(out, 'rootfs.cpio'), writeCpio(mergeEntries([...product, ...layer])));
+    await fs.writeFile(path.join(out, 'replaced.json'), `${JSON.stringify(replaced, null, 2)}\n`);
+    await fs.writeFile(path.join(out, 'host_key.pub'), `${hostKey.publicLine}\n`);
+  });
+  replaced = JSON.parse(await fs.readFile(path.join(rootfs.dir, 'replaced.json'), 'utf8')) as string[];
+  const cpio = path.join(rootfs.dir, 'rootfs.cpio');
+
+  say('bundle');
+  const kernelSha = await sha256File(o.kernel.image);
+  const configSha = o.kernel.config ? await sha256File(o.kernel.config) : kernelSha;
+  const cpioSha = await sha256File(cpio);
+  const parts = { importer: 1, name, board: req.board, kernel: kernelSha, dtb: o.kernel.dtb ? await sha256File(o.kernel.dtb) : null, rootfs: cpioSha, probes: probes.dir, libc: libcKey };
+  const bundle = await storeEntry(req.dirs.store, 'import-bundle', parts, async (out) => {
+    const images = path.join(out, 'images');
+    await fs.mkdir(images, { recursive: true });
+    await fs.copyFile(o.kernel.image, path.join(images, path.basename(o.kernel.image)));
+    if (o.kernel.dtb) await fs.copyFile(o.kernel.dtb, path.join(images, path.basename(o.kernel.dtb)));
+    await fs.copyFile(cpio, path.join(images, 'rootfs.cpio'));
+    if (o.kernel.config) await fs.copyFile(o.kernel.config, path.join(images, 'kernel.config'));
+    for (const d of ['staging', 'host/bin', 'target-probes']) await fs.mkdir(path.join(out, d), { recursive: true });
+    await fs.symlink(o.sysroot, path.join(out, 'staging', PRODUCT_VARIANT));
+    const cc = path.join(out, 'host', 'bin', `${o.tuple}-${PRODUCT_VARIANT}-cc`);
+    await fs.writeFile(cc, wrapperScript(recipe), { mode: 0o755 });
+    await fs.symlink(probes.dir, path.join(out, 'target-probes', PRODUCT_VARIANT));
+    const variant: VariantManifest = {
+      variant: PRODUCT_VARIANT,
+      libc: `${o.libc.kind === 'uclibc' ? 'uClibc' : o.libc.kind === 'uclibc-ng' ? 'uClibc-ng' : o.libc.kind} ${o.libc.version} (the product's, from ${o.sysroot})`,
+      source: { package: 'buildroot-staging', origin: 'override', path: o.sysroot, sha256: libcKey.split(' ').at(-1)! },
+      patches: [],
+      sysroot: o.sysroot,
+      cc: path.relative(out, cc),
+      probes: probes.names,
+    };
+    const manifest: BundleManifest = {
+      schema: 1,
+      target: name,
+      key: cacheKey(parts),
+      arch: o.arch,
+      qemu: preset.qemu,
+      cmdline: preset.kernel.cmdline,
+      recipeVersion: 1,
+      toolchain: productToolchain,
+      kernel: {
+        line: 'imported',
+        version: o.kernel.version,
+        release: o.kernel.version,
+        source: { package: 'buildroot-output', origin: 'override', path: o.dir, sha256: kernelSha },
+        patches: [],
+        configSha256: configSha,
+        image: `images/${path.basename(o.kernel.image)}`,
+        ...(o.kernel.dtb ? { dtb: `images/${path.basename(o.kernel.dtb)}` } : {}),
+        initramfs: 'external',
+        pageSizeKiB: o.kernel.pageSizeKiB,
+      },
+      libc: { kind: o.libc.kind, variants: [variant] },
+      userland: { packages: userland.packages.map((p) => ({ name: p.name, file: path.basename(p.file), sha256: p.sha256 })) },
+      rootfs: { image: 'images/rootfs.cpio', sha256: cpioSha, sizeBytes: (await fs.stat(cpio)).size, hostKey: (await fs.readFile(path.join(rootfs.dir, 'host_key.pub'), 'utf8')).trim() },
+    };
+    await fs.writeFile(path.join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  });
+  const manifest = JSON.parse(await fs.readFile(path.join(bundle.dir, 'manifest.json'), 'utf8')) as BundleManifest;
+
+  const file = path.join(req.dirs.imported, `${name}.json`);
+  const target: Target = {
+    name,
+    description: `${req.board} (${o.arch}), Linux ${o.kernel.version} (${o.kernel.pageSizeKiB} KiB pages), ${manifest.libc.variants[0]!.libc.split(' (')[0]} — imported from ${o.dir}`,
+    arch: o.arch,
+    qemu: preset.qemu,
+    kernel: { line: 'imported', board: req.board, pageSizeKiB: o.kernel.pageSizeKiB, initramfs: 'external', cmdline: preset.kernel.cmdline },
+    libc: { kind: o.libc.kind, variants: [PRODUCT_VARIANT] },
+    default: false,
+    file,
+    imported: { from: o.dir, bundleDir: bundle.dir, ...(req.like ? { like: req.like } : {}) },
+  };
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const { file: _file, ...saved } = target;
+  await writeFileAtomic(file, `${JSON.stringify(saved, null, 2)}\n`);
+  return { target, bundleDir: bundle.dir, manifest, replaced, output: o };
+}
