@@ -1,7 +1,12 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { defconfigName, writeExternalTree } from '../buildroot/external.ts';
 import { importBuildroot } from '../buildroot/import.ts';
-import { loadTargets } from '../catalog/targets.ts';
+import { buildWithBuildroot, configureBuildroot, downloadDir, missingDownloads, resolvedVersions } from '../buildroot/run-buildroot.ts';
+import { loadTargets, selectTargets } from '../catalog/targets.ts';
+import type { Target } from '../catalog/target.ts';
+import { LabError } from '../util/errors.ts';
 import { runStamp } from '../matrix/runs.ts';
 import type { Dirs } from './guest-commands.ts';
 
@@ -38,5 +43,52 @@ export function registerBuildrootCommands(program: Command, getDirs: Dirs): void
       console.log(`  rootfs ${o.rootfs.file} + the lab's SSH, readiness, probes and tools${r.replaced.length ? `; replaced ${r.replaced.length} product file(s): ${r.replaced.slice(0, 6).join(', ')}${r.replaced.length > 6 ? ', …' : ''}` : ''}`);
       console.log(`  bundle ${r.bundleDir}`);
       console.log(`next: reprolab run getifaddrs --target ${r.target.name}   or   reprolab matrix --targets ${r.target.name}`);
+    });
+
+  program
+    .command('buildroot-external')
+    .description("write a BR2_EXTERNAL tree (the lab's probes and fabric helper as packages, a post-build hook with the readiness marker and SSH key, defconfigs for the lab's QEMU boards with uClibc and Linux 3.10); with --buildroot, configure and build it there and import the result")
+    .argument('<dir>', 'where to write the external tree')
+    .option('--buildroot <tree>', 'a Buildroot source tree to configure (and, when every download is present, build) with it')
+    .option('--target <name>', 'which lab target to build with --buildroot', 'arm-versatile-3.10-uclibc')
+    .option('--out <dir>', 'the Buildroot output directory (O=) for --buildroot (default <cache>/buildroot/<target>)')
+    .action(async (dir: string, opts: { buildroot?: string; target: string; out?: string }) => {
+      const { dirs } = getDirs();
+      const targets = await loadTargets();
+      const ext = path.resolve(dir);
+      const written = await writeExternalTree(ext, targets);
+      console.log(`wrote ${written.files} files to ${ext}`);
+      for (const d of written.defconfigs) console.log(`  configs/${d}`);
+      if (!opts.buildroot) {
+        console.log(`use: make -C <buildroot> O=<output> BR2_EXTERNAL=${ext} ${written.defconfigs[0]}`);
+        return;
+      }
+      const [target] = selectTargets(targets, [opts.target]) as [Target];
+      const defconfig = defconfigName(target);
+      if (!written.defconfigs.includes(defconfig)) throw new LabError(`--target ${target.name}: the external tree has no defconfig for it`, { fix: `use one of the uClibc 3.10 targets: ${written.defconfigs.join(', ')}` });
+      const tree = path.resolve(opts.buildroot);
+      const out = path.resolve(opts.out ?? path.join(dirs.cache, 'buildroot', target.name));
+      const logFile = path.join(dirs.logs, `buildroot-${target.name}-${runStamp()}`, 'buildroot.log');
+      console.error(`configuring ${tree} with ${defconfig} (O=${out}; log ${logFile})`);
+      const { config, info } = await configureBuildroot({ tree, external: ext, out, defconfig, logFile });
+      const v = resolvedVersions(info);
+      console.log(`${defconfig} in ${tree}: kernel ${v.kernel}, ${v.libc}; lab packages: ${['reprolab-probes', 'reprolab-fabric'].filter((p) => info[p]).join(', ')}`);
+      if (!/^uClibc 0\.9\.33/.test(v.libc)) console.log(`note: this Buildroot builds ${v.libc}, not uClibc 0.9.33.2 as the lab's ${target.name} does (Buildroot replaced uClibc by uClibc-ng after 2014.08)`);
+      const dl = downloadDir(tree, config);
+      const missing = await missingDownloads(info, dl);
+      if (missing.length) {
+        console.log(`Buildroot cannot download here: ${missing.length} archive(s) missing from its download directory ${dl}:`);
+        for (const m of missing) {
+          const ours = path.join(dirs.downloads, m.archive);
+          const have = await fs.access(ours).then(() => ` — the lab's download cache has it: cp ${ours} ${m.where}/`, () => '');
+          console.log(`  ${m.where}/${m.archive}${m.uri ? `   (${m.uri}/${m.archive})` : ''}${have}`);
+        }
+        console.log(`put them there (or set BR2_DL_DIR), then run this again; nothing was built`);
+        process.exitCode = 1;
+        return;
+      }
+      await buildWithBuildroot({ tree, out, logFile, progress: (l) => console.error(l) });
+      const r = await importBuildroot({ outputDir: out, board: target.qemu.machine, name: `br-${target.name}`, like: target.name, dirs, builtins: targets, logFile, progress: (l) => console.error(`import: ${l}`) });
+      console.log(`imported ${r.target.name} (like ${target.name}): reprolab matrix --targets ${r.target.name}`);
     });
 }

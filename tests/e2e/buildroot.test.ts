@@ -87,3 +87,53 @@ describe('reprolab import-buildroot', () => {
     }
   });
 });
+
+/** A Buildroot source tree put on this machine by hand (never committed): REPROLAB_BUILDROOT or <cache>/overrides/buildroot*. */
+async function findBuildrootTree(): Promise<string | undefined> {
+  const candidates = [process.env.REPROLAB_BUILDROOT, ...(await fs.readdir(dirs.overrides).catch(() => [] as string[])).filter((n) => n.startsWith('buildroot')).sort().reverse().map((n) => path.join(dirs.overrides, n))];
+  for (const c of candidates) if (c && (await fs.access(path.join(c, 'support', 'kconfig')).then(() => true, () => false))) return c;
+  return undefined;
+}
+const brTree = await findBuildrootTree();
+const noTree = brTree ? undefined : `skipped: a Buildroot source tree not available (unpack one at ${path.join(dirs.overrides, 'buildroot')}/ or set REPROLAB_BUILDROOT)`;
+
+describe('reprolab buildroot-external', () => {
+  it.skipIf(!!noTree)(noTree ?? "a real Buildroot tree lists the lab's defconfigs and resolves the lab's packages from them", { timeout: 20 * 60_000 }, async () => {
+    const tree = brTree!;
+    const version = (await execa('make', ['-C', tree, '-s', 'print-version'], { reject: false })).stdout.trim();
+    console.log(`Buildroot ${version} at ${tree}`);
+    const ext = path.join(root, 'external');
+    const w = await lab(['buildroot-external', ext]);
+    expect(w.exitCode, w.all).toBe(0);
+    const defconfigs = [...w.stdout.matchAll(/configs\/(reprolab_\S+_defconfig)/g)].map((m) => m[1]!);
+    expect(defconfigs).toEqual(['reprolab_arm_versatile_3_10_uclibc_defconfig', 'reprolab_mips_malta_3_10_uclibc_defconfig', 'reprolab_mips_malta16k_3_10_uclibc_defconfig']);
+
+    const listed = await execa('make', ['-C', tree, `BR2_EXTERNAL=${ext}`, 'list-defconfigs']);
+    for (const d of defconfigs) expect(listed.stdout).toContain(d);
+
+    for (const d of defconfigs) {
+      const out = path.join(root, `br-${d}`);
+      await execa('make', ['-C', tree, `O=${out}`, `BR2_EXTERNAL=${ext}`, d]);
+      const info = JSON.parse((await execa('make', ['-C', tree, `O=${out}`, '-s', 'show-info'])).stdout) as Record<string, { version?: string }>;
+      expect(info['reprolab-probes']?.version).toBe('reprolab');
+      expect(info['reprolab-fabric']?.version).toBe('reprolab');
+      expect(info['linux']?.version).toBe('3.10.108');
+      expect(info['dropbear']).toBeDefined();
+      expect(info['uclibc']).toBeDefined();
+      const config = await fs.readFile(path.join(out, '.config'), 'utf8');
+      expect(config).toMatch(/^BR2_TOOLCHAIN_BUILDROOT_UCLIBC=y$/m);
+      expect(config).toMatch(/^BR2_PACKAGE_HOST_LINUX_HEADERS_CUSTOM_3_10=y$/m);
+      expect(config).toMatch(d.includes('malta16k') ? /page-16k\.config"$/m : /page-4k\.config"$/m);
+    }
+
+    // Offline: it configures, then says which archives its download directory needs instead of building.
+    const dl = path.join(root, 'empty-dl');
+    await fs.mkdir(dl, { recursive: true });
+    const built = await execa(path.join(repoRoot, 'reprolab'), ['buildroot-external', ext, '--buildroot', tree, '--out', path.join(root, 'br-build')], { reject: false, all: true, env: { CI: 'true', BR2_DL_DIR: dl } });
+    expect(built.exitCode, built.all).toBe(1);
+    expect(built.stdout).toMatch(/kernel 3\.10\.108, uClibc/);
+    expect(built.stdout).toMatch(new RegExp(`missing from its download directory ${dl}`));
+    expect(built.stdout).toContain(`${dl}/linux/linux-3.10.108.tar.xz`);
+    expect(built.stdout).toMatch(/nothing was built/);
+  });
+});
