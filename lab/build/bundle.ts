@@ -261,7 +261,7 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
 }
 
 /** Patches of the repository are recorded by their path in it; others (--patch) by absolute path. */
-function relPatch(p: Patch): { file: string; sha256: string } {
+export function relPatch(p: Patch): { file: string; sha256: string } {
   return { file: p.file.startsWith(`${repoRoot}/`) ? path.relative(repoRoot, p.file) : p.file, sha256: p.sha256 };
 }
 

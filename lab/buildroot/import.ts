@@ -3,10 +3,10 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import type { BundleManifest, VariantManifest } from '../build/bundle.ts';
-import { wrapperScript, type CompileRecipe } from '../build/compile.ts';
+import { expandRecipe, wrapperScript, type CompileRecipe } from '../build/compile.ts';
 import { readCpio, writeCpio, type CpioEntry } from '../build/cpio.ts';
 import { hostKeyFromSeed } from '../build/hostkey.ts';
-import { buildProbes, buildTools } from '../build/probes.ts';
+import { buildProbes, buildTools, type ProbeSet } from '../build/probes.ts';
 import { labLayer, mergeEntries, treeEntries } from '../build/rootfs.ts';
 import { storeEntry } from '../build/store.ts';
 import { glibcRecipe } from '../build/compile.ts';
@@ -34,6 +34,16 @@ export interface ImportRequest {
   builtins: Target[];
   logFile: string;
   progress?: (line: string) => void;
+  /** More libc builds to carry beside the product's (validate-patch adds the lab-built candidate). */
+  extra?: ExtraVariant[];
+  /** Write <cache>/imported/<name>.json (an import); false for a one-off bundle such as a patch check. */
+  register?: boolean;
+}
+
+export interface ExtraVariant {
+  probes: ProbeSet;
+  recipe: CompileRecipe;
+  manifest: Omit<VariantManifest, 'probes' | 'cc'>;
 }
 
 export interface ImportResult {
@@ -116,12 +126,14 @@ export async function importBuildroot(req: ImportRequest): Promise<ImportResult>
 
   say('rootfs');
   const productRootfs = await sha256File(o.rootfs.file);
-  const rootfsInputs = { product: productRootfs, format: o.rootfs.format, name, userland: userland.dir, probes: probes.dir, tools: tools.dir, layer: 'import-v1' };
+  const extra = req.extra ?? [];
+  const sets = [probes, ...extra.map((e) => e.probes)];
+  const rootfsInputs = { product: productRootfs, format: o.rootfs.format, name, userland: userland.dir, probes: probes.dir, tools: tools.dir, layer: 'import-v1', ...(extra.length ? { extra: extra.map((e) => e.probes.dir) } : {}) };
   const hostKey = hostKeyFromSeed(Buffer.from(cacheKey({ hostKeyFor: rootfsInputs }), 'hex'));
   let replaced: string[] = [];
   const rootfs = await storeEntry(req.dirs.store, 'import-rootfs', rootfsInputs, async (out, scratch) => {
     const product = await productEntries(o, scratch);
-    const layer = throughSymlinks(await labLayer({ targetName: name, userland, probes: [probes], tools, hostKeyDropbear: hostKey.dropbear }), product);
+    const layer = throughSymlinks(await labLayer({ targetName: name, userland, probes: sets, tools, hostKeyDropbear: hostKey.dropbear }), product);
     const productFiles = new Set(product.filter((e) => e.kind !== 'dir').map((e) => e.path));
     replaced = layer.filter((e) => e.kind !== 'dir' && productFiles.has(e.path)).map((e) => e.path).sort();
     await fs.writeFile(path.join(out, 'rootfs.cpio'), writeCpio(mergeEntries([...product, ...layer])));
@@ -135,7 +147,7 @@ export async function importBuildroot(req: ImportRequest): Promise<ImportResult>
   const kernelSha = await sha256File(o.kernel.image);
   const configSha = o.kernel.config ? await sha256File(o.kernel.config) : kernelSha;
   const cpioSha = await sha256File(cpio);
-  const parts = { importer: 1, name, board: req.board, kernel: kernelSha, dtb: o.kernel.dtb ? await sha256File(o.kernel.dtb) : null, rootfs: cpioSha, probes: probes.dir, libc: libcKey };
+  const parts = { importer: 1, name, board: req.board, kernel: kernelSha, dtb: o.kernel.dtb ? await sha256File(o.kernel.dtb) : null, rootfs: cpioSha, probes: probes.dir, libc: libcKey, ...(extra.length ? { extra: extra.map((e) => e.probes.dir) } : {}) };
   const bundle = await storeEntry(req.dirs.store, 'import-bundle', parts, async (out) => {
     const images = path.join(out, 'images');
     await fs.mkdir(images, { recursive: true });
@@ -157,6 +169,14 @@ export async function importBuildroot(req: ImportRequest): Promise<ImportResult>
       cc: path.relative(out, cc),
       probes: probes.names,
     };
+    const extraManifests: VariantManifest[] = [];
+    for (const e of extra) {
+      const ecc = path.join(out, 'host', 'bin', `${o.tuple}-${e.manifest.variant}-cc`);
+      await fs.writeFile(ecc, wrapperScript(await expandRecipe(e.recipe)), { mode: 0o755 });
+      await fs.symlink(e.manifest.sysroot, path.join(out, 'staging', e.manifest.variant));
+      await fs.symlink(e.probes.dir, path.join(out, 'target-probes', e.manifest.variant));
+      extraManifests.push({ ...e.manifest, cc: path.relative(out, ecc), probes: e.probes.names });
+    }
     const manifest: BundleManifest = {
       schema: 1,
       target: name,
@@ -178,7 +198,7 @@ export async function importBuildroot(req: ImportRequest): Promise<ImportResult>
         initramfs: 'external',
         pageSizeKiB: o.kernel.pageSizeKiB,
       },
-      libc: { kind: o.libc.kind, variants: [variant] },
+      libc: { kind: o.libc.kind, variants: [variant, ...extraManifests] },
       userland: { packages: userland.packages.map((p) => ({ name: p.name, file: path.basename(p.file), sha256: p.sha256 })) },
       rootfs: { image: 'images/rootfs.cpio', sha256: cpioSha, sizeBytes: (await fs.stat(cpio)).size, hostKey: (await fs.readFile(path.join(rootfs.dir, 'host_key.pub'), 'utf8')).trim() },
     };
@@ -198,8 +218,10 @@ export async function importBuildroot(req: ImportRequest): Promise<ImportResult>
     file,
     imported: { from: o.dir, bundleDir: bundle.dir, ...(req.like ? { like: req.like } : {}) },
   };
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const { file: _file, ...saved } = target;
-  await writeFileAtomic(file, `${JSON.stringify(saved, null, 2)}\n`);
+  if (req.register !== false) {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const { file: _file, ...saved } = target;
+    await writeFileAtomic(file, `${JSON.stringify(saved, null, 2)}\n`);
+  }
   return { target, bundleDir: bundle.dir, manifest, replaced, output: o };
 }

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { buildBundle } from '../build/bundle.ts';
 import { loadExpectations } from '../catalog/expectations.ts';
 import { expectationsName, type Target } from '../catalog/target.ts';
-import { loadAllTargets, selectTargets } from '../catalog/targets.ts';
+import { loadAllTargets, loadTargets, selectTargets } from '../catalog/targets.ts';
 import { sweepSvg } from '../report/sweep-plot.ts';
 import { skipReason, targetAvailability } from '../sources/availability.ts';
 import { scenarioByName } from '../scenarios/registry.ts';
@@ -131,14 +131,15 @@ export function registerValidatePatchCommand(program: Command, getDirs: Dirs): v
     const files = patches.map((p) => path.resolve(p));
     for (const f of files) await fs.access(f).catch(() => { throw new LabError(`patch not found: ${f}`); });
     const { dirs, overrides } = getDirs();
-    const all = (await loadAllTargets(dirs.imported)).filter((t) => t.libc.kind === 'uclibc' && !t.imported);
-    const chosen = opts.targets ? selectTargets(all, opts.targets.split(',').map((s) => s.trim())) : all;
+    // Imported products with uClibc take part when named; by default the built-in uClibc targets do.
+    const all = (await loadAllTargets(dirs.imported)).filter((t) => t.libc.kind === 'uclibc');
+    const chosen = opts.targets ? selectTargets(all, opts.targets.split(',').map((s) => s.trim())) : all.filter((t) => !t.imported);
     const avail = await Promise.all(chosen.map((t) => targetAvailability(t, { dirs, overrides, download: false })));
     const ready = chosen.filter((_, i) => avail[i]!.available);
     for (const [i, t] of chosen.entries()) if (!avail[i]!.available) console.error(`${t.name}: ${skipReason(avail[i]!)}`);
     if (!ready.length) throw new LabError(`no ${opts.libc} target can be built here`, { fix: 'put the missing archives in the download cache (reprolab targets lists them)' });
     const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'validate', stamp()));
-    const findings = await validatePatch({ patches: files, targets: ready, dirs, sources: { dirs, overrides }, params: scenarioParams(opts), outDir, progress: (l) => console.error(l) });
+    const findings = await validatePatch({ patches: files, targets: ready, dirs, sources: { dirs, overrides }, params: scenarioParams(opts), outDir, progress: (l) => console.error(l), builtins: await loadTargets() });
     if (opts.json) console.log(JSON.stringify({ patches: files, libc: opts.libc, findings }, null, 2));
     else {
       for (const f of findings) {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { buildBundle } from '../build/bundle.ts';
+import { importedCandidateBundle } from '../buildroot/candidate.ts';
 import { CANDIDATE_VARIANT } from '../build/uclibc.ts';
 import type { Target } from '../catalog/target.ts';
 import type { SourceOptions } from '../sources/resolve.ts';
@@ -45,6 +46,8 @@ export async function validatePatch(opts: {
   params: ScenarioParams;
   outDir: string;
   progress?: (line: string) => void;
+  /** The built-in targets (imported products borrow their board's QEMU settings). */
+  builtins?: Target[];
 }): Promise<TargetValidation[]> {
   const say = opts.progress ?? (() => undefined);
   const out: TargetValidation[] = [];
@@ -52,16 +55,20 @@ export async function validatePatch(opts: {
     say(`${target.name}: building uClibc with ${opts.patches.map((p) => path.basename(p)).join(', ')}`);
     let bundleDir: string;
     try {
-      const bundle = await buildBundle({
-        target,
-        variants: ['unpatched', CANDIDATE_VARIANT],
-        extraPatches: opts.patches,
-        dirs: opts.dirs,
-        sources: opts.sources,
-        logDir: path.join(opts.outDir, target.name, 'build'),
-        progress: (s) => say(`${target.name}: build ${s}`),
-      });
-      bundleDir = bundle.dir;
+      const logDir = path.join(opts.outDir, target.name, 'build');
+      bundleDir = target.imported
+        ? await importedCandidateBundle({ target, patches: opts.patches, builtins: opts.builtins ?? [], dirs: opts.dirs, sources: opts.sources, logFile: path.join(logDir, 'candidate.log'), progress: (s) => say(`${target.name}: ${s}`) })
+        : (
+            await buildBundle({
+              target,
+              variants: ['unpatched', CANDIDATE_VARIANT],
+              extraPatches: opts.patches,
+              dirs: opts.dirs,
+              sources: opts.sources,
+              logDir,
+              progress: (s) => say(`${target.name}: build ${s}`),
+            })
+          ).dir;
     } catch (err) {
       const text = describeError(err);
       const finding: PatchFinding = /does not apply/.test(text) ? 'DOES_NOT_APPLY' : err instanceof LabError ? 'DOES_NOT_BUILD' : 'ERROR';

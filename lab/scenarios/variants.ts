@@ -14,6 +14,13 @@ export function planVariants(scenario: Scenario, manifest: BundleManifest, patch
   const built = manifest.libc.variants.map((v) => v.variant);
   const libcOf = (v: string) => manifest.libc.variants.find((x) => x.variant === v)?.libc ?? v;
   if (scenario.usesLibc) {
+    // An imported product's own libc is the baseline when a lab-built candidate sits beside it.
+    if (!built.includes('unpatched') && built.includes('product') && built.includes(patchedLibc)) {
+      return [
+        { variant: 'product', role: 'unpatched', probeDir: `${PROBES}/product`, describe: `${libcOf('product')}` },
+        { variant: patchedLibc, role: 'patched', probeDir: `${PROBES}/${patchedLibc}`, describe: `${libcOf(patchedLibc)} + ${patchedLibc} series` },
+      ];
+    }
     if (!built.includes('unpatched')) {
       return [{ variant: built[0]!, role: 'unpatched', probeDir: `${PROBES}/${built[0]}`, describe: `${libcOf(built[0]!)} as shipped (no patched build to compare)` }];
     }

@@ -59,6 +59,17 @@ describe('reprolab import-buildroot', () => {
       expect(c.verdict, `${c.target} ${c.scenario}: ${c.summary}`).toBe(c.expected);
       expect(c.uname).toMatch(/^Linux /);
     }
+
+    // validate-patch on an imported uClibc product: the product's libc vs uClibc 0.9.33.2 + the patch, built on its kernel headers.
+    const uclibcProduct = here.find((x) => x.like.endsWith('uclibc'));
+    if (uclibcProduct) {
+      const fix = path.join(repoRoot, 'images/libc/uclibc-0.9.33.2/variants/patched/0001-getifaddrs-peek-size-netlink-chunks.patch');
+      const v = await lab(['validate-patch', fix, '--libc', 'uclibc-0.9.33.2', '--targets', `e2e-br-${uclibcProduct.like}`, '--json', '--out', path.join(root, 'validate')]);
+      const findings = (JSON.parse(v.stdout) as { findings: { finding: string; results: { variants: { variant: string; outcome: string }[] }[] }[] }).findings;
+      // 4 KiB pages: the product's uClibc passes B1 already, so the patch has nothing to fix there (exit 1: it fixed nothing).
+      expect(findings.map((f) => f.finding), v.all).toEqual(['NOTHING_TO_FIX']);
+      expect(findings[0]!.results[0]!.variants.map((x) => `${x.variant}=${x.outcome}`)).toEqual(['product=PASS', 'candidate=PASS']);
+    }
   });
 
   it('an incomplete or foreign output directory is refused with what is missing and where Buildroot puts it', { timeout: 10 * 60_000 }, async () => {
