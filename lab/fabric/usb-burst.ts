@@ -152,11 +152,16 @@ async function consoleSinceMarker(guest: Guest, marker: string): Promise<string>
  * the NIC shares its interrupt with the USB controller, and SSH polling during
  * enumeration froze a 3.10 guest in about half the bursts.
  */
-async function waitForConnects(guest: Guest, marker: string, connects: number, timeoutMs: number): Promise<boolean> {
+async function waitForConnects(guest: Guest, marker: string, connects: number, timeoutMs: number, stallMs = 20_000): Promise<boolean> {
   const t0 = Date.now();
+  let seen = -1;
+  let progressAt = t0;
   for (;;) {
-    if (parseUsbDmesg(await consoleSinceMarker(guest, marker)).connects.length >= connects) return true;
-    if (Date.now() - t0 >= timeoutMs || !guest.vm.running) return false;
+    const now = parseUsbDmesg(await consoleSinceMarker(guest, marker)).connects.length;
+    if (now >= connects) return true;
+    if (now !== seen) [seen, progressAt] = [now, Date.now()];
+    // A guest enumerates a device every 0.5–1 s on TCG; 20 s without one more is a stalled hub, not a slow one.
+    if (Date.now() - t0 >= timeoutMs || Date.now() - progressAt >= stallMs || !guest.vm.running) return false;
     await sleep(200);
   }
 }
