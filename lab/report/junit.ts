@@ -39,26 +39,22 @@ function testcase(c: MatrixCellResult, regression: string | undefined): string {
  */
 export function matrixJUnit(r: MatrixResult): string {
   const regressions = new Map((r.comparison?.regressions ?? []).map((x) => [`${x.target}/${x.scenario}`, `changed since the previous run: ${x.before} → ${x.after}`]));
+  const reg = (c: MatrixCellResult) => regressions.get(`${c.target}/${c.scenario}`);
+  const counts = (cells: MatrixCellResult[]) => ({
+    tests: cells.length,
+    failures: cells.filter((c) => c.status === 'ran' && c.verdict !== 'ERROR' && (!c.asExpected || reg(c))).length,
+    errors: cells.filter((c) => c.status === 'ran' && c.verdict === 'ERROR').length,
+    skipped: cells.filter((c) => c.status === 'skipped').length,
+  });
   const suites = r.plan.targets.map((target) => {
     const cells = r.cells.filter((c) => c.target === target);
-    const reg = (c: MatrixCellResult) => regressions.get(`${c.target}/${c.scenario}`);
-    const failures = cells.filter((c) => c.status === 'ran' && c.verdict !== 'ERROR' && (!c.asExpected || reg(c))).length;
-    const errors = cells.filter((c) => c.status === 'ran' && c.verdict === 'ERROR').length;
-    const skipped = cells.filter((c) => c.status === 'skipped').length;
     const time = cells.reduce((s, c) => s + c.durationMs, 0) / 1000;
     return [
-      `  <testsuite${attrs({ name: target, tests: cells.length, failures, errors, skipped, time: time.toFixed(3), timestamp: r.startedAt.replace(/Z$/, '') })}>`,
+      `  <testsuite${attrs({ name: target, ...counts(cells), time: time.toFixed(3), timestamp: r.startedAt.replace(/Z$/, '') })}>`,
       ...cells.map((c) => testcase(c, reg(c))),
       '  </testsuite>',
     ].join('\n');
   });
-  const all = r.cells;
-  const total = {
-    tests: all.length,
-    failures: all.filter((c) => c.status === 'ran' && c.verdict !== 'ERROR' && (!c.asExpected || regressions.has(`${c.target}/${c.scenario}`))).length,
-    errors: all.filter((c) => c.status === 'ran' && c.verdict === 'ERROR').length,
-    skipped: all.filter((c) => c.status === 'skipped').length,
-    time: (r.durationMs / 1000).toFixed(3),
-  };
+  const total = { ...counts(r.cells), time: (r.durationMs / 1000).toFixed(3) };
   return ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites${attrs({ name: 'reprolab matrix', ...total })}>`, ...suites, '</testsuites>', ''].join('\n');
 }
