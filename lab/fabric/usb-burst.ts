@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Guest } from '../guest/guest.ts';
@@ -122,7 +123,8 @@ async function addDevice(guest: Guest, step: Extract<BurstStep, { op: 'add' | 'd
   const qmp = guest.qmp;
   const args: Record<string, unknown> = { driver: USB_KINDS[step.kind], id: step.id, bus: BUS };
   if (step.kind === 'storage') {
-    const node = `${step.id}-disk`;
+    // QEMU caps block node names at 31 characters; device ids carry the burst id and can be longer (--repeat 10 was).
+    const node = `rl${createHash('sha256').update(step.id).digest('hex').slice(0, 16)}`;
     await qmp.execute('blockdev-add', { driver: 'raw', 'node-name': node, 'read-only': true, file: { driver: 'file', filename: image, 'read-only': true } });
     cleanups.push(() => qmp.execute('blockdev-del', { 'node-name': node }));
     args['drive'] = node;

@@ -23,12 +23,23 @@ for (const target of targets) {
   describe(`fabric ${target.name}`, () => {
     it.skipIf(!!skip)(skip ?? '40 interfaces, a 10-device USB burst and 500 sockets match the kernel ground truth', { timeout: 45 * 60_000 }, async () => {
       const bundle = await buildTarget(target.name);
-      const g = await startGuest(bundle.dir, { dirs });
+      const spec = { interfaces: 40, usbBurst: parseBurst('kbd,storage,mouse,net:10@50ms+enum'), sockets: [{ kind: 'tcp' as const, count: 500 }] };
+      let g = await startGuest(bundle.dir, { dirs });
       started.push(g);
-      const baseline = await readNetTruth(g);
+      let baseline = await readNetTruth(g);
       expect(baseline.links.some((l) => l.name.startsWith(FABRIC_PREFIX))).toBe(false);
 
-      const fabric = await buildFabric(g, { interfaces: 40, usbBurst: parseBurst('kbd,storage,mouse,net:10@50ms+enum'), sockets: [{ kind: 'tcp', count: 500 }] });
+      let fabric = await buildFabric(g, spec);
+      if (fabric.report.usb?.enumerationTimedOut) {
+        // A malta + 3.10 guest's OHCI hub sometimes stalls after the first device (an infrastructure
+        // failure the matrix retries on a fresh boot too): once, on a fresh boot, and said.
+        console.log(`fabric ${target.name}: the guest's USB enumeration stalled (${fabric.report.usb.notEnumerated} of 10 never seen); retrying once on a fresh boot`);
+        await g.stop();
+        g = await startGuest(bundle.dir, { dirs });
+        started.push(g);
+        baseline = await readNetTruth(g);
+        fabric = await buildFabric(g, spec);
+      }
       const r = fabric.report;
       const plan = planInterfaces(40);
 
