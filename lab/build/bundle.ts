@@ -177,7 +177,7 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
   }
 
   log = step('tools');
-  const tools = await buildTools({ recipe: glibcRecipe(tc.prefix), libcKey: `glibc-cross ${tc.debianArch} ${await crossGlibcVersion(tc)}`, toolchain, dirs, logFile: log });
+  const tools = await buildTools({ tc, dirs, logFile: log });
   note('tools', tools.hit);
 
   log = step('userland');

@@ -4,7 +4,8 @@ import { sha256File } from '../util/digest.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { repoRoot } from '../util/paths.ts';
 import { runLogged } from '../util/run.ts';
-import { expandRecipe, PROBE_CFLAGS, type CompileRecipe } from './compile.ts';
+import { expandRecipe, glibcRecipe, PROBE_CFLAGS, type CompileRecipe } from './compile.ts';
+import { crossGlibcVersion, toolchainVersion, type Toolchain } from './toolchain.ts';
 import { storeEntry } from './store.ts';
 
 /** Probes: the code under test, linked against each libc variant. */
@@ -62,6 +63,17 @@ export function buildProbes(opts: { variant: string; recipe: CompileRecipe; libc
   return buildPrograms({ ...opts, step: 'probes', srcDir: probesDir });
 }
 
-export function buildTools(opts: { recipe: CompileRecipe; libcKey: string; toolchain: string; dirs: LabDirs; logFile: string }): Promise<ProbeSet> {
-  return buildPrograms({ ...opts, step: 'tools', srcDir: toolsDir, variant: 'tools' });
+/** The lab's own guest tools (rl-fabric), always linked against the toolchain's glibc, never the libc under test. */
+export async function buildTools(opts: { tc: Toolchain; dirs: LabDirs; logFile: string }): Promise<ProbeSet> {
+  const { tc } = opts;
+  return buildPrograms({
+    step: 'tools',
+    srcDir: toolsDir,
+    variant: 'tools',
+    recipe: glibcRecipe(tc.prefix),
+    libcKey: `glibc-cross ${tc.debianArch} ${await crossGlibcVersion(tc)}`,
+    toolchain: await toolchainVersion(tc),
+    dirs: opts.dirs,
+    logFile: opts.logFile,
+  });
 }

@@ -3,13 +3,13 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import type { BundleManifest, VariantManifest } from '../build/bundle.ts';
-import { expandRecipe, glibcRecipe, wrapperScript, type CompileRecipe } from '../build/compile.ts';
+import { expandRecipe, wrapperScript, type CompileRecipe } from '../build/compile.ts';
 import { readCpio, writeCpio, type CpioEntry } from '../build/cpio.ts';
 import { hostKeyFromSeed } from '../build/hostkey.ts';
 import { buildProbes, buildTools, type ProbeSet } from '../build/probes.ts';
 import { labLayer, mergeEntries, treeEntries } from '../build/rootfs.ts';
 import { storeEntry } from '../build/store.ts';
-import { crossGlibcVersion, TOOLCHAINS, toolchainVersion } from '../build/toolchain.ts';
+import { TOOLCHAINS } from '../build/toolchain.ts';
 import { buildUserland } from '../build/userland.ts';
 import type { Target } from '../catalog/target.ts';
 import { cacheKey, sha256File } from '../util/digest.ts';
@@ -107,7 +107,6 @@ export async function importBuildroot(req: ImportRequest): Promise<ImportResult>
   if (req.builtins.some((t) => t.name === name)) throw new LabError(`--name ${name}: a built-in target has that name`, { fix: 'choose another --name' });
 
   const tc = TOOLCHAINS[o.arch];
-  const labToolchain = await toolchainVersion(tc);
   // The product toolchain's identity: its version line and the wrapper binary itself.
   const productToolchain = `${(await capture(o.cc, ['--version'])).split('\n')[0]} ${await sha256File(o.cc)}`;
   const libcA = (await fs.access(path.join(o.sysroot, 'usr/lib/libc.a')).then(() => path.join(o.sysroot, 'usr/lib/libc.a'), () => undefined)) ?? path.join(o.sysroot, 'lib/libc.a');
@@ -119,7 +118,7 @@ export async function importBuildroot(req: ImportRequest): Promise<ImportResult>
   say('probes (product toolchain and libc)');
   const probes = await buildProbes({ variant: PRODUCT_VARIANT, recipe, libcKey, toolchain: productToolchain, dirs: req.dirs, logFile: req.logFile });
   say('tools');
-  const tools = await buildTools({ recipe: glibcRecipe(tc.prefix), libcKey: `glibc-cross ${tc.debianArch} ${await crossGlibcVersion(tc)}`, toolchain: labToolchain, dirs: req.dirs, logFile: req.logFile });
+  const tools = await buildTools({ tc, dirs: req.dirs, logFile: req.logFile });
   say('userland');
   const userland = await buildUserland(tc.debianArch, req.dirs, req.logFile);
 
@@ -129,17 +128,17 @@ export async function importBuildroot(req: ImportRequest): Promise<ImportResult>
   const sets = [probes, ...extra.map((e) => e.probes)];
   const rootfsInputs = { product: productRootfs, format: o.rootfs.format, name, userland: userland.dir, probes: probes.dir, tools: tools.dir, layer: 'import-v1', ...(extra.length ? { extra: extra.map((e) => e.probes.dir) } : {}) };
   const hostKey = hostKeyFromSeed(Buffer.from(cacheKey({ hostKeyFor: rootfsInputs }), 'hex'));
-  let replaced: string[] = [];
   const rootfs = await storeEntry(req.dirs.store, 'import-rootfs', rootfsInputs, async (out, scratch) => {
     const product = await productEntries(o, scratch);
     const layer = throughSymlinks(await labLayer({ targetName: name, userland, probes: sets, tools, hostKeyDropbear: hostKey.dropbear }), product);
     const productFiles = new Set(product.filter((e) => e.kind !== 'dir').map((e) => e.path));
-    replaced = layer.filter((e) => e.kind !== 'dir' && productFiles.has(e.path)).map((e) => e.path).sort();
+    const replaced = layer.filter((e) => e.kind !== 'dir' && productFiles.has(e.path)).map((e) => e.path).sort();
     await fs.writeFile(path.join(out, 'rootfs.cpio'), writeCpio(mergeEntries([...product, ...layer])));
     await fs.writeFile(path.join(out, 'replaced.json'), `${JSON.stringify(replaced, null, 2)}\n`);
     await fs.writeFile(path.join(out, 'host_key.pub'), `${hostKey.publicLine}\n`);
   });
-  replaced = JSON.parse(await fs.readFile(path.join(rootfs.dir, 'replaced.json'), 'utf8')) as string[];
+  // Read back rather than kept from the build: a cache hit builds nothing.
+  const replaced = JSON.parse(await fs.readFile(path.join(rootfs.dir, 'replaced.json'), 'utf8')) as string[];
   const cpio = path.join(rootfs.dir, 'rootfs.cpio');
 
   say('bundle');
