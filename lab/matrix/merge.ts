@@ -2,7 +2,7 @@ import { LabError } from '../util/errors.ts';
 import { cellId, planMatrix } from './plan.ts';
 import { MATRIX_SCHEMA, type MatrixResult, type MatrixTargetResult } from './result.ts';
 
-const planKey = (r: MatrixResult): string => JSON.stringify({ ...r.plan });
+const planKey = (r: MatrixResult): string => JSON.stringify(r.plan);
 
 /**
  * Joins the shards of one plan into one result, as if one machine had run it:

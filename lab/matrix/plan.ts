@@ -34,9 +34,10 @@ export function parseShard(text: string): Shard {
  * The cells of one shard: round-robin over the full, ordered plan, so every
  * machine that computes the plan from the same selection gets the same split,
  * shards differ in size by at most one cell, and their union is the plan.
+ * Items that follow the cells in the plan (the sweeps) pass their position as `offset`.
  */
-export function shardCells(cells: MatrixCell[], shard: Shard): MatrixCell[] {
-  return cells.filter((_, i) => i % shard.count === shard.index - 1);
+export function shardCells<T>(items: T[], shard: Shard, offset = 0): T[] {
+  return items.filter((_, i) => (offset + i) % shard.count === shard.index - 1);
 }
 
 /**

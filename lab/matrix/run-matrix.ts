@@ -70,7 +70,7 @@ export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
   const mine = new Set(shardCells(allCells, req.shard).map(cellId));
   // Sweeps are numbered after the cells so they spread over the shards too.
   const sweepItems = req.targets.flatMap((t) => req.sweeps.map((s) => ({ target: t.name, sweep: s })));
-  const mySweeps = sweepItems.filter((_, i) => (allCells.length + i) % req.shard.count === req.shard.index - 1);
+  const mySweeps = shardCells(sweepItems, req.shard, allCells.length);
   const expectations = new Map<string, Map<string, Expectation>>();
   for (const s of req.scenarios) expectations.set(s.name, (await loadExpectations(s.name)).targets);
 

@@ -82,13 +82,10 @@ export class TargetRun {
     return this.guest;
   }
 
-  private async dropGuest(): Promise<void> {
+  /** Stops the guest, if any; the next cell boots a fresh one. */
+  async stop(): Promise<void> {
     await this.guest?.stop().catch(() => undefined);
     this.guest = undefined;
-  }
-
-  async stop(): Promise<void> {
-    await this.dropGuest();
   }
 
   /** One try: boot if needed, run the scenario on the shared guest. A boot failure is an ERROR attempt. */
@@ -102,7 +99,7 @@ export class TargetRun {
       return { attempt: { verdict: 'ERROR', error: `boot failed: ${describeError(err)}`, evidenceDir: bootDir, durationMs: Date.now() - started }, consoleLog: path.join(bootDir, 'console.log') };
     }
     const result = await runScenario({ scenario, bundleDir: this.bundle!.dir, repeat: this.o.repeat, params: this.o.params, dirs: this.o.dirs, outDir, guest, progress });
-    if (!guest.vm.running) await this.dropGuest();
+    if (!guest.vm.running) await this.stop();
     return {
       attempt: { verdict: result.verdict, ...(result.error ? { error: result.error } : {}), evidenceDir: outDir, durationMs: result.durationMs },
       result,
@@ -134,7 +131,7 @@ export class TargetRun {
     if (first.attempt.verdict === 'ERROR') {
       retried = `the first attempt ended in ERROR (${firstLine(first.attempt.error ?? first.result?.variants.map((v) => v.symptom).join('; ') ?? 'no detail')}); retried once on a fresh boot`;
       progress(`ERROR; ${retried}`);
-      await this.dropGuest();
+      await this.stop();
       last = await this.attempt(scenario, `${dir}.retry`, progress);
     }
     return this.cellResult(this.singleVariantExpectation(base, last.result), last, retried ? [first.attempt, last.attempt] : [first.attempt], retried);
@@ -195,7 +192,7 @@ export class TargetRun {
     try {
       const guest = await this.ensureGuest(progress);
       const s = await runSweep({ scenario, bundleDir: this.bundle!.dir, axis: req.axis, range: req.range, params: this.o.params, dirs: this.o.dirs, outDir, progress, guest });
-      if (!guest.vm.running) await this.dropGuest();
+      if (!guest.vm.running) await this.stop();
       const svg = path.join(outDir, 'sweep.svg');
       await fs.writeFile(svg, sweepSvg(s));
       return {
@@ -209,7 +206,7 @@ export class TargetRun {
         json: path.join(outDir, 'sweep.json'),
       };
     } catch (err) {
-      await this.dropGuest();
+      await this.stop();
       return { ...base, status: 'error', error: describeError(err) };
     }
   }

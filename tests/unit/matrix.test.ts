@@ -68,6 +68,12 @@ describe('matrix plan and shards', () => {
     }
   });
 
+  it('numbers the items that follow the cells (the sweeps) after them', () => {
+    // 9 cells then 3 sweeps: positions 9, 10, 11 go to shards 2, 1, 2 of 2.
+    expect(shardCells(['s9', 's10', 's11'], { index: 1, count: 2 }, 9)).toEqual(['s10']);
+    expect(shardCells(['s9', 's10', 's11'], { index: 2, count: 2 }, 9)).toEqual(['s9', 's11']);
+  });
+
   it('parses I/N and refuses what is not a shard', () => {
     expect(parseShard('2/4')).toEqual({ index: 2, count: 4 });
     for (const bad of ['0/2', '3/2', '1/0', '1', 'a/b', '1/2/3']) expect(() => parseShard(bad)).toThrow(/--shard .*expected I\/N/);
