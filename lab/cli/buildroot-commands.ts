@@ -7,8 +7,8 @@ import { buildWithBuildroot, configureBuildroot, downloadDir, missingDownloads, 
 import { loadTargets, selectTargets } from '../catalog/targets.ts';
 import type { Target } from '../catalog/target.ts';
 import { LabError } from '../util/errors.ts';
-import { runStamp } from '../matrix/runs.ts';
 import type { Dirs } from './guest-commands.ts';
+import { timeStamp } from '../util/paths.ts';
 
 export function registerBuildrootCommands(program: Command, getDirs: Dirs): void {
   program
@@ -21,7 +21,7 @@ export function registerBuildrootCommands(program: Command, getDirs: Dirs): void
     .option('--json', 'print the imported target as JSON')
     .action(async (outputDir: string, opts: { board: string; name?: string; like?: string; json?: boolean }) => {
       const { dirs } = getDirs();
-      const logFile = path.join(dirs.logs, `import-${runStamp()}`, 'import.log');
+      const logFile = path.join(dirs.logs, `import-${timeStamp()}`, 'import.log');
       const r = await importBuildroot({
         outputDir,
         board: opts.board,
@@ -68,7 +68,7 @@ export function registerBuildrootCommands(program: Command, getDirs: Dirs): void
       if (!written.defconfigs.includes(defconfig)) throw new LabError(`--target ${target.name}: the external tree has no defconfig for it`, { fix: `use one of the uClibc 3.10 targets: ${written.defconfigs.join(', ')}` });
       const tree = path.resolve(opts.buildroot);
       const out = path.resolve(opts.out ?? path.join(dirs.cache, 'buildroot', target.name));
-      const logFile = path.join(dirs.logs, `buildroot-${target.name}-${runStamp()}`, 'buildroot.log');
+      const logFile = path.join(dirs.logs, `buildroot-${target.name}-${timeStamp()}`, 'buildroot.log');
       console.error(`configuring ${tree} with ${defconfig} (O=${out}; log ${logFile})`);
       const { config, info } = await configureBuildroot({ tree, external: ext, out, defconfig, logFile });
       const v = resolvedVersions(info);

@@ -5,7 +5,7 @@ import type { Target } from '../catalog/target.ts';
 import { loadAllTargets, selectTargets } from '../catalog/targets.ts';
 import { labKey } from '../guest/keys.ts';
 import { startGuest, type Guest } from '../guest/guest.ts';
-import type { LabDirs } from '../util/paths.ts';
+import { timeStamp, type LabDirs } from '../util/paths.ts';
 
 export type Dirs = () => { dirs: LabDirs; overrides: Record<string, string> };
 
@@ -13,8 +13,7 @@ export type Dirs = () => { dirs: LabDirs; overrides: Record<string, string> };
 export async function bootTarget(name: string, getDirs: Dirs, log: (l: string) => void, keep: boolean | undefined): Promise<Guest> {
   const { dirs, overrides } = getDirs();
   const [target] = selectTargets(await loadAllTargets(dirs.imported), [name]) as [Target];
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const bundle = await buildBundle({ target, extraPatches: [], dirs, sources: { dirs, overrides }, logDir: path.join(dirs.logs, `${target.name}-${stamp}`) });
+  const bundle = await buildBundle({ target, extraPatches: [], dirs, sources: { dirs, overrides }, logDir: path.join(dirs.logs, `${target.name}-${timeStamp()}`) });
   log(`booting ${target.name} from ${bundle.dir}`);
   const guest = await startGuest(bundle.dir, {
     dirs,

@@ -12,7 +12,7 @@ import { registerScenarioCommands, registerSweepCommand, registerValidatePatchCo
 import { diagnose, fixCommand, healthy, install } from '../doctor/doctor.ts';
 import { targetAvailability } from '../sources/availability.ts';
 import { describeError, LabError } from '../util/errors.ts';
-import { labDirs } from '../util/paths.ts';
+import { labDirs, timeStamp } from '../util/paths.ts';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -67,7 +67,7 @@ program
   .action(async (names: string[], opts: { variant: string[]; patch: string[]; json?: boolean }) => {
     const { dirs, overrides } = globalDirs();
     const targets = selectTargets(await loadAllTargets(dirs.imported), names);
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const stamp = timeStamp();
     const results: { target: string; ok: boolean; bundle?: Bundle; error?: string; seconds: number }[] = [];
     const tasks = new Listr(
       targets.map((target) => ({

@@ -8,11 +8,11 @@ import { mergeShards } from '../matrix/merge.ts';
 import { DEFAULT_SWEEPS, defaultJobs, parseShard, parseSweepRequest } from '../matrix/plan.ts';
 import { loadMatrixResult, unexpectedCells, type MatrixResult } from '../matrix/result.ts';
 import { runMatrix, writeReports } from '../matrix/run-matrix.ts';
-import { previousRun, pruneRuns, runStamp } from '../matrix/runs.ts';
+import { previousRun, pruneRuns } from '../matrix/runs.ts';
 import { SCENARIO_NAMES } from '../scenarios/types.ts';
 import { scenarioByName } from '../scenarios/registry.ts';
 import { LabError } from '../util/errors.ts';
-import type { LabDirs } from '../util/paths.ts';
+import { timeStamp, type LabDirs } from '../util/paths.ts';
 import type { Dirs } from './guest-commands.ts';
 import { PARAM_FLAGS, scenarioParams, whole, type ParamOptions } from './scenario-params.ts';
 
@@ -114,7 +114,7 @@ export function registerMatrixCommand(program: Command, getDirs: Dirs): void {
       if (maxAgeDays !== undefined && !(maxAgeDays > 0)) throw new LabError(`--max-age-days ${opts.maxAgeDays}: expected a number of days > 0`);
       const params = scenarioParams(opts);
       const root = runsRoot(dirs);
-      const outDir = path.resolve(opts.out ?? path.join(root, runStamp()));
+      const outDir = path.resolve(opts.out ?? path.join(root, timeStamp()));
       // Without --compare, a run in the runs directory is compared with the one before it; a run elsewhere (--out) only when asked.
       const previousFile = opts.compare === false ? undefined : (opts.compare ?? (opts.out ? undefined : await previousRun(root, outDir)));
       const previous = await maybePrevious(previousFile && path.resolve(previousFile));

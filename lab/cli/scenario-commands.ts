@@ -15,10 +15,7 @@ import { runScenario } from '../scenarios/runner.ts';
 import type { ScenarioResult } from '../scenarios/types.ts';
 import type { Dirs } from './guest-commands.ts';
 import { PARAM_FLAGS, scenarioParams, type ParamOptions } from './scenario-params.ts';
-
-export function stamp(): string {
-  return new Date().toISOString().replace(/[:.]/g, '-');
-}
+import { timeStamp } from '../util/paths.ts';
 
 /** Human-readable result: the verdict first, then each variant with its symptom and evidence. */
 export function printResult(r: ScenarioResult, write: (line: string) => void): void {
@@ -48,7 +45,7 @@ export function registerScenarioCommands(program: Command, getDirs: Dirs): void 
     const { dirs, overrides } = getDirs();
     const [target] = selectTargets(await loadAllTargets(dirs.imported), [opts.target]) as [Target];
     const expectations = await loadExpectations(scenario.name);
-    const when = stamp();
+    const when = timeStamp();
     const log = (l: string) => console.error(l);
     const bundle = await buildBundle({ target, extraPatches: [], dirs, sources: { dirs, overrides }, logDir: path.join(dirs.logs, `${target.name}-${when}`), progress: (s) => log(`build: ${s}`) });
     const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'runs', `${when}-${scenario.name}-${target.name}`));
@@ -96,7 +93,7 @@ export function registerSweepCommand(program: Command, getDirs: Dirs): void {
       const params = scenarioParams({ ...(opts.burstShape ? { burst: opts.burstShape } : {}), ...(opts.buffer ? { buffer: opts.buffer } : {}) });
       const { dirs, overrides } = getDirs();
       const [target] = selectTargets(await loadAllTargets(dirs.imported), [opts.target]) as [Target];
-      const when = stamp();
+      const when = timeStamp();
       const bundle = await buildBundle({ target, extraPatches: [], dirs, sources: { dirs, overrides }, logDir: path.join(dirs.logs, `${target.name}-${when}`), progress: (s) => console.error(`build: ${s}`) });
       const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'sweeps', `${when}-${scenario.name}-${target.name}`));
       const result = await runSweep({ scenario, bundleDir: bundle.dir, axis, range, params, dirs, outDir, progress: (l) => console.error(l) });
@@ -138,7 +135,7 @@ export function registerValidatePatchCommand(program: Command, getDirs: Dirs): v
     const ready = chosen.filter((_, i) => avail[i]!.available);
     for (const [i, t] of chosen.entries()) if (!avail[i]!.available) console.error(`${t.name}: ${skipReason(avail[i]!)}`);
     if (!ready.length) throw new LabError(`no ${opts.libc} target can be built here`, { fix: 'put the missing archives in the download cache (reprolab targets lists them)' });
-    const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'validate', stamp()));
+    const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'validate', timeStamp()));
     const findings = await validatePatch({ patches: files, targets: ready, dirs, sources: { dirs, overrides }, params: scenarioParams(opts), outDir, progress: (l) => console.error(l), builtins: await loadTargets() });
     if (opts.json) console.log(JSON.stringify({ patches: files, libc: opts.libc, findings }, null, 2));
     else {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { BundleManifest } from '../build/bundle.ts';
 import { Vm } from '../qemu/vm.ts';
 import type { QmpClient } from '../qemu/qmp.ts';
-import type { LabDirs } from '../util/paths.ts';
+import { timeStamp, type LabDirs } from '../util/paths.ts';
 import { labKey } from './keys.ts';
 import { SshSession, type ExecResult } from './ssh.ts';
 
@@ -42,7 +42,7 @@ export class Guest {
   static async start(bundleDir: string, opts: GuestOptions): Promise<Guest> {
     const manifest = JSON.parse(await fs.readFile(path.join(bundleDir, 'manifest.json'), 'utf8')) as BundleManifest;
     const key = await labKey(opts.dirs);
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const stamp = timeStamp();
     const logDir = opts.logDir ?? path.join(opts.dirs.logs, 'guests', `${manifest.target}-${stamp}-${process.pid}`);
     const started = Date.now();
     const vm = await Vm.start(bundleDir, manifest, {

@@ -5,10 +5,6 @@ import { LabError } from '../util/errors.ts';
 /** Run directories are named by their start time, so name order is time order. */
 const RUN_DIR = /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z$/;
 
-export function runStamp(at = new Date()): string {
-  return at.toISOString().replace(/[:.]/g, '-');
-}
-
 /** Start time back from a run directory's name. */
 export function stampTime(name: string): number {
   const m = /^(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)-(\d{3})Z$/.exec(name);

@@ -29,6 +29,11 @@ export interface DirOptions {
   downloadsDir?: string | undefined;
 }
 
+/** A time as a file-name-safe stamp (2026-11-22T11-25-44-018Z): run, log and evidence directories are named by it, so name order is time order. */
+export function timeStamp(at: Date = new Date()): string {
+  return at.toISOString().replace(/[:.]/g, '-');
+}
+
 /** Cache layout: flag beats environment beats the XDG default. */
 export function labDirs(opts: DirOptions = {}, env: NodeJS.ProcessEnv = process.env): LabDirs {
   const xdg = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');

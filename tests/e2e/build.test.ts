@@ -14,8 +14,9 @@ import { uclibcDir } from '../../lab/build/uclibc.ts';
 import { resolveSource } from '../../lab/sources/resolve.ts';
 import { loadSourceSpec } from '../../lab/sources/spec.ts';
 import { availability, buildTarget, dirs, skipReasonFor, targets } from './lab.ts';
+import { timeStamp } from '../../lab/util/paths.ts';
 
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const stamp = timeStamp();
 const BUILD_TIMEOUT = 40 * 60_000;
 
 async function fileType(p: string): Promise<string> {

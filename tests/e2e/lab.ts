@@ -6,12 +6,12 @@ import path from 'node:path';
 import { buildBundle, type Bundle } from '../../lab/build/bundle.ts';
 import { loadTargets } from '../../lab/catalog/targets.ts';
 import { skipReason, targetAvailability, type TargetAvailability } from '../../lab/sources/availability.ts';
-import { labDirs } from '../../lab/util/paths.ts';
+import { labDirs, timeStamp } from '../../lab/util/paths.ts';
 
 export const dirs = labDirs();
 export const targets = await loadTargets();
 export const availability: TargetAvailability[] = await Promise.all(targets.map((t) => targetAvailability(t, { dirs, download: false })));
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const stamp = timeStamp();
 
 /** "skipped: <archive> not available" for a target whose sources are absent, else undefined. */
 export function skipReasonFor(name: string): string | undefined {

@@ -6,7 +6,8 @@ import { compareMatrices, formatComparison } from '../../lab/matrix/compare.ts';
 import { mergeShards } from '../../lab/matrix/merge.ts';
 import { cellId, defaultJobs, parseShard, parseSweepRequest, planMatrix, shardCells } from '../../lab/matrix/plan.ts';
 import { checkMatrixResult, loadMatrixResult, type MatrixCellResult, type MatrixResult } from '../../lab/matrix/result.ts';
-import { listRuns, previousRun, pruneRuns, runsToPrune, runStamp } from '../../lab/matrix/runs.ts';
+import { listRuns, previousRun, pruneRuns, runsToPrune } from '../../lab/matrix/runs.ts';
+import { timeStamp } from '../../lab/util/paths.ts';
 import { matrixHtml } from '../../lab/report/html.ts';
 import { matrixJUnit } from '../../lab/report/junit.ts';
 import type { Verdict } from '../../lab/scenarios/verdict.ts';
@@ -189,9 +190,9 @@ describe('run directories', () => {
   it('finds the previous finished run and removes only run directories', async () => {
     const { root } = await tempDirs();
     const runs = path.join(root, 'matrix');
-    const a = runStamp(new Date('2026-11-20T00:00:00Z'));
-    const b = runStamp(new Date('2026-11-21T00:00:00Z'));
-    const c = runStamp(new Date('2026-11-22T00:00:00Z'));
+    const a = timeStamp(new Date('2026-11-20T00:00:00Z'));
+    const b = timeStamp(new Date('2026-11-21T00:00:00Z'));
+    const c = timeStamp(new Date('2026-11-22T00:00:00Z'));
     for (const d of [a, b, c, 'notes']) await fs.mkdir(path.join(runs, d), { recursive: true });
     await fs.writeFile(path.join(runs, a, 'matrix.json'), '{}');
     expect(await previousRun(runs, path.join(runs, c))).toBe(path.join(runs, a, 'matrix.json'));
