@@ -5,7 +5,7 @@ import { buildBundle } from '../build/bundle.ts';
 import { loadExpectations } from '../catalog/expectations.ts';
 import { expectationsName, type Target } from '../catalog/target.ts';
 import { loadAllTargets, loadTargets, selectTargets } from '../catalog/targets.ts';
-import { sweepSvg } from '../report/sweep-plot.ts';
+import { writeSweepPlot } from '../report/sweep-plot.ts';
 import { skipReason, targetAvailability } from '../sources/availability.ts';
 import { scenarioByName } from '../scenarios/registry.ts';
 import { parseRange, runSweep, SWEEP_AXES } from '../scenarios/sweep.ts';
@@ -97,8 +97,7 @@ export function registerSweepCommand(program: Command, getDirs: Dirs): void {
       const bundle = await buildBundle({ target, extraPatches: [], dirs, sources: { dirs, overrides }, logDir: path.join(dirs.logs, `${target.name}-${when}`), progress: (s) => console.error(`build: ${s}`) });
       const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'sweeps', `${when}-${scenario.name}-${target.name}`));
       const result = await runSweep({ scenario, bundleDir: bundle.dir, axis, range, params, dirs, outDir, progress: (l) => console.error(l) });
-      const svg = path.join(outDir, 'sweep.svg');
-      await fs.writeFile(svg, sweepSvg(result));
+      const svg = await writeSweepPlot(outDir, result);
       if (opts.json) {
         console.log(JSON.stringify({ ...result, plot: svg }, null, 2));
       } else {

@@ -1,10 +1,9 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { buildBundle, type Bundle } from '../build/bundle.ts';
 import type { Expectation } from '../catalog/expectations.ts';
 import { expectationsName, type Target } from '../catalog/target.ts';
 import { startGuest, type Guest } from '../guest/guest.ts';
-import { sweepSvg } from '../report/sweep-plot.ts';
+import { writeSweepPlot } from '../report/sweep-plot.ts';
 import { skipReason, targetAvailability } from '../sources/availability.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import { runSweep } from '../scenarios/sweep.ts';
@@ -193,8 +192,7 @@ export class TargetRun {
       const guest = await this.ensureGuest(progress);
       const s = await runSweep({ scenario, bundleDir: this.bundle!.dir, axis: req.axis, range: req.range, params: this.o.params, dirs: this.o.dirs, outDir, progress, guest });
       if (!guest.vm.running) await this.stop();
-      const svg = path.join(outDir, 'sweep.svg');
-      await fs.writeFile(svg, sweepSvg(s));
+      const svg = await writeSweepPlot(outDir, s);
       return {
         ...base,
         status: 'ran',

@@ -1,3 +1,5 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { SweepResult } from '../scenarios/sweep.ts';
 import { escapeXml } from './escape.ts';
 
@@ -64,4 +66,11 @@ export function sweepSvg(s: SweepResult): string {
     `<text x="${W - right}" y="${H - 6}" text-anchor="end" font-size="10"><tspan fill="${COLORS.PASS}">● PASS</tspan> <tspan fill="${COLORS.FAIL}">● FAIL</tspan> <tspan fill="${COLORS.ERROR}">● ERROR</tspan></text>`,
   );
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>${parts.join('')}</svg>\n`;
+}
+
+/** Writes <outDir>/sweep.svg beside the sweep's sweep.json and returns its path. */
+export async function writeSweepPlot(outDir: string, s: SweepResult): Promise<string> {
+  const file = path.join(outDir, 'sweep.svg');
+  await fs.writeFile(file, sweepSvg(s));
+  return file;
 }
