@@ -8,9 +8,13 @@
  * poll:     the mitigated reader — poll() with POLL_MS (default 1000) before every
  *           recv; on timeout it closes, reopens and re-requests (counted as a
  *           recovery), so it cannot stall. The same watchdog still watches it.
- * Stops after ITERATIONS dumps or BUDGET_MS, whichever comes first, and prints
- *   REPROLAB-RESULT {"probe":"dump-hang","mode":..,"iterations":..,"hangs":..,"recoveries":..,
- *                    "errors":..,"maxIterationMs":..,"elapsedMs":..,"minSockets":..,"maxSockets":..} */
+ * Stops after ITERATIONS dumps or BUDGET_MS, whichever comes first (or when no
+ * socket can be opened), says which in "stoppedBy" so a short run is never read
+ * as a full one, and prints
+ *   REPROLAB-RESULT {"probe":"dump-hang","mode":..,"ok":..,"asked":..,"iterations":..,"hangs":..,
+ *                    "recoveries":..,"errors":..,"stoppedBy":"iterations|budget|socket",
+ *                    "maxIterationMs":..,"elapsedMs":..,"minSockets":..,"maxSockets":..}
+ * "ok" is true only when no dump hung or failed. */
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -74,6 +78,7 @@ int main(int argc, char **argv)
 	int min_sockets = -1, max_sockets = 0, fd;
 	double start, max_iter = 0;
 	unsigned seq = 1;
+	const char *stopped_by;
 	if ((!use_poll && strcmp(mode, "blocking") != 0) || iterations <= 0 || budget_ms <= 0 || watchdog_ms <= 0 || poll_ms <= 0) {
 		fprintf(stderr, "usage: dump-hang blocking|poll ITERATIONS BUDGET_MS [WATCHDOG_MS] [POLL_MS]\n");
 		return 2;
@@ -116,9 +121,10 @@ int main(int argc, char **argv)
 		close(fd);
 		fd = probe_nl_open(NETLINK_SOCK_DIAG, 0, NULL);
 	}
-	printf("REPROLAB-RESULT {\"probe\":\"dump-hang\",\"mode\":\"%s\",\"libc\":\"%s %s\",\"ok\":%s,\"iterations\":%ld,\"hangs\":%ld,\"recoveries\":%ld,"
-	       "\"errors\":%ld,\"maxIterationMs\":%.1f,\"elapsedMs\":%.0f,\"minSockets\":%d,\"maxSockets\":%d}\n",
-	       mode, PROBE_LIBC_NAME, PROBE_LIBC_VERSION, fd >= 0 && hangs == 0 ? "true" : "false", done, hangs, recoveries, errors, max_iter,
-	       probe_now_ms() - start, min_sockets, max_sockets);
+	stopped_by = fd < 0 ? "socket" : done >= iterations ? "iterations" : "budget";
+	printf("REPROLAB-RESULT {\"probe\":\"dump-hang\",\"mode\":\"%s\",\"libc\":\"%s %s\",\"ok\":%s,\"asked\":%ld,\"iterations\":%ld,\"hangs\":%ld,"
+	       "\"recoveries\":%ld,\"errors\":%ld,\"stoppedBy\":\"%s\",\"maxIterationMs\":%.1f,\"elapsedMs\":%.0f,\"minSockets\":%d,\"maxSockets\":%d}\n",
+	       mode, PROBE_LIBC_NAME, PROBE_LIBC_VERSION, fd >= 0 && hangs == 0 && errors == 0 ? "true" : "false", iterations, done, hangs,
+	       recoveries, errors, stopped_by, max_iter, probe_now_ms() - start, min_sockets, max_sockets);
 	return 0;
 }

@@ -103,7 +103,7 @@ export function registerSweepCommand(program: Command, getDirs: Dirs): void {
       } else {
         console.log(`${axis.padStart(10)}  unpatched  patched  symptom (unpatched)`);
         for (const p of result.points) console.log(`${String(p.value).padStart(10)}  ${p.unpatched.padEnd(9)}  ${(p.patched ?? '-').padEnd(7)}  ${p.unpatchedSymptom}`);
-        console.log(result.threshold === undefined ? `threshold: none — the unpatched variant passed at every ${axis} value` : `threshold: ${axis} = ${result.threshold} (smallest value where the unpatched variant failed)`);
+        console.log(result.threshold !== undefined ? `threshold: ${axis} = ${result.threshold} (smallest value where the unpatched variant failed)` : result.errors.length ? `threshold: unknown — ERROR at ${axis} = ${result.errors.join(', ')} before any failure` : `threshold: none — the unpatched variant passed at every ${axis} value`);
         console.log(result.patchedFailures.length ? `patched did NOT pass at: ${result.patchedFailures.join(', ')}` : 'patched passed at every value');
         console.log(`plot: ${svg}`);
       }

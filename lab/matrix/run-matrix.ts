@@ -9,6 +9,7 @@ import { matrixJUnit } from '../report/junit.ts';
 import { scenarioByName } from '../scenarios/registry.ts';
 import type { Scenario, ScenarioParams } from '../scenarios/types.ts';
 import { formatBurst } from '../fabric/usb-plan.ts';
+import { describeError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { compareMatrices } from './compare.ts';
@@ -49,10 +50,18 @@ export async function writeReports(result: MatrixResult, outDir: string): Promis
   const junit = path.join(outDir, 'junit.xml');
   const html = path.join(outDir, 'report.html');
   const svgs = new Map<string, string>();
-  for (const s of result.sweeps) if (s.svg) svgs.set(s.svg, await fs.readFile(s.svg, 'utf8').catch(() => ''));
+  const svgsMissing = new Map<string, string>();
+  for (const s of result.sweeps) {
+    if (!s.svg) continue;
+    // A merge of shards from other machines may not have their plots: the report says which, instead of a blank box.
+    await fs.readFile(s.svg, 'utf8').then(
+      (text) => svgs.set(s.svg!, text),
+      (err: NodeJS.ErrnoException) => svgsMissing.set(s.svg!, err.code === 'ENOENT' ? 'no such file here' : err.message),
+    );
+  }
   await writeFileAtomic(json, `${JSON.stringify(result, null, 2)}\n`);
   await writeFileAtomic(junit, matrixJUnit(result));
-  await writeFileAtomic(html, matrixHtml(result, { htmlDir: outDir, svgs }));
+  await writeFileAtomic(html, matrixHtml(result, { htmlDir: outDir, svgs, svgsMissing }));
   return { json, junit, html };
 }
 
@@ -75,6 +84,7 @@ export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
   for (const s of req.scenarios) expectations.set(s.name, (await loadExpectations(s.name)).targets);
 
   const cells = new Map<string, MatrixCellResult>();
+
   const sweeps: MatrixSweepResult[] = [];
   const runs: TargetRun[] = [];
 
@@ -101,7 +111,7 @@ export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
           (scenario): ListrTask => ({
             title: scenario.name,
             task: async (_c, t: Hooks) => {
-              const c = await run.cell(scenario, say(t));
+              const c = await run.cell(scenario, say(t)).catch((err: unknown) => run.lostCell(scenario, describeError(err)));
               cells.set(cellId(c), c);
               if (c.status === 'skipped') return t.skip(label(target, `${scenario.name}: ${c.summary}`));
               t.title = label(target, `${scenario.name}: ${c.verdict}${c.asExpected ? '' : c.expected ? ` — NOT AS EXPECTED (${c.expected})` : ' — no expectation recorded'}${c.retried ? ' (retried after an infrastructure error)' : ''}`);
@@ -149,6 +159,12 @@ export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
     await Promise.all(runs.map((r) => r.stop()));
   }
 
+  const lost = (target: string, scenario: string): MatrixCellResult => {
+    const run = runs.find((r) => r.info.target === target);
+    const s = req.scenarios.find((x) => x.name === scenario)!;
+    const cause = 'the matrix recorded no result for it (its task ended before the cell ran)';
+    return run ? run.lostCell(s, cause) : { target, scenario, bug: s.bug, title: s.title, status: 'ran', verdict: 'ERROR', asExpected: false, summary: `the lab lost this cell: ${cause.split('\n')[0]}`, variants: [], key: {}, attempts: [], durationMs: 0 };
+  };
   const finishedAt = new Date();
   const result: MatrixResult = {
     schema: MATRIX_SCHEMA,
@@ -168,7 +184,10 @@ export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
     host: { hostname: os.hostname(), cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) },
     outDir: req.outDir,
     targets: runs.map((r) => r.info).sort((a, b) => req.targets.findIndex((t) => t.name === a.target) - req.targets.findIndex((t) => t.name === b.target)),
-    cells: allCells.filter((c) => mine.has(cellId(c))).map((c) => cells.get(cellId(c))!).filter(Boolean),
+    // Every planned cell is reported: one that left no result (its task failed) is an ERROR with the cause.
+    cells: allCells
+      .filter((c) => mine.has(cellId(c)))
+      .map((c) => cells.get(cellId(c)) ?? lost(c.target, c.scenario)),
     sweeps: mySweeps.map((x) => sweeps.find((s) => s.target === x.target && s.scenario === x.sweep.scenario)).filter((s): s is MatrixSweepResult => !!s),
   };
   if (req.previous) result.comparison = compareMatrices(req.previous.result, result, req.previous.file);

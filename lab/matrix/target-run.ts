@@ -23,6 +23,14 @@ export interface TargetRunOptions {
   repeat: number;
   params: ScenarioParams;
   expectations: Map<string, Map<string, Expectation>>;
+  /** Replaced only by unit tests (a fake guest and scenario run); the matrix uses the real ones. */
+  seams?: Partial<TargetRunSeams>;
+}
+
+export interface TargetRunSeams {
+  buildBundle: typeof buildBundle;
+  startGuest: typeof startGuest;
+  runScenario: typeof runScenario;
 }
 
 const firstLine = (s: string): string => s.split('\n')[0]!;
@@ -39,8 +47,11 @@ export class TargetRun {
   private guest: Guest | undefined;
   private unusable: string | undefined;
 
+  private readonly seams: TargetRunSeams;
+
   constructor(private readonly o: TargetRunOptions) {
     this.info = { target: o.target.name, status: 'ran', boots: 0 };
+    this.seams = { buildBundle, startGuest, runScenario, ...o.seams };
   }
 
   /** Sources present? Then build (a cache hit when nothing changed). Returns why the target cannot run, if it cannot. */
@@ -55,7 +66,7 @@ export class TargetRun {
     }
     const started = Date.now();
     try {
-      this.bundle = await buildBundle({
+      this.bundle = await this.seams.buildBundle({
         target: this.o.target,
         extraPatches: [],
         dirs: this.o.dirs,
@@ -77,7 +88,7 @@ export class TargetRun {
     if (this.guest?.vm.running) return this.guest;
     this.info.boots++;
     progress(`booting (boot ${this.info.boots})`);
-    this.guest = await startGuest(this.bundle!.dir, { dirs: this.o.dirs, logDir: path.join(this.o.outDir, `boot-${this.info.boots}`) });
+    this.guest = await this.seams.startGuest(this.bundle!.dir, { dirs: this.o.dirs, logDir: path.join(this.o.outDir, `boot-${this.info.boots}`) });
     return this.guest;
   }
 
@@ -97,7 +108,7 @@ export class TargetRun {
       const bootDir = path.join(this.o.outDir, `boot-${this.info.boots}`);
       return { attempt: { verdict: 'ERROR', error: `boot failed: ${describeError(err)}`, evidenceDir: bootDir, durationMs: Date.now() - started }, consoleLog: path.join(bootDir, 'console.log') };
     }
-    const result = await runScenario({ scenario, bundleDir: this.bundle!.dir, repeat: this.o.repeat, params: this.o.params, dirs: this.o.dirs, outDir, guest, progress });
+    const result = await this.seams.runScenario({ scenario, bundleDir: this.bundle!.dir, repeat: this.o.repeat, params: this.o.params, dirs: this.o.dirs, outDir, guest, progress });
     if (!guest.vm.running) await this.stop();
     return {
       attempt: { verdict: result.verdict, ...(result.error ? { error: result.error } : {}), evidenceDir: outDir, durationMs: result.durationMs },
@@ -106,10 +117,9 @@ export class TargetRun {
     };
   }
 
-  /** A cell: run, and if the lab could not judge it (ERROR), once more on a fresh boot — and say so. */
-  async cell(scenario: Scenario, progress: (line: string) => void): Promise<MatrixCellResult> {
+  private cellBase(scenario: Pick<Scenario, 'name' | 'bug' | 'title'>) {
     const expected = this.o.expectations.get(scenario.name)?.get(expectationsName(this.o.target));
-    const base = {
+    return {
       target: this.o.target.name,
       scenario: scenario.name,
       bug: scenario.bug,
@@ -119,6 +129,25 @@ export class TargetRun {
       key: {},
       attempts: [],
     };
+  }
+
+  /** A planned cell the lab lost (its run threw, or left no result): an ERROR with the cause, so it is still reported and fails the run. */
+  lostCell(scenario: Pick<Scenario, 'name' | 'bug' | 'title'>, cause: string): MatrixCellResult {
+    const summary = `the lab lost this cell: ${firstLine(cause)}`;
+    return { ...this.cellBase(scenario), status: 'ran', verdict: 'ERROR', asExpected: false, summary, attempts: [{ verdict: 'ERROR', error: cause, durationMs: 0 }], durationMs: 0 };
+  }
+
+  /** A cell: run, and if the lab could not judge it (ERROR), once more on a fresh boot — and say so. Never throws. */
+  async cell(scenario: Scenario, progress: (line: string) => void): Promise<MatrixCellResult> {
+    try {
+      return await this.runCell(scenario, progress);
+    } catch (err) {
+      return this.lostCell(scenario, describeError(err));
+    }
+  }
+
+  private async runCell(scenario: Scenario, progress: (line: string) => void): Promise<MatrixCellResult> {
+    const base = this.cellBase(scenario);
     if (this.unusable) {
       const status = this.info.status === 'skipped' ? 'skipped' : 'ran';
       return { ...base, status, ...(status === 'ran' ? { verdict: 'ERROR' as const } : {}), asExpected: false, summary: firstLine(this.unusable), durationMs: 0 };

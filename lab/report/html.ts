@@ -33,6 +33,8 @@ export interface HtmlInputs {
   htmlDir: string;
   /** Sweep SVGs by path, inlined so the page stands alone. */
   svgs: Map<string, string>;
+  /** Sweep SVGs that could not be read, with why: said in the report, never a silent blank. */
+  svgsMissing?: Map<string, string>;
 }
 
 const cellAnchor = (c: { target: string; scenario: string }) => `cell-${c.target}-${c.scenario}`.replace(/[^A-Za-z0-9_-]/g, '_');
@@ -109,9 +111,9 @@ function sweep(s: MatrixSweepResult, inputs: HtmlInputs): string {
   const head = `<h3>${esc(s.scenario)} on ${esc(s.target)}: ${esc(s.axis)} ${esc(s.range)}</h3>`;
   if (s.status !== 'ran') return `<div class="sweepbox">${head}<p class="reg">${esc(s.status)}: ${esc(s.error ?? '')}</p></div>`;
   const svg = s.svg ? inputs.svgs.get(s.svg)?.replace(/^<\?xml[^>]*>\s*/, '') : undefined;
-  const threshold = s.threshold === undefined ? `no threshold: the unpatched variant passed at every ${esc(s.axis)} value` : `threshold: ${esc(s.axis)} = ${s.threshold}`;
+  const threshold = s.threshold !== undefined ? `threshold: ${esc(s.axis)} = ${s.threshold}` : s.errors.length ? `threshold unknown: ERROR at ${esc(s.axis)} = ${s.errors.join(', ')} before any failure` : `no threshold: the unpatched variant passed at every ${esc(s.axis)} value`;
   const patched = s.patchedFailures.length ? `<span class="reg">patched did not pass at ${s.patchedFailures.join(', ')}</span>` : '<span class="ok">patched passed at every value</span>';
-  return `<div class="sweepbox">${head}<p>${threshold}; ${patched}. ${link(s.json, 'sweep.json', inputs.htmlDir)}</p><div class="sweep">${svg ?? ''}</div></div>`;
+  return `<div class="sweepbox">${head}<p>${threshold}; ${patched}. ${link(s.json, 'sweep.json', inputs.htmlDir)}</p><div class="sweep">${svg ?? (s.svg ? `<p class="reg">plot missing: ${esc(s.svg)} could not be read (${esc(inputs.svgsMissing?.get(s.svg) ?? 'not given to the report')})</p>` : '')}</div></div>`;
 }
 
 /** The morning page: what changed, the verdict grid, skipped targets, sweeps, and every cell's evidence. */

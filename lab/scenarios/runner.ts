@@ -33,7 +33,9 @@ function summarize(plan: VariantPlan, runs: VariantRun[]): VariantSummary {
   return { variant: plan.variant, role: plan.role, describe: plan.describe, outcome: mine.length ? worst : 'ERROR', symptom: shown?.symptom ?? 'did not run', runs: mine };
 }
 
-function depends(manifest: BundleManifest, guest: Guest | undefined, uname: string | undefined): ScenarioResult['depends'] {
+function depends(manifest: BundleManifest | undefined, guest: Guest | undefined, uname: string | undefined): ScenarioResult['depends'] {
+  // Without a readable manifest there is nothing to record but that.
+  if (!manifest) return { bundleKey: '(manifest unreadable)', kernel: { version: '', release: '', configSha256: '', patches: [] }, libc: [], rootfsSha256: '', qemu: '(not started)' };
   return {
     bundleKey: manifest.key,
     kernel: { version: manifest.kernel.version, release: manifest.kernel.release, sourceSha256: manifest.kernel.source.sha256, configSha256: manifest.kernel.configSha256, patches: manifest.kernel.patches },
@@ -45,29 +47,41 @@ function depends(manifest: BundleManifest, guest: Guest | undefined, uname: stri
   };
 }
 
-/** Boot → fabric → R repeats of every variant → verdict, with evidence in outDir. Never throws for guest trouble: that is an ERROR verdict. */
+/**
+ * Boot → fabric → R repeats of every variant → verdict, with evidence in outDir.
+ * Never throws: whatever goes wrong in any phase (the manifest, the variant plan,
+ * boot, fabric, a repeat) is an ERROR result with its cause.
+ */
 export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
   const { scenario } = opts;
   const started = Date.now();
-  const manifest = JSON.parse(await fs.readFile(path.join(opts.bundleDir, 'manifest.json'), 'utf8')) as BundleManifest;
-  await fs.mkdir(opts.outDir, { recursive: true });
   const params = { ...scenario.defaults, ...opts.params };
-  const variants = planVariants(scenario, manifest, opts.patchedLibc);
   const repeats: RepeatResult[] = [];
+  let manifest: BundleManifest | undefined;
+  let variants: VariantPlan[] = [];
   let guest = opts.guest;
   let uname: string | undefined;
   let fabric: Fabric | undefined;
   let error: string | undefined;
+  let phase = 'reading the bundle manifest';
   const say = opts.progress ?? (() => undefined);
   try {
+    await fs.mkdir(opts.outDir, { recursive: true });
+    manifest = JSON.parse(await fs.readFile(path.join(opts.bundleDir, 'manifest.json'), 'utf8')) as BundleManifest;
+    phase = 'planning the variants';
+    variants = planVariants(scenario, manifest, opts.patchedLibc);
     if (!guest) {
+      phase = 'booting';
       say(`booting ${manifest.target}`);
       guest = await startGuest(opts.bundleDir, { dirs: opts.dirs, logDir: opts.outDir });
     }
+    phase = 'reading uname';
     uname = (await guest.exec(['uname', '-a'])).stdout.trim();
-    say('building the fabric');
+    phase = 'building the fabric';
+    say(phase);
     fabric = await buildFabric(guest, scenario.fabric(params));
     for (let r = 1; r <= opts.repeat; r++) {
+      phase = `repeat ${r}`;
       say(`repeat ${r}/${opts.repeat}`);
       try {
         repeats.push(await scenario.repeat({ guest, manifest, params, variants, evidenceDir: opts.outDir, repeat: r, fabric: fabric.report }));
@@ -81,7 +95,7 @@ export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
       }
     }
   } catch (err) {
-    error = describeError(err);
+    error = `${phase}: ${describeError(err)}`;
   } finally {
     if (fabric && guest?.vm.running) await fabric.teardown().catch(() => undefined);
     if (guest && !opts.guest) await guest.stop().catch(() => undefined);
@@ -98,7 +112,7 @@ export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
     scenario: scenario.name,
     bug: scenario.bug,
     title: scenario.title,
-    target: manifest.target,
+    target: manifest?.target ?? '(unknown: the bundle manifest could not be read)',
     verdict: error ? 'ERROR' : agg.verdict,
     rate: { reproduced: agg.reproduced, repeats: agg.repeats, errors: agg.errors },
     variants: variants.map((v) => summarize(v, runs)),
@@ -112,6 +126,10 @@ export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
     durationMs: Date.now() - started,
     aggregate: agg,
   };
-  await fs.writeFile(path.join(opts.outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
+  // The result is returned even when its file cannot be written (the out directory is the failing part).
+  await fs.writeFile(path.join(opts.outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`).catch((err: unknown) => {
+    result.error ??= `writing result.json: ${describeError(err)}`;
+    result.verdict = 'ERROR';
+  });
   return result;
 }

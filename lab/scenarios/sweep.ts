@@ -56,7 +56,7 @@ export interface SweepResult {
   target: string;
   axis: SweepAxis;
   points: SweepPoint[];
-  /** Smallest value at which the unpatched variant failed; undefined when it never did. */
+  /** Smallest value at which the unpatched variant failed, every smaller value judged; undefined when it never did or an ERROR came first. */
   threshold?: number;
   /** Values at which the patched variant did not pass. */
   patchedFailures: number[];
@@ -72,7 +72,9 @@ export function paramsAt(axis: SweepAxis, value: number, base: ScenarioParams, d
 }
 
 export function summarizeSweep(scenario: string, target: string, axis: SweepAxis, points: SweepPoint[]): SweepResult {
-  const threshold = points.find((p) => p.unpatched === 'FAIL')?.value;
+  // A threshold is the first failure after points that were all judged: an ERROR below it could hide a smaller one.
+  const first = points.find((p) => p.unpatched !== 'PASS');
+  const threshold = first?.unpatched === 'FAIL' ? first.value : undefined;
   return {
     scenario,
     target,

@@ -10,6 +10,7 @@ import { listRuns, previousRun, pruneRuns, runsToPrune } from '../../lab/matrix/
 import { timeStamp } from '../../lab/util/paths.ts';
 import { matrixHtml } from '../../lab/report/html.ts';
 import { matrixJUnit } from '../../lab/report/junit.ts';
+import { writeReports } from '../../lab/matrix/run-matrix.ts';
 import type { Verdict } from '../../lab/scenarios/verdict.ts';
 import { tempDirs } from '../helpers.ts';
 
@@ -175,6 +176,14 @@ describe('reports', () => {
     expect(html).toMatch(/href="arm-a\/getifaddrs"/);
     expect(html).not.toMatch(/<script|https?:\/\//);
     expect(html).toContain('&lt;&amp;&gt; &quot;x&quot;');
+  });
+
+  it('a report whose sweep plot cannot be read (a merge of shards from elsewhere) says which plot is missing', async () => {
+    const { root } = await tempDirs();
+    const sweep = { target: 'arm-a', scenario: 'getifaddrs-mechanism', axis: 'interfaces', range: '0..48:16', status: 'ran' as const, patchedFailures: [], errors: [], points: [], svg: '/elsewhere/arm-a/sweep-getifaddrs-mechanism/sweep.svg' };
+    const out = await writeReports(matrix({}, { sweeps: [sweep] }), root);
+    const html = await fs.readFile(out.html, 'utf8');
+    expect(html).toContain('plot missing: /elsewhere/arm-a/sweep-getifaddrs-mechanism/sweep.svg could not be read (no such file here)');
   });
 });
 

@@ -113,14 +113,14 @@ describe('judges', () => {
   it('the mechanism probe passes only with complete counts', () => {
     expect(judgeMechanism({ probe: 'm', ok: true, links: 2, addrs: 3 }, truth).outcome).toBe('PASS');
     expect(judgeMechanism({ probe: 'm', ok: true, links: 2, addrs: 2 }, truth).symptom).toBe('incomplete: links 2/2, addresses 2/3');
-    expect(judgeMechanism({ probe: 'm', ok: false, error: 'EBUSY', requests: 2, firstChunkBytes: 7000 }, truth).symptom).toBe('errno=EBUSY after 2 requests (first chunk 7000 B)');
+    expect(judgeMechanism({ probe: 'm', ok: false, error: 'EBUSY', links: 0, addrs: 0, requests: 2, firstChunkBytes: 7000 }, truth).symptom).toBe('errno=EBUSY after 2 requests (first chunk 7000 B)');
   });
 
   it('a listener passes only when it saw every SEQNUM the kernel emitted', () => {
-    expect(judgeListener({ probe: 'uevent', ok: true, enobufs: 0, seqnums: '11-20' }, 10, 20)).toMatchObject({ outcome: 'PASS', lost: 0 });
-    expect(judgeListener({ probe: 'uevent', ok: false, enobufs: 2, firstError: 'ENOBUFS', seqnums: '11-13,17-20' }, 10, 20)).toEqual({ outcome: 'FAIL', symptom: 'ENOBUFS×2 lost=3/10 gaps=[14-16]', lost: 3 });
+    expect(judgeListener({ probe: 'uevent', ok: true, enobufs: 0, otherErrors: 0, seqnums: '11-20' }, 10, 20)).toMatchObject({ outcome: 'PASS', lost: 0 });
+    expect(judgeListener({ probe: 'uevent', ok: false, enobufs: 2, otherErrors: 0, firstError: 'ENOBUFS', seqnums: '11-13,17-20' }, 10, 20)).toEqual({ outcome: 'FAIL', symptom: 'ENOBUFS×2 lost=3/10 gaps=[14-16]', lost: 3 });
     // Losing events silently (no ENOBUFS seen) is still a failure.
-    expect(judgeListener({ probe: 'uevent', ok: true, enobufs: 0, seqnums: '11-19' }, 10, 20).outcome).toBe('FAIL');
+    expect(judgeListener({ probe: 'uevent', ok: true, enobufs: 0, otherErrors: 0, seqnums: '11-19' }, 10, 20).outcome).toBe('FAIL');
   });
 
   it('dump readers pass only with exactly the sockets /proc/net/tcp lists', () => {
@@ -132,9 +132,56 @@ describe('judges', () => {
   });
 
   it('a hang is a failure with its bound; zero iterations is an ERROR, not a pass', () => {
-    expect(judgeHang({ probe: 'h', ok: false, iterations: 30000, hangs: 1 }).outcome).toBe('FAIL');
-    expect(judgeHang({ probe: 'h', ok: true, iterations: 1000, hangs: 0 }).symptom).toBe('no hang in 1000 dumps (95% upper bound on the hang rate 0.0030)');
-    expect(judgeHang({ probe: 'h', ok: true, iterations: 0, hangs: 0 }).outcome).toBe('ERROR');
+    const h = (x: Record<string, unknown>): ProbeResult => ({ probe: 'dump-hang', ok: true, iterations: 1000, hangs: 0, recoveries: 0, errors: 0, stoppedBy: 'iterations', ...x });
+    expect(judgeHang(h({ ok: false, iterations: 30000, hangs: 1 }), 30000).outcome).toBe('FAIL');
+    expect(judgeHang(h({}), 1000).symptom).toBe('no hang in 1000 dumps (95% upper bound on the hang rate 0.0030)');
+    expect(judgeHang(h({ iterations: 0, stoppedBy: 'budget' }), 1000).outcome).toBe('ERROR');
+  });
+});
+
+/** The rule: a PASS shows the reader ran, read, and matched a non-empty ground truth. */
+describe('judges refuse to pass without proof', () => {
+  const hang = (x: Record<string, unknown>): ProbeResult => ({ probe: 'dump-hang', ok: true, iterations: 2000, hangs: 0, recoveries: 0, errors: 0, stoppedBy: 'iterations', ...x });
+
+  it('B5: dumps that all failed, a missing count, a short run with no budget cut are ERRORs', () => {
+    expect(judgeHang(hang({ ok: false, errors: 2000 }), 2000)).toEqual({ outcome: 'ERROR', symptom: 'cannot judge: 2000 of 2000 dumps failed with an error that is not a hang, so no hang rate was measured' });
+    expect(judgeHang(hang({ errors: 1 }), 2000).outcome).toBe('ERROR');
+    expect(judgeHang(hang({ iterations: undefined }), 2000).symptom).toMatch(/no whole-number iterations/);
+    expect(judgeHang(hang({ hangs: 'NaN' }), 2000).outcome).toBe('ERROR');
+    expect(judgeHang(hang({ errors: undefined }), 2000).outcome).toBe('ERROR');
+    expect(judgeHang(hang({ ok: false }), 2000).outcome).toBe('ERROR');
+    expect(judgeHang(hang({ iterations: 1500, stoppedBy: 'socket' }), 2000).outcome).toBe('ERROR');
+    expect(judgeHang(hang({ iterations: 1500, stoppedBy: undefined }), 2000).outcome).toBe('ERROR');
+    // A budget cut is allowed, and shown.
+    expect(judgeHang(hang({ iterations: 1500, stoppedBy: 'budget' }), 2000)).toMatchObject({ outcome: 'PASS', symptom: expect.stringContaining('no hang in 1500 dumps of 2000 asked (the time budget ended the run)') });
+  });
+
+  it('B3/B4: no socket count, or an empty /proc/net/tcp, is an ERROR', () => {
+    expect(judgeDump({ probe: 'diag-dump', ok: true, complete: true }, 502).outcome).toBe('ERROR');
+    expect(judgeDump({ probe: 'diag-dump', ok: true, sockets: '502', complete: true }, 502).outcome).toBe('ERROR');
+    expect(judgeDump({ probe: 'diag-dump', ok: true, sockets: 0, complete: true }, 0).outcome).toBe('ERROR');
+    expect(judgeDump({ probe: 'diag-dump', ok: true, sockets: 5, complete: true }, Number.NaN).outcome).toBe('ERROR');
+    // A reader that says it failed never passes, even with the right count.
+    expect(judgeDump({ probe: 'diag-dump', ok: false, error: 'EIO', sockets: 502 }, 502).outcome).toBe('FAIL');
+  });
+
+  it('B1: an empty ground truth or a missing entry list is an ERROR', () => {
+    const empty: NetTruth = { ...truth, links: [], addrs: [] };
+    expect(judgeGetifaddrs({ probe: 'ifaddrs', ok: true, entries: [] }, empty).outcome).toBe('ERROR');
+    expect(judgeGetifaddrs({ probe: 'ifaddrs', ok: true }, truth).outcome).toBe('ERROR');
+    expect(judgeMechanism({ probe: 'm', ok: true, links: 0, addrs: 0 }, empty).outcome).toBe('ERROR');
+    expect(judgeMechanism({ probe: 'm', ok: true, links: 2 }, truth).symptom).toMatch(/no whole-number addrs/);
+    expect(judgeMechanism({ probe: 'm', ok: true }, truth).outcome).toBe('ERROR');
+  });
+
+  it('B2: no SEQNUM delta, no seqnums field, or missing error counts is an ERROR; other errors fail', () => {
+    const l = (x: Record<string, unknown>): ProbeResult => ({ probe: 'uevent', ok: true, enobufs: 0, otherErrors: 0, seqnums: '11-20', ...x });
+    expect(judgeListener(l({}), 10, 20).outcome).toBe('PASS');
+    expect(judgeListener(l({ seqnums: '' }), 10, 10).outcome).toBe('ERROR');
+    expect(judgeListener(l({ seqnums: undefined }), 10, 20).outcome).toBe('ERROR');
+    expect(judgeListener({ probe: 'uevent', ok: false, errno: 13, error: 'EACCES' }, 10, 20).outcome).toBe('ERROR');
+    expect(judgeListener(l({ enobufs: undefined }), 10, 20).outcome).toBe('ERROR');
+    expect(judgeListener(l({ otherErrors: 3 }), 10, 20)).toMatchObject({ outcome: 'FAIL', symptom: 'other errors×3 lost=0/10' });
   });
 });
 

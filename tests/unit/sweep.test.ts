@@ -30,6 +30,10 @@ describe('sweeps', () => {
     expect(s.patchedFailures).toEqual([32, 40]);
     expect(s.errors).toEqual([40]);
     expect(summarizeSweep('x', 't', 'sockets', [point(1, 'PASS')]).threshold).toBeUndefined();
+    // An ERROR below the first failure could hide a smaller threshold: none is claimed.
+    const hidden = summarizeSweep('x', 't', 'interfaces', [point(0, 'PASS'), point(8, 'ERROR', 'ERROR'), point(16, 'FAIL')]);
+    expect(hidden.threshold).toBeUndefined();
+    expect(hidden.errors).toEqual([8]);
   });
 
   it('varies only the swept parameter', () => {

@@ -2,10 +2,15 @@ import { readSocketTruth, startChurn } from '../../fabric/guest-ops.ts';
 import { upperBound95 } from '../verdict.ts';
 import { runProbe } from '../probe-run.ts';
 import type { ProbeResult } from '../result-line.ts';
+import { cannotJudge, lacks, notCounts, type Judgement } from '../judge.ts';
 import type { Scenario, ScenarioContext, VariantPlan, VariantRun } from '../types.ts';
 import { LabError } from '../../util/errors.ts';
 
-export function judgeDump(r: ProbeResult, expected: number): Pick<VariantRun, 'outcome' | 'symptom'> {
+/** PASS only when the reader says it succeeded and counted exactly the (non-empty) sockets the kernel lists. */
+export function judgeDump(r: ProbeResult, expected: number): Judgement {
+  if (!(expected > 0)) return cannotJudge(`the ground truth (/proc/net/tcp) lists ${expected} sockets: nothing to compare with`);
+  const bad = notCounts(r, ['sockets']);
+  if (bad.length) return cannotJudge(lacks(r, bad));
   if (!r.ok) {
     const chunk = r.error === 'EMSGSIZE' ? ` (chunk ${String(r['maxChunkBytes'])} B > buffer ${String(r['bufferBytes'])} B)` : '';
     return { outcome: 'FAIL', symptom: `errno=${r.error ?? 'unknown'}${chunk}, sockets ${String(r['sockets'])}/${expected}` };
@@ -65,15 +70,31 @@ export const dumpBuffer: Scenario = {
   },
 };
 
-export function judgeHang(r: ProbeResult): Pick<VariantRun, 'outcome' | 'symptom'> {
-  const n = Number(r['iterations']);
-  const hangs = Number(r['hangs']);
+/**
+ * A hang is the field symptom (FAIL). PASS needs proof that the dumps were done:
+ * the reader's own ok, no dump that failed otherwise, and the iterations asked for
+ * — or fewer, when the probe records that the time budget stopped it (shown).
+ * A reader whose dumps failed measured no hang rate at all: ERROR, not a pass.
+ */
+export function judgeHang(r: ProbeResult, asked: number): Judgement {
+  const bad = notCounts(r, ['iterations', 'hangs', 'recoveries', 'errors']);
+  if (bad.length) return cannotJudge(lacks(r, bad));
+  const n = r['iterations'] as number;
+  const hangs = r['hangs'] as number;
+  const errors = r['errors'] as number;
   const bound = upperBound95(hangs, n);
   const rate = `95% upper bound on the hang rate ${bound < 0.001 ? bound.toExponential(1) : bound.toFixed(4)}`;
   if (hangs > 0) return { outcome: 'FAIL', symptom: `hangs=${hangs}/${n} (${rate})` };
-  if (n === 0) return { outcome: 'ERROR', symptom: 'no iteration ran' };
-  const rec = Number(r['recoveries'] ?? 0);
-  return { outcome: 'PASS', symptom: `no hang in ${n} dumps${rec ? `, ${rec} timeouts recovered` : ''} (${rate})` };
+  if (n === 0) return cannotJudge(`no dump ran (stopped by ${String(r['stoppedBy'] ?? 'unknown')})`);
+  if (errors > 0) return cannotJudge(`${errors} of ${n} dumps failed with an error that is not a hang, so no hang rate was measured`);
+  if (!r.ok) return cannotJudge('the reader reported ok=false with no hang and no failed dump');
+  let cut = '';
+  if (n < asked) {
+    if (r['stoppedBy'] !== 'budget') return cannotJudge(`${n} of ${asked} dumps ran and the reader records no budget cut (stopped by ${String(r['stoppedBy'] ?? 'unknown')})`);
+    cut = ` of ${asked} asked (the time budget ended the run)`;
+  }
+  const rec = r['recoveries'] as number;
+  return { outcome: 'PASS', symptom: `no hang in ${n} dumps${cut}${rec ? `, ${rec} timeouts recovered` : ''} (${rate})` };
 }
 
 export const dumpHang: Scenario = {
@@ -93,9 +114,10 @@ export const dumpHang: Scenario = {
       for (const v of ctx.variants) {
         // The host's own watchdog: a guest that stops answering is an ERROR, never a pass.
         const p = await runProbe(ctx, v, 'dump-hang', [v.variant === 'legacy' ? 'blocking' : 'poll', String(iterations), String(budgetMs)], { timeoutMs: budgetMs + 60_000 });
-        runs.push({ variant: v.variant, role: v.role, ...judgeHang(p.result), probe: p.result, evidence: p.evidence });
+        runs.push({ variant: v.variant, role: v.role, ...judgeHang(p.result, iterations), probe: p.result, evidence: p.evidence });
         key[`${v.role}Iterations`] = Number(p.result['iterations']);
         key[`${v.role}Hangs`] = Number(p.result['hangs']);
+        key[`${v.role}StoppedBy`] = String(p.result['stoppedBy']);
         key[`${v.role}UpperBound95`] = Number(upperBound95(Number(p.result['hangs']), Number(p.result['iterations'])).toPrecision(3));
       }
     } finally {

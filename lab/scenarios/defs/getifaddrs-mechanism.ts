@@ -1,9 +1,14 @@
 import type { NetTruth } from '../../fabric/truth.ts';
 import type { ProbeResult } from '../result-line.ts';
-import type { Scenario, VariantRun } from '../types.ts';
-import { runAgainstNetTruth } from './getifaddrs.ts';
+import type { Scenario } from '../types.ts';
+import { cannotJudge, lacks, notCounts, type Judgement } from '../judge.ts';
+import { emptyTruth, runAgainstNetTruth } from './getifaddrs.ts';
 
-export function judgeMechanism(r: ProbeResult, truth: NetTruth): Pick<VariantRun, 'outcome' | 'symptom'> {
+export function judgeMechanism(r: ProbeResult, truth: NetTruth): Judgement {
+  const empty = emptyTruth(truth);
+  if (empty) return cannotJudge(empty);
+  const bad = notCounts(r, ['links', 'addrs']);
+  if (bad.length) return cannotJudge(lacks(r, bad));
   if (!r.ok) return { outcome: 'FAIL', symptom: `errno=${r.error ?? 'unknown'} after ${String(r['requests'])} requests (first chunk ${String(r['firstChunkBytes'])} B)` };
   if (r['links'] !== truth.links.length || r['addrs'] !== truth.addrs.length) {
     return { outcome: 'FAIL', symptom: `incomplete: links ${String(r['links'])}/${truth.links.length}, addresses ${String(r['addrs'])}/${truth.addrs.length}` };

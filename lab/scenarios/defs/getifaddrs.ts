@@ -2,6 +2,7 @@ import { readNetTruth } from '../../fabric/guest-ops.ts';
 import type { NetTruth } from '../../fabric/truth.ts';
 import { runProbe, type ProbeRun } from '../probe-run.ts';
 import type { ProbeResult } from '../result-line.ts';
+import { cannotJudge, type Judgement } from '../judge.ts';
 import type { Scenario, ScenarioContext, VariantPlan, VariantRun } from '../types.ts';
 
 interface Entry {
@@ -24,10 +25,19 @@ export function compareWithTruth(entries: Entry[], truth: NetTruth): { missing: 
   };
 }
 
+/** Why a ground truth cannot back a verdict (no link or no address read), or undefined. */
+export function emptyTruth(truth: NetTruth): string | undefined {
+  if (truth.links.length && truth.addrs.length) return undefined;
+  return `the ground truth read in the guest is empty (${truth.links.length} links, ${truth.addrs.length} addresses): nothing to compare with`;
+}
+
 /** PASS only when getifaddrs() returned every link and address the kernel reports. */
-export function judgeGetifaddrs(result: ProbeResult, truth: NetTruth): Pick<VariantRun, 'outcome' | 'symptom'> {
+export function judgeGetifaddrs(result: ProbeResult, truth: NetTruth): Judgement {
+  const empty = emptyTruth(truth);
+  if (empty) return cannotJudge(empty);
   if (!result.ok) return { outcome: 'FAIL', symptom: `errno=${result.error ?? 'unknown'}` };
-  const c = compareWithTruth((result['entries'] as Entry[] | undefined) ?? [], truth);
+  if (!Array.isArray(result['entries'])) return cannotJudge(`the ${result.probe} result line has no "entries" list (was the probe run with --list?)`);
+  const c = compareWithTruth(result['entries'] as Entry[], truth);
   if (c.missing.length || c.linksSeen !== c.links) {
     return { outcome: 'FAIL', symptom: `incomplete: ${c.linksSeen}/${c.links} links, ${c.missing.length} addresses missing (${c.missing.slice(0, 3).join('; ')})` };
   }
@@ -48,12 +58,12 @@ export const getifaddrs: Scenario = {
 };
 
 /** The truth is read before and after the probes; a probe that matches either saw a consistent kernel. */
-export function judgeAgainstEither(judge: NetJudge, r: ProbeResult, before: NetTruth, after: NetTruth): Pick<VariantRun, 'outcome' | 'symptom'> {
+export function judgeAgainstEither(judge: NetJudge, r: ProbeResult, before: NetTruth, after: NetTruth): Judgement {
   const first = judge(r, before);
   return first.outcome === 'PASS' ? first : judge(r, after).outcome === 'PASS' ? judge(r, after) : first;
 }
 
-type NetJudge = (r: ProbeResult, t: NetTruth) => Pick<VariantRun, 'outcome' | 'symptom'>;
+type NetJudge = (r: ProbeResult, t: NetTruth) => Judgement;
 
 /** Runs `probe` once per variant between two reads of the kernel's links and addresses, and judges each against them. */
 export async function runAgainstNetTruth(

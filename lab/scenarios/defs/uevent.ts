@@ -7,14 +7,21 @@ import { writeEvidence } from '../probe-run.ts';
 import { parseResult, type ProbeResult } from '../result-line.ts';
 import { formatRanges, missingSeqnums, parseRanges } from '../seqnums.ts';
 import type { Scenario, ScenarioContext, VariantPlan, VariantRun } from '../types.ts';
+import { cannotJudge, lacks, notCounts, type Judgement } from '../judge.ts';
 
-export function judgeListener(r: ProbeResult, before: number, after: number): Pick<VariantRun, 'outcome' | 'symptom'> & { lost: number } {
+/** PASS only when the listener says it ran clean and saw every SEQNUM of the kernel's (non-empty) delta. */
+export function judgeListener(r: ProbeResult, before: number, after: number): Judgement & { lost: number } {
+  if (!(after > before)) return { ...cannotJudge(`the kernel's uevent_seqnum did not move (${before} → ${after}): no event to compare with`), lost: 0 };
+  if (typeof r['seqnums'] !== 'string') return { ...cannotJudge(`the ${r.probe} result line has no "seqnums" (the listener ${r.ok ? 'recorded nothing' : `failed: ${r.error ?? 'unknown'}`})`), lost: 0 };
+  const bad = notCounts(r, ['enobufs', 'otherErrors']);
+  if (bad.length) return { ...cannotJudge(lacks(r, bad)), lost: 0 };
+  const otherErrors = r['otherErrors'] as number;
   const missing = missingSeqnums(before, after, parseRanges(String(r['seqnums'] ?? '')));
   const enobufs = Number(r['enobufs'] ?? 0);
   const gaps = formatRanges(missing);
   const lossText = `lost=${missing.length}/${after - before}${missing.length ? ` gaps=[${gaps.length > 60 ? `${gaps.slice(0, 60)}…` : gaps}]` : ''}`;
-  if (missing.length || enobufs || !r.ok) {
-    return { outcome: 'FAIL', symptom: `${enobufs ? `ENOBUFS×${enobufs} ` : r.ok ? '' : `${String(r['firstError'])} `}${lossText}`, lost: missing.length };
+  if (missing.length || enobufs || otherErrors || !r.ok) {
+    return { outcome: 'FAIL', symptom: `${enobufs ? `ENOBUFS×${enobufs} ` : r.ok ? '' : `${String(r['firstError'])} `}${otherErrors ? `other errors×${otherErrors} ` : ''}${lossText}`, lost: missing.length };
   }
   return { outcome: 'PASS', symptom: `all ${after - before} SEQNUMs seen`, lost: 0 };
 }

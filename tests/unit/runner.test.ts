@@ -1,0 +1,155 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { BundleManifest } from '../../lab/build/bundle.ts';
+import type { Target } from '../../lab/catalog/target.ts';
+import type { Guest } from '../../lab/guest/guest.ts';
+import type { ExecResult } from '../../lab/guest/ssh.ts';
+import { TargetRun, type TargetRunSeams } from '../../lab/matrix/target-run.ts';
+import { runScenario } from '../../lab/scenarios/runner.ts';
+import type { Scenario, ScenarioResult } from '../../lab/scenarios/types.ts';
+import type { Verdict } from '../../lab/scenarios/verdict.ts';
+import { tempDirs } from '../helpers.ts';
+
+/*
+ * Unit tests of the runner and the per-target matrix logic with a fake guest
+ * (the e2e suite drives real ones). The fake answers the two guest commands the
+ * fabric needs (the helper's netlink dump, sysfs) and whatever a test adds.
+ */
+
+const res = (stdout: string, exitCode = 0, stderr = ''): ExecResult => ({ stdout, stderr, exitCode, signal: null }) as unknown as ExecResult;
+
+const TRUTH_LINE = `REPROLAB-FABRIC ${JSON.stringify({ ok: true, links: [{ index: 1, name: 'lo', kind: 'loopback', up: true }], addrs: [{ index: 1, family: 'inet', address: '127.0.0.1', prefix: 8 }], firstLinkChunkBytes: 900, linkChunks: 1 })}\nREPROLAB-SYSFS\nlo\n`;
+
+function fakeGuest(over: { exec?: (argv: string[]) => ExecResult | Promise<ExecResult>; running?: () => boolean } = {}): Guest & { stops: number } {
+  const g = {
+    stops: 0,
+    consoleLog: '/tmp/fake-console.log',
+    vm: {
+      get running() {
+        return over.running ? over.running() : true;
+      },
+      command: { binary: 'qemu-system-fake', args: ['-M', 'fake'] },
+    },
+    async exec(argv: string[]): Promise<ExecResult> {
+      if (over.exec) return over.exec(argv);
+      return res(argv[0] === 'uname' ? 'Linux fake 3.10.108\n' : TRUTH_LINE);
+    },
+    async stop() {
+      g.stops++;
+    },
+  };
+  return g as unknown as Guest & { stops: number };
+}
+
+const manifest = (target: string): BundleManifest =>
+  ({
+    schema: 1,
+    target,
+    key: 'k1',
+    arch: 'arm',
+    kernel: { version: '3.10.108', release: '3.10.108', source: { sha256: 'a' }, configSha256: 'c', patches: [] },
+    libc: { kind: 'uclibc', variants: [{ variant: 'unpatched', libc: 'uClibc 0.9.33.2', patches: [] }] },
+    rootfs: { sha256: 'r' },
+  }) as unknown as BundleManifest;
+
+async function bundle(target = 'fake-target'): Promise<string> {
+  const { root } = await tempDirs();
+  await fs.writeFile(path.join(root, 'manifest.json'), JSON.stringify(manifest(target)));
+  return root;
+}
+
+const scenario = (repeat: Scenario['repeat']): Scenario => ({ name: 'dump-read', bug: 'B3', title: 'fake', usesLibc: false, defaults: {}, fabric: () => ({}), repeat });
+const passing = scenario(async (ctx) => ({ runs: ctx.variants.map((v) => ({ variant: v.variant, role: v.role, outcome: 'PASS' as const, symptom: 'ok' })), key: {} }));
+
+describe('runScenario: an error in any phase is an ERROR with its cause, never a throw', () => {
+  it('an unreadable manifest', async () => {
+    const { root, dirs } = await tempDirs();
+    const r = await runScenario({ scenario: passing, bundleDir: path.join(root, 'no-such-bundle'), repeat: 1, params: {}, dirs, outDir: path.join(root, 'out'), guest: fakeGuest() });
+    expect(r.verdict).toBe('ERROR');
+    expect(r.error).toMatch(/^reading the bundle manifest: .*ENOENT/);
+  });
+
+  it('the variant plan, uname, the fabric, and a repeat', async () => {
+    const { root, dirs } = await tempDirs();
+    const dir = await bundle();
+    const run = (s: Scenario, guest: Guest, name: string) => runScenario({ scenario: s, bundleDir: dir, repeat: 2, params: {}, dirs, outDir: path.join(root, name), guest });
+    const libc = { ...passing, usesLibc: true };
+    expect((await run(libc, fakeGuest(), 'plan')).error).toMatch(/^planning the variants: .*no "patched" libc build/);
+    const noSsh = fakeGuest({ exec: () => Promise.reject(new Error('SSH channel closed')) });
+    expect((await run(passing, noSsh, 'uname')).error).toMatch(/^reading uname: .*SSH channel closed/);
+    const noHelper = fakeGuest({ exec: (argv) => (argv[0] === 'uname' ? res('Linux\n') : res('', 127, 'not found')) });
+    expect((await run(passing, noHelper, 'fabric')).error).toMatch(/^building the fabric: reading interfaces failed in the guest/);
+    const throwing = scenario(async () => {
+      throw new Error('probe vanished');
+    });
+    const r = await run(throwing, fakeGuest(), 'repeat');
+    expect(r.verdict).toBe('ERROR');
+    expect(r.rate).toEqual({ reproduced: 0, repeats: 2, errors: 2 });
+    expect(r.variants.map((v) => v.symptom)).toEqual([expect.stringContaining('probe vanished'), expect.stringContaining('probe vanished')]);
+    // And the good path, for contrast: the same fake judged by the scenario.
+    expect((await run(passing, fakeGuest(), 'ok')).verdict).toBe('NOT_REPRODUCED');
+  });
+});
+
+describe('TargetRun: an ERROR is retried once on a fresh boot; a verdict never is', () => {
+  const target = (bundleDir: string): Target => ({ name: 'fake-target', imported: { from: '/out', bundleDir } }) as unknown as Target;
+
+  async function targetRun(verdicts: (Verdict | Error)[]) {
+    const { root, dirs } = await tempDirs();
+    const dir = await bundle();
+    const guests: (Guest & { stops: number })[] = [];
+    const outDirs: string[] = [];
+    const seams: TargetRunSeams = {
+      buildBundle: async () => ({ dir, manifest: manifest('fake-target'), hit: true, rebuilt: [] }),
+      startGuest: async () => {
+        const g = fakeGuest();
+        guests.push(g);
+        return g;
+      },
+      runScenario: async (o) => {
+        outDirs.push(o.outDir);
+        const v = verdicts.shift()!;
+        if (v instanceof Error) throw v;
+        return { verdict: v, variants: [], rate: { reproduced: 0, repeats: 1, errors: v === 'ERROR' ? 1 : 0 }, key: {}, evidenceDir: o.outDir, depends: { qemu: 'q' }, durationMs: 5, ...(v === 'ERROR' ? { error: 'SSH timed out' } : {}) } as unknown as ScenarioResult;
+      },
+    };
+    const run = new TargetRun({ target: target(dir), dirs, overrides: {}, outDir: path.join(root, 'run'), repeat: 1, params: {}, expectations: new Map(), seams });
+    expect(await run.prepare(() => undefined)).toBeUndefined();
+    return { run, guests, outDirs };
+  }
+
+  it('retries an ERROR on a fresh boot and keeps both attempts', async () => {
+    const { run, guests, outDirs } = await targetRun(['ERROR', 'CONFIRMED']);
+    const c = await run.cell(passing, () => undefined);
+    expect(c.verdict).toBe('CONFIRMED');
+    expect(c.attempts.map((a) => a.verdict)).toEqual(['ERROR', 'CONFIRMED']);
+    expect(c.retried).toMatch(/SSH timed out.*retried once on a fresh boot/);
+    expect(guests).toHaveLength(2);
+    expect(guests[0]!.stops).toBe(1);
+    expect(run.info.boots).toBe(2);
+    expect(outDirs[1]).toMatch(/\.retry$/);
+  });
+
+  it('never retries a verdict, not even an unexpected one', async () => {
+    const { run, guests } = await targetRun(['FIX_INEFFECTIVE']);
+    const c = await run.cell(passing, () => undefined);
+    expect(c.attempts).toHaveLength(1);
+    expect(c.retried).toBeUndefined();
+    expect(guests).toHaveLength(1);
+  });
+
+  it('an ERROR twice stays an ERROR', async () => {
+    const { run } = await targetRun(['ERROR', 'ERROR']);
+    const c = await run.cell(passing, () => undefined);
+    expect(c.verdict).toBe('ERROR');
+    expect(c.asExpected).toBe(false);
+  });
+
+  it('a run that throws is a lost cell (ERROR with the cause), not an escape that drops it from matrix.json', async () => {
+    const { run } = await targetRun([new Error('EACCES writing evidence'), new Error('EACCES again')]);
+    const c = await run.cell(passing, () => undefined);
+    expect(c).toMatchObject({ status: 'ran', verdict: 'ERROR', asExpected: false });
+    expect(c.summary).toMatch(/EACCES/);
+  });
+});
