@@ -1,3 +1,4 @@
+import type { SourceOptions } from '../sources/resolve.ts';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { buildBundle } from '../build/bundle.ts';
@@ -7,7 +8,7 @@ import { labKey } from '../guest/keys.ts';
 import { startGuest, type Guest } from '../guest/guest.ts';
 import { timeStamp, type LabDirs } from '../util/paths.ts';
 
-export type Dirs = () => { dirs: LabDirs; overrides: Record<string, string> };
+export type Dirs = () => { dirs: LabDirs; overrides: Record<string, string>; sources: SourceOptions };
 
 /** Builds (a cache hit when nothing changed) and boots one target. */
 export async function bootTarget(name: string, getDirs: Dirs, log: (l: string) => void, keep: boolean | undefined): Promise<Guest> {

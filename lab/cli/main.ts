@@ -8,10 +8,13 @@ import { registerGuestCommands } from './guest-commands.ts';
 import { registerFabricCommand } from './fabric-command.ts';
 import { registerMatrixCommand, registerReportCommands } from './matrix-command.ts';
 import { registerBuildrootCommands } from './buildroot-commands.ts';
+import { registerSourcesCommand } from './sources-command.ts';
 import { registerScenarioCommands, registerSweepCommand, registerValidatePatchCommand } from './scenario-commands.ts';
 import { diagnose, fixCommand, healthy, install } from '../doctor/doctor.ts';
 import { targetAvailability } from '../sources/availability.ts';
-import { describeError, LabError } from '../util/errors.ts';
+import { describeError, LabError, UsageError } from '../util/errors.ts';
+import { mirrorList, progressPrinter } from '../sources/download.ts';
+import type { SourceOptions } from '../sources/resolve.ts';
 import { labDirs, timeStamp } from '../util/paths.ts';
 
 function collect(value: string, previous: string[]): string[] {
@@ -22,7 +25,7 @@ function parseOverrides(pairs: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
     const i = pair.indexOf('=');
-    if (i <= 0) throw new LabError(`--source ${pair}: expected PACKAGE=DIR`, { fix: 'e.g. --source linux-3.10.108=/path/to/linux-3.10.108' });
+    if (i <= 0) throw new UsageError(`--source ${pair}: expected PACKAGE=DIR`, { fix: 'e.g. --source linux-3.10.108=/path/to/linux-3.10.108' });
     out[pair.slice(0, i)] = path.resolve(pair.slice(i + 1));
   }
   return out;
@@ -32,11 +35,16 @@ const program = new Command('reprolab')
   .description('QEMU-based embedded reproduction lab: build, boot and judge netlink field bugs on emulated ARM and MIPS')
   .addOption(new Option('--cache-dir <dir>', 'where builds, sources and logs live').env('REPROLAB_CACHE'))
   .addOption(new Option('--downloads-dir <dir>', 'where pinned source archives are looked for').env('REPROLAB_DOWNLOADS'))
-  .option('--source <package=dir>', 'use an unpacked source tree instead of the archive (repeatable)', collect, [] as string[]);
+  .option('--source <package=dir>', 'use an unpacked source tree instead of the archive (repeatable)', collect, [] as string[])
+  .option('--offline', 'never download a missing source archive (env: REPROLAB_OFFLINE=1)')
+  .option('--mirror <url>', 'a mirror tried before upstream for source archives, <url>/<archive> (repeatable; env: REPROLAB_MIRRORS)', collect, [] as string[]);
 
 function globalDirs() {
-  const o = program.opts<{ cacheDir?: string; downloadsDir?: string; source: string[] }>();
-  return { dirs: labDirs({ cacheDir: o.cacheDir, downloadsDir: o.downloadsDir }), overrides: parseOverrides(o.source) };
+  const o = program.opts<{ cacheDir?: string; downloadsDir?: string; source: string[]; offline?: boolean; mirror: string[] }>();
+  const dirs = labDirs({ cacheDir: o.cacheDir, downloadsDir: o.downloadsDir });
+  const overrides = parseOverrides(o.source);
+  const sources: SourceOptions = { dirs, overrides, mirrors: mirrorList(o.mirror), progress: progressPrinter(), ...(o.offline ? { download: false } : {}) };
+  return { dirs, overrides, sources };
 }
 
 program
@@ -52,8 +60,8 @@ program
       return;
     }
     for (const r of rows) {
-      console.log(`${r.available ? 'available  ' : 'unavailable'}  ${r.target.padEnd(28)} ${r.description}`);
-      for (const s of r.sources) console.log(`             ${s.package}: ${s.found ? `${s.origin} ${s.path}` : `MISSING — ${s.fix}`}`);
+      console.log(`${r.available ? 'available  ' : r.sources.some((s) => s.state === 'wrong') ? 'WRONG      ' : 'unavailable'}  ${r.target.padEnd(28)} ${r.description}`);
+      for (const s of r.sources) console.log(`             ${s.package}: ${s.found ? `${s.origin} ${s.path}` : `${s.state === 'wrong' ? 'WRONG' : 'MISSING'} — ${s.fix}`}`);
     }
   });
 
@@ -65,7 +73,7 @@ program
   .option('--patch <file>', 'extra libc patch applied after the variant series (repeatable)', collect, [] as string[])
   .option('--json', 'print a JSON summary instead of text')
   .action(async (names: string[], opts: { variant: string[]; patch: string[]; json?: boolean }) => {
-    const { dirs, overrides } = globalDirs();
+    const { dirs, sources } = globalDirs();
     const targets = selectTargets(await loadAllTargets(dirs.imported), names);
     const stamp = timeStamp();
     const results: { target: string; ok: boolean; bundle?: Bundle; error?: string; seconds: number }[] = [];
@@ -85,7 +93,7 @@ program
               ...(opts.variant.length ? { variants: opts.variant } : {}),
               extraPatches: opts.patch,
               dirs,
-              sources: { dirs, overrides },
+              sources,
               logDir: path.join(dirs.logs, `${target.name}-${stamp}`),
               progress: (step) => {
                 task.output = step;
@@ -120,6 +128,7 @@ registerValidatePatchCommand(program, globalDirs);
 registerMatrixCommand(program, globalDirs);
 registerReportCommands(program, globalDirs);
 registerBuildrootCommands(program, globalDirs);
+registerSourcesCommand(program, globalDirs);
 
 program
   .command('doctor')

@@ -101,7 +101,7 @@ export function registerMatrixCommand(program: Command, getDirs: Dirs): void {
         quiet?: boolean;
       },
     ) => {
-      const { dirs, overrides } = getDirs();
+      const { dirs, sources } = getDirs();
       const targets = selectTargets(await loadAllTargets(dirs.imported), list(opts.targets));
       const scenarios = (opts.scenarios ? list(opts.scenarios) : [...SCENARIO_NAMES]).map(scenarioByName);
       const repeat = whole('--repeat', opts.repeat, 1, 10_000);
@@ -120,7 +120,7 @@ export function registerMatrixCommand(program: Command, getDirs: Dirs): void {
       const previous = await maybePrevious(previousFile && path.resolve(previousFile));
       const interactive = !!process.stdout.isTTY && !process.env.CI;
       console.error(`matrix: ${targets.length} target(s) × ${scenarios.length} scenario(s)${shard.count > 1 ? `, shard ${shard.index}/${shard.count}` : ''}, ${jobs} VM(s) at once → ${outDir}`);
-      const out = await runMatrix({ targets, scenarios, sweeps, repeat, params, jobs, shard, dirs, overrides, outDir, renderer: opts.quiet ? 'silent' : interactive ? 'default' : 'simple', ...(previous ? { previous } : {}) });
+      const out = await runMatrix({ targets, scenarios, sweeps, repeat, params, jobs, shard, dirs, sources, outDir, renderer: opts.quiet ? 'silent' : interactive ? 'default' : 'simple', ...(previous ? { previous } : {}) });
       if (!opts.out) {
         const latest = path.join(root, 'latest');
         await fs.rm(latest, { force: true });

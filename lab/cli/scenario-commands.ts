@@ -42,12 +42,12 @@ export function registerScenarioCommands(program: Command, getDirs: Dirs): void 
     const params = scenarioParams(opts);
     const repeat = Number(opts.repeat);
     if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat ${opts.repeat}: expected a whole number >= 1`);
-    const { dirs, overrides } = getDirs();
+    const { dirs, sources } = getDirs();
     const [target] = selectTargets(await loadAllTargets(dirs.imported), [opts.target]) as [Target];
     const expectations = await loadExpectations(scenario.name);
     const when = timeStamp();
     const log = (l: string) => console.error(l);
-    const bundle = await buildBundle({ target, extraPatches: [], dirs, sources: { dirs, overrides }, logDir: path.join(dirs.logs, `${target.name}-${when}`), progress: (s) => log(`build: ${s}`) });
+    const bundle = await buildBundle({ target, extraPatches: [], dirs, sources, logDir: path.join(dirs.logs, `${target.name}-${when}`), progress: (s) => log(`build: ${s}`) });
     const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'runs', `${when}-${scenario.name}-${target.name}`));
     const result = await runScenario({ scenario, bundleDir: bundle.dir, repeat, params, dirs, outDir, progress: (l) => log(`${scenario.name}: ${l}`) });
     const expected = expectations.targets.get(expectationsName(target));
@@ -91,10 +91,10 @@ export function registerSweepCommand(program: Command, getDirs: Dirs): void {
       if (!text) throw new LabError(`sweep ${scenario.name} needs --${axis} FROM..TO[:STEP]`);
       const range = parseRange(`--${axis}`, text);
       const params = scenarioParams({ ...(opts.burstShape ? { burst: opts.burstShape } : {}), ...(opts.buffer ? { buffer: opts.buffer } : {}) });
-      const { dirs, overrides } = getDirs();
+      const { dirs, sources } = getDirs();
       const [target] = selectTargets(await loadAllTargets(dirs.imported), [opts.target]) as [Target];
       const when = timeStamp();
-      const bundle = await buildBundle({ target, extraPatches: [], dirs, sources: { dirs, overrides }, logDir: path.join(dirs.logs, `${target.name}-${when}`), progress: (s) => console.error(`build: ${s}`) });
+      const bundle = await buildBundle({ target, extraPatches: [], dirs, sources, logDir: path.join(dirs.logs, `${target.name}-${when}`), progress: (s) => console.error(`build: ${s}`) });
       const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'sweeps', `${when}-${scenario.name}-${target.name}`));
       const result = await runSweep({ scenario, bundleDir: bundle.dir, axis, range, params, dirs, outDir, progress: (l) => console.error(l) });
       const svg = await writeSweepPlot(outDir, result);
@@ -126,16 +126,16 @@ export function registerValidatePatchCommand(program: Command, getDirs: Dirs): v
     if (!SUPPORTED_LIBCS.includes(opts.libc)) throw new LabError(`--libc ${opts.libc}: not a libc the lab builds from source`, { fix: `use one of: ${SUPPORTED_LIBCS.join(', ')}` });
     const files = patches.map((p) => path.resolve(p));
     for (const f of files) await fs.access(f).catch(() => { throw new LabError(`patch not found: ${f}`); });
-    const { dirs, overrides } = getDirs();
+    const { dirs, sources } = getDirs();
     // Imported products with uClibc take part when named; by default the built-in uClibc targets do.
     const all = (await loadAllTargets(dirs.imported)).filter((t) => t.libc.kind === 'uclibc');
     const chosen = opts.targets ? selectTargets(all, opts.targets.split(',').map((s) => s.trim())) : all.filter((t) => !t.imported);
-    const avail = await Promise.all(chosen.map((t) => targetAvailability(t, { dirs, overrides, download: false })));
+    const avail = await Promise.all(chosen.map((t) => targetAvailability(t, { ...sources, fetch: true })));
     const ready = chosen.filter((_, i) => avail[i]!.available);
     for (const [i, t] of chosen.entries()) if (!avail[i]!.available) console.error(`${t.name}: ${skipReason(avail[i]!)}`);
     if (!ready.length) throw new LabError(`no ${opts.libc} target can be built here`, { fix: 'put the missing archives in the download cache (reprolab targets lists them)' });
     const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'validate', timeStamp()));
-    const findings = await validatePatch({ patches: files, targets: ready, dirs, sources: { dirs, overrides }, params: scenarioParams(opts), outDir, progress: (l) => console.error(l), builtins: await loadTargets() });
+    const findings = await validatePatch({ patches: files, targets: ready, dirs, sources, params: scenarioParams(opts), outDir, progress: (l) => console.error(l), builtins: await loadTargets() });
     if (opts.json) console.log(JSON.stringify({ patches: files, libc: opts.libc, findings }, null, 2));
     else {
       for (const f of findings) {

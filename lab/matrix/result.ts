@@ -52,7 +52,8 @@ export interface MatrixCellResult extends MatrixCell {
 
 export interface MatrixTargetResult {
   target: string;
-  status: 'ran' | 'skipped' | 'build-failed';
+  /** source-error: a source is present but wrong (digest mismatch, bad override); its cells are ERRORs. */
+  status: 'ran' | 'skipped' | 'build-failed' | 'source-error';
   reason?: string;
   bundleDir?: string;
   bundleKey?: string;

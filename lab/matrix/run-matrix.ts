@@ -12,6 +12,7 @@ import { formatBurst } from '../fabric/usb-plan.ts';
 import { describeError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import type { LabDirs } from '../util/paths.ts';
+import type { SourceOptions } from '../sources/resolve.ts';
 import { compareMatrices } from './compare.ts';
 import { cellId, planMatrix, shardCells, type Shard, type SweepRequest } from './plan.ts';
 import { MATRIX_SCHEMA, type MatrixCellResult, type MatrixResult, type MatrixSweepResult } from './result.ts';
@@ -27,7 +28,8 @@ export interface MatrixRequest {
   jobs: number;
   shard: Shard;
   dirs: LabDirs;
-  overrides: Record<string, string>;
+  /** Where sources come from and whether missing archives are downloaded. */
+  sources: SourceOptions;
   outDir: string;
   /** default: live tree on a TTY; simple: one line per finished step (CI logs); silent. */
   renderer: 'default' | 'simple' | 'silent';
@@ -94,7 +96,7 @@ export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
     title: target.name,
     task: (_ctx, task) => {
       const say = (t: Hooks) => (line: string) => (t.output = label(target, line));
-      const run = new TargetRun({ target, dirs: req.dirs, overrides: req.overrides, outDir: path.join(req.outDir, target.name), repeat: req.repeat, params: req.params, expectations });
+      const run = new TargetRun({ target, dirs: req.dirs, sources: req.sources, outDir: path.join(req.outDir, target.name), repeat: req.repeat, params: req.params, expectations });
       runs.push(run);
       const scenarios = req.scenarios.filter((s) => mine.has(`${target.name}/${s.name}`));
       const targetSweeps = mySweeps.filter((x) => x.target === target.name).map((x) => x.sweep);

@@ -4,7 +4,8 @@ import type { Expectation } from '../catalog/expectations.ts';
 import { expectationsName, type Target } from '../catalog/target.ts';
 import { startGuest, type Guest } from '../guest/guest.ts';
 import { writeSweepPlot } from '../report/sweep-plot.ts';
-import { skipReason, targetAvailability } from '../sources/availability.ts';
+import { skipReason, sourceProblem, targetAvailability, type TargetAvailability } from '../sources/availability.ts';
+import type { SourceOptions } from '../sources/resolve.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import { runSweep } from '../scenarios/sweep.ts';
 import type { Scenario, ScenarioParams, ScenarioResult } from '../scenarios/types.ts';
@@ -17,7 +18,8 @@ import type { CellAttempt, MatrixCellResult, MatrixSweepResult, MatrixTargetResu
 export interface TargetRunOptions {
   target: Target;
   dirs: LabDirs;
-  overrides: Record<string, string>;
+  /** Where sources come from and whether missing archives are downloaded. */
+  sources: SourceOptions;
   /** <run>/<target>: boots, cells and sweeps go below it. */
   outDir: string;
   repeat: number;
@@ -56,7 +58,14 @@ export class TargetRun {
 
   /** Sources present? Then build (a cache hit when nothing changed). Returns why the target cannot run, if it cannot. */
   async prepare(progress: (line: string) => void): Promise<string | undefined> {
-    const avail = await targetAvailability(this.o.target, { dirs: this.o.dirs, overrides: this.o.overrides, download: false });
+    let avail: TargetAvailability;
+    try {
+      avail = await targetAvailability(this.o.target, { ...this.o.sources, fetch: true });
+    } catch (err) {
+      return this.fail('source-error', `source error: ${describeError(err)}`, 0);
+    }
+    const problem = sourceProblem(avail);
+    if (problem) return this.fail('source-error', problem, 0);
     const skip = skipReason(avail);
     if (skip) {
       const fixes = avail.sources.filter((s) => !s.found).map((s) => s.fix);
@@ -70,18 +79,22 @@ export class TargetRun {
         target: this.o.target,
         extraPatches: [],
         dirs: this.o.dirs,
-        sources: { dirs: this.o.dirs, overrides: this.o.overrides },
+        sources: this.o.sources,
         logDir: path.join(this.o.outDir, 'build-logs'),
         progress,
       });
       Object.assign(this.info, { bundleDir: this.bundle.dir, bundleKey: this.bundle.manifest.key, buildSeconds: (Date.now() - started) / 1000 });
       return undefined;
     } catch (err) {
-      const reason = `build failed: ${describeError(err)}`;
-      Object.assign(this.info, { status: 'build-failed', reason, buildSeconds: (Date.now() - started) / 1000 });
-      this.unusable = reason;
-      return reason;
+      return this.fail('build-failed', `build failed: ${describeError(err)}`, (Date.now() - started) / 1000);
     }
+  }
+
+  /** The target cannot run: every cell of it becomes an ERROR with this reason (never a skip). */
+  private fail(status: 'build-failed' | 'source-error', reason: string, buildSeconds: number): string {
+    Object.assign(this.info, { status, reason, buildSeconds });
+    this.unusable = reason;
+    return reason;
   }
 
   private async ensureGuest(progress: (line: string) => void): Promise<Guest> {

@@ -3,12 +3,14 @@ import path from 'node:path';
 import { loadKernelLine } from '../catalog/kernel-line.ts';
 import type { Target } from '../catalog/target.ts';
 import { uclibcDir } from '../build/uclibc.ts';
-import { LabError } from '../util/errors.ts';
+import { LabError, MissingSourceError } from '../util/errors.ts';
 import { resolveSource, type SourceOptions } from './resolve.ts';
 import { loadSourceSpec, type SourceSpec } from './spec.ts';
 
 export interface SourceStatus {
   package: string;
+  /** found: usable; missing: nowhere to be had (the target is skipped); wrong: present but unusable (the target fails). */
+  state: 'found' | 'missing' | 'wrong';
   found: boolean;
   origin?: string;
   path?: string;
@@ -24,6 +26,11 @@ export interface TargetAvailability {
   sources: SourceStatus[];
 }
 
+export interface AvailabilityOptions extends SourceOptions {
+  /** Fetch missing pinned archives as the download policy allows (the matrix, `sources fetch`); listing never does. */
+  fetch?: boolean;
+}
+
 export async function targetSources(target: Target): Promise<SourceSpec[]> {
   if (target.imported) return [];
   const specs = [(await loadKernelLine(target.kernel.line)).source];
@@ -31,28 +38,41 @@ export async function targetSources(target: Target): Promise<SourceSpec[]> {
   return specs;
 }
 
-/** Whether every source a target needs can be found right now (nothing is built or downloaded). */
-export async function targetAvailability(target: Target, opts: SourceOptions): Promise<TargetAvailability> {
+/**
+ * Whether every source a target needs can be had: found now, or (with `fetch`)
+ * downloaded as the policy allows. Missing is not wrong: a tampered archive or a
+ * bad override is "wrong", and the caller must fail the target, never skip it.
+ */
+export async function targetAvailability(target: Target, opts: AvailabilityOptions): Promise<TargetAvailability> {
   const sources: SourceStatus[] = [];
   if (target.imported) {
     const manifest = path.join(target.imported.bundleDir, 'manifest.json');
     const found = await fs.access(manifest).then(() => true, () => false);
-    sources.push({ package: 'imported bundle', found, origin: 'import', path: target.imported.bundleDir, archive: `the bundle imported from ${target.imported.from}`, ...(found ? {} : { fix: `import it again: reprolab import-buildroot ${target.imported.from} --board ${target.qemu.machine} --name ${target.name}` }) });
+    sources.push({ package: 'imported bundle', state: found ? 'found' : 'missing', found, origin: 'import', path: target.imported.bundleDir, archive: `the bundle imported from ${target.imported.from}`, ...(found ? {} : { fix: `import it again: reprolab import-buildroot ${target.imported.from} --board ${target.qemu.machine} --name ${target.name}` }) });
   }
   for (const spec of await targetSources(target)) {
+    const archive = spec.kind === 'archive' ? spec.archive : path.basename(spec.path);
     try {
-      const r = await resolveSource(spec, { ...opts, download: false });
-      sources.push({ package: spec.package, found: true, origin: r.origin, path: r.path });
+      const r = await resolveSource(spec, opts.fetch ? opts : { ...opts, download: false });
+      sources.push({ package: spec.package, state: 'found', found: true, origin: r.origin, path: r.path, archive });
     } catch (err) {
-      const archive = spec.kind === 'archive' ? spec.archive : path.basename(spec.path);
-      sources.push({ package: spec.package, found: false, archive, fix: err instanceof LabError ? err.describe().replace(/\n/g, '; ') : String(err) });
+      const state = err instanceof MissingSourceError ? 'missing' : 'wrong';
+      const text = err instanceof LabError ? err.describe() : err instanceof Error ? err.message : String(err);
+      sources.push({ package: spec.package, state, found: false, archive, fix: text.replace(/\n/g, '; ') });
     }
   }
   return { target: target.name, description: target.description, available: sources.every((s) => s.found), sources };
 }
 
-/** "skipped: <archive>, … not available" when a target cannot be built here, else undefined. */
+/** Why a target's sources are present but unusable (a digest mismatch, a bad override), else undefined. */
+export function sourceProblem(a: TargetAvailability): string | undefined {
+  const wrong = a.sources.filter((s) => s.state === 'wrong');
+  return wrong.length ? `source error: ${wrong.map((s) => `${s.package}: ${s.fix}`).join('; ')}` : undefined;
+}
+
+/** "skipped: <archive>, … not available" when a target's sources are missing (and none is wrong), else undefined. */
 export function skipReason(a: TargetAvailability): string | undefined {
-  const missing = a.sources.filter((s) => !s.found);
+  if (sourceProblem(a)) return undefined;
+  const missing = a.sources.filter((s) => s.state === 'missing');
   return missing.length ? `skipped: ${missing.map((s) => s.archive).join(', ')} not available` : undefined;
 }

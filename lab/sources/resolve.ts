@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LabError, MissingSourceError } from '../util/errors.ts';
-import { sha256File } from '../util/digest.ts';
-import { exists, tempSibling } from '../util/fs.ts';
+import { exists } from '../util/fs.ts';
+import { downloadArchive, type DownloadProgress, type DownloadTuning } from './download.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { memoFileDigest, memoTreeDigest } from './memo-digest.ts';
 import type { ArchiveSource, DebianFileSource, SourceSpec } from './spec.ts';
@@ -24,8 +24,19 @@ export interface SourceOptions {
   /** Per-package override directories from the command line (`--source pkg=DIR`). */
   overrides?: Record<string, string>;
   env?: NodeJS.ProcessEnv;
-  /** Try the upstream URL when the archive is not cached (off in tests). */
+  /** Download a missing pinned archive; default: yes unless REPROLAB_OFFLINE=1 (see downloadAllowed). */
   download?: boolean;
+  /** Mirror base URLs tried before upstream. */
+  mirrors?: string[];
+  downloadTuning?: Partial<DownloadTuning>;
+  progress?: (p: DownloadProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** The one download policy: missing pinned archives are fetched unless the run is offline (--offline, REPROLAB_OFFLINE=1). */
+export function downloadAllowed(opts: Pick<SourceOptions, 'download' | 'env'>): boolean {
+  if (opts.download !== undefined) return opts.download;
+  return !/^(1|true|yes)$/i.test((opts.env ?? process.env).REPROLAB_OFFLINE ?? '');
 }
 
 /** The environment variable that overrides a package: REPROLAB_SOURCE_LINUX_3_10_108, … */
@@ -58,6 +69,12 @@ export async function resolveSource(spec: SourceSpec, opts: SourceOptions): Prom
       });
     }
     const dir = path.resolve(override.dir);
+    // Every tree the lab builds (Linux, uClibc) has a top-level Makefile: without one it is the wrong folder.
+    if (!(await exists(path.join(dir, 'Makefile')))) {
+      throw new LabError(`source override for ${spec.package} has no top-level Makefile: ${dir} (from ${override.from})`, {
+        fix: `point it at the unpacked ${spec.package} tree itself, not a folder above or inside it`,
+      });
+    }
     return { package: spec.package, origin: 'override', path: dir, sha256: await memoTreeDigest(memoDir(opts.dirs), dir) };
   }
   return spec.kind === 'archive' ? resolveArchive(spec, opts) : resolveDebianFile(spec, opts);
@@ -65,7 +82,14 @@ export async function resolveSource(spec: SourceSpec, opts: SourceOptions): Prom
 
 async function resolveArchive(spec: ArchiveSource, opts: SourceOptions): Promise<ResolvedSource> {
   const file = path.join(opts.dirs.downloads, spec.archive);
-  if (!(await exists(file)) && opts.download !== false) await tryDownload(spec, file);
+  let downloadFailure: string | undefined;
+  if (!(await exists(file)) && downloadAllowed(opts)) {
+    try {
+      await downloadArchive(spec, file, { mirrors: opts.mirrors ?? [], ...(opts.downloadTuning ? { tuning: opts.downloadTuning } : {}), ...(opts.progress ? { progress: opts.progress } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+    } catch (err) {
+      downloadFailure = err instanceof Error ? err.message : String(err);
+    }
+  }
   if (await exists(file)) {
     const digest = await memoFileDigest(memoDir(opts.dirs), file);
     if (digest !== spec.sha256) {
@@ -77,7 +101,7 @@ async function resolveArchive(spec: ArchiveSource, opts: SourceOptions): Promise
   }
   throw new MissingSourceError(
     spec.archive,
-    `source ${spec.archive} not available (sha256 ${spec.sha256})`,
+    `source ${spec.archive} not available (sha256 ${spec.sha256})${downloadFailure ? `; ${downloadFailure}` : downloadAllowed(opts) ? '' : ' (offline: not downloaded)'}`,
     `put ${spec.archive} (from ${spec.url}) in ${opts.dirs.downloads}/, ` +
       `or unpack the ${spec.package} tree into ${path.join(opts.dirs.overrides, spec.package)}/, ` +
       `or point ${overrideEnvName(spec.package)} (or --source ${spec.package}=DIR) at an unpacked tree`,
@@ -93,20 +117,4 @@ async function resolveDebianFile(spec: DebianFileSource, opts: SourceOptions): P
     );
   }
   return { package: spec.package, origin: 'debian-file', path: spec.path, sha256: await memoFileDigest(memoDir(opts.dirs), spec.path) };
-}
-
-/** Downloads into a temporary name, verifies the pin, then renames: the cache never holds half a file. */
-async function tryDownload(spec: ArchiveSource, file: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = tempSibling(file);
-  try {
-    const res = await fetch(spec.url, { signal: AbortSignal.timeout(30_000) });
-    if (!res.ok || !res.body) return;
-    await fs.writeFile(tmp, Buffer.from(await res.arrayBuffer()));
-    if ((await sha256File(tmp)) === spec.sha256) await fs.rename(tmp, file);
-  } catch {
-    // Offline machines are normal here: the caller reports the archive as missing.
-  } finally {
-    await fs.rm(tmp, { force: true });
-  }
 }

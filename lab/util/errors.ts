@@ -34,6 +34,11 @@ export class MissingSourceError extends LabError {
   }
 }
 
+/** Bad input on the command line (a flag's value, an unknown target): exit code 2, one line, no stack. */
+export class UsageError extends LabError {
+  override name = 'UsageError';
+}
+
 export function describeError(err: unknown): string {
   if (err instanceof LabError) return err.describe();
   if (err instanceof Error) return err.stack ?? err.message;

@@ -6,11 +6,12 @@ import path from 'node:path';
 import { buildBundle, type Bundle } from '../../lab/build/bundle.ts';
 import { loadTargets } from '../../lab/catalog/targets.ts';
 import { skipReason, targetAvailability, type TargetAvailability } from '../../lab/sources/availability.ts';
+import { progressPrinter } from '../../lab/sources/download.ts';
 import { labDirs, timeStamp } from '../../lab/util/paths.ts';
 
 export const dirs = labDirs();
 export const targets = await loadTargets();
-export const availability: TargetAvailability[] = await Promise.all(targets.map((t) => targetAvailability(t, { dirs, download: false })));
+export const availability: TargetAvailability[] = await Promise.all(targets.map((t) => targetAvailability(t, { dirs, fetch: true, progress: progressPrinter() })));
 const stamp = timeStamp();
 
 /** "skipped: <archive> not available" for a target whose sources are absent, else undefined. */

@@ -114,7 +114,7 @@ describe('TargetRun: an ERROR is retried once on a fresh boot; a verdict never i
         return { verdict: v, variants: [], rate: { reproduced: 0, repeats: 1, errors: v === 'ERROR' ? 1 : 0 }, key: {}, evidenceDir: o.outDir, depends: { qemu: 'q' }, durationMs: 5, ...(v === 'ERROR' ? { error: 'SSH timed out' } : {}) } as unknown as ScenarioResult;
       },
     };
-    const run = new TargetRun({ target: target(dir), dirs, overrides: {}, outDir: path.join(root, 'run'), repeat: 1, params: {}, expectations: new Map(), seams });
+    const run = new TargetRun({ target: target(dir), dirs, sources: { dirs, download: false }, outDir: path.join(root, 'run'), repeat: 1, params: {}, expectations: new Map(), seams });
     expect(await run.prepare(() => undefined)).toBeUndefined();
     return { run, guests, outDirs };
   }

@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { LabError, UsageError } from '../util/errors.ts';
+import { tempSibling } from '../util/fs.ts';
+import type { ArchiveSource } from './spec.ts';
+
+/** How a download behaves; tests shorten the waits, nothing else changes. */
+export interface DownloadTuning {
+  /** Give up on a response that sends no byte for this long (a stalled read, not a cap on the whole file). */
+  stallMs: number;
+  /** Tries per URL for transient failures (network, 5xx, stall, short body). */
+  tries: number;
+  /** Wait before try n+1 is backoffMs * 2^(n-1). */
+  backoffMs: number;
+}
+
+export const DEFAULT_TUNING: DownloadTuning = { stallMs: 60_000, tries: 3, backoffMs: 2_000 };
+
+export interface DownloadProgress {
+  archive: string;
+  url: string;
+  bytes: number;
+  total?: number;
+  startedAt: number;
+  done?: boolean;
+}
+
+export interface DownloadRequest {
+  /** Mirror base URLs, tried in order before the upstream URL (Buildroot's BR2_PRIMARY_SITE model). */
+  mirrors: string[];
+  tuning?: Partial<DownloadTuning>;
+  progress?: (p: DownloadProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** One failed try, for the report when every URL failed. */
+interface Attempt {
+  url: string;
+  cause: string;
+}
+
+/** A failure that moving on to the next URL may cure, but trying this one again will not (404, a wrong file). */
+class Permanent extends Error {}
+
+/** The URLs for an archive: each mirror's <base>/<archive>, then upstream. */
+export function candidateUrls(spec: ArchiveSource, mirrors: string[]): string[] {
+  const fromMirrors = mirrors.map((m) => `${m.replace(/\/+$/, '')}/${spec.archive}`);
+  return [...new Set([...fromMirrors, spec.url])];
+}
+
+/**
+ * Fetches a pinned archive into `file`: mirrors first, then upstream; transient
+ * failures retried with backoff; the digest checked before the file enters the
+ * cache (a temporary sibling is renamed only when it matches, and removed
+ * otherwise). Throws a LabError naming every URL tried and why it failed.
+ */
+export async function downloadArchive(spec: ArchiveSource, file: string, req: DownloadRequest): Promise<{ url: string; bytes: number }> {
+  const tuning = { ...DEFAULT_TUNING, ...req.tuning };
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const attempts: Attempt[] = [];
+  for (const url of candidateUrls(spec, req.mirrors)) {
+    for (let n = 1; n <= tuning.tries; n++) {
+      if (req.signal?.aborted) throw new LabError(`download of ${spec.archive} cancelled`);
+      const tmp = tempSibling(file);
+      try {
+        const bytes = await fetchTo(spec, url, tmp, tuning, req);
+        await fs.rename(tmp, file);
+        return { url, bytes };
+      } catch (err) {
+        const cause = err instanceof Error ? err.message : String(err);
+        attempts.push({ url, cause: tuning.tries > 1 && !(err instanceof Permanent) ? `${cause} (try ${n}/${tuning.tries})` : cause });
+        if (err instanceof Permanent) break;
+        if (n < tuning.tries) await sleep(tuning.backoffMs * 2 ** (n - 1), req.signal);
+      } finally {
+        await fs.rm(tmp, { force: true });
+      }
+    }
+  }
+  throw new LabError(`could not download ${spec.archive}: ${attempts.map((a) => `${a.url}: ${a.cause}`).join('; ')}`, {
+    fix: `put ${spec.archive} (sha256 ${spec.sha256}) in the download cache by hand, add a mirror that has it (--mirror URL or REPROLAB_MIRRORS), or use an override directory`,
+  });
+}
+
+async function fetchTo(spec: ArchiveSource, url: string, tmp: string, tuning: DownloadTuning, req: DownloadRequest): Promise<number> {
+  const ctl = new AbortController();
+  const onAbort = () => ctl.abort(new Error('cancelled'));
+  req.signal?.addEventListener('abort', onAbort, { once: true });
+  let stalled = false;
+  let timer: NodeJS.Timeout | undefined;
+  // The watchdog is re-armed by every chunk: a slow but moving download of 70 MB is fine, a silent one is not.
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = true;
+      ctl.abort(new Error('stalled'));
+    }, tuning.stallMs);
+  };
+  const out = await fs.open(tmp, 'w');
+  try {
+    arm();
+    const res = await fetch(url, { signal: ctl.signal });
+    if (res.status === 404 || res.status === 410) throw new Permanent(`HTTP ${res.status} (not on this server)`);
+    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+    const totalHeader = Number(res.headers.get('content-length'));
+    const total = Number.isFinite(totalHeader) && totalHeader > 0 ? totalHeader : undefined;
+    const hash = createHash('sha256');
+    const startedAt = Date.now();
+    let bytes = 0;
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      arm();
+      hash.update(chunk);
+      await out.write(chunk);
+      bytes += chunk.length;
+      req.progress?.({ archive: spec.archive, url, bytes, ...(total ? { total } : {}), startedAt });
+    }
+    if (total !== undefined && bytes !== total) throw new Error(`the body ended after ${bytes} of ${total} bytes`);
+    const digest = hash.digest('hex');
+    if (digest !== spec.sha256) throw new Permanent(`sha256 ${digest} does not match the pinned ${spec.sha256} (${bytes} bytes)`);
+    req.progress?.({ archive: spec.archive, url, bytes, ...(total ? { total } : {}), startedAt, done: true });
+    return bytes;
+  } catch (err) {
+    if (stalled) throw new Error(`no data for ${Math.round(tuning.stallMs / 1000)} s (stalled)`);
+    if (err instanceof Error && !(err instanceof Permanent) && err.cause instanceof Error) throw new Error(`${err.message}: ${err.cause.message}`);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    req.signal?.removeEventListener('abort', onAbort);
+    await out.close();
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+}
+
+const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+
+/**
+ * Progress for people: on a terminal one line rewritten in place (bytes, rate),
+ * elsewhere (CI) one line when a download finishes.
+ */
+export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (p: DownloadProgress) => void {
+  let last = 0;
+  return (p) => {
+    const secs = Math.max(0.001, (Date.now() - p.startedAt) / 1000);
+    const text = `${p.archive}: ${mb(p.bytes)}${p.total ? ` of ${mb(p.total)}` : ''} at ${mb(p.bytes / secs)}/s from ${p.url}`;
+    if (p.done) {
+      stream.write(`${stream.isTTY ? '\r\x1b[K' : ''}downloaded ${text} in ${secs.toFixed(1)} s\n`);
+    } else if (stream.isTTY && Date.now() - last > 250) {
+      last = Date.now();
+      stream.write(`\r\x1b[K${text}`);
+    }
+  };
+}
+
+/** Mirrors from the flag(s) and REPROLAB_MIRRORS (space- or comma-separated), in that order. */
+export function mirrorList(flags: string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const fromEnv = (env.REPROLAB_MIRRORS ?? '').split(/[\s,]+/).filter(Boolean);
+  const all = [...flags, ...fromEnv];
+  for (const m of all) {
+    if (!/^https?:\/\/[^/]/.test(m)) throw new UsageError(`mirror ${m}: expected an http:// or https:// URL`, { fix: 'e.g. --mirror http://mirror.example/reprolab or REPROLAB_MIRRORS="URL1 URL2"' });
+  }
+  return all;
+}
