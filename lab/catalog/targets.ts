@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { LabError } from '../util/errors.ts';
+import { LabError, UsageError } from '../util/errors.ts';
 import { repoRoot } from '../util/paths.ts';
 import type { Arch, KernelLine, Target } from './target.ts';
 import { Fields, parseJson } from './validate.ts';
@@ -97,7 +97,7 @@ export function selectTargets(all: Target[], names: string[]): Target[] {
   return names.map((name) => {
     const t = all.find((x) => x.name === name);
     if (!t) {
-      throw new LabError(`unknown target "${name}"`, { fix: `use one of: ${all.map((x) => x.name).join(', ')} (reprolab targets)` });
+      throw new UsageError(`unknown target "${name}"`, { fix: `use one of: ${all.map((x) => x.name).join(', ')} (reprolab targets)` });
     }
     return t;
   });

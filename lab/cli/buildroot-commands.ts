@@ -6,7 +6,7 @@ import { importBuildroot } from '../buildroot/import.ts';
 import { buildWithBuildroot, configureBuildroot, downloadDir, missingDownloads, resolvedVersions } from '../buildroot/run-buildroot.ts';
 import { loadTargets, selectTargets } from '../catalog/targets.ts';
 import type { Target } from '../catalog/target.ts';
-import { LabError } from '../util/errors.ts';
+import { UsageError } from '../util/errors.ts';
 import type { Dirs } from './guest-commands.ts';
 import { timeStamp } from '../util/paths.ts';
 
@@ -65,7 +65,7 @@ export function registerBuildrootCommands(program: Command, getDirs: Dirs): void
       }
       const [target] = selectTargets(targets, [opts.target]) as [Target];
       const defconfig = defconfigName(target);
-      if (!written.defconfigs.includes(defconfig)) throw new LabError(`--target ${target.name}: the external tree has no defconfig for it`, { fix: `use one of the uClibc 3.10 targets: ${written.defconfigs.join(', ')}` });
+      if (!written.defconfigs.includes(defconfig)) throw new UsageError(`--target ${target.name}: the external tree has no defconfig for it`, { fix: `use one of the uClibc 3.10 targets: ${written.defconfigs.join(', ')}` });
       const tree = path.resolve(opts.buildroot);
       const out = path.resolve(opts.out ?? path.join(dirs.cache, 'buildroot', target.name));
       const logFile = path.join(dirs.logs, `buildroot-${target.name}-${timeStamp()}`, 'buildroot.log');

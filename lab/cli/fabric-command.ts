@@ -1,3 +1,4 @@
+import { flagged } from './input.ts';
 import type { Command } from 'commander';
 import { buildFabric } from '../fabric/fabric.ts';
 import { parseSockets } from '../fabric/guest-ops.ts';
@@ -30,9 +31,9 @@ export function registerFabricCommand(program: Command, getDirs: Dirs): void {
       // Parse everything before booting: a typo must not cost a boot.
       const spec = {
         ...(opts.interfaces !== undefined ? { interfaces: whole('--interfaces', opts.interfaces, 0, MAX_INTERFACES) } : {}),
-        ...(opts.kinds ? { kinds: parseKinds(opts.kinds) } : {}),
-        ...(opts.usbBurst ? { usbBurst: parseBurst(opts.usbBurst) } : {}),
-        ...(opts.sockets ? { sockets: parseSockets(opts.sockets) } : {}),
+        ...(opts.kinds ? { kinds: flagged('--kinds', opts.kinds, parseKinds) } : {}),
+        ...(opts.usbBurst ? { usbBurst: flagged('--usb-burst', opts.usbBurst, parseBurst) } : {}),
+        ...(opts.sockets ? { sockets: flagged('--sockets', opts.sockets, parseSockets) } : {}),
         ...(opts.uevents !== undefined ? { ueventTrigger: whole('--uevents', opts.uevents, 0, 1_000_000) } : {}),
       };
       const guest = await bootTarget(name, getDirs, (l) => console.error(l), opts.keep);

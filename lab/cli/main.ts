@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
 import { Listr } from 'listr2';
 import { loadAllTargets, selectTargets } from '../catalog/targets.ts';
 import { buildBundle, type Bundle } from '../build/bundle.ts';
@@ -9,6 +10,7 @@ import { registerFabricCommand } from './fabric-command.ts';
 import { registerMatrixCommand, registerReportCommands } from './matrix-command.ts';
 import { registerBuildrootCommands } from './buildroot-commands.ts';
 import { registerSourcesCommand } from './sources-command.ts';
+import { checkSharedOptions, flagged } from './input.ts';
 import { registerScenarioCommands, registerSweepCommand, registerValidatePatchCommand } from './scenario-commands.ts';
 import { diagnose, fixCommand, healthy, install } from '../doctor/doctor.ts';
 import { targetAvailability } from '../sources/availability.ts';
@@ -31,7 +33,10 @@ function parseOverrides(pairs: string[]): Record<string, string> {
   return out;
 }
 
+/** The whole command tree; a test walks it to try every option with a bad value. */
+export function buildProgram(): Command {
 const program = new Command('reprolab')
+  .exitOverride()
   .description('QEMU-based embedded reproduction lab: build, boot and judge netlink field bugs on emulated ARM and MIPS')
   .addOption(new Option('--cache-dir <dir>', 'where builds, sources and logs live').env('REPROLAB_CACHE'))
   .addOption(new Option('--downloads-dir <dir>', 'where pinned source archives are looked for').env('REPROLAB_DOWNLOADS'))
@@ -43,9 +48,14 @@ function globalDirs() {
   const o = program.opts<{ cacheDir?: string; downloadsDir?: string; source: string[]; offline?: boolean; mirror: string[] }>();
   const dirs = labDirs({ cacheDir: o.cacheDir, downloadsDir: o.downloadsDir });
   const overrides = parseOverrides(o.source);
-  const sources: SourceOptions = { dirs, overrides, mirrors: mirrorList(o.mirror), progress: progressPrinter(), ...(o.offline ? { download: false } : {}) };
+  const sources: SourceOptions = { dirs, overrides, mirrors: flagged('--mirror', o.mirror.join(' '), () => mirrorList(o.mirror)), progress: progressPrinter(), ...(o.offline ? { download: false } : {}) };
   return { dirs, overrides, sources };
 }
+
+// Shared option values are checked before any action: a bad one never starts a build or a boot.
+program.hook('preAction', async (_self, action) => {
+  await checkSharedOptions({ ...program.opts(), ...action.opts() }, async () => (await loadAllTargets(globalDirs().dirs.imported)).map((t) => t.name));
+});
 
 program
   .command('targets')
@@ -75,6 +85,11 @@ program
   .action(async (names: string[], opts: { variant: string[]; patch: string[]; json?: boolean }) => {
     const { dirs, sources } = globalDirs();
     const targets = selectTargets(await loadAllTargets(dirs.imported), names);
+    for (const target of targets) {
+      for (const v of opts.variant) {
+        if (!target.libc.variants.includes(v)) throw new UsageError(`--variant ${v}: ${target.name} has no libc variant "${v}"`, { fix: `use one of: ${target.libc.variants.join(', ')}` });
+      }
+    }
     const stamp = timeStamp();
     const results: { target: string; ok: boolean; bundle?: Bundle; error?: string; seconds: number }[] = [];
     const tasks = new Listr(
@@ -83,11 +98,6 @@ program
         task: async (_ctx: unknown, task: { output: string; title: string }) => {
           const started = Date.now();
           try {
-            for (const v of opts.variant) {
-              if (!target.libc.variants.includes(v)) {
-                throw new LabError(`${target.name} has no libc variant "${v}"`, { fix: `use one of: ${target.libc.variants.join(', ')}` });
-              }
-            }
             const bundle = await buildBundle({
               target,
               ...(opts.variant.length ? { variants: opts.variant } : {}),
@@ -153,9 +163,28 @@ program
     console.log('doctor: every host requirement is present');
   });
 
-installExitHandlers();
+return program;
+}
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  console.error(`reprolab: ${describeError(err)}`);
-  process.exitCode = 1;
-});
+/** Exit codes: 0 as expected; 1 not as expected or the lab failed; 2 bad input (usage); 3 a regression. */
+export async function main(argv: string[]): Promise<void> {
+  installExitHandlers();
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed its one line (unknown option, missing argument); help and --version are not errors.
+      process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+      return;
+    }
+    if (err instanceof UsageError) {
+      console.error(`reprolab: ${err.message}${err.fix ? ` (${err.fix})` : ''}`);
+      process.exitCode = 2;
+      return;
+    }
+    console.error(`reprolab: ${describeError(err)}`);
+    process.exitCode = 1;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main(process.argv);

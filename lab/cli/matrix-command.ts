@@ -1,3 +1,4 @@
+import { flagged } from './input.ts';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import { runMatrix, writeReports } from '../matrix/run-matrix.ts';
 import { previousRun, pruneRuns } from '../matrix/runs.ts';
 import { SCENARIO_NAMES } from '../scenarios/types.ts';
 import { scenarioByName } from '../scenarios/registry.ts';
-import { LabError } from '../util/errors.ts';
+import { UsageError } from '../util/errors.ts';
 import { timeStamp, type LabDirs } from '../util/paths.ts';
 import type { Dirs } from './guest-commands.ts';
 import { PARAM_FLAGS, scenarioParams, whole, type ParamOptions } from './scenario-params.ts';
@@ -103,7 +104,7 @@ export function registerMatrixCommand(program: Command, getDirs: Dirs): void {
     ) => {
       const { dirs, sources } = getDirs();
       const targets = selectTargets(await loadAllTargets(dirs.imported), list(opts.targets));
-      const scenarios = (opts.scenarios ? list(opts.scenarios) : [...SCENARIO_NAMES]).map(scenarioByName);
+      const scenarios = (opts.scenarios ? list(opts.scenarios) : [...SCENARIO_NAMES]).map((n) => flagged('--scenarios', n, scenarioByName));
       const repeat = whole('--repeat', opts.repeat, 1, 10_000);
       const guestMiB = Math.max(...targets.map((t) => t.qemu.memoryMiB));
       const jobs = opts.jobs ? whole('--jobs', opts.jobs, 1, 64) : defaultJobs(os.cpus().length, os.freemem(), guestMiB);
@@ -111,7 +112,7 @@ export function registerMatrixCommand(program: Command, getDirs: Dirs): void {
       const sweeps = (opts.sweeps ? (opts.sweep ?? DEFAULT_SWEEPS) : []).map(parseSweepRequest);
       const keep = whole('--keep-runs', opts.keepRuns, 1, 1_000_000);
       const maxAgeDays = opts.maxAgeDays !== undefined ? Number(opts.maxAgeDays) : undefined;
-      if (maxAgeDays !== undefined && !(maxAgeDays > 0)) throw new LabError(`--max-age-days ${opts.maxAgeDays}: expected a number of days > 0`);
+      if (maxAgeDays !== undefined && !(maxAgeDays > 0)) throw new UsageError(`--max-age-days ${opts.maxAgeDays}: expected a number of days > 0`);
       const params = scenarioParams(opts);
       const root = runsRoot(dirs);
       const outDir = path.resolve(opts.out ?? path.join(root, timeStamp()));
@@ -186,7 +187,7 @@ export function registerReportCommands(program: Command, getDirs: Dirs): void {
     .option('--keep-runs <n>', 'keep only the newest n runs')
     .option('--max-age-days <d>', 'remove runs older than d days')
     .action(async (opts: { keepRuns?: string; maxAgeDays?: string }) => {
-      if (opts.keepRuns === undefined && opts.maxAgeDays === undefined) throw new LabError('report prune needs --keep-runs N or --max-age-days D');
+      if (opts.keepRuns === undefined && opts.maxAgeDays === undefined) throw new UsageError('report prune needs --keep-runs N or --max-age-days D');
       const root = runsRoot(getDirs().dirs);
       const removed = await pruneRuns(root, {
         ...(opts.keepRuns !== undefined ? { keep: whole('--keep-runs', opts.keepRuns, 1, 1_000_000) } : {}),

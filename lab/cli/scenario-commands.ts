@@ -1,3 +1,5 @@
+import { flagged } from './input.ts';
+import { parseBurst } from '../fabric/usb-plan.ts';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -6,11 +8,11 @@ import { loadExpectations } from '../catalog/expectations.ts';
 import { expectationsName, type Target } from '../catalog/target.ts';
 import { loadAllTargets, loadTargets, selectTargets } from '../catalog/targets.ts';
 import { writeSweepPlot } from '../report/sweep-plot.ts';
-import { skipReason, targetAvailability } from '../sources/availability.ts';
+import { skipReason, sourceProblem, targetAvailability } from '../sources/availability.ts';
 import { scenarioByName } from '../scenarios/registry.ts';
 import { parseRange, runSweep, SWEEP_AXES } from '../scenarios/sweep.ts';
 import { SUPPORTED_LIBCS, validatePatch } from '../scenarios/validate-patch.ts';
-import { LabError } from '../util/errors.ts';
+import { LabError, UsageError } from '../util/errors.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import type { ScenarioResult } from '../scenarios/types.ts';
 import type { Dirs } from './guest-commands.ts';
@@ -41,7 +43,7 @@ export function registerScenarioCommands(program: Command, getDirs: Dirs): void 
     const scenario = scenarioByName(name);
     const params = scenarioParams(opts);
     const repeat = Number(opts.repeat);
-    if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat ${opts.repeat}: expected a whole number >= 1`);
+    if (!Number.isInteger(repeat) || repeat < 1) throw new UsageError(`--repeat ${opts.repeat}: expected a whole number >= 1`);
     const { dirs, sources } = getDirs();
     const [target] = selectTargets(await loadAllTargets(dirs.imported), [opts.target]) as [Target];
     const expectations = await loadExpectations(scenario.name);
@@ -85,12 +87,15 @@ export function registerSweepCommand(program: Command, getDirs: Dirs): void {
     ) => {
       const scenario = scenarioByName(name);
       const axis = SWEEP_AXES[scenario.name];
-      if (!axis) throw new LabError(`${scenario.name} has no sweep parameter`, { fix: 'sweep getifaddrs, getifaddrs-mechanism, uevent, dump-read or dump-buffer' });
+      if (!axis) throw new UsageError(`${scenario.name} has no sweep parameter`, { fix: 'sweep getifaddrs, getifaddrs-mechanism, uevent, dump-read or dump-buffer' });
       const given = { interfaces: opts.interfaces, burst: opts.burst, sockets: opts.sockets };
       const text = given[axis];
-      if (!text) throw new LabError(`sweep ${scenario.name} needs --${axis} FROM..TO[:STEP]`);
+      if (!text) throw new UsageError(`sweep ${scenario.name} needs --${axis} FROM..TO[:STEP]`);
+      // Every range given is checked, the swept one and any other.
+      for (const [k, v] of Object.entries(given)) if (v !== undefined) parseRange(`--${k}`, v);
       const range = parseRange(`--${axis}`, text);
-      const params = scenarioParams({ ...(opts.burstShape ? { burst: opts.burstShape } : {}), ...(opts.buffer ? { buffer: opts.buffer } : {}) });
+      const params = scenarioParams({ ...(opts.buffer ? { buffer: opts.buffer } : {}) });
+      if (opts.burstShape) params.burst = flagged('--burst-shape', opts.burstShape, parseBurst);
       const { dirs, sources } = getDirs();
       const [target] = selectTargets(await loadAllTargets(dirs.imported), [opts.target]) as [Target];
       const when = timeStamp();
@@ -123,19 +128,23 @@ export function registerValidatePatchCommand(program: Command, getDirs: Dirs): v
     .option('--out <dir>', 'output directory (default <cache>/validate/<time>)');
   for (const [flag, help] of PARAM_FLAGS.slice(0, 1)) cmd.option(flag, help);
   cmd.action(async (patches: string[], opts: ParamOptions & { libc: string; targets?: string; json?: boolean; out?: string }) => {
-    if (!SUPPORTED_LIBCS.includes(opts.libc)) throw new LabError(`--libc ${opts.libc}: not a libc the lab builds from source`, { fix: `use one of: ${SUPPORTED_LIBCS.join(', ')}` });
+    if (!SUPPORTED_LIBCS.includes(opts.libc)) throw new UsageError(`--libc ${opts.libc}: not a libc the lab builds from source`, { fix: `use one of: ${SUPPORTED_LIBCS.join(', ')}` });
+    const params = scenarioParams(opts);
     const files = patches.map((p) => path.resolve(p));
-    for (const f of files) await fs.access(f).catch(() => { throw new LabError(`patch not found: ${f}`); });
+    for (const f of files) await fs.access(f).catch(() => { throw new UsageError(`patch not found: ${f}`); });
     const { dirs, sources } = getDirs();
     // Imported products with uClibc take part when named; by default the built-in uClibc targets do.
     const all = (await loadAllTargets(dirs.imported)).filter((t) => t.libc.kind === 'uclibc');
     const chosen = opts.targets ? selectTargets(all, opts.targets.split(',').map((s) => s.trim())) : all.filter((t) => !t.imported);
     const avail = await Promise.all(chosen.map((t) => targetAvailability(t, { ...sources, fetch: true })));
+    // A source that is present but wrong is a failure to fix, never a target quietly left out.
+    const wrong = avail.map(sourceProblem).filter(Boolean);
+    if (wrong.length) throw new LabError(wrong.join('\n'));
     const ready = chosen.filter((_, i) => avail[i]!.available);
     for (const [i, t] of chosen.entries()) if (!avail[i]!.available) console.error(`${t.name}: ${skipReason(avail[i]!)}`);
     if (!ready.length) throw new LabError(`no ${opts.libc} target can be built here`, { fix: 'put the missing archives in the download cache (reprolab targets lists them)' });
     const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'validate', timeStamp()));
-    const findings = await validatePatch({ patches: files, targets: ready, dirs, sources, params: scenarioParams(opts), outDir, progress: (l) => console.error(l), builtins: await loadTargets() });
+    const findings = await validatePatch({ patches: files, targets: ready, dirs, sources, params, outDir, progress: (l) => console.error(l), builtins: await loadTargets() });
     if (opts.json) console.log(JSON.stringify({ patches: files, libc: opts.libc, findings }, null, 2));
     else {
       for (const f of findings) {

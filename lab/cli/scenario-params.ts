@@ -1,7 +1,8 @@
 import { MAX_INTERFACES } from '../fabric/interfaces.ts';
 import { parseBurst } from '../fabric/usb-plan.ts';
 import type { ScenarioParams } from '../scenarios/types.ts';
-import { LabError } from '../util/errors.ts';
+import { UsageError } from '../util/errors.ts';
+import { flagged } from './input.ts';
 
 export interface ParamOptions {
   interfaces?: string;
@@ -17,7 +18,7 @@ export interface ParamOptions {
 /** A whole-number flag within [min, max], or an error naming the flag. */
 export function whole(flag: string, text: string, min: number, max: number): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new LabError(`${flag} ${text}: expected a whole number from ${min} to ${max}`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} ${text}: expected a whole number from ${min} to ${max}`);
   return n;
 }
 
@@ -25,7 +26,7 @@ export function whole(flag: string, text: string, min: number, max: number): num
 export function scenarioParams(o: ParamOptions): ScenarioParams {
   return {
     ...(o.interfaces !== undefined ? { interfaces: whole('--interfaces', o.interfaces, 0, MAX_INTERFACES) } : {}),
-    ...(o.burst !== undefined ? { burst: parseBurst(o.burst) } : {}),
+    ...(o.burst !== undefined ? { burst: flagged('--burst', o.burst, parseBurst) } : {}),
     ...(o.trigger !== undefined ? { trigger: whole('--trigger', o.trigger, 0, 1_000_000) } : {}),
     ...(o.delayUs !== undefined ? { delayUs: whole('--delay-us', o.delayUs, 0, 10_000_000) } : {}),
     ...(o.sockets !== undefined ? { sockets: whole('--sockets', o.sockets, 1, 20_000) } : {}),

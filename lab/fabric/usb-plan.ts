@@ -1,4 +1,4 @@
-import { LabError } from '../util/errors.ts';
+import { LabError, UsageError } from '../util/errors.ts';
 
 /** USB devices the lab hotplugs, by the short name used on the command line. */
 export const USB_KINDS = { kbd: 'usb-kbd', mouse: 'usb-mouse', storage: 'usb-storage', net: 'usb-net' } as const;
@@ -36,13 +36,13 @@ const SPEC_HELP =
 /** Parses "kbd,storage:10@50ms+enum/add-remove". */
 export function parseBurst(text: string): BurstSpec {
   const m = /^([a-z,]+):(\d+)(?:@(\d+)ms)?(?:\+(enum|\d+ms))?(?:\/(add-remove|interleaved))?$/.exec(text.trim());
-  if (!m) throw new LabError(`bad USB burst "${text}"`, { fix: SPEC_HELP });
+  if (!m) throw new UsageError(`bad USB burst "${text}"`, { fix: SPEC_HELP });
   const kinds = m[1]!.split(',').filter(Boolean);
-  for (const k of kinds) if (!(k in USB_KINDS)) throw new LabError(`unknown USB device kind "${k}" in burst "${text}"`, { fix: SPEC_HELP });
+  for (const k of kinds) if (!(k in USB_KINDS)) throw new UsageError(`unknown USB device kind "${k}" in burst "${text}"`, { fix: SPEC_HELP });
   const count = Number(m[2]);
-  if (count < 1 || count > 1000) throw new LabError(`USB burst count ${count} is out of range`, { fix: 'give 1 to 1000 devices' });
+  if (count < 1 || count > 1000) throw new UsageError(`USB burst count ${count} is out of range`, { fix: 'give 1 to 1000 devices' });
   const pattern = (m[5] as BurstPattern | undefined) ?? 'add-remove';
-  if (m[4] && pattern === 'interleaved') throw new LabError(`USB burst "${text}": a hold applies to add-remove bursts only`, { fix: SPEC_HELP });
+  if (m[4] && pattern === 'interleaved') throw new UsageError(`USB burst "${text}": a hold applies to add-remove bursts only`, { fix: SPEC_HELP });
   const hold: BurstHold = m[4] === 'enum' ? 'enumerated' : { ms: m[4] ? Number(m[4].slice(0, -2)) : 0 };
   return { kinds: kinds as UsbKind[], count, intervalMs: m[3] === undefined ? 100 : Number(m[3]), pattern, hold };
 }

@@ -1,5 +1,5 @@
 import { parseRange, SWEEP_AXES, type SweepAxis, type SweepRange } from '../scenarios/sweep.ts';
-import { LabError } from '../util/errors.ts';
+import { UsageError } from '../util/errors.ts';
 
 /** One verdict to produce: a scenario (with all its variants) on a target. */
 export interface MatrixCell {
@@ -25,7 +25,7 @@ export function parseShard(text: string): Shard {
   const index = m ? Number(m[1]) : NaN;
   const count = m ? Number(m[2]) : NaN;
   if (!m || count < 1 || index < 1 || index > count) {
-    throw new LabError(`--shard ${text}: expected I/N with 1 <= I <= N`, { fix: 'e.g. --shard 1/2 in one CI job and --shard 2/2 in the other (GitLab: --shard $CI_NODE_INDEX/$CI_NODE_TOTAL)' });
+    throw new UsageError(`--shard ${text}: expected I/N with 1 <= I <= N`, { fix: 'e.g. --shard 1/2 in one CI job and --shard 2/2 in the other (GitLab: --shard $CI_NODE_INDEX/$CI_NODE_TOTAL)' });
   }
   return { index, count };
 }
@@ -63,7 +63,7 @@ export function parseSweepRequest(text: string): SweepRequest {
   const name = i > 0 ? text.slice(0, i) : '';
   const axis = SWEEP_AXES[name];
   if (!axis) {
-    throw new LabError(`--sweep ${text}: expected SCENARIO:FROM..TO[:STEP] with a scenario that has a sweep parameter`, {
+    throw new UsageError(`--sweep ${text}: expected SCENARIO:FROM..TO[:STEP] with a scenario that has a sweep parameter`, {
       fix: `e.g. --sweep getifaddrs-mechanism:0..48:16; sweepable: ${Object.keys(SWEEP_AXES).join(', ')}`,
     });
   }

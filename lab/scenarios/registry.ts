@@ -1,4 +1,4 @@
-import { LabError } from '../util/errors.ts';
+import { UsageError } from '../util/errors.ts';
 import { getifaddrs } from './defs/getifaddrs.ts';
 import { getifaddrsMechanism } from './defs/getifaddrs-mechanism.ts';
 import { dumpBuffer, dumpHang, dumpRead } from './defs/dumps.ts';
@@ -16,7 +16,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
 
 export function scenarioByName(name: string): Scenario {
   if (!(SCENARIO_NAMES as readonly string[]).includes(name)) {
-    throw new LabError(`unknown scenario "${name}"`, { fix: `use one of: ${SCENARIO_NAMES.join(', ')}` });
+    throw new UsageError(`unknown scenario "${name}"`, { fix: `use one of: ${SCENARIO_NAMES.join(', ')}` });
   }
   return SCENARIOS[name as ScenarioName];
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { BundleManifest } from '../build/bundle.ts';
 import { startGuest, type Guest } from '../guest/guest.ts';
-import { LabError } from '../util/errors.ts';
+import { LabError, UsageError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { runScenario } from './runner.ts';
 import type { Scenario, ScenarioParams, ScenarioResult } from './types.ts';
@@ -20,10 +20,10 @@ export interface SweepRange {
 /** "0..64" or "0..64:4". */
 export function parseRange(flag: string, text: string): SweepRange {
   const m = /^(\d+)\.\.(\d+)(?::(\d+))?$/.exec(text.trim());
-  if (!m) throw new LabError(`${flag} ${text}: expected FROM..TO or FROM..TO:STEP`, { fix: `e.g. ${flag} 0..64 or ${flag} 0..64:4` });
+  if (!m) throw new UsageError(`${flag} ${text}: expected FROM..TO or FROM..TO:STEP`, { fix: `e.g. ${flag} 0..64 or ${flag} 0..64:4` });
   const [from, to, step] = [Number(m[1]), Number(m[2]), m[3] ? Number(m[3]) : 1];
-  if (to < from || step < 1) throw new LabError(`${flag} ${text}: TO must be >= FROM and STEP >= 1`);
-  if ((to - from) / step > 512) throw new LabError(`${flag} ${text}: more than 512 points`, { fix: 'use a larger step' });
+  if (to < from || step < 1) throw new UsageError(`${flag} ${text}: TO must be >= FROM and STEP >= 1`);
+  if ((to - from) / step > 512) throw new UsageError(`${flag} ${text}: more than 512 points`, { fix: 'use a larger step' });
   return { from, to, step };
 }
 

@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { LabError, UsageError } from '../util/errors.ts';
+
+/*
+ * Command-line values are checked here, before any build or boot: a bad one is a
+ * UsageError (exit 2, one line) that names the option and what it must be.
+ */
+
+/** Runs a parser on a flag's value; any LabError it raises becomes a usage error naming the flag. */
+export function flagged<T>(flag: string, value: string, parse: (v: string) => T): T {
+  try {
+    return parse(value);
+  } catch (err) {
+    if (!(err instanceof LabError)) throw err;
+    const msg = err.message.startsWith(flag) ? err.message : `${flag} ${value}: ${err.message}`;
+    throw new UsageError(msg, err.fix ? { fix: err.fix } : {});
+  }
+}
+
+/** A directory the lab will create or write into: refused when it, or a folder above it, is a file. */
+export function outDirOption(flag: string, value: string): string {
+  const dir = path.resolve(value);
+  for (let p = dir; ; p = path.dirname(p)) {
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(p, { throwIfNoEntry: false });
+    } catch {
+      continue; // ENOTDIR: a file further up, found on the next step
+    }
+    if (st && !st.isDirectory()) throw new UsageError(`${flag} ${value}: ${p} is a file, not a directory`, { fix: `give ${flag} a directory path` });
+    if (st || p === path.dirname(p)) return dir;
+  }
+}
+
+/** A file the command reads: it must exist and be a regular file. */
+export function inputFileOption(flag: string, value: string): string {
+  const file = path.resolve(value);
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (!st?.isFile()) throw new UsageError(`${flag} ${value}: ${st ? 'not a regular file' : 'no such file'}`);
+  return file;
+}
+
+/** A directory that must already exist. */
+export function inputDirOption(flag: string, value: string): string {
+  const dir = path.resolve(value);
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${flag} ${value}: no such directory`);
+  return dir;
+}
+
+/** Whole number within [min, max], as a usage error naming the flag. */
+function wholeIn(flag: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} ${text}: expected a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/**
+ * The options several commands share, checked by name before any action runs
+ * (commander's preAction hook): paths, counts and target names. Each command's
+ * own values (bursts, ranges, shards…) are checked at the top of its action.
+ */
+export async function checkSharedOptions(opts: Record<string, unknown>, targetNames: () => Promise<string[]>): Promise<void> {
+  const str = (k: string) => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
+  for (const [key, flag] of [['cacheDir', '--cache-dir'], ['downloadsDir', '--downloads-dir'], ['out', '--out']] as const) {
+    const v = str(key);
+    if (v !== undefined) outDirOption(flag, v);
+  }
+  const compare = str('compare');
+  if (compare !== undefined) inputFileOption('--compare', compare);
+  if (Array.isArray(opts['patch'])) for (const p of opts['patch'] as string[]) inputFileOption('--patch', p);
+  const buildroot = str('buildroot');
+  if (buildroot !== undefined) inputDirOption('--buildroot', buildroot);
+  const timeout = str('timeout');
+  if (timeout !== undefined) wholeIn('--timeout', timeout, 1, 7 * 24 * 3600);
+  const keepRuns = str('keepRuns');
+  if (keepRuns !== undefined) wholeIn('--keep-runs', keepRuns, 1, 1_000_000);
+  const maxAge = str('maxAgeDays');
+  if (maxAge !== undefined && !(Number(maxAge) > 0)) throw new UsageError(`--max-age-days ${maxAge}: expected a number of days > 0`);
+  const name = str('name');
+  if (name !== undefined && !/^[a-z0-9][a-z0-9._-]*$/.test(name)) throw new UsageError(`--name ${name}: expected lower-case letters, digits, '.', '_' and '-'`);
+  const board = str('board');
+  if (board !== undefined && !['versatilepb', 'malta'].includes(board)) throw new UsageError(`--board ${board}: expected versatilepb or malta`);
+  for (const [key, flag] of [['target', '--target'], ['like', '--like'], ['targets', '--targets']] as const) {
+    const v = str(key);
+    if (v === undefined) continue;
+    const known = await targetNames();
+    for (const t of v.split(',').map((s) => s.trim())) {
+      if (!known.includes(t)) throw new UsageError(`${flag} ${t}: unknown target`, { fix: `use one of: ${known.join(', ')}` });
+    }
+  }
+}
