@@ -63,6 +63,7 @@ export function readCpio(buf: Buffer): { entries: CpioEntry[]; skipped: string[]
   const entries: CpioEntry[] = [];
   const skipped: string[] = [];
   let off = 0;
+  let trailer = false;
   while (off + 110 <= buf.length) {
     const magic = buf.toString('ascii', off, off + 6);
     if (magic !== '070701' && magic !== '070702') throw new Error(`not a newc cpio archive at byte ${off} (magic ${JSON.stringify(magic)})`);
@@ -72,11 +73,17 @@ export function readCpio(buf: Buffer): { entries: CpioEntry[]; skipped: string[]
     const [major, minor] = [field(9), field(10)];
     const nameSize = field(11);
     const nameStart = off + 110;
-    const name = buf.toString('utf8', nameStart, nameStart + nameSize - 1);
+    if (![mode, size, nameSize].every(Number.isInteger) || nameSize < 1) throw new Error(`corrupt cpio header at byte ${off}`);
     const dataStart = nameStart + nameSize + pad4(110 + nameSize);
+    // A truncated archive must not read as a short file: every member must lie inside the buffer.
+    if (dataStart + size > buf.length) throw new Error(`truncated cpio archive: the member at byte ${off} needs ${dataStart + size - buf.length} more bytes`);
+    const name = buf.toString('utf8', nameStart, nameStart + nameSize - 1);
     const data = buf.subarray(dataStart, dataStart + size);
     off = dataStart + size + pad4(size);
-    if (name === 'TRAILER!!!') break;
+    if (name === 'TRAILER!!!') {
+      trailer = true;
+      break;
+    }
     if (name === '.' || name === '') continue;
     const p = `/${name.replace(/^\.?\/+/, '')}`;
     const perm = mode & 0o7777;
@@ -97,5 +104,6 @@ export function readCpio(buf: Buffer): { entries: CpioEntry[]; skipped: string[]
         skipped.push(p);
     }
   }
+  if (!trailer) throw new Error(`truncated cpio archive: no TRAILER!!! entry in ${buf.length} bytes`);
   return { entries, skipped };
 }

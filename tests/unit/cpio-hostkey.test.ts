@@ -2,7 +2,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { writeCpio } from '../../lab/build/cpio.ts';
+import { createHash } from 'node:crypto';
+import { readCpio, writeCpio } from '../../lab/build/cpio.ts';
+import { repoRoot } from '../../lab/util/paths.ts';
 import { hostKeyFromSeed } from '../../lab/build/hostkey.ts';
 import { tempDirs } from '../helpers.ts';
 
@@ -29,9 +31,20 @@ describe('initramfs cpio writer', () => {
     expect(await fs.readFile(path.join(out, 'etc/odd'), 'utf8')).toBe('abc');
   });
 
-  it('is deterministic', () => {
+  it('is deterministic: the bytes depend on the entries only, not on the time or the process', async () => {
     const entries = [{ kind: 'file' as const, path: '/a', mode: 0o644, data: Buffer.from('x') }];
-    expect(writeCpio(entries).equals(writeCpio(entries))).toBe(true);
+    const here = createHash('sha256').update(writeCpio(entries)).digest('hex');
+    // Another process, a second later (mtime, inode numbers or the clock must not leak in).
+    await new Promise((r) => setTimeout(r, 1100));
+    const script = `import { writeCpio } from ${JSON.stringify(path.join(repoRoot, 'lab/build/cpio.ts'))}; import { createHash } from 'node:crypto'; process.stdout.write(createHash('sha256').update(writeCpio(${JSON.stringify([{ kind: 'file', path: '/a', mode: 0o644 }])}.map((e) => ({ ...e, data: Buffer.from('x') })))).digest('hex'));`;
+    const other = await execa('node', ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot });
+    expect(other.stdout).toBe(here);
+  });
+
+  it('refuses a truncated archive instead of returning a short file', () => {
+    const whole = writeCpio([{ kind: 'file', path: '/big', mode: 0o644, data: Buffer.alloc(5000, 7) }]);
+    expect(readCpio(whole).entries).toHaveLength(1);
+    for (const cut of [200, 3000, whole.length - 130]) expect(() => readCpio(whole.subarray(0, cut))).toThrow(/truncated cpio archive/);
   });
 });
 

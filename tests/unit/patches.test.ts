@@ -42,12 +42,28 @@ const badPatch = `Expects text that is not there
 describe('patch series', () => {
   it('applies patches in name order', async () => {
     const { tree, series } = await setup();
-    await fs.writeFile(path.join(series, '0002-second.patch'), goodPatch.replace(/line two/g, 'x').replace('-line 2', '-line 2'));
+    // 0002 changes what 0001 wrote: it applies only after 0001, so the order is what is tested.
+    const second = `Change line two again
+
+--- a/libc/inet/ifaddrs.c
++++ b/libc/inet/ifaddrs.c
+@@ -1,3 +1,3 @@
+ line 1
+-line two
++line 2, twice changed
+ line 3
+`;
+    await fs.writeFile(path.join(series, '0002-second.patch'), second);
     await fs.writeFile(path.join(series, '0001-first.patch'), goodPatch);
     const list = await loadSeries(series);
     expect(list.map((p) => path.basename(p.file))).toEqual(['0001-first.patch', '0002-second.patch']);
-    await applySeries(tree, list.slice(0, 1), 'uClibc');
-    expect(await fs.readFile(path.join(tree, 'libc/inet/ifaddrs.c'), 'utf8')).toContain('line two');
+    await applySeries(tree, list, 'uClibc');
+    const text = await fs.readFile(path.join(tree, 'libc/inet/ifaddrs.c'), 'utf8');
+    expect(text).toContain('line 2, twice changed');
+    expect(text).not.toContain('line two');
+    // The other order fails at 0002, which finds no "line two" yet.
+    const { tree: fresh } = await setup();
+    await expect(applySeries(fresh, [...list].reverse(), 'uClibc')).rejects.toThrow(/0002-second\.patch does not apply/);
   });
 
   it('names the patch, the file and the hunk that does not apply, and leaves the tree untouched', async () => {
