@@ -7,7 +7,7 @@ import { loadAllTargets, selectTargets } from '../catalog/targets.ts';
 import { compareMatrices, formatComparison, type Comparison } from '../matrix/compare.ts';
 import { mergeShards } from '../matrix/merge.ts';
 import { DEFAULT_SWEEPS, defaultJobs, parseShard, parseSweepRequest } from '../matrix/plan.ts';
-import { loadMatrixResult, unexpectedCells, type MatrixResult } from '../matrix/result.ts';
+import { FETCH_HINT, loadMatrixResult, missingSources, unexpectedCells, type MatrixResult } from '../matrix/result.ts';
 import { runMatrix, writeReports } from '../matrix/run-matrix.ts';
 import { previousRun, pruneRuns } from '../matrix/runs.ts';
 import { SCENARIO_NAMES } from '../scenarios/types.ts';
@@ -53,8 +53,13 @@ function printSummary(r: MatrixResult, files: { json: string; junit: string; htm
   write(`('!' = not the verdict images/scenarios/<scenario>.expect.json records; '·' = in another shard)`);
   for (const c of unexpected) write(`NOT AS EXPECTED ${c.target} ${c.scenario}: ${c.verdict}${c.expected ? `, expected ${c.expected}` : ', no expectation recorded'} — ${c.summary}${c.evidenceDir ? ` (evidence ${c.evidenceDir})` : ''}`);
   for (const c of r.cells.filter((x) => x.retried)) write(`retried ${c.target} ${c.scenario}: ${c.retried}`);
-  for (const t of r.targets.filter((x) => x.status !== 'ran')) write(`${t.status === 'skipped' ? 'SKIPPED' : 'BUILD FAILED'} ${t.target}: ${t.reason}`);
-  for (const s of r.sweeps.filter((x) => x.status === 'ran')) write(`sweep ${s.scenario} on ${s.target}: ${s.threshold === undefined ? `no threshold in ${s.range}` : `threshold ${s.axis}=${s.threshold}`}${s.patchedFailures.length ? `; patched failed at ${s.patchedFailures.join(', ')}` : ''}`);
+  for (const t of r.targets.filter((x) => x.status !== 'ran')) write(`${t.status === 'skipped' ? 'SKIPPED' : t.status === 'source-error' ? 'SOURCE ERROR' : 'BUILD FAILED'} ${t.target}: ${t.reason}`);
+  const missing = missingSources(r);
+  if (missing.length) {
+    write(`missing sources (fetch them with: ${FETCH_HINT}, or put them where each line says):`);
+    for (const m of missing) write(`  ${m.archive} — needed by ${m.targets.join(', ')}; ${m.fix}`);
+  }
+  for (const s of r.sweeps.filter((x) => x.status === 'ran')) write(`sweep ${s.scenario} on ${s.target}: ${s.threshold !== undefined ? `threshold ${s.axis}=${s.threshold}` : s.errors.length ? `threshold unknown (ERROR at ${s.errors.join(', ')})` : `no threshold in ${s.range}`}${s.patchedFailures.length ? `; patched failed at ${s.patchedFailures.join(', ')}` : ''}`);
   write(`wall time ${(r.durationMs / 1000).toFixed(0)} s, ${r.jobs} VM(s) at once`);
   if (files) {
     write(`json:  ${files.json}`);

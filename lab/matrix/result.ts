@@ -54,11 +54,36 @@ export interface MatrixTargetResult {
   target: string;
   /** source-error: a source is present but wrong (digest mismatch, bad override); its cells are ERRORs. */
   status: 'ran' | 'skipped' | 'build-failed' | 'source-error';
+  /** One line: why it did not run. The fix for missing sources is in missingSources, said once per report. */
   reason?: string;
+  missingSources?: MissingSource[];
   bundleDir?: string;
   bundleKey?: string;
   buildSeconds?: number;
   boots: number;
+}
+
+export interface MissingSource {
+  archive: string;
+  package: string;
+  /** Where to get it or put it, as the source resolver said. */
+  fix: string;
+}
+
+/** The one command that fetches every missing source ahead of a run. */
+export const FETCH_HINT = 'reprolab sources fetch';
+
+/** Missing archives of the skipped targets, each once with every target that needs it. */
+export function missingSources(r: Pick<MatrixResult, 'targets'>): (MissingSource & { targets: string[] })[] {
+  const byArchive = new Map<string, MissingSource & { targets: string[] }>();
+  for (const t of r.targets) {
+    for (const m of t.missingSources ?? []) {
+      const e = byArchive.get(m.archive) ?? { ...m, targets: [] };
+      e.targets.push(t.target);
+      byArchive.set(m.archive, e);
+    }
+  }
+  return [...byArchive.values()];
 }
 
 export interface MatrixSweepResult {

@@ -68,8 +68,8 @@ export class TargetRun {
     if (problem) return this.fail('source-error', problem, 0);
     const skip = skipReason(avail);
     if (skip) {
-      const fixes = avail.sources.filter((s) => !s.found).map((s) => s.fix);
-      Object.assign(this.info, { status: 'skipped', reason: `${skip} — ${fixes.join('; ')}` });
+      const missing = avail.sources.filter((s) => s.state === 'missing').map((s) => ({ archive: s.archive ?? s.package, package: s.package, fix: s.fix ?? '' }));
+      Object.assign(this.info, { status: 'skipped', reason: skip, missingSources: missing });
       this.unusable = skip;
       return skip;
     }

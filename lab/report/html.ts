@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { VerdictChange } from '../matrix/compare.ts';
-import type { MatrixCellResult, MatrixResult, MatrixSweepResult } from '../matrix/result.ts';
+import { FETCH_HINT, missingSources, type MatrixCellResult, type MatrixResult, type MatrixSweepResult } from '../matrix/result.ts';
 import { escapeXml as esc } from './escape.ts';
 
 const VERDICT_COLORS: Record<string, string> = {
@@ -18,7 +18,7 @@ body{font:14px/1.45 system-ui,-apple-system,"DejaVu Sans",sans-serif;margin:24px
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd}
 h3{font-size:15px;margin:18px 0 6px}.muted{color:#666}
 table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}
-table.grid td.cell{text-align:center;min-width:120px}
+table.grid td.cell{text-align:center;min-width:84px}table.grid th{max-width:220px;overflow-wrap:anywhere}table.grid{font-size:13px}
 .v{display:inline-block;color:#fff;border-radius:3px;padding:1px 6px;font-weight:600;font-size:12px;text-decoration:none}
 .unexpected{outline:3px solid #d50000;outline-offset:-3px}
 .note{font-size:11px;color:#555}
@@ -67,7 +67,7 @@ function grid(r: MatrixResult): string {
   const head = `<tr><th>target</th>${r.plan.scenarios.map((s) => `<th>${esc(s)}<div class="note">${esc(bugOf(s))}</div></th>`).join('')}</tr>`;
   const rows = r.plan.targets.map((t) => {
     const target = r.targets.find((x) => x.target === t);
-    const sub = target?.status === 'ran' ? `${target.boots} boot(s)${target.buildSeconds !== undefined ? `, build ${target.buildSeconds.toFixed(1)} s` : ''}` : (target?.reason ?? 'not in this shard');
+    const sub = target?.status === 'ran' ? `${target.boots} boot(s)${target.buildSeconds !== undefined ? `, build ${target.buildSeconds.toFixed(1)} s` : ''}` : target ? `${target.status === 'skipped' ? 'skipped: sources missing' : target.status} (below)` : 'not in this shard';
     return `<tr><th>${esc(t)}<div class="note">${esc(sub)}</div></th>${r.plan.scenarios.map((s) => gridCell(byId.get(`${t}/${s}`))).join('')}</tr>`;
   });
   return `<table class="grid" id="verdict-grid"><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>`;
@@ -109,11 +109,20 @@ ${digests ? `<h3>Digests</h3><table>${digests}</table>` : ''}
 
 function sweep(s: MatrixSweepResult, inputs: HtmlInputs): string {
   const head = `<h3>${esc(s.scenario)} on ${esc(s.target)}: ${esc(s.axis)} ${esc(s.range)}</h3>`;
-  if (s.status !== 'ran') return `<div class="sweepbox">${head}<p class="reg">${esc(s.status)}: ${esc(s.error ?? '')}</p></div>`;
+  if (s.status === 'skipped') return `<div class="sweepbox">${head}<p class="muted">not run: the target was skipped (see "Targets not run")</p></div>`;
+  if (s.status !== 'ran') return `<div class="sweepbox">${head}<p class="reg">ERROR: ${esc(s.error ?? '')}</p></div>`;
   const svg = s.svg ? inputs.svgs.get(s.svg)?.replace(/^<\?xml[^>]*>\s*/, '') : undefined;
   const threshold = s.threshold !== undefined ? `threshold: ${esc(s.axis)} = ${s.threshold}` : s.errors.length ? `threshold unknown: ERROR at ${esc(s.axis)} = ${s.errors.join(', ')} before any failure` : `no threshold: the unpatched variant passed at every ${esc(s.axis)} value`;
   const patched = s.patchedFailures.length ? `<span class="reg">patched did not pass at ${s.patchedFailures.join(', ')}</span>` : '<span class="ok">patched passed at every value</span>';
   return `<div class="sweepbox">${head}<p>${threshold}; ${patched}. ${link(s.json, 'sweep.json', inputs.htmlDir)}</p><div class="sweep">${svg ?? (s.svg ? `<p class="reg">plot missing: ${esc(s.svg)} could not be read (${esc(inputs.svgsMissing?.get(s.svg) ?? 'not given to the report')})</p>` : '')}</div></div>`;
+}
+
+/** Each missing archive once, with the targets that need it and the one command that fetches them. */
+function missingHtml(r: MatrixResult): string {
+  const missing = missingSources(r);
+  if (!missing.length) return '';
+  const items = missing.map((m) => `<li><code>${esc(m.archive)}</code>, needed by ${m.targets.map(esc).join(', ')}<div class="note">${esc(m.fix)}</div></li>`).join('');
+  return `<p id="missing-sources">Missing sources — fetch them with <code>${esc(FETCH_HINT)}</code> (on a machine with a network, or with <code>--mirror URL</code>), or put them where each line says:</p><ul>${items}</ul>`;
 }
 
 /** The morning page: what changed, the verdict grid, skipped targets, sweeps, and every cell's evidence. */
@@ -133,7 +142,7 @@ ${changes(r)}
 <h2>Verdicts</h2>
 ${grid(r)}
 <p class="note">CONFIRMED: the unpatched variant shows the field symptom and the patched one does not. NOT_REPRODUCED: neither fails here. FIX_INEFFECTIVE: both fail. PATCH_REGRESSION: only the patched one fails. REPRODUCED: the symptom shows on a libc with no patched build. ERROR: the lab could not judge (boot, SSH, timeout). A red outline is a verdict other than images/scenarios/&lt;scenario&gt;.expect.json records.</p>
-${skippedTargets.length ? `<h2>Targets not run</h2><ul>${skippedTargets.map((t) => `<li><b>${esc(t.target)}</b>: ${esc(t.reason ?? t.status)}</li>`).join('')}</ul>` : ''}
+${skippedTargets.length ? `<h2>Targets not run</h2><ul>${skippedTargets.map((t) => `<li><b>${esc(t.target)}</b>: ${esc(t.reason ?? t.status)}</li>`).join('')}</ul>${missingHtml(r)}` : ''}
 ${r.sweeps.length ? `<h2>Sweeps</h2><div class="sweeps">${r.sweeps.map((s) => sweep(s, inputs)).join('\n')}</div>` : ''}
 <h2>Cells</h2>
 ${ran.map((c) => detail(c, inputs.htmlDir)).join('\n')}

@@ -12,7 +12,7 @@ import { execa, type ResultPromise } from 'execa';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { cellId } from '../../lab/matrix/plan.ts';
-import { loadMatrixResult, type MatrixResult } from '../../lab/matrix/result.ts';
+import { loadMatrixResult, missingSources, type MatrixResult } from '../../lab/matrix/result.ts';
 import { SCENARIO_NAMES } from '../../lab/scenarios/types.ts';
 import { repoRoot } from '../../lab/util/paths.ts';
 import { skipReasonFor, targets } from './lab.ts';
@@ -66,7 +66,11 @@ describe('reprolab matrix', () => {
       expect(c.digests!.rootfs).toMatch(/^[0-9a-f]{64}$/);
     }
     for (const t of full.targets) {
-      if (skipReasonFor(t.target)) expect(t.reason).toMatch(/not available — .*put/i);
+      if (skipReasonFor(t.target)) {
+        // One short line per target; the fix is said once, in missingSources.
+        expect(t.reason).toBe(skipReasonFor(t.target));
+        expect(t.missingSources?.length).toBeGreaterThan(0);
+      }
       // One boot serves every cell of a target unless a retry needed a fresh one.
       else expect(t.boots).toBe(1 + full.cells.filter((c) => c.target === t.target && c.retried).length);
     }
@@ -89,8 +93,18 @@ describe('reprolab matrix', () => {
     const shown = [...dom.matchAll(/data-verdict="([A-Z_]+)"/g)].map((m) => m[1]);
     expect(shown.sort()).toEqual(full.cells.filter((c) => c.status === 'ran').map((c) => c.verdict).sort());
     expect(dom.match(/<svg/g)?.length ?? 0).toBeGreaterThanOrEqual(available.length);
+    // Each missing archive is said once in the page, with the command that fetches it; the grid fits 1280 px.
+    for (const m of missingSources(full)) expect(dom.split(m.fix).length - 1, m.archive).toBe(1);
+    if (missingSources(full).length) expect(dom).toContain('reprolab sources fetch');
+    expect(dom).not.toContain('skipped: skipped:');
+    const probe = path.join(fullDir, 'report-width.html');
+    const page = await fs.readFile(html, 'utf8');
+    await fs.writeFile(probe, page.replace('</body>', "<script>document.body.dataset.gridWidth = String(document.getElementById('verdict-grid').getBoundingClientRect().right)</script></body>"));
+    const measured = await chromium(['--window-size=1280,1000', '--dump-dom', `file://${probe}`]);
+    const right = Number(/data-grid-width="([\d.]+)"/.exec(measured)?.[1]);
+    expect(right, 'the right edge of the verdict grid in a 1280 px window').toBeLessThanOrEqual(1280);
     const png = path.join(fullDir, 'report.png');
-    await chromium(['--window-size=1400,2000', `--screenshot=${png}`, `file://${html}`]);
+    await chromium(['--window-size=1280,2000', `--screenshot=${png}`, `file://${html}`]);
     const head = (await fs.readFile(png)).subarray(0, 8);
     expect(head.toString('hex')).toBe('89504e470d0a1a0a');
     expect((await fs.stat(png)).size).toBeGreaterThan(20_000);

@@ -178,6 +178,20 @@ describe('reports', () => {
     expect(html).toContain('&lt;&amp;&gt; &quot;x&quot;');
   });
 
+  it('the first report of an offline machine says each missing source once, with the command that fetches it', () => {
+    const fix = 'put linux-3.10.108.tar.xz (from https://cdn.kernel.org/…) in /cache/downloads/, or unpack the linux-3.10.108 tree into /cache/overrides/linux-3.10.108/';
+    const missing = [{ archive: 'linux-3.10.108.tar.xz', package: 'linux-3.10.108', fix }];
+    const m = matrix({ 'mips-b/getifaddrs': 'skipped', 'mips-b/uevent': 'skipped', 'mips-b/dump-read': 'skipped', 'mips-c/getifaddrs': 'skipped', 'mips-c/uevent': 'skipped', 'mips-c/dump-read': 'skipped' });
+    m.targets[1] = { target: 'mips-b', status: 'skipped', reason: 'skipped: linux-3.10.108.tar.xz not available', missingSources: missing, boots: 0 };
+    m.targets[2] = { target: 'mips-c', status: 'skipped', reason: 'skipped: linux-3.10.108.tar.xz not available', missingSources: missing, boots: 0 };
+    m.sweeps = [{ target: 'mips-b', scenario: 'getifaddrs-mechanism', axis: 'interfaces', range: '0..48:16', status: 'skipped', error: 'skipped: linux-3.10.108.tar.xz not available', patchedFailures: [], errors: [], points: [] }];
+    const html = matrixHtml(m, { htmlDir: '/runs/r', svgs: new Map() });
+    expect(html.split(fix).length - 1).toBe(1);
+    expect(html).toContain('needed by mips-b, mips-c');
+    expect(html).toContain('reprolab sources fetch');
+    expect(html).not.toContain('skipped: skipped:');
+  });
+
   it('a report whose sweep plot cannot be read (a merge of shards from elsewhere) says which plot is missing', async () => {
     const { root } = await tempDirs();
     const sweep = { target: 'arm-a', scenario: 'getifaddrs-mechanism', axis: 'interfaces', range: '0..48:16', status: 'ran' as const, patchedFailures: [], errors: [], points: [], svg: '/elsewhere/arm-a/sweep-getifaddrs-mechanism/sweep.svg' };
