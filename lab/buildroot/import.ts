@@ -13,7 +13,7 @@ import { TOOLCHAINS } from '../build/toolchain.ts';
 import { buildUserland } from '../build/userland.ts';
 import type { Target } from '../catalog/target.ts';
 import { cacheKey, sha256File } from '../util/digest.ts';
-import { LabError } from '../util/errors.ts';
+import { LabError, UsageError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import { capture } from '../util/run.ts';
 import type { LabDirs } from '../util/paths.ts';
@@ -90,12 +90,13 @@ async function productEntries(o: BuildrootOutput, scratch: string): Promise<Cpio
  */
 export async function importBuildroot(req: ImportRequest): Promise<ImportResult> {
   const say = req.progress ?? (() => undefined);
-  const o = await inspectBuildrootOutput(path.resolve(req.outputDir));
+  // The flag first: a bad --board is a usage error whatever the output directory holds.
   const preset = req.builtins.find((t) => t.qemu.machine === req.board);
   if (!preset) {
     const boards = [...new Set(req.builtins.map((t) => t.qemu.machine))];
-    throw new LabError(`--board ${req.board}: not a board the lab boots`, { fix: `use one of: ${boards.join(', ')}` });
+    throw new UsageError(`--board ${req.board}: not a board the lab boots`, { fix: `use one of: ${boards.join(', ')}` });
   }
+  const o = await inspectBuildrootOutput(path.resolve(req.outputDir));
   if (preset.arch !== o.arch) {
     throw new LabError(`--board ${req.board} runs ${preset.arch} guests, but ${path.join(o.dir, '.config')} is a ${o.arch} build`, {
       fix: `use the board of a ${o.arch} target: ${req.builtins.filter((t) => t.arch === o.arch).map((t) => t.qemu.machine).join(', ')}`,

@@ -79,8 +79,6 @@ export async function checkSharedOptions(opts: Record<string, unknown>, targetNa
   if (maxAge !== undefined && !(Number(maxAge) > 0)) throw new UsageError(`--max-age-days ${maxAge}: expected a number of days > 0`);
   const name = str('name');
   if (name !== undefined && !/^[a-z0-9][a-z0-9._-]*$/.test(name)) throw new UsageError(`--name ${name}: expected lower-case letters, digits, '.', '_' and '-'`);
-  const board = str('board');
-  if (board !== undefined && !['versatilepb', 'malta'].includes(board)) throw new UsageError(`--board ${board}: expected versatilepb or malta`);
   for (const [key, flag] of [['target', '--target'], ['like', '--like'], ['targets', '--targets']] as const) {
     const v = str(key);
     if (v === undefined) continue;

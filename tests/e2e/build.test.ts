@@ -82,7 +82,11 @@ for (const avail of availability) {
           const strings = (await execa('strings', ['-a', bin])).stdout;
           expect(strings).toContain(target.libc.kind === 'uclibc' ? 'uClibc' : 'glibc');
         }
-        expect(v.patches.length).toBeGreaterThanOrEqual(target.libc.kind === 'uclibc' ? 1 : 0);
+        // Exactly the series the lab keeps: uClibc's compat patches (+ the fix for "patched"); none on Debian's glibc.
+        const series = async (dir: string) => (await fs.readdir(path.join(uclibcDir, dir))).filter((f) => f.endsWith('.patch')).sort();
+        const want = target.libc.kind !== 'uclibc' ? [] : [...(await series('compat')), ...(v.variant === 'patched' ? await series('variants/patched') : [])];
+        expect(v.patches.map((p) => path.basename(p.file))).toEqual(want);
+        if (target.libc.kind === 'uclibc') expect(want.length).toBeGreaterThan(v.variant === 'patched' ? 1 : 0);
       }
 
       // The manifest records every source with its digest.
