@@ -55,6 +55,16 @@ export async function runUsbBurst(guest: Guest, spec: BurstSpec, opts: { burstId
 
   const deletions: Promise<unknown>[] = [];
   const cleanups: (() => Promise<unknown>)[] = [];
+  /** Added and not yet asked to leave: on a failure mid-burst these are removed before their backends. */
+  const attached = new Set<string>();
+  const remove = (id: string) => {
+    attached.delete(id);
+    const since = qmp.events.length;
+    const gone = qmp.waitForEvent('DEVICE_DELETED', (e) => e.data?.['device'] === id, 30_000, since);
+    // Held from the start, so a device_del that fails (the guest died) never leaves the wait unhandled.
+    deletions.push(gone.then(() => removed++));
+    return qmp.execute('device_del', { id });
+  };
   let added = 0;
   let removed = 0;
   let heldMs = 0;
@@ -76,17 +86,16 @@ export async function runUsbBurst(guest: Guest, spec: BurstSpec, opts: { burstId
         heldMs += Date.now() - t;
       } else if (step.op === 'add') {
         await addDevice(guest, step, image, cleanups);
+        attached.add(step.id);
         added++;
       } else {
-        const since = qmp.events.length;
-        const gone = qmp.waitForEvent('DEVICE_DELETED', (e) => e.data?.['device'] === step.id, 30_000, since);
-        // Held from the start, so a device_del that fails (the guest died) never leaves the wait unhandled.
-        deletions.push(gone.then(() => removed++));
-        await qmp.execute('device_del', { id: step.id });
+        await remove(step.id);
       }
     }
     await Promise.all(deletions);
   } finally {
+    // A burst that failed half way leaves nothing attached: what it added, it removes.
+    for (const id of [...attached]) await remove(id).catch(() => undefined);
     // Backends go only after their devices: a storage node or netdev in use cannot be deleted.
     await Promise.allSettled(deletions);
     for (const c of cleanups) await c().catch(() => undefined);

@@ -4,30 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { QmpClient } from '../../lab/qemu/qmp.ts';
 import { classifyConsoleLine } from '../../lab/qemu/console.ts';
 import { commandLine, shellQuote } from '../../lab/guest/ssh.ts';
-import { tempDirs } from '../helpers.ts';
-
-/** A fake QMP peer speaking the protocol's framing: greeting, capabilities, commands, events. */
-async function fakeQemu(handle: (cmd: { execute: string; id: string; arguments?: unknown }, send: (o: object) => void) => void) {
-  const { root } = await tempDirs();
-  const sock = path.join(root, 'qmp.sock');
-  const server = net.createServer((c) => {
-    const send = (o: object) => c.write(`${JSON.stringify(o)}\n`);
-    send({ QMP: { version: { qemu: { major: 7, minor: 2, micro: 0 } }, capabilities: [] } });
-    let buf = '';
-    c.on('data', (d) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const cmd = JSON.parse(buf.slice(0, nl)) as { execute: string; id: string };
-        buf = buf.slice(nl + 1);
-        if (cmd.execute === 'qmp_capabilities') send({ return: {}, id: cmd.id });
-        else handle(cmd, send);
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen(sock, r));
-  return { sock, close: () => server.close() };
-}
+import { fakeQemu, tempDirs } from '../helpers.ts';
 
 describe('QMP client', () => {
   it('negotiates, runs commands and reports QMP errors by class', async () => {

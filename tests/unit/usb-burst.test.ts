@@ -1,0 +1,104 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runUsbBurst } from '../../lab/fabric/usb-burst.ts';
+import { parseBurst } from '../../lab/fabric/usb-plan.ts';
+import type { Guest } from '../../lab/guest/guest.ts';
+import type { ExecResult } from '../../lab/guest/ssh.ts';
+import { QmpClient } from '../../lab/qemu/qmp.ts';
+import { fakeQemu, tempDirs } from '../helpers.ts';
+
+/*
+ * runUsbBurst against a fake QEMU (a real QMP client over a unix socket to a
+ * peer that keeps the attached devices) and a fake guest that answers the few
+ * commands a burst sends. The e2e suite does the same with real QEMU.
+ */
+
+interface FakeUsb {
+  attached: Set<string>;
+  log: string[];
+}
+
+async function setup(opts: { failAdd?: string; deleteDelayMs?: number }) {
+  const usb: FakeUsb = { attached: new Set(), log: [] };
+  const timers: NodeJS.Timeout[] = [];
+  const q = await fakeQemu((cmd, send) => {
+    const args = (cmd.arguments ?? {}) as Record<string, string>;
+    usb.log.push(`${cmd.execute}${args['id'] ? ` ${args['id']}` : ''}`);
+    if (cmd.execute === 'device_add') {
+      if (args['id'] === opts.failAdd) return send({ error: { class: 'GenericError', desc: 'Bus usbhc.0 is full' }, id: cmd.id });
+      usb.attached.add(args['id']!);
+      return send({ return: {}, id: cmd.id });
+    }
+    if (cmd.execute === 'device_del') {
+      send({ return: {}, id: cmd.id });
+      // The guest acknowledges the unplug later: DEVICE_DELETED comes after the command returned.
+      timers.push(
+        setTimeout(() => {
+          usb.attached.delete(args['id']!);
+          send({ event: 'DEVICE_DELETED', data: { device: args['id'] }, timestamp: { seconds: 0, microseconds: 0 } });
+        }, opts.deleteDelayMs ?? 0),
+      );
+      return;
+    }
+    if (cmd.execute === 'human-monitor-command') return send({ return: [...usb.attached].map((id) => `  Device 0.1, Port 1, Speed 12 Mb/s, Product QEMU USB Keyboard, ID: ${id}\n`).join(''), id: cmd.id });
+    send({ return: {}, id: cmd.id });
+  });
+  const qmp = await QmpClient.connect(q.sock);
+  const { root } = await tempDirs();
+  const consoleLog = path.join(root, 'console.log');
+  let seqnum = 100;
+  const guest = {
+    qmp,
+    consoleLog,
+    manifest: { qemu: { usb: 'pci-ohci,id=usbhc,num-ports=15' } },
+    vm: { running: true },
+    async exec(argv: string[]): Promise<ExecResult> {
+      const cmd = argv.join(' ');
+      const ok = (stdout: string) => ({ stdout, stderr: '', exitCode: 0, signal: null }) as unknown as ExecResult;
+      if (cmd.includes('/dev/kmsg')) {
+        const marker = /echo (.*) > \/dev\/kmsg/.exec(cmd)![1]!;
+        await fs.appendFile(consoleLog, `${marker}\n`);
+        return ok('');
+      }
+      if (cmd.includes('uevent_seqnum')) return ok(`${seqnum}\n`);
+      if (cmd.includes('dmesg')) return ok(await fs.readFile(consoleLog, 'utf8'));
+      return ok('');
+    },
+  } as unknown as Guest;
+  return {
+    usb,
+    guest,
+    bump: () => (seqnum += 2),
+    close: () => {
+      for (const t of timers) clearTimeout(t);
+      qmp.close();
+      q.close();
+    },
+  };
+}
+
+describe('runUsbBurst', () => {
+  it('waits for a DEVICE_DELETED that comes well after device_del returned, and counts every removal', async () => {
+    const f = await setup({ deleteDelayMs: 400 });
+    const t0 = Date.now();
+    const r = await runUsbBurst(f.guest, parseBurst('kbd:3@0ms'), { burstId: 'late', quietMs: 50, settleTimeoutMs: 2000 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(400);
+    expect(r).toMatchObject({ added: 3, removed: 3, leftover: [] });
+    expect(f.usb.attached.size).toBe(0);
+    f.close();
+  });
+
+  it('a device_add that fails after others were added: the burst fails and everything it added is removed', async () => {
+    const f = await setup({ failAdd: 'rl-usb-half-2', deleteDelayMs: 100 });
+    const err = await runUsbBurst(f.guest, parseBurst('kbd,storage:4@0ms'), { burstId: 'half', quietMs: 50, settleTimeoutMs: 2000 }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/QMP device_add usb-kbd \(rl-usb-half-2\) failed: .*Bus usbhc\.0 is full/);
+    expect(f.usb.attached.size, `still attached: ${[...f.usb.attached].join(', ')}`).toBe(0);
+    // The storage device went before its block backend.
+    const del = f.usb.log.indexOf('device_del rl-usb-half-1');
+    const blockdel = f.usb.log.findIndex((l) => l.startsWith('blockdev-del'));
+    expect(del).toBeGreaterThanOrEqual(0);
+    expect(blockdel).toBeGreaterThan(del);
+    f.close();
+  });
+});
