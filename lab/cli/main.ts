@@ -35,135 +35,135 @@ function parseOverrides(pairs: string[]): Record<string, string> {
 
 /** The whole command tree; a test walks it to try every option with a bad value. */
 export function buildProgram(): Command {
-const program = new Command('reprolab')
-  .exitOverride()
-  .description('QEMU-based embedded reproduction lab: build, boot and judge netlink field bugs on emulated ARM and MIPS')
-  .addOption(new Option('--cache-dir <dir>', 'where builds, sources and logs live').env('REPROLAB_CACHE'))
-  .addOption(new Option('--downloads-dir <dir>', 'where pinned source archives are looked for').env('REPROLAB_DOWNLOADS'))
-  .option('--source <package=dir>', 'use an unpacked source tree instead of the archive (repeatable)', collect, [] as string[])
-  .option('--offline', 'never download a missing source archive (env: REPROLAB_OFFLINE=1)')
-  .option('--mirror <url>', 'a mirror tried before upstream for source archives, <url>/<archive> (repeatable; env: REPROLAB_MIRRORS)', collect, [] as string[]);
+  const program = new Command('reprolab')
+    .exitOverride()
+    .description('QEMU-based embedded reproduction lab: build, boot and judge netlink field bugs on emulated ARM and MIPS')
+    .addOption(new Option('--cache-dir <dir>', 'where builds, sources and logs live').env('REPROLAB_CACHE'))
+    .addOption(new Option('--downloads-dir <dir>', 'where pinned source archives are looked for').env('REPROLAB_DOWNLOADS'))
+    .option('--source <package=dir>', 'use an unpacked source tree instead of the archive (repeatable)', collect, [] as string[])
+    .option('--offline', 'never download a missing source archive (env: REPROLAB_OFFLINE=1)')
+    .option('--mirror <url>', 'a mirror tried before upstream for source archives, <url>/<archive> (repeatable; env: REPROLAB_MIRRORS)', collect, [] as string[]);
 
-function globalDirs() {
-  const o = program.opts<{ cacheDir?: string; downloadsDir?: string; source: string[]; offline?: boolean; mirror: string[] }>();
-  const dirs = labDirs({ cacheDir: o.cacheDir, downloadsDir: o.downloadsDir });
-  const overrides = parseOverrides(o.source);
-  const sources: SourceOptions = { dirs, overrides, mirrors: flagged('--mirror', o.mirror.join(' '), () => mirrorList(o.mirror)), progress: progressPrinter(), ...(o.offline ? { download: false } : {}) };
-  return { dirs, overrides, sources };
-}
+  function globalDirs() {
+    const o = program.opts<{ cacheDir?: string; downloadsDir?: string; source: string[]; offline?: boolean; mirror: string[] }>();
+    const dirs = labDirs({ cacheDir: o.cacheDir, downloadsDir: o.downloadsDir });
+    const overrides = parseOverrides(o.source);
+    const sources: SourceOptions = { dirs, overrides, mirrors: flagged('--mirror', o.mirror.join(' '), () => mirrorList(o.mirror)), progress: progressPrinter(), ...(o.offline ? { download: false } : {}) };
+    return { dirs, overrides, sources };
+  }
 
-// Shared option values are checked before any action: a bad one never starts a build or a boot.
-program.hook('preAction', async (_self, action) => {
-  await checkSharedOptions({ ...program.opts(), ...action.opts() }, async () => (await loadAllTargets(globalDirs().dirs.imported)).map((t) => t.name));
-});
-
-program
-  .command('targets')
-  .description('list targets and whether their sources are available')
-  .option('--json', 'machine-readable output')
-  .action(async (opts: { json?: boolean }) => {
-    const { dirs, overrides } = globalDirs();
-    const targets = await loadAllTargets(dirs.imported);
-    const rows = await Promise.all(targets.map((t) => targetAvailability(t, { dirs, overrides, download: false })));
-    if (opts.json) {
-      console.log(JSON.stringify(rows, null, 2));
-      return;
-    }
-    for (const r of rows) {
-      console.log(`${r.available ? 'available  ' : r.sources.some((s) => s.state === 'wrong') ? 'WRONG      ' : 'unavailable'}  ${r.target.padEnd(28)} ${r.description}`);
-      for (const s of r.sources) console.log(`             ${s.package}: ${s.found ? `${s.origin} ${s.path}` : `${s.state === 'wrong' ? 'WRONG' : 'MISSING'} — ${s.fix}`}`);
-    }
+  // Shared option values are checked before any action: a bad one never starts a build or a boot.
+  program.hook('preAction', async (_self, action) => {
+    await checkSharedOptions({ ...program.opts(), ...action.opts() }, async () => (await loadAllTargets(globalDirs().dirs.imported)).map((t) => t.name));
   });
 
-program
-  .command('build')
-  .description('build image bundles (kernel, rootfs, libc sysroots, probes) for targets (default: all default targets)')
-  .argument('[targets...]', 'target names (reprolab targets)')
-  .option('--variant <name>', 'libc variant to build (repeatable; default: all of the target)', collect, [] as string[])
-  .option('--patch <file>', 'extra libc patch applied after the variant series (repeatable)', collect, [] as string[])
-  .option('--json', 'print a JSON summary instead of text')
-  .action(async (names: string[], opts: { variant: string[]; patch: string[]; json?: boolean }) => {
-    const { dirs, sources } = globalDirs();
-    const targets = selectTargets(await loadAllTargets(dirs.imported), names);
-    for (const target of targets) {
-      for (const v of opts.variant) {
-        if (!target.libc.variants.includes(v)) throw new UsageError(`--variant ${v}: ${target.name} has no libc variant "${v}"`, { fix: `use one of: ${target.libc.variants.join(', ')}` });
+  program
+    .command('targets')
+    .description('list targets and whether their sources are available')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const { dirs, overrides } = globalDirs();
+      const targets = await loadAllTargets(dirs.imported);
+      const rows = await Promise.all(targets.map((t) => targetAvailability(t, { dirs, overrides, download: false })));
+      if (opts.json) {
+        console.log(JSON.stringify(rows, null, 2));
+        return;
       }
-    }
-    const stamp = timeStamp();
-    const results: { target: string; ok: boolean; bundle?: Bundle; error?: string; seconds: number }[] = [];
-    const tasks = new Listr(
-      targets.map((target) => ({
-        title: `build ${target.name}`,
-        task: async (_ctx: unknown, task: { output: string; title: string }) => {
-          const started = Date.now();
-          try {
-            const bundle = await buildBundle({
-              target,
-              ...(opts.variant.length ? { variants: opts.variant } : {}),
-              extraPatches: opts.patch,
-              dirs,
-              sources,
-              logDir: path.join(dirs.logs, `${target.name}-${stamp}`),
-              progress: (step) => {
-                task.output = step;
-              },
-            });
-            const seconds = (Date.now() - started) / 1000;
-            results.push({ target: target.name, ok: true, bundle, seconds });
-            task.title = `${target.name}: ${bundle.rebuilt.length ? `rebuilt ${bundle.rebuilt.join(', ')}` : 'up to date'} (${seconds.toFixed(1)} s) → ${bundle.dir}`;
-          } catch (err) {
-            results.push({ target: target.name, ok: false, error: describeError(err), seconds: (Date.now() - started) / 1000 });
-            throw new Error(`${target.name}: ${describeError(err)}`);
-          }
-        },
-      })),
-      { concurrent: false, exitOnError: false, rendererOptions: { collapseErrors: false }, fallbackRendererCondition: !!opts.json || !process.stdout.isTTY },
-    );
-    await tasks.run().catch(() => undefined);
-    if (opts.json) {
-      console.log(JSON.stringify(results.map((r) => ({ target: r.target, ok: r.ok, seconds: r.seconds, bundle: r.bundle?.dir, rebuilt: r.bundle?.rebuilt, error: r.error })), null, 2));
-    } else {
-      console.log('');
-      for (const r of results) console.log(r.ok ? `ok      ${r.target}  ${r.bundle!.dir}` : `FAILED  ${r.target}\n${r.error!.replace(/^/gm, '        ')}`);
-    }
-    if (results.some((r) => !r.ok)) process.exitCode = 1;
-  });
+      for (const r of rows) {
+        console.log(`${r.available ? 'available  ' : r.sources.some((s) => s.state === 'wrong') ? 'WRONG      ' : 'unavailable'}  ${r.target.padEnd(28)} ${r.description}`);
+        for (const s of r.sources) console.log(`             ${s.package}: ${s.found ? `${s.origin} ${s.path}` : `${s.state === 'wrong' ? 'WRONG' : 'MISSING'} — ${s.fix}`}`);
+      }
+    });
 
-registerGuestCommands(program, globalDirs);
-registerFabricCommand(program, globalDirs);
-registerScenarioCommands(program, globalDirs);
-registerSweepCommand(program, globalDirs);
-registerValidatePatchCommand(program, globalDirs);
-registerMatrixCommand(program, globalDirs);
-registerReportCommands(program, globalDirs);
-registerBuildrootCommands(program, globalDirs);
-registerSourcesCommand(program, globalDirs);
+  program
+    .command('build')
+    .description('build image bundles (kernel, rootfs, libc sysroots, probes) for targets (default: all default targets)')
+    .argument('[targets...]', 'target names (reprolab targets)')
+    .option('--variant <name>', 'libc variant to build (repeatable; default: all of the target)', collect, [] as string[])
+    .option('--patch <file>', 'extra libc patch applied after the variant series (repeatable)', collect, [] as string[])
+    .option('--json', 'print a JSON summary instead of text')
+    .action(async (names: string[], opts: { variant: string[]; patch: string[]; json?: boolean }) => {
+      const { dirs, sources } = globalDirs();
+      const targets = selectTargets(await loadAllTargets(dirs.imported), names);
+      for (const target of targets) {
+        for (const v of opts.variant) {
+          if (!target.libc.variants.includes(v)) throw new UsageError(`--variant ${v}: ${target.name} has no libc variant "${v}"`, { fix: `use one of: ${target.libc.variants.join(', ')}` });
+        }
+      }
+      const stamp = timeStamp();
+      const results: { target: string; ok: boolean; bundle?: Bundle; error?: string; seconds: number }[] = [];
+      const tasks = new Listr(
+        targets.map((target) => ({
+          title: `build ${target.name}`,
+          task: async (_ctx: unknown, task: { output: string; title: string }) => {
+            const started = Date.now();
+            try {
+              const bundle = await buildBundle({
+                target,
+                ...(opts.variant.length ? { variants: opts.variant } : {}),
+                extraPatches: opts.patch,
+                dirs,
+                sources,
+                logDir: path.join(dirs.logs, `${target.name}-${stamp}`),
+                progress: (step) => {
+                  task.output = step;
+                },
+              });
+              const seconds = (Date.now() - started) / 1000;
+              results.push({ target: target.name, ok: true, bundle, seconds });
+              task.title = `${target.name}: ${bundle.rebuilt.length ? `rebuilt ${bundle.rebuilt.join(', ')}` : 'up to date'} (${seconds.toFixed(1)} s) → ${bundle.dir}`;
+            } catch (err) {
+              results.push({ target: target.name, ok: false, error: describeError(err), seconds: (Date.now() - started) / 1000 });
+              throw new Error(`${target.name}: ${describeError(err)}`);
+            }
+          },
+        })),
+        { concurrent: false, exitOnError: false, rendererOptions: { collapseErrors: false }, fallbackRendererCondition: !!opts.json || !process.stdout.isTTY },
+      );
+      await tasks.run().catch(() => undefined);
+      if (opts.json) {
+        console.log(JSON.stringify(results.map((r) => ({ target: r.target, ok: r.ok, seconds: r.seconds, bundle: r.bundle?.dir, rebuilt: r.bundle?.rebuilt, error: r.error })), null, 2));
+      } else {
+        console.log('');
+        for (const r of results) console.log(r.ok ? `ok      ${r.target}  ${r.bundle!.dir}` : `FAILED  ${r.target}\n${r.error!.replace(/^/gm, '        ')}`);
+      }
+      if (results.some((r) => !r.ok)) process.exitCode = 1;
+    });
 
-program
-  .command('doctor')
-  .description('check host packages (qemu, cross compilers, kernel build tools) and print the exact fix')
-  .option('--install', 'install what is missing (root; runs apt-get update first)')
-  .option('--tests', 'also what the test suite needs (a headless browser for the HTML report)')
-  .action(async (opts: { install?: boolean; tests?: boolean }) => {
-    let report = await diagnose(opts);
-    if (healthy(report)) {
+  registerGuestCommands(program, globalDirs);
+  registerFabricCommand(program, globalDirs);
+  registerScenarioCommands(program, globalDirs);
+  registerSweepCommand(program, globalDirs);
+  registerValidatePatchCommand(program, globalDirs);
+  registerMatrixCommand(program, globalDirs);
+  registerReportCommands(program, globalDirs);
+  registerBuildrootCommands(program, globalDirs);
+  registerSourcesCommand(program, globalDirs);
+
+  program
+    .command('doctor')
+    .description('check host packages (qemu, cross compilers, kernel build tools) and print the exact fix')
+    .option('--install', 'install what is missing (root; runs apt-get update first)')
+    .option('--tests', 'also what the test suite needs (a headless browser for the HTML report)')
+    .action(async (opts: { install?: boolean; tests?: boolean }) => {
+      let report = await diagnose(opts);
+      if (healthy(report)) {
+        console.log('doctor: every host requirement is present');
+        return;
+      }
+      console.log(`doctor: missing: ${[...report.missingWhat, ...report.missingArches.map((a) => `dpkg architecture ${a}`)].join(', ')}`);
+      if (!opts.install) {
+        console.log(`fix: ${fixCommand(report)}   (or: reprolab doctor --install)`);
+        process.exitCode = 1;
+        return;
+      }
+      await install(report, (l) => console.log(`doctor: ${l}`));
+      report = await diagnose(opts);
+      if (!healthy(report)) throw new LabError(`still missing after install: ${report.missingWhat.join(', ')}`, { fix: fixCommand(report) });
       console.log('doctor: every host requirement is present');
-      return;
-    }
-    console.log(`doctor: missing: ${[...report.missingWhat, ...report.missingArches.map((a) => `dpkg architecture ${a}`)].join(', ')}`);
-    if (!opts.install) {
-      console.log(`fix: ${fixCommand(report)}   (or: reprolab doctor --install)`);
-      process.exitCode = 1;
-      return;
-    }
-    await install(report, (l) => console.log(`doctor: ${l}`));
-    report = await diagnose(opts);
-    if (!healthy(report)) throw new LabError(`still missing after install: ${report.missingWhat.join(', ')}`, { fix: fixCommand(report) });
-    console.log('doctor: every host requirement is present');
-  });
+    });
 
-return program;
+  return program;
 }
 
 /** Exit codes: 0 as expected; 1 not as expected or the lab failed; 2 bad input (usage); 3 a regression. */
