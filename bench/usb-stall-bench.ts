@@ -7,6 +7,7 @@
  *
  *   npm run bench:usb -- [--target mips-malta-3.10-uclibc] [--vms 2] [--bursts 25]
  *                        [--burst SPEC] [--usb DEVICE]   (a -device string for the controller)
+ *                        [--load]   (a busy loop in every guest: each QEMU then wants a whole core, as in a matrix run)
  *
  * --usb tries another controller without editing the target: the bundle is
  * copied with its manifest's qemu.usb replaced (the kernel must drive it).
@@ -36,6 +37,7 @@ const vms = Number(flag('--vms', '2'));
 const bursts = Number(flag('--bursts', '25'));
 const burst = parseBurst(flag('--burst', 'kbd,storage,mouse,net:10@50ms+enum'));
 const usb = args.includes('--usb') ? flag('--usb', '') : undefined;
+const load = args.includes('--load');
 
 const dirs = labDirs();
 const [target] = selectTargets(await loadTargets(), [targetName]);
@@ -67,6 +69,7 @@ async function oneVm(index: number): Promise<Tally> {
       if (!guest?.vm.running) {
         await guest?.stop();
         guest = await startGuest(bundleDir, { dirs, logDir: path.join(root, `vm${index}-boot${++t.boots}`) });
+        if (load) await guest.exec(['sh', '-c', 'nohup sh -c "while :; do :; done" > /dev/null 2>&1 < /dev/null &']);
       }
       const t0 = Date.now();
       try {
@@ -75,7 +78,9 @@ async function oneVm(index: number): Promise<Tally> {
         t.ms.push(Date.now() - t0);
         if (r.enumerationTimedOut) {
           t.stalls++;
-          console.error(`vm${index} burst ${b}: STALL (${r.notEnumerated} of ${r.added} not enumerated); rebooting`);
+          // A stalled USB stack in a live guest, or a guest that stopped altogether?
+          const alive = await guest.exec(['true'], { timeoutMs: 10_000 }).then(() => 'the guest still answers SSH', () => 'the guest does not answer SSH');
+          console.error(`vm${index} burst ${b}: STALL (${r.notEnumerated} of ${r.added} not enumerated; ${alive}); rebooting`);
           await guest.stop();
           guest = undefined;
         } else console.error(`vm${index} burst ${b}: ok (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
@@ -100,7 +105,7 @@ const stalls = tallies.reduce((s, t) => s + t.stalls, 0);
 const errors = tallies.flatMap((t) => t.errors);
 const ms = tallies.flatMap((t) => t.ms).sort((a, b) => a - b);
 console.log(`target ${targetName}, controller ${usb ?? target!.qemu.usb}, burst ${flag('--burst', 'kbd,storage,mouse,net:10@50ms+enum')}`);
-console.log(`host: ${os.cpus().length} cores; ${vms} VM(s) at once; load average before ${loadBefore.toFixed(2)}; wall ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+console.log(`host: ${os.cpus().length} cores; ${vms} VM(s) at once${load ? ', each guest busy' : ''}; load average before ${loadBefore.toFixed(2)}; wall ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 console.log(`bursts ${total}, stalls ${stalls} (${((100 * stalls) / Math.max(1, total)).toFixed(1)}%; 95% upper bound ${(100 * upperBound95(stalls, total)).toFixed(1)}%), errors ${errors.length}, boots ${tallies.reduce((s, t) => s + t.boots, 0)}`);
 if (ms.length) console.log(`burst time: median ${(ms[Math.floor(ms.length / 2)]! / 1000).toFixed(1)} s, max ${(ms.at(-1)! / 1000).toFixed(1)} s`);
 for (const e of [...new Set(errors)]) console.log(`error: ${e}`);

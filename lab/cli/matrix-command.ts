@@ -7,6 +7,7 @@ import { loadAllTargets, selectTargets } from '../catalog/targets.ts';
 import { compareMatrices, formatComparison, type Comparison } from '../matrix/compare.ts';
 import { mergeShards } from '../matrix/merge.ts';
 import { DEFAULT_SWEEPS, defaultJobs, parseShard, parseSweepRequest } from '../matrix/plan.ts';
+import { keptRuns } from '../matrix/usb-stalls.ts';
 import { FETCH_HINT, loadMatrixResult, missingSources, unexpectedCells, type MatrixResult } from '../matrix/result.ts';
 import { runMatrix, writeReports } from '../matrix/run-matrix.ts';
 import { previousRun, pruneRuns } from '../matrix/runs.ts';
@@ -59,6 +60,7 @@ function printSummary(r: MatrixResult, files: { json: string; junit: string; htm
     write(`missing sources (fetch them with: ${FETCH_HINT}, or put them where each line says):`);
     for (const m of missing) write(`  ${m.archive} — needed by ${m.targets.join(', ')}; ${m.fix}`);
   }
+  for (const u of (r.usbStalls ?? []).filter((x) => x.stalls > 0)) write(`USB enumeration stalls on ${u.target}: ${u.stalls} of ${u.attempts} uevent attempt(s) over ${u.runs} run(s) kept (each stall was retried on a fresh boot)`);
   for (const s of r.sweeps.filter((x) => x.status === 'ran')) write(`sweep ${s.scenario} on ${s.target}: ${s.threshold !== undefined ? `threshold ${s.axis}=${s.threshold}` : s.errors.length ? `threshold unknown (ERROR at ${s.errors.join(', ')})` : `no threshold in ${s.range}`}${s.patchedFailures.length ? `; patched failed at ${s.patchedFailures.join(', ')}` : ''}`);
   write(`wall time ${(r.durationMs / 1000).toFixed(0)} s, ${r.jobs} VM(s) at once`);
   if (files) {
@@ -126,7 +128,9 @@ export function registerMatrixCommand(program: Command, getDirs: Dirs): void {
       const previous = await maybePrevious(previousFile && path.resolve(previousFile));
       const interactive = !!process.stdout.isTTY && !process.env.CI;
       console.error(`matrix: ${targets.length} target(s) × ${scenarios.length} scenario(s)${shard.count > 1 ? `, shard ${shard.index}/${shard.count}` : ''}, ${jobs} VM(s) at once → ${outDir}`);
-      const out = await runMatrix({ targets, scenarios, sweeps, repeat, params, jobs, shard, dirs, sources, outDir, renderer: opts.quiet ? 'silent' : interactive ? 'default' : 'simple', ...(previous ? { previous } : {}) });
+      // The runs that stay after pruning: the stall rate covers what the runs directory keeps.
+      const history = keep > 1 ? (await keptRuns(root, outDir)).slice(-(keep - 1)) : [];
+      const out = await runMatrix({ targets, scenarios, sweeps, repeat, params, jobs, shard, dirs, sources, outDir, history, renderer: opts.quiet ? 'silent' : interactive ? 'default' : 'simple', ...(previous ? { previous } : {}) });
       if (!opts.out) {
         const latest = path.join(root, 'latest');
         await fs.rm(latest, { force: true });

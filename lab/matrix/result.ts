@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import { VERDICTS, type Verdict } from '../scenarios/verdict.ts';
 import { LabError } from '../util/errors.ts';
 import type { Comparison } from './compare.ts';
+import type { UsbStallRate } from './usb-stalls.ts';
 import { cellId, type MatrixCell, type Shard } from './plan.ts';
 
 export const MATRIX_SCHEMA = 1;
@@ -126,6 +127,8 @@ export interface MatrixResult {
   cells: MatrixCellResult[];
   sweeps: MatrixSweepResult[];
   comparison?: Comparison;
+  /** USB enumeration stalls per target over this run and the kept runs before it. */
+  usbStalls?: UsbStallRate[];
 }
 
 /** Cells that need a person: ran with a verdict other than the expected one (ERROR included). */

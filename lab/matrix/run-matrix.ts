@@ -17,6 +17,7 @@ import { compareMatrices } from './compare.ts';
 import { cellId, planMatrix, shardCells, type Shard, type SweepRequest } from './plan.ts';
 import { MATRIX_SCHEMA, type MatrixCellResult, type MatrixResult, type MatrixSweepResult } from './result.ts';
 import { TargetRun } from './target-run.ts';
+import { usbStallRates } from './usb-stalls.ts';
 
 export interface MatrixRequest {
   targets: Target[];
@@ -34,6 +35,8 @@ export interface MatrixRequest {
   /** default: live tree on a TTY; simple: one line per finished step (CI logs); silent. */
   renderer: 'default' | 'simple' | 'silent';
   previous?: { file: string; result: MatrixResult };
+  /** Earlier kept runs, for the USB stall rate per target (the malta 3.10 stall). */
+  history?: MatrixResult[];
 }
 
 export interface MatrixOutput {
@@ -193,5 +196,6 @@ export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
     sweeps: mySweeps.map((x) => sweeps.find((s) => s.target === x.target && s.scenario === x.sweep.scenario)).filter((s): s is MatrixSweepResult => !!s),
   };
   if (req.previous) result.comparison = compareMatrices(req.previous.result, result, req.previous.file);
+  result.usbStalls = usbStallRates([...(req.history ?? []), result]);
   return { result, ...(await writeReports(result, req.outDir)) };
 }

@@ -37,6 +37,13 @@ export interface TargetRunSeams {
 
 const firstLine = (s: string): string => s.split('\n')[0]!;
 
+/** Why an attempt ended in ERROR: the run's own error, or the first variant symptom that was an ERROR. */
+function attemptError(r: ScenarioResult): string | undefined {
+  if (r.error) return r.error;
+  if (r.verdict !== 'ERROR') return undefined;
+  return r.variants.flatMap((v) => v.runs).find((x) => x.outcome === 'ERROR')?.symptom;
+}
+
 /**
  * One target's share of the matrix: build once, boot once, run its cells on
  * that guest one after another, and boot again only when a guest was lost.
@@ -124,7 +131,7 @@ export class TargetRun {
     const result = await this.seams.runScenario({ scenario, bundleDir: this.bundle!.dir, repeat: this.o.repeat, params: this.o.params, dirs: this.o.dirs, outDir, guest, progress });
     if (!guest.vm.running) await this.stop();
     return {
-      attempt: { verdict: result.verdict, ...(result.error ? { error: result.error } : {}), evidenceDir: outDir, durationMs: result.durationMs },
+      attempt: { verdict: result.verdict, ...(attemptError(result) ? { error: attemptError(result) } : {}), evidenceDir: outDir, durationMs: result.durationMs },
       result,
       consoleLog: guest.consoleLog,
     };

@@ -117,6 +117,14 @@ function sweep(s: MatrixSweepResult, inputs: HtmlInputs): string {
   return `<div class="sweepbox">${head}<p>${threshold}; ${patched}. ${link(s.json, 'sweep.json', inputs.htmlDir)}</p><div class="sweep">${svg ?? (s.svg ? `<p class="reg">plot missing: ${esc(s.svg)} could not be read (${esc(inputs.svgsMissing?.get(s.svg) ?? 'not given to the report')})</p>` : '')}</div></div>`;
 }
 
+/** The USB enumeration stall rate per target over the kept runs: a retry that happens most nights is a number here, not a habit. */
+function usbStallsHtml(r: MatrixResult): string {
+  const rows = (r.usbStalls ?? []).filter((u) => u.attempts > 0);
+  if (!rows.length) return '';
+  const cell = (u: (typeof rows)[number]) => `<tr><td>${esc(u.target)}</td><td class="${u.stalls ? 'reg' : 'ok'}">${u.stalls} of ${u.attempts} (${((100 * u.stalls) / u.attempts).toFixed(0)}%)</td><td>${u.runs}</td></tr>`;
+  return `<h2>USB enumeration stalls</h2><p class="note">uevent attempts that ended because the guest's USB stack stalled (each was retried on a fresh boot), over this run and the runs kept before it.</p><table id="usb-stalls"><tr><th>target</th><th>stalled attempts</th><th>runs</th></tr>${rows.map(cell).join('')}</table>`;
+}
+
 /** Each missing archive once, with the targets that need it and the one command that fetches them. */
 function missingHtml(r: MatrixResult): string {
   const missing = missingSources(r);
@@ -143,6 +151,7 @@ ${changes(r)}
 ${grid(r)}
 <p class="note">CONFIRMED: the unpatched variant shows the field symptom and the patched one does not. NOT_REPRODUCED: neither fails here. FIX_INEFFECTIVE: both fail. PATCH_REGRESSION: only the patched one fails. REPRODUCED: the symptom shows on a libc with no patched build. ERROR: the lab could not judge (boot, SSH, timeout). A red outline is a verdict other than images/scenarios/&lt;scenario&gt;.expect.json records.</p>
 ${skippedTargets.length ? `<h2>Targets not run</h2><ul>${skippedTargets.map((t) => `<li><b>${esc(t.target)}</b>: ${esc(t.reason ?? t.status)}</li>`).join('')}</ul>${missingHtml(r)}` : ''}
+${usbStallsHtml(r)}
 ${r.sweeps.length ? `<h2>Sweeps</h2><div class="sweeps">${r.sweeps.map((s) => sweep(s, inputs)).join('\n')}</div>` : ''}
 <h2>Cells</h2>
 ${ran.map((c) => detail(c, inputs.htmlDir)).join('\n')}

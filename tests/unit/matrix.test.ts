@@ -11,6 +11,7 @@ import { timeStamp } from '../../lab/util/paths.ts';
 import { matrixHtml } from '../../lab/report/html.ts';
 import { matrixJUnit } from '../../lab/report/junit.ts';
 import { writeReports } from '../../lab/matrix/run-matrix.ts';
+import { usbStallRates } from '../../lab/matrix/usb-stalls.ts';
 import type { Verdict } from '../../lab/scenarios/verdict.ts';
 import { tempDirs } from '../helpers.ts';
 
@@ -190,6 +191,25 @@ describe('reports', () => {
     expect(html).toContain('needed by mips-b, mips-c');
     expect(html).toContain('reprolab sources fetch');
     expect(html).not.toContain('skipped: skipped:');
+  });
+
+  it('the USB stall rate per target over the kept runs: stalled uevent attempts, retries counted', () => {
+    const stalled = { verdict: 'ERROR' as const, error: "ERROR: the guest's USB stack stalled: 9 of 10 devices never enumerated while held (+enum)", durationMs: 1 };
+    const other = { verdict: 'ERROR' as const, error: 'SSH timed out', durationMs: 1 };
+    const run = (attempts: MatrixCellResult['attempts'][]) => {
+      const m = matrix({});
+      m.cells = attempts.map((a, i) => ({ ...cell(TARGETS[i]!, 'uevent', 'CONFIRMED'), attempts: a }));
+      return m;
+    };
+    const night1 = run([[stalled, { verdict: 'CONFIRMED', durationMs: 1 }], [{ verdict: 'CONFIRMED', durationMs: 1 }]]);
+    const night2 = run([[{ verdict: 'CONFIRMED', durationMs: 1 }], [other, { verdict: 'CONFIRMED', durationMs: 1 }]]);
+    const rates = usbStallRates([night1, night2]);
+    expect(rates).toEqual([
+      { target: 'arm-a', runs: 2, attempts: 3, stalls: 1 },
+      { target: 'mips-b', runs: 2, attempts: 3, stalls: 0 },
+    ]);
+    const html = matrixHtml({ ...night2, usbStalls: rates }, { htmlDir: '/runs/r', svgs: new Map() });
+    expect(html).toMatch(/<table id="usb-stalls">.*arm-a<\/td><td class="reg">1 of 3 \(33%\)<\/td><td>2<\/td>/);
   });
 
   it('a report whose sweep plot cannot be read (a merge of shards from elsewhere) says which plot is missing', async () => {

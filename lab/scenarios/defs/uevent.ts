@@ -27,6 +27,9 @@ export function judgeListener(r: ProbeResult, before: number, after: number): Ju
 }
 
 const GUEST_TMP = '/tmp/reprolab-uevent';
+
+/** How an ERROR from a stalled USB enumeration begins; the matrix counts these per target. */
+export const USB_STALL = "the guest's USB stack stalled";
 const DEFAULT_BURST = parseBurst('kbd,storage,mouse,net:10@50ms+enum');
 
 /** Starts both listeners in the background, waits until each has subscribed. */
@@ -66,7 +69,7 @@ export const uevent: Scenario = {
     const usb = await runUsbBurst(ctx.guest, burst, { burstId: `r${ctx.repeat}-${process.pid}-${Date.now().toString(36)}` });
     // A burst the guest never saw tests nothing: that is the lab failing to build the condition (ERROR), not a pass.
     if (usb.enumerationTimedOut) {
-      throw new LabError(`the guest's USB stack stalled: ${usb.notEnumerated} of ${usb.added} devices never enumerated while held (+enum), so the burst did not happen as asked`, { logPath: ctx.guest.consoleLog });
+      throw new LabError(`${USB_STALL}: ${usb.notEnumerated} of ${usb.added} devices never enumerated while held (+enum), so the burst did not happen as asked`, { logPath: ctx.guest.consoleLog });
     }
     let after = usb.seqnumAfter;
     if (ctx.params.trigger) after = (await triggerUevents(ctx.guest, ctx.params.trigger)).after;

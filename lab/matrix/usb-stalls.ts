@@ -1,0 +1,52 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { USB_STALL } from '../scenarios/defs/uevent.ts';
+import { listRuns } from './runs.ts';
+import { checkMatrixResult, type MatrixResult } from './result.ts';
+
+/** How often a target's USB enumeration stalled in the uevent cell, over the runs kept. */
+export interface UsbStallRate {
+  target: string;
+  /** Runs that had a uevent attempt on this target. */
+  runs: number;
+  /** uevent attempts (a retry is a second attempt). */
+  attempts: number;
+  /** Attempts that ended because the guest's USB stack stalled. */
+  stalls: number;
+}
+
+
+/** Stall counts per target over these runs (the current one included), targets in first-seen order. */
+export function usbStallRates(runs: Pick<MatrixResult, 'cells'>[]): UsbStallRate[] {
+  const by = new Map<string, UsbStallRate>();
+  for (const r of runs) {
+    const seen = new Set<string>();
+    for (const c of r.cells) {
+      if (c.scenario !== 'uevent' || c.status !== 'ran' || !c.attempts.length) continue;
+      const e = by.get(c.target) ?? { target: c.target, runs: 0, attempts: 0, stalls: 0 };
+      if (!seen.has(c.target)) (e.runs++, seen.add(c.target));
+      e.attempts += c.attempts.length;
+      e.stalls += c.attempts.filter((a) => a.verdict === 'ERROR' && (a.error ?? '').includes(USB_STALL)).length;
+      by.set(c.target, e);
+    }
+  }
+  return [...by.values()];
+}
+
+/** The matrix.json of every kept run under `root` except `except` (unreadable ones are left out: they are history, not input). */
+export async function keptRuns(root: string, except: string): Promise<MatrixResult[]> {
+  const out: MatrixResult[] = [];
+  for (const name of await listRuns(root)) {
+    const dir = path.join(root, name);
+    if (path.resolve(dir) === path.resolve(except)) continue;
+    const file = path.join(dir, 'matrix.json');
+    const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+    if (!text) continue;
+    try {
+      out.push(checkMatrixResult(file, JSON.parse(text)));
+    } catch {
+      // An older or broken run does not stop tonight's report.
+    }
+  }
+  return out;
+}
