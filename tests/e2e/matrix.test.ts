@@ -73,6 +73,8 @@ describe('reprolab matrix', () => {
       // One boot serves every cell of a target unless a retry needed a fresh one.
       else expect(t.boots).toBe(1 + full.cells.filter((c) => c.target === t.target && c.retried).length);
     }
+    // The USB stall rate is counted for every target whose uevent cell ran (this run at least).
+    for (const t of available) expect(full.usbStalls?.find((u) => u.target === t.name)?.attempts, t.name).toBeGreaterThanOrEqual(1);
     expect(full.sweeps.filter((s) => s.status === 'ran')).toHaveLength(available.length);
     for (const s of full.sweeps) if (s.status === 'ran') await fs.access(s.svg!);
 
@@ -89,6 +91,7 @@ describe('reprolab matrix', () => {
     const html = path.join(fullDir, 'report.html');
     const dom = await chromium(['--dump-dom', `file://${html}`]);
     expect(dom).toContain('id="verdict-grid"');
+    expect(dom).toContain('id="usb-stalls"');
     const shown = [...dom.matchAll(/data-verdict="([A-Z_]+)"/g)].map((m) => m[1]);
     expect(shown.sort()).toEqual(full.cells.filter((c) => c.status === 'ran').map((c) => c.verdict).sort());
     expect(dom.match(/<svg/g)?.length ?? 0).toBeGreaterThanOrEqual(available.length);
