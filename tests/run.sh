@@ -6,6 +6,15 @@ cd "$(dirname "$0")/.."
 [ -d node_modules/vitest ] || npm ci --no-audit --no-fund --loglevel=error
 ./reprolab doctor --tests || ./reprolab doctor --tests --install
 npx tsc --noEmit
+if [ $# -gt 0 ]; then
+  # A filter (a file, -t NAME) runs as given, once.
+  exec npx vitest run "$@"
+fi
 # The fast unit tests first: when one fails, stop before the long end-to-end part.
-npx vitest run tests/unit "$@"
-npx vitest run tests/e2e "$@"
+totals=$(mktemp)
+trap 'rm -f "$totals"' EXIT
+export REPROLAB_TEST_TOTALS=$totals
+npx vitest run tests/unit
+npx vitest run tests/e2e
+# One closing line for both parts.
+awk '{ p += $1; f += $2; s += $3 } END { printf "\ntotal: %d passed, %d failed, %d skipped\n", p, f, s }' "$totals"

@@ -10,7 +10,7 @@ import { registerFabricCommand } from './fabric-command.ts';
 import { registerMatrixCommand, registerReportCommands } from './matrix-command.ts';
 import { registerBuildrootCommands } from './buildroot-commands.ts';
 import { registerSourcesCommand } from './sources-command.ts';
-import { checkSharedOptions, flagged } from './input.ts';
+import { checkSharedOptions } from './input.ts';
 import { registerScenarioCommands, registerSweepCommand, registerValidatePatchCommand } from './scenario-commands.ts';
 import { diagnose, fixCommand, healthy, install } from '../doctor/doctor.ts';
 import { targetAvailability } from '../sources/availability.ts';
@@ -48,7 +48,7 @@ export function buildProgram(): Command {
     const o = program.opts<{ cacheDir?: string; downloadsDir?: string; source: string[]; offline?: boolean; mirror: string[] }>();
     const dirs = labDirs({ cacheDir: o.cacheDir, downloadsDir: o.downloadsDir });
     const overrides = parseOverrides(o.source);
-    const sources: SourceOptions = { dirs, overrides, mirrors: flagged('--mirror', o.mirror.join(' '), () => mirrorList(o.mirror)), progress: progressPrinter(), ...(o.offline ? { download: false } : {}) };
+    const sources: SourceOptions = { dirs, overrides, mirrors: mirrorList(o.mirror), progress: progressPrinter(), ...(o.offline ? { download: false } : {}) };
     return { dirs, overrides, sources };
   }
 
@@ -173,8 +173,9 @@ export async function main(argv: string[]): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // Commander already printed its one line (unknown option, missing argument); help and --version are not errors.
-      process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+      // Commander already printed its one line (unknown option, missing argument).
+      // --help and --version exit 0; no command at all (commander shows the help and says 1) is a usage error.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
     if (err instanceof UsageError) {

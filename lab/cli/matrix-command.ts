@@ -12,6 +12,7 @@ import { FETCH_HINT, loadMatrixResult, missingSources, unexpectedCells, type Mat
 import { runMatrix, writeReports } from '../matrix/run-matrix.ts';
 import { previousRun, pruneRuns } from '../matrix/runs.ts';
 import { SCENARIO_NAMES } from '../scenarios/types.ts';
+import { thresholdText } from '../scenarios/sweep.ts';
 import { scenarioByName } from '../scenarios/registry.ts';
 import { UsageError } from '../util/errors.ts';
 import { timeStamp, type LabDirs } from '../util/paths.ts';
@@ -61,7 +62,7 @@ function printSummary(r: MatrixResult, files: { json: string; junit: string; htm
     for (const m of missing) write(`  ${m.archive} — needed by ${m.targets.join(', ')}; ${m.fix}`);
   }
   for (const u of (r.usbStalls ?? []).filter((x) => x.stalls > 0)) write(`USB enumeration stalls on ${u.target}: ${u.stalls} of ${u.attempts} uevent attempt(s) over ${u.runs} run(s) kept (each stall was retried on a fresh boot)`);
-  for (const s of r.sweeps.filter((x) => x.status === 'ran')) write(`sweep ${s.scenario} on ${s.target}: ${s.threshold !== undefined ? `threshold ${s.axis}=${s.threshold}` : s.errors.length ? `threshold unknown (ERROR at ${s.errors.join(', ')})` : `no threshold in ${s.range}`}${s.patchedFailures.length ? `; patched failed at ${s.patchedFailures.join(', ')}` : ''}`);
+  for (const s of r.sweeps.filter((x) => x.status === 'ran')) write(`sweep ${s.scenario} on ${s.target} ${s.range}: ${thresholdText(s)}${s.patchedFailures.length ? `; patched failed at ${s.patchedFailures.join(', ')}` : ''}`);
   write(`wall time ${(r.durationMs / 1000).toFixed(0)} s, ${r.jobs} VM(s) at once`);
   if (files) {
     write(`json:  ${files.json}`);

@@ -10,7 +10,7 @@ import { loadAllTargets, loadTargets, selectTargets } from '../catalog/targets.t
 import { writeSweepPlot } from '../report/sweep-plot.ts';
 import { skipReason, sourceProblem, targetAvailability } from '../sources/availability.ts';
 import { scenarioByName } from '../scenarios/registry.ts';
-import { parseRange, runSweep, SWEEP_AXES } from '../scenarios/sweep.ts';
+import { SWEEP_AXES, parseRange, runSweep, thresholdText } from '../scenarios/sweep.ts';
 import { SUPPORTED_LIBCS, validatePatch } from '../scenarios/validate-patch.ts';
 import { LabError, UsageError } from '../util/errors.ts';
 import { runScenario } from '../scenarios/runner.ts';
@@ -108,7 +108,7 @@ export function registerSweepCommand(program: Command, getDirs: Dirs): void {
       } else {
         console.log(`${axis.padStart(10)}  unpatched  patched  symptom (unpatched)`);
         for (const p of result.points) console.log(`${String(p.value).padStart(10)}  ${p.unpatched.padEnd(9)}  ${(p.patched ?? '-').padEnd(7)}  ${p.unpatchedSymptom}`);
-        console.log(result.threshold !== undefined ? `threshold: ${axis} = ${result.threshold} (smallest value where the unpatched variant failed)` : result.errors.length ? `threshold: unknown — ERROR at ${axis} = ${result.errors.join(', ')} before any failure` : `threshold: none — the unpatched variant passed at every ${axis} value`);
+        console.log(thresholdText(result));
         console.log(result.patchedFailures.length ? `patched did NOT pass at: ${result.patchedFailures.join(', ')}` : 'patched passed at every value');
         console.log(`plot: ${svg}`);
       }

@@ -1,3 +1,4 @@
+import { usbStallRates } from './usb-stalls.ts';
 import { LabError } from '../util/errors.ts';
 import { cellId, planMatrix } from './plan.ts';
 import { MATRIX_SCHEMA, type MatrixResult, type MatrixTargetResult } from './result.ts';
@@ -69,5 +70,7 @@ export function mergeShards(parts: { file: string; result: MatrixResult }[], out
     targets: plan.targets.map((t) => targets.get(t)).filter((t): t is MatrixTargetResult => !!t),
     cells: ordered.map((c) => byId.get(cellId(c))!),
     sweeps: parts.flatMap((p) => p.result.sweeps),
+    // Each shard counted its own history; the merged run counts what it holds.
+    usbStalls: usbStallRates([{ cells: ordered.map((c) => byId.get(cellId(c))!) }]),
   };
 }

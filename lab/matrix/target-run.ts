@@ -5,6 +5,7 @@ import { expectationsName, type Target } from '../catalog/target.ts';
 import { startGuest, type Guest } from '../guest/guest.ts';
 import { writeSweepPlot } from '../report/sweep-plot.ts';
 import { skipReason, sourceProblem, targetAvailability, type TargetAvailability } from '../sources/availability.ts';
+import { describeProgress } from '../sources/download.ts';
 import type { SourceOptions } from '../sources/resolve.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import { runSweep } from '../scenarios/sweep.ts';
@@ -67,7 +68,8 @@ export class TargetRun {
   async prepare(progress: (line: string) => void): Promise<string | undefined> {
     let avail: TargetAvailability;
     try {
-      avail = await targetAvailability(this.o.target, { ...this.o.sources, fetch: true });
+      // Download progress goes to this target's progress line, not straight to the terminal the task tree draws on.
+      avail = await targetAvailability(this.o.target, { ...this.o.sources, fetch: true, progress: (p) => progress(`download ${describeProgress(p)}`) });
     } catch (err) {
       return this.fail('source-error', `source error: ${describeError(err)}`, 0);
     }

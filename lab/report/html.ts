@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { VerdictChange } from '../matrix/compare.ts';
 import { FETCH_HINT, missingSources, type MatrixCellResult, type MatrixResult, type MatrixSweepResult } from '../matrix/result.ts';
+import { thresholdText } from '../scenarios/sweep.ts';
 import { escapeXml as esc } from './escape.ts';
 
 const VERDICT_COLORS: Record<string, string> = {
@@ -112,7 +113,7 @@ function sweep(s: MatrixSweepResult, inputs: HtmlInputs): string {
   if (s.status === 'skipped') return `<div class="sweepbox">${head}<p class="muted">not run: the target was skipped (see "Targets not run")</p></div>`;
   if (s.status !== 'ran') return `<div class="sweepbox">${head}<p class="reg">ERROR: ${esc(s.error ?? '')}</p></div>`;
   const svg = s.svg ? inputs.svgs.get(s.svg)?.replace(/^<\?xml[^>]*>\s*/, '') : undefined;
-  const threshold = s.threshold !== undefined ? `threshold: ${esc(s.axis)} = ${s.threshold}` : s.errors.length ? `threshold unknown: ERROR at ${esc(s.axis)} = ${s.errors.join(', ')} before any failure` : `no threshold: the unpatched variant passed at every ${esc(s.axis)} value`;
+  const threshold = esc(thresholdText(s));
   const patched = s.patchedFailures.length ? `<span class="reg">patched did not pass at ${s.patchedFailures.join(', ')}</span>` : '<span class="ok">patched passed at every value</span>';
   return `<div class="sweepbox">${head}<p>${threshold}; ${patched}. ${link(s.json, 'sweep.json', inputs.htmlDir)}</p><div class="sweep">${svg ?? (s.svg ? `<p class="reg">plot missing: ${esc(s.svg)} could not be read (${esc(inputs.svgsMissing?.get(s.svg) ?? 'not given to the report')})</p>` : '')}</div></div>`;
 }

@@ -71,6 +71,14 @@ export function paramsAt(axis: SweepAxis, value: number, base: ScenarioParams, d
   return { ...base, burst: { ...burst, count: value } };
 }
 
+/** What a sweep found, in words: the threshold, that none was found, or that an unpatched ERROR came first. */
+export function thresholdText(s: { axis: string; threshold?: number; points: { value: number; unpatched: string }[] }): string {
+  if (s.threshold !== undefined) return `threshold ${s.axis} = ${s.threshold} (smallest value where the unpatched variant failed)`;
+  const first = s.points.find((p) => p.unpatched !== 'PASS');
+  if (first) return `threshold unknown: the unpatched variant was not judged at ${s.axis} = ${first.value} (ERROR) before any failure`;
+  return `no threshold: the unpatched variant passed at every ${s.axis} value`;
+}
+
 export function summarizeSweep(scenario: string, target: string, axis: SweepAxis, points: SweepPoint[]): SweepResult {
   // A threshold is the first failure after points that were all judged: an ERROR below it could hide a smaller one.
   const first = points.find((p) => p.unpatched !== 'PASS');

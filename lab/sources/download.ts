@@ -143,13 +143,18 @@ const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
  * Progress for people: on a terminal one line rewritten in place (bytes, rate),
  * elsewhere (CI) one line when a download finishes.
  */
+/** "linux-3.10.108.tar.xz: 12.3 MB of 73.5 MB at 3.1 MB/s from URL" */
+export function describeProgress(p: DownloadProgress): string {
+  const secs = Math.max(0.001, (Date.now() - p.startedAt) / 1000);
+  return `${p.archive}: ${mb(p.bytes)}${p.total ? ` of ${mb(p.total)}` : ''} at ${mb(p.bytes / secs)}/s from ${p.url}${p.done ? ` in ${secs.toFixed(1)} s` : ''}`;
+}
+
 export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (p: DownloadProgress) => void {
   let last = 0;
   return (p) => {
-    const secs = Math.max(0.001, (Date.now() - p.startedAt) / 1000);
-    const text = `${p.archive}: ${mb(p.bytes)}${p.total ? ` of ${mb(p.total)}` : ''} at ${mb(p.bytes / secs)}/s from ${p.url}`;
+    const text = describeProgress(p);
     if (p.done) {
-      stream.write(`${stream.isTTY ? '\r\x1b[K' : ''}downloaded ${text} in ${secs.toFixed(1)} s\n`);
+      stream.write(`${stream.isTTY ? '\r\x1b[K' : ''}downloaded ${text}\n`);
     } else if (stream.isTTY && Date.now() - last > 250) {
       last = Date.now();
       stream.write(`\r\x1b[K${text}`);
@@ -157,12 +162,13 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (p
   };
 }
 
-/** Mirrors from the flag(s) and REPROLAB_MIRRORS (space- or comma-separated), in that order. */
+/** Mirrors from the flag(s) and REPROLAB_MIRRORS (space- or comma-separated), in that order; a bad one is named with where it came from. */
 export function mirrorList(flags: string[], env: NodeJS.ProcessEnv = process.env): string[] {
   const fromEnv = (env.REPROLAB_MIRRORS ?? '').split(/[\s,]+/).filter(Boolean);
-  const all = [...flags, ...fromEnv];
-  for (const m of all) {
-    if (!/^https?:\/\/[^/]/.test(m)) throw new UsageError(`mirror ${m}: expected an http:// or https:// URL`, { fix: 'e.g. --mirror http://mirror.example/reprolab or REPROLAB_MIRRORS="URL1 URL2"' });
-  }
-  return all;
+  const check = (m: string, from: string) => {
+    if (!/^https?:\/\/[^/]/.test(m)) throw new UsageError(`${from} ${m}: expected an http:// or https:// URL`, { fix: 'e.g. --mirror http://mirror.example/reprolab or REPROLAB_MIRRORS="URL1 URL2"' });
+  };
+  for (const m of flags) check(m, '--mirror');
+  for (const m of fromEnv) check(m, 'REPROLAB_MIRRORS');
+  return [...flags, ...fromEnv];
 }

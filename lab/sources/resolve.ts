@@ -85,7 +85,7 @@ async function resolveArchive(spec: ArchiveSource, opts: SourceOptions): Promise
   let downloadFailure: string | undefined;
   if (!(await exists(file)) && downloadAllowed(opts)) {
     try {
-      await downloadArchive(spec, file, { mirrors: opts.mirrors ?? [], ...(opts.downloadTuning ? { tuning: opts.downloadTuning } : {}), ...(opts.progress ? { progress: opts.progress } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+      await downloadOnce(file, () => downloadArchive(spec, file, { mirrors: opts.mirrors ?? [], ...(opts.downloadTuning ? { tuning: opts.downloadTuning } : {}), ...(opts.progress ? { progress: opts.progress } : {}), ...(opts.signal ? { signal: opts.signal } : {}) }));
     } catch (err) {
       downloadFailure = err instanceof Error ? err.message : String(err);
     }
@@ -106,6 +106,18 @@ async function resolveArchive(spec: ArchiveSource, opts: SourceOptions): Promise
       `or unpack the ${spec.package} tree into ${path.join(opts.dirs.overrides, spec.package)}/, ` +
       `or point ${overrideEnvName(spec.package)} (or --source ${spec.package}=DIR) at an unpacked tree`,
   );
+}
+
+/** Downloads in flight, by destination: targets that share an archive (the three 3.10 ones) fetch it once. */
+const inFlight = new Map<string, Promise<unknown>>();
+
+function downloadOnce(file: string, run: () => Promise<unknown>): Promise<unknown> {
+  let p = inFlight.get(file);
+  if (!p) {
+    p = run().finally(() => inFlight.delete(file));
+    inFlight.set(file, p);
+  }
+  return p;
 }
 
 async function resolveDebianFile(spec: DebianFileSource, opts: SourceOptions): Promise<ResolvedSource> {

@@ -158,11 +158,13 @@ describe('bad input gets one clear line and exit code 2, never a stack trace', (
     expect(wrong).toEqual([]);
   }, 600_000);
 
-  it('an unknown option and a missing argument are usage errors too', async () => {
-    for (const argv of [['matrix', '--bogus'], ['run'], ['no-such-command']]) {
+  it('an unknown option, a missing argument, an unknown command and no command are usage errors too', async () => {
+    for (const argv of [['matrix', '--bogus'], ['run'], ['no-such-command'], []]) {
       const r = await execa('node', ['--import', 'tsx', path.join(repoRoot, 'lab/cli/main.ts'), ...argv], { cwd: repoRoot, reject: false, timeout: 30_000 });
       expect(r.exitCode, argv.join(' ')).toBe(2);
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      // No command at all shows the help (many lines) and is a usage error too; the rest is one line.
+      if (argv.length === 0) expect(r.stderr).toMatch(/^Usage: reprolab/);
+      else expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
   });
 });

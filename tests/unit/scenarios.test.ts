@@ -174,14 +174,17 @@ describe('judges refuse to pass without proof', () => {
     expect(judgeMechanism({ probe: 'm', ok: true }, truth).outcome).toBe('ERROR');
   });
 
-  it('B2: no SEQNUM delta, no seqnums field, or missing error counts is an ERROR; other errors fail', () => {
+  it('B2: no SEQNUM delta, no seqnums field, missing error counts, or errors with nothing lost are ERRORs', () => {
     const l = (x: Record<string, unknown>): ProbeResult => ({ probe: 'uevent', ok: true, enobufs: 0, otherErrors: 0, seqnums: '11-20', ...x });
     expect(judgeListener(l({}), 10, 20).outcome).toBe('PASS');
     expect(judgeListener(l({ seqnums: '' }), 10, 10).outcome).toBe('ERROR');
     expect(judgeListener(l({ seqnums: undefined }), 10, 20).outcome).toBe('ERROR');
     expect(judgeListener({ probe: 'uevent', ok: false, errno: 13, error: 'EACCES' }, 10, 20).outcome).toBe('ERROR');
     expect(judgeListener(l({ enobufs: undefined }), 10, 20).outcome).toBe('ERROR');
-    expect(judgeListener(l({ otherErrors: 3 }), 10, 20)).toMatchObject({ outcome: 'FAIL', symptom: 'other errors×3 lost=0/10' });
+    // Receive errors that are not ENOBUFS, with nothing lost, are not the field symptom: the lab cannot judge them.
+    expect(judgeListener(l({ ok: false, otherErrors: 3, firstError: 'EINTR' }), 10, 20)).toMatchObject({ outcome: 'ERROR', symptom: expect.stringContaining('other than ENOBUFS (first EINTR, 3 others)') });
+    // With events lost they are shown beside the loss.
+    expect(judgeListener(l({ ok: false, otherErrors: 3, firstError: 'EINTR', seqnums: '11-19' }), 10, 20)).toMatchObject({ outcome: 'FAIL', symptom: 'other errors×3 lost=1/10 gaps=[20]' });
   });
 });
 

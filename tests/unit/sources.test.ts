@@ -207,6 +207,14 @@ describe('downloads (a local HTTP server on 127.0.0.1, through resolveSource)', 
     expect(await leftovers(dirs)).toEqual([]);
   });
 
+  it('targets that share an archive, resolving at once, download it once', async () => {
+    const { dirs } = await tempDirs();
+    hits.length = 0;
+    const all = await Promise.all([1, 2, 3].map(() => resolveSource(spec(), { dirs, env: {}, mirrors: [`${base}/ok`], downloadTuning: tuning })));
+    expect(all.map((r) => r.sha256)).toEqual([sha, sha, sha]);
+    expect(hits).toEqual(['/ok/testpkg-1.0.tar.gz']);
+  });
+
   it('falls back to upstream after the mirrors', async () => {
     const { dirs } = await tempDirs();
     hits.length = 0;
@@ -241,6 +249,7 @@ describe('downloads (a local HTTP server on 127.0.0.1, through resolveSource)', 
   it('mirrors come from the flag, then REPROLAB_MIRRORS; a bad one is a usage error', () => {
     expect(mirrorList(['http://a/x'], { REPROLAB_MIRRORS: 'http://b, https://c' })).toEqual(['http://a/x', 'http://b', 'https://c']);
     expect(() => mirrorList(['ftp://a'], {})).toThrow(UsageError);
+    expect(() => mirrorList([], { REPROLAB_MIRRORS: 'ftp://b' })).toThrow(/^REPROLAB_MIRRORS ftp:\/\/b: expected an http/);
     expect(candidateUrls(spec(), ['http://m/'])).toEqual(['http://m/testpkg-1.0.tar.gz', spec().url]);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseBurst } from '../../lab/fabric/usb-plan.ts';
 import { sweepSvg } from '../../lab/report/sweep-plot.ts';
-import { paramsAt, parseRange, rangeValues, summarizeSweep, type SweepPoint } from '../../lab/scenarios/sweep.ts';
+import { paramsAt, parseRange, rangeValues, summarizeSweep, thresholdText, type SweepPoint } from '../../lab/scenarios/sweep.ts';
 import type { ScenarioResult } from '../../lab/scenarios/types.ts';
 import { findingOf } from '../../lab/scenarios/validate-patch.ts';
 
@@ -34,6 +34,10 @@ describe('sweeps', () => {
     const hidden = summarizeSweep('x', 't', 'interfaces', [point(0, 'PASS'), point(8, 'ERROR', 'ERROR'), point(16, 'FAIL')]);
     expect(hidden.threshold).toBeUndefined();
     expect(hidden.errors).toEqual([8]);
+    expect(thresholdText(hidden)).toBe('threshold unknown: the unpatched variant was not judged at interfaces = 8 (ERROR) before any failure');
+    // A patched-only ERROR says nothing about the unpatched threshold.
+    const patchedOnly = summarizeSweep('x', 't', 'interfaces', [point(0, 'PASS', 'ERROR'), point(8, 'PASS')]);
+    expect(thresholdText(patchedOnly)).toBe('no threshold: the unpatched variant passed at every interfaces value');
   });
 
   it('varies only the swept parameter', () => {

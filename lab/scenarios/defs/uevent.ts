@@ -16,13 +16,15 @@ export function judgeListener(r: ProbeResult, before: number, after: number): Ju
   const bad = notCounts(r, ['enobufs', 'otherErrors']);
   if (bad.length) return { ...cannotJudge(lacks(r, bad)), lost: 0 };
   const otherErrors = r['otherErrors'] as number;
-  const missing = missingSeqnums(before, after, parseRanges(String(r['seqnums'] ?? '')));
-  const enobufs = Number(r['enobufs'] ?? 0);
+  const missing = missingSeqnums(before, after, parseRanges(r['seqnums']));
+  const enobufs = r['enobufs'] as number;
   const gaps = formatRanges(missing);
   const lossText = `lost=${missing.length}/${after - before}${missing.length ? ` gaps=[${gaps.length > 60 ? `${gaps.slice(0, 60)}…` : gaps}]` : ''}`;
-  if (missing.length || enobufs || otherErrors || !r.ok) {
-    return { outcome: 'FAIL', symptom: `${enobufs ? `ENOBUFS×${enobufs} ` : r.ok ? '' : `${String(r['firstError'])} `}${otherErrors ? `other errors×${otherErrors} ` : ''}${lossText}`, lost: missing.length };
+  // The field symptom is lost events (ENOBUFS says so); any other receive error with nothing lost is not B2: the lab cannot judge it.
+  if (missing.length || enobufs) {
+    return { outcome: 'FAIL', symptom: `${enobufs ? `ENOBUFS×${enobufs} ` : ''}${otherErrors ? `other errors×${otherErrors} ` : ''}${lossText}`, lost: missing.length };
   }
+  if (otherErrors || !r.ok) return { ...cannotJudge(`the listener hit receive errors other than ENOBUFS (first ${String(r['firstError'])}, ${otherErrors} others) and lost nothing`), lost: 0 };
   return { outcome: 'PASS', symptom: `all ${after - before} SEQNUMs seen`, lost: 0 };
 }
 
