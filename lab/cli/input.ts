@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LabError, UsageError } from '../util/errors.ts';
+import { whole } from './scenario-params.ts';
 
 /*
  * Command-line values are checked here, before any build or boot: a bad one is a
@@ -48,12 +49,6 @@ export function inputDirOption(flag: string, value: string): string {
   return dir;
 }
 
-/** Whole number within [min, max], as a usage error naming the flag. */
-function wholeIn(flag: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} ${text}: expected a whole number from ${min} to ${max}`);
-  return n;
-}
 
 /**
  * The options several commands share, checked by name before any action runs
@@ -72,9 +67,9 @@ export async function checkSharedOptions(opts: Record<string, unknown>, targetNa
   const buildroot = str('buildroot');
   if (buildroot !== undefined) inputDirOption('--buildroot', buildroot);
   const timeout = str('timeout');
-  if (timeout !== undefined) wholeIn('--timeout', timeout, 1, 7 * 24 * 3600);
+  if (timeout !== undefined) whole('--timeout', timeout, 1, 7 * 24 * 3600);
   const keepRuns = str('keepRuns');
-  if (keepRuns !== undefined) wholeIn('--keep-runs', keepRuns, 1, 1_000_000);
+  if (keepRuns !== undefined) whole('--keep-runs', keepRuns, 1, 1_000_000);
   const maxAge = str('maxAgeDays');
   if (maxAge !== undefined && !(Number(maxAge) > 0)) throw new UsageError(`--max-age-days ${maxAge}: expected a number of days > 0`);
   const name = str('name');

@@ -61,7 +61,7 @@ function printSummary(r: MatrixResult, files: { json: string; junit: string; htm
     write(`missing sources (fetch them with: ${FETCH_HINT}, or put them where each line says):`);
     for (const m of missing) write(`  ${m.archive} — needed by ${m.targets.join(', ')}; ${m.fix}`);
   }
-  for (const u of (r.usbStalls ?? []).filter((x) => x.stalls > 0)) write(`USB enumeration stalls on ${u.target}: ${u.stalls} of ${u.attempts} uevent attempt(s) over ${u.runs} run(s) kept (each stall was retried on a fresh boot)`);
+  for (const u of (r.usbStalls ?? []).filter((x) => x.stalls > 0)) write(`USB enumeration stalls on ${u.target}: ${u.stalls} of ${u.bursts} uevent burst(s) over ${u.runs} run(s) kept (each stalled cell was retried on a fresh boot)`);
   for (const s of r.sweeps.filter((x) => x.status === 'ran')) write(`sweep ${s.scenario} on ${s.target} ${s.range}: ${thresholdText(s)}${s.patchedFailures.length ? `; patched failed at ${s.patchedFailures.join(', ')}` : ''}`);
   write(`wall time ${(r.durationMs / 1000).toFixed(0)} s, ${r.jobs} VM(s) at once`);
   if (files) {
@@ -119,8 +119,8 @@ export function registerMatrixCommand(program: Command, getDirs: Dirs): void {
       const shard = opts.shard ? parseShard(opts.shard) : { index: 1, count: 1 };
       const sweeps = (opts.sweeps ? (opts.sweep ?? DEFAULT_SWEEPS) : []).map(parseSweepRequest);
       const keep = whole('--keep-runs', opts.keepRuns, 1, 1_000_000);
+      // --keep-runs and --max-age-days were checked before the action (cli/input.ts).
       const maxAgeDays = opts.maxAgeDays !== undefined ? Number(opts.maxAgeDays) : undefined;
-      if (maxAgeDays !== undefined && !(maxAgeDays > 0)) throw new UsageError(`--max-age-days ${opts.maxAgeDays}: expected a number of days > 0`);
       const params = scenarioParams(opts);
       const root = runsRoot(dirs);
       const outDir = path.resolve(opts.out ?? path.join(root, timeStamp()));

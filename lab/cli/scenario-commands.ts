@@ -1,6 +1,5 @@
-import { flagged } from './input.ts';
+import { flagged, inputFileOption } from './input.ts';
 import { parseBurst } from '../fabric/usb-plan.ts';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { buildBundle } from '../build/bundle.ts';
@@ -16,7 +15,7 @@ import { LabError, UsageError } from '../util/errors.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import type { ScenarioResult } from '../scenarios/types.ts';
 import type { Dirs } from './guest-commands.ts';
-import { PARAM_FLAGS, scenarioParams, type ParamOptions } from './scenario-params.ts';
+import { PARAM_FLAGS, scenarioParams, whole, type ParamOptions } from './scenario-params.ts';
 import { timeStamp } from '../util/paths.ts';
 
 /** Human-readable result: the verdict first, then each variant with its symptom and evidence. */
@@ -42,8 +41,7 @@ export function registerScenarioCommands(program: Command, getDirs: Dirs): void 
   run.action(async (name: string, opts: ParamOptions & { target: string; repeat: string; json?: boolean; out?: string }) => {
     const scenario = scenarioByName(name);
     const params = scenarioParams(opts);
-    const repeat = Number(opts.repeat);
-    if (!Number.isInteger(repeat) || repeat < 1) throw new UsageError(`--repeat ${opts.repeat}: expected a whole number >= 1`);
+    const repeat = whole('--repeat', opts.repeat, 1, 10_000);
     const { dirs, sources } = getDirs();
     const [target] = selectTargets(await loadAllTargets(dirs.imported), [opts.target]) as [Target];
     const expectations = await loadExpectations(scenario.name);
@@ -130,8 +128,7 @@ export function registerValidatePatchCommand(program: Command, getDirs: Dirs): v
   cmd.action(async (patches: string[], opts: ParamOptions & { libc: string; targets?: string; json?: boolean; out?: string }) => {
     if (!SUPPORTED_LIBCS.includes(opts.libc)) throw new UsageError(`--libc ${opts.libc}: not a libc the lab builds from source`, { fix: `use one of: ${SUPPORTED_LIBCS.join(', ')}` });
     const params = scenarioParams(opts);
-    const files = patches.map((p) => path.resolve(p));
-    for (const f of files) await fs.access(f).catch(() => { throw new UsageError(`patch not found: ${f}`); });
+    const files = patches.map((p) => inputFileOption('patch', p));
     const { dirs, sources } = getDirs();
     // Imported products with uClibc take part when named; by default the built-in uClibc targets do.
     const all = (await loadAllTargets(dirs.imported)).filter((t) => t.libc.kind === 'uclibc');

@@ -11,6 +11,9 @@ export const MATRIX_SCHEMA = 1;
 export interface CellAttempt {
   verdict: Verdict;
   error?: string;
+  /** Repeats this attempt ran, and how many of them ended because the guest's USB stack stalled (uevent). */
+  repeats?: number;
+  usbStalls?: number;
   evidenceDir?: string;
   durationMs: number;
 }

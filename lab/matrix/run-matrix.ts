@@ -9,7 +9,6 @@ import { matrixJUnit } from '../report/junit.ts';
 import { scenarioByName } from '../scenarios/registry.ts';
 import type { Scenario, ScenarioParams } from '../scenarios/types.ts';
 import { formatBurst } from '../fabric/usb-plan.ts';
-import { describeError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import type { LabDirs } from '../util/paths.ts';
 import type { SourceOptions } from '../sources/resolve.ts';
@@ -116,7 +115,7 @@ export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
           (scenario): ListrTask => ({
             title: scenario.name,
             task: async (_c, t: Hooks) => {
-              const c = await run.cell(scenario, say(t)).catch((err: unknown) => run.lostCell(scenario, describeError(err)));
+              const c = await run.cell(scenario, say(t));
               cells.set(cellId(c), c);
               if (c.status === 'skipped') return t.skip(label(target, `${scenario.name}: ${c.summary}`));
               t.title = label(target, `${scenario.name}: ${c.verdict}${c.asExpected ? '' : c.expected ? ` — NOT AS EXPECTED (${c.expected})` : ' — no expectation recorded'}${c.retried ? ' (retried after an infrastructure error)' : ''}`);
@@ -193,7 +192,12 @@ export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
     cells: allCells
       .filter((c) => mine.has(cellId(c)))
       .map((c) => cells.get(cellId(c)) ?? lost(c.target, c.scenario)),
-    sweeps: mySweeps.map((x) => sweeps.find((s) => s.target === x.target && s.scenario === x.sweep.scenario)).filter((s): s is MatrixSweepResult => !!s),
+    // A planned sweep that left no result is reported as an error too, never dropped.
+    sweeps: mySweeps.map(
+      (x) =>
+        sweeps.find((s) => s.target === x.target && s.scenario === x.sweep.scenario) ??
+        { target: x.target, scenario: x.sweep.scenario, axis: x.sweep.axis, range: x.sweep.text.slice(x.sweep.scenario.length + 1), status: 'error', error: 'the matrix recorded no result for this sweep (its task ended before it ran)', patchedFailures: [], errors: [], points: [] },
+    ),
   };
   if (req.previous) result.comparison = compareMatrices(req.previous.result, result, req.previous.file);
   result.usbStalls = usbStallRates([...(req.history ?? []), result]);

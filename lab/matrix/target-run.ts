@@ -7,6 +7,7 @@ import { writeSweepPlot } from '../report/sweep-plot.ts';
 import { skipReason, sourceProblem, targetAvailability, type TargetAvailability } from '../sources/availability.ts';
 import { describeProgress } from '../sources/download.ts';
 import type { SourceOptions } from '../sources/resolve.ts';
+import { USB_STALL } from '../scenarios/defs/uevent.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import { runSweep } from '../scenarios/sweep.ts';
 import type { Scenario, ScenarioParams, ScenarioResult } from '../scenarios/types.ts';
@@ -37,6 +38,12 @@ export interface TargetRunSeams {
 }
 
 const firstLine = (s: string): string => s.split('\n')[0]!;
+
+/** Repeats run and repeats lost to a stalled USB enumeration (one unpatched run per repeat). */
+function stallCount(r: ScenarioResult): { repeats: number; usbStalls: number } {
+  const perRepeat = r.variants.find((v) => v.role === 'unpatched')?.runs ?? [];
+  return { repeats: perRepeat.length, usbStalls: perRepeat.filter((x) => x.outcome === 'ERROR' && x.symptom.includes(USB_STALL)).length };
+}
 
 /** Why an attempt ended in ERROR: the run's own error, or the first variant symptom that was an ERROR. */
 function attemptError(r: ScenarioResult): string | undefined {
@@ -133,7 +140,7 @@ export class TargetRun {
     const result = await this.seams.runScenario({ scenario, bundleDir: this.bundle!.dir, repeat: this.o.repeat, params: this.o.params, dirs: this.o.dirs, outDir, guest, progress });
     if (!guest.vm.running) await this.stop();
     return {
-      attempt: { verdict: result.verdict, ...(attemptError(result) ? { error: attemptError(result) } : {}), evidenceDir: outDir, durationMs: result.durationMs },
+      attempt: { verdict: result.verdict, ...(attemptError(result) ? { error: attemptError(result) } : {}), ...stallCount(result), evidenceDir: outDir, durationMs: result.durationMs },
       result,
       consoleLog: guest.consoleLog,
     };

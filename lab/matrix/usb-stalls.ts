@@ -9,9 +9,9 @@ export interface UsbStallRate {
   target: string;
   /** Runs that had a uevent attempt on this target. */
   runs: number;
-  /** uevent attempts (a retry is a second attempt). */
-  attempts: number;
-  /** Attempts that ended because the guest's USB stack stalled. */
+  /** USB bursts tried: one per repeat of every uevent attempt (a retry is another attempt). */
+  bursts: number;
+  /** Bursts lost because the guest's USB stack stalled. */
   stalls: number;
 }
 
@@ -23,10 +23,13 @@ export function usbStallRates(runs: Pick<MatrixResult, 'cells'>[]): UsbStallRate
     const seen = new Set<string>();
     for (const c of r.cells) {
       if (c.scenario !== 'uevent' || c.status !== 'ran' || !c.attempts.length) continue;
-      const e = by.get(c.target) ?? { target: c.target, runs: 0, attempts: 0, stalls: 0 };
+      const e = by.get(c.target) ?? { target: c.target, runs: 0, bursts: 0, stalls: 0 };
       if (!seen.has(c.target)) (e.runs++, seen.add(c.target));
-      e.attempts += c.attempts.length;
-      e.stalls += c.attempts.filter((a) => a.verdict === 'ERROR' && (a.error ?? '').includes(USB_STALL)).length;
+      for (const a of c.attempts) {
+        // Counted per repeat; a run recorded before these counts existed says only whether the attempt stalled.
+        e.bursts += a.repeats ?? 1;
+        e.stalls += a.usbStalls ?? (a.verdict === 'ERROR' && (a.error ?? '').includes(USB_STALL) ? 1 : 0);
+      }
       by.set(c.target, e);
     }
   }

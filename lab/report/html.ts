@@ -120,10 +120,10 @@ function sweep(s: MatrixSweepResult, inputs: HtmlInputs): string {
 
 /** The USB enumeration stall rate per target over the kept runs: a retry that happens most nights is a number here, not a habit. */
 function usbStallsHtml(r: MatrixResult): string {
-  const rows = (r.usbStalls ?? []).filter((u) => u.attempts > 0);
+  const rows = (r.usbStalls ?? []).filter((u) => u.bursts > 0);
   if (!rows.length) return '';
-  const cell = (u: (typeof rows)[number]) => `<tr><td>${esc(u.target)}</td><td class="${u.stalls ? 'reg' : 'ok'}">${u.stalls} of ${u.attempts} (${((100 * u.stalls) / u.attempts).toFixed(0)}%)</td><td>${u.runs}</td></tr>`;
-  return `<h2>USB enumeration stalls</h2><p class="note">uevent attempts that ended because the guest's USB stack stalled (each was retried on a fresh boot), over this run and the runs kept before it.</p><table id="usb-stalls"><tr><th>target</th><th>stalled attempts</th><th>runs</th></tr>${rows.map(cell).join('')}</table>`;
+  const cell = (u: (typeof rows)[number]) => `<tr><td>${esc(u.target)}</td><td class="${u.stalls ? 'reg' : 'ok'}">${u.stalls} of ${u.bursts} (${((100 * u.stalls) / u.bursts).toFixed(0)}%)</td><td>${u.runs}</td></tr>`;
+  return `<h2>USB enumeration stalls</h2><p class="note">uevent USB bursts (one per repeat) lost because the guest's USB stack stalled — each such cell was retried on a fresh boot — over this run and the runs kept before it.</p><table id="usb-stalls"><tr><th>target</th><th>stalled bursts</th><th>runs</th></tr>${rows.map(cell).join('')}</table>`;
 }
 
 /** Each missing archive once, with the targets that need it and the one command that fetches them. */

@@ -130,6 +130,7 @@ export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
   await fs.writeFile(path.join(opts.outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`).catch((err: unknown) => {
     result.error ??= `writing result.json: ${describeError(err)}`;
     result.verdict = 'ERROR';
+    result.aggregate = { ...result.aggregate, verdict: 'ERROR' };
   });
   return result;
 }

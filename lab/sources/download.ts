@@ -100,8 +100,11 @@ async function fetchTo(spec: ArchiveSource, url: string, tmp: string, tuning: Do
   try {
     arm();
     const res = await fetch(url, { signal: ctl.signal });
-    if (res.status === 404 || res.status === 410) throw new Permanent(`HTTP ${res.status} (not on this server)`);
-    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+    if (!res.ok || !res.body) {
+      await res.body?.cancel().catch(() => undefined); // free the connection
+      if (res.status === 404 || res.status === 410) throw new Permanent(`HTTP ${res.status} (not on this server)`);
+      throw new Error(`HTTP ${res.status} ${res.statusText}`);
+    }
     const totalHeader = Number(res.headers.get('content-length'));
     const total = Number.isFinite(totalHeader) && totalHeader > 0 ? totalHeader : undefined;
     const hash = createHash('sha256');
@@ -120,7 +123,7 @@ async function fetchTo(spec: ArchiveSource, url: string, tmp: string, tuning: Do
     req.progress?.({ archive: spec.archive, url, bytes, ...(total ? { total } : {}), startedAt, done: true });
     return bytes;
   } catch (err) {
-    if (stalled) throw new Error(`no data for ${Math.round(tuning.stallMs / 1000)} s (stalled)`);
+    if (stalled) throw new Error(`no data for ${tuning.stallMs < 1000 ? `${tuning.stallMs} ms` : `${Math.round(tuning.stallMs / 1000)} s`} (stalled)`);
     if (err instanceof Error && !(err instanceof Permanent) && err.cause instanceof Error) throw new Error(`${err.message}: ${err.cause.message}`);
     throw err;
   } finally {
@@ -132,6 +135,7 @@ async function fetchTo(spec: ArchiveSource, url: string, tmp: string, tuning: Do
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
     const t = setTimeout(resolve, ms);
     signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
   });

@@ -74,7 +74,7 @@ describe('reprolab matrix', () => {
       else expect(t.boots).toBe(1 + full.cells.filter((c) => c.target === t.target && c.retried).length);
     }
     // The USB stall rate is counted for every target whose uevent cell ran (this run at least).
-    for (const t of available) expect(full.usbStalls?.find((u) => u.target === t.name)?.attempts, t.name).toBeGreaterThanOrEqual(1);
+    for (const t of available) expect(full.usbStalls?.find((u) => u.target === t.name)?.bursts, t.name).toBeGreaterThanOrEqual(1);
     expect(full.sweeps.filter((s) => s.status === 'ran')).toHaveLength(available.length);
     for (const s of full.sweeps) if (s.status === 'ran') await fs.access(s.svg!);
 

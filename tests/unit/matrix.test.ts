@@ -204,10 +204,14 @@ describe('reports', () => {
     const night1 = run([[stalled, { verdict: 'CONFIRMED', durationMs: 1 }], [{ verdict: 'CONFIRMED', durationMs: 1 }]]);
     const night2 = run([[{ verdict: 'CONFIRMED', durationMs: 1 }], [other, { verdict: 'CONFIRMED', durationMs: 1 }]]);
     const rates = usbStallRates([night1, night2]);
+    // Runs recorded before per-repeat counts: one burst per attempt, stalled when its error says so.
     expect(rates).toEqual([
-      { target: 'arm-a', runs: 2, attempts: 3, stalls: 1 },
-      { target: 'mips-b', runs: 2, attempts: 3, stalls: 0 },
+      { target: 'arm-a', runs: 2, bursts: 3, stalls: 1 },
+      { target: 'mips-b', runs: 2, bursts: 3, stalls: 0 },
     ]);
+    // Per-repeat counts win: an attempt of 3 repeats with a stall in one of them.
+    const night3 = run([[{ verdict: 'ERROR', error: 'SSH timed out', repeats: 3, usbStalls: 1, durationMs: 1 }]]);
+    expect(usbStallRates([night3])).toEqual([{ target: 'arm-a', runs: 1, bursts: 3, stalls: 1 }]);
     const html = matrixHtml({ ...night2, usbStalls: rates }, { htmlDir: '/runs/r', svgs: new Map() });
     expect(html).toMatch(/<table id="usb-stalls">.*arm-a<\/td><td class="reg">1 of 3 \(33%\)<\/td><td>2<\/td>/);
   });

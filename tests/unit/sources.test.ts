@@ -225,7 +225,7 @@ describe('downloads (a local HTTP server on 127.0.0.1, through resolveSource)', 
   for (const [mode, cause] of [
     ['truncated', /truncated\/testpkg-1\.0\.tar\.gz: .*(terminated|other side closed|ended after 1000 of)/],
     ['wrong', /wrong\/testpkg-1\.0\.tar\.gz: sha256 [0-9a-f]{64} does not match the pinned/],
-    ['stall', /stall\/testpkg-1\.0\.tar\.gz: no data for 0 s \(stalled\) \(try 1\/2\)/],
+    ['stall', /stall\/testpkg-1\.0\.tar\.gz: no data for 300 ms \(stalled\) \(try 1\/2\)/],
     ['error', /error\/testpkg-1\.0\.tar\.gz: HTTP 500 .*\(try 2\/2\)/],
   ] as const) {
     it(`a ${mode} download is reported with its URL and cause, and leaves nothing in the cache`, async () => {
