@@ -164,6 +164,19 @@ describe('TargetRun: an ERROR is retried once on a fresh boot; a verdict never i
     expect(c.attempts[0]).toMatchObject({ verdict: 'ERROR', error: 'ERROR: SSH timed out', repeats: 3, usbStalls: 1 });
   });
 
+  it('a target whose sources are missing is skipped with one short reason and each missing archive listed once', async () => {
+    const { loadTargets } = await import('../../lab/catalog/targets.ts');
+    const { root, dirs } = await tempDirs();
+    const target = (await loadTargets()).find((t) => t.name === 'mips-malta-3.10-uclibc')!;
+    const run = new TargetRun({ target, dirs, sources: { dirs, env: {}, download: false }, outDir: path.join(root, 'run'), repeat: 1, params: {}, expectations: new Map() });
+    expect(await run.prepare(() => undefined)).toBe('skipped: linux-3.10.108.tar.xz, uClibc-0.9.33.2.tar.xz not available');
+    expect(run.info).toMatchObject({ status: 'skipped', reason: 'skipped: linux-3.10.108.tar.xz, uClibc-0.9.33.2.tar.xz not available' });
+    expect(run.info.missingSources!.map((m) => m.archive)).toEqual(['linux-3.10.108.tar.xz', 'uClibc-0.9.33.2.tar.xz']);
+    expect(run.info.missingSources![0]!.fix).toContain(path.join(dirs.downloads));
+    const c = await run.cell(passing, () => undefined);
+    expect(c).toMatchObject({ status: 'skipped', summary: 'skipped: linux-3.10.108.tar.xz, uClibc-0.9.33.2.tar.xz not available' });
+  });
+
   it('a run that throws is a lost cell (ERROR with the cause), not an escape that drops it from matrix.json', async () => {
     const { run } = await targetRun([new Error('EACCES writing evidence'), new Error('EACCES again')]);
     const c = await run.cell(passing, () => undefined);

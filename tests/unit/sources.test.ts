@@ -131,7 +131,7 @@ describe('missing is not the same as wrong', () => {
     expect(problem).toBeUndefined();
   });
 
-  it('a tampered archive, an override that is a file or lacks its Makefile, an unreadable archive: the target fails, never skips', async () => {
+  it('a tampered archive, an override that is a file or lacks its Makefile, an archive that cannot be read (a directory in its place): the target fails, never skips', async () => {
     const { root, dirs } = await tempDirs();
     await fs.mkdir(dirs.downloads, { recursive: true });
     await fs.writeFile(path.join(dirs.downloads, 'linux-3.10.108.tar.xz'), 'not the kernel');
