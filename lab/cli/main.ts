@@ -9,7 +9,7 @@ import { registerGuestCommands } from './guest-commands.ts';
 import { registerFabricCommand } from './fabric-command.ts';
 import { registerMatrixCommand, registerReportCommands } from './matrix-command.ts';
 import { registerBuildrootCommands } from './buildroot-commands.ts';
-import { registerSourcesCommand } from './sources-command.ts';
+import { registerSourcesCommand, sourceLines, sourceState } from './sources-command.ts';
 import { checkSharedOptions } from './input.ts';
 import { registerScenarioCommands, registerSweepCommand, registerValidatePatchCommand } from './scenario-commands.ts';
 import { diagnose, fixCommand, healthy, install } from '../doctor/doctor.ts';
@@ -70,8 +70,8 @@ export function buildProgram(): Command {
         return;
       }
       for (const r of rows) {
-        console.log(`${r.available ? 'available  ' : r.sources.some((s) => s.state === 'wrong') ? 'WRONG      ' : 'unavailable'}  ${r.target.padEnd(28)} ${r.description}`);
-        for (const s of r.sources) console.log(`             ${s.package}: ${s.found ? `${s.origin} ${s.path}` : `${s.state === 'wrong' ? 'WRONG' : 'MISSING'} — ${s.fix}`}`);
+        console.log(`${sourceState(r).padEnd(8)} ${r.target.padEnd(28)} ${r.description}`);
+        for (const line of sourceLines(r)) console.log(`         ${line}`);
       }
     });
 
@@ -169,6 +169,11 @@ export function buildProgram(): Command {
 /** Exit codes: 0 as expected; 1 not as expected or the lab failed; 2 bad input (usage); 3 a regression. */
 export async function main(argv: string[]): Promise<void> {
   installExitHandlers();
+  // `reprolab targets | head`: a reader that has seen enough is not a failure (and no stack trace).
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {

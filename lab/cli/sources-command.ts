@@ -3,14 +3,20 @@ import { loadAllTargets, selectTargets } from '../catalog/targets.ts';
 import { targetAvailability, type TargetAvailability } from '../sources/availability.ts';
 import type { Dirs } from './guest-commands.ts';
 
+/** A target's state in one word: ready, missing (it will be skipped) or WRONG (it will fail). */
+export function sourceState(r: TargetAvailability): string {
+  return r.sources.some((s) => s.state === 'wrong') ? 'WRONG' : r.available ? 'ready' : 'missing';
+}
+
+/** One line per source: where it was found, or what is missing or wrong and the fix. */
+export function sourceLines(r: TargetAvailability): string[] {
+  return r.sources.map((s) => `${s.package}: ${s.state === 'found' ? `present: ${s.origin} ${s.path}` : `${s.state === 'missing' ? 'MISSING' : 'WRONG'} — ${s.fix}`}`);
+}
+
 function print(rows: TargetAvailability[]): void {
   for (const r of rows) {
-    const state = r.sources.some((s) => s.state === 'wrong') ? 'WRONG' : r.available ? 'ready' : 'missing';
-    console.log(`${state.padEnd(8)} ${r.target}`);
-    for (const s of r.sources) {
-      const what = s.state === 'found' ? `present: ${s.origin} ${s.path}` : s.state === 'missing' ? `MISSING — ${s.fix}` : `WRONG — ${s.fix}`;
-      console.log(`         ${s.package}: ${what}`);
-    }
+    console.log(`${sourceState(r).padEnd(8)} ${r.target}`);
+    for (const line of sourceLines(r)) console.log(`         ${line}`);
   }
 }
 
