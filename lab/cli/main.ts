@@ -15,7 +15,7 @@ import { registerScenarioCommands, registerSweepCommand, registerValidatePatchCo
 import { diagnose, fixCommand, healthy, install } from '../doctor/doctor.ts';
 import { targetAvailability } from '../sources/availability.ts';
 import { describeError, LabError, UsageError } from '../util/errors.ts';
-import { mirrorList, progressPrinter } from '../sources/download.ts';
+import { describeProgress, mirrorList, progressPrinter } from '../sources/download.ts';
 import type { SourceOptions } from '../sources/resolve.ts';
 import { labDirs, timeStamp } from '../util/paths.ts';
 
@@ -103,7 +103,8 @@ export function buildProgram(): Command {
                 ...(opts.variant.length ? { variants: opts.variant } : {}),
                 extraPatches: opts.patch,
                 dirs,
-                sources,
+                // Download progress on this target's line of the task tree, not over it.
+                sources: { ...sources, progress: (p) => (task.output = `download ${describeProgress(p)}`) },
                 logDir: path.join(dirs.logs, `${target.name}-${stamp}`),
                 progress: (step) => {
                   task.output = step;
