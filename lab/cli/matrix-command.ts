@@ -8,7 +8,8 @@ import { compareMatrices, formatComparison, type Comparison } from '../matrix/co
 import { mergeShards } from '../matrix/merge.ts';
 import { DEFAULT_SWEEPS, defaultJobs, parseShard, parseSweepRequest } from '../matrix/plan.ts';
 import { keptRuns } from '../matrix/usb-stalls.ts';
-import { FETCH_HINT, loadMatrixResult, missingSources, unexpectedCells, type MatrixResult } from '../matrix/result.ts';
+import { loadMatrixResult, unexpectedCells, type MatrixResult } from '../matrix/result.ts';
+import { FETCH_HINT, missingSources } from '../report/missing-sources.ts';
 import { runMatrix, writeReports } from '../matrix/run-matrix.ts';
 import { previousRun, pruneRuns } from '../matrix/runs.ts';
 import { SCENARIO_NAMES } from '../scenarios/types.ts';

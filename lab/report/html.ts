@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { VerdictChange } from '../matrix/compare.ts';
-import { FETCH_HINT, missingSources, type MatrixCellResult, type MatrixResult, type MatrixSweepResult } from '../matrix/result.ts';
+import type { MatrixCellResult, MatrixResult, MatrixSweepResult } from '../matrix/result.ts';
+import { FETCH_HINT, missingSources } from './missing-sources.ts';
 import { thresholdText } from '../scenarios/sweep.ts';
 import { escapeXml as esc } from './escape.ts';
 
