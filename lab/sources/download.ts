@@ -38,6 +38,20 @@ export interface DownloadRequest {
 interface Attempt {
   url: string;
   cause: string;
+  /** Which try of the URL (absent for a failure that is not retried). */
+  try?: number;
+}
+
+/** "URL: cause (tries 1-3 of 3)": the same cause on consecutive tries of a URL is said once. */
+function summarizeAttempts(attempts: Attempt[], tries: number): string {
+  const out: { url: string; cause: string; tries: number[] }[] = [];
+  for (const a of attempts) {
+    const last = out.at(-1);
+    if (last && last.url === a.url && last.cause === a.cause && a.try !== undefined) last.tries.push(a.try);
+    else out.push({ url: a.url, cause: a.cause, tries: a.try !== undefined ? [a.try] : [] });
+  }
+  const which = (t: number[]) => (!t.length ? '' : t.length === 1 ? ` (try ${t[0]}/${tries})` : ` (tries ${t[0]}-${t.at(-1)} of ${tries})`);
+  return out.map((o) => `${o.url}: ${o.cause}${which(o.tries)}`).join('; ');
 }
 
 /** A failure that moving on to the next URL may cure, but trying this one again will not (404, a wrong file). */
@@ -69,7 +83,7 @@ export async function downloadArchive(spec: ArchiveSource, file: string, req: Do
         return { url, bytes };
       } catch (err) {
         const cause = err instanceof Error ? err.message : String(err);
-        attempts.push({ url, cause: tuning.tries > 1 && !(err instanceof Permanent) ? `${cause} (try ${n}/${tuning.tries})` : cause });
+        attempts.push({ url, cause, ...(err instanceof Permanent ? {} : { try: n }) });
         if (err instanceof Permanent) break;
         if (n < tuning.tries) await sleep(tuning.backoffMs * 2 ** (n - 1), req.signal);
       } finally {
@@ -77,7 +91,7 @@ export async function downloadArchive(spec: ArchiveSource, file: string, req: Do
       }
     }
   }
-  throw new LabError(`could not download ${spec.archive}: ${attempts.map((a) => `${a.url}: ${a.cause}`).join('; ')}`, {
+  throw new LabError(`could not download ${spec.archive}: ${summarizeAttempts(attempts, tuning.tries)}`, {
     fix: `put ${spec.archive} (sha256 ${spec.sha256}) in the download cache by hand, add a mirror that has it (--mirror URL or REPROLAB_MIRRORS), or use an override directory`,
   });
 }

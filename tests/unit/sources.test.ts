@@ -225,8 +225,8 @@ describe('downloads (a local HTTP server on 127.0.0.1, through resolveSource)', 
   for (const [mode, cause] of [
     ['truncated', /truncated\/testpkg-1\.0\.tar\.gz: .*(terminated|other side closed|ended after 1000 of)/],
     ['wrong', /wrong\/testpkg-1\.0\.tar\.gz: sha256 [0-9a-f]{64} does not match the pinned/],
-    ['stall', /stall\/testpkg-1\.0\.tar\.gz: no data for 300 ms \(stalled\) \(try 1\/2\)/],
-    ['error', /error\/testpkg-1\.0\.tar\.gz: HTTP 500 .*\(try 2\/2\)/],
+    ['stall', /stall\/testpkg-1\.0\.tar\.gz: no data for 300 ms \(stalled\) \(tries 1-2 of 2\)/],
+    ['error', /error\/testpkg-1\.0\.tar\.gz: HTTP 500 Internal Server Error \(tries 1-2 of 2\)/],
   ] as const) {
     it(`a ${mode} download is reported with its URL and cause, and leaves nothing in the cache`, async () => {
       const { dirs } = await tempDirs();
