@@ -23,21 +23,26 @@ export function flagged<T>(flag: string, value: string, parse: (v: string) => T)
 export function outDirOption(flag: string, value: string): string {
   const dir = path.resolve(value);
   for (let p = dir; ; p = path.dirname(p)) {
-    let st: fs.Stats | undefined;
-    try {
-      st = fs.statSync(p, { throwIfNoEntry: false });
-    } catch {
-      continue; // ENOTDIR: a file further up, found on the next step
-    }
+    // ENOTDIR reads as "not there": the file further up is found on a later step.
+    const st = statOrNothing(p);
     if (st && !st.isDirectory()) throw new UsageError(`${flag} ${value}: ${p} is a file, not a directory`, { fix: `give ${flag} a directory path` });
     if (st || p === path.dirname(p)) return dir;
+  }
+}
+
+/** stat that says "not there" for a path through a file (ENOTDIR) as for a missing one. */
+function statOrNothing(p: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(p, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
   }
 }
 
 /** A file the command reads: it must exist and be a regular file. */
 export function inputFileOption(flag: string, value: string): string {
   const file = path.resolve(value);
-  const st = fs.statSync(file, { throwIfNoEntry: false });
+  const st = statOrNothing(file);
   if (!st?.isFile()) throw new UsageError(`${flag} ${value}: ${st ? 'not a regular file' : 'no such file'}`);
   return file;
 }
@@ -45,7 +50,7 @@ export function inputFileOption(flag: string, value: string): string {
 /** A directory that must already exist. */
 export function inputDirOption(flag: string, value: string): string {
   const dir = path.resolve(value);
-  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${flag} ${value}: no such directory`);
+  if (!statOrNothing(dir)?.isDirectory()) throw new UsageError(`${flag} ${value}: no such directory`);
   return dir;
 }
 

@@ -26,7 +26,8 @@ const BAD = (): Record<string, string> => ({
   '--source': 'no-equals-sign',
   '--mirror': 'ftp://mirror.invalid',
   '--variant': 'no-such-variant',
-  '--patch': path.join(tmp, 'no-such.patch'),
+  // Paths through a file (ENOTDIR), the hardest kind of missing.
+  '--patch': `${aFile}/no-such.patch`,
   '--timeout': '0',
   '--interfaces': '-1',
   'fabric --kinds': 'no-such-kind',
@@ -52,14 +53,14 @@ const BAD = (): Record<string, string> => ({
   '--scenarios': 'no-such-scenario',
   '--jobs': '0',
   '--shard': '3/2',
-  '--compare': path.join(tmp, 'no-such-matrix.json'),
+  '--compare': `${aFile}/matrix.json`,
   '--sweep': 'dump-hang:1..2',
   '--keep-runs': '-1',
   '--max-age-days': '0',
   '--board': 'no-such-board',
   '--name': 'bad name!',
   '--like': 'no-such-target',
-  '--buildroot': path.join(tmp, 'no-such-buildroot'),
+  '--buildroot': `${aFile}/buildroot`,
 });
 
 /** Valid positional arguments (and required options) per command, so only the option under test is wrong. */
