@@ -54,13 +54,13 @@ export function inputDirOption(flag: string, value: string): string {
   return dir;
 }
 
-
 /**
  * The options several commands share, checked by name before any action runs
  * (commander's preAction hook): paths, counts and target names. Each command's
  * own values (bursts, ranges, shards…) are checked at the top of its action.
  */
 export async function checkSharedOptions(opts: Record<string, unknown>, targetNames: () => Promise<string[]>): Promise<void> {
+  let known: string[] | undefined; // loaded once, and only when a target option is given
   const str = (k: string) => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
   for (const [key, flag] of [['cacheDir', '--cache-dir'], ['downloadsDir', '--downloads-dir'], ['out', '--out']] as const) {
     const v = str(key);
@@ -82,7 +82,7 @@ export async function checkSharedOptions(opts: Record<string, unknown>, targetNa
   for (const [key, flag] of [['target', '--target'], ['like', '--like'], ['targets', '--targets']] as const) {
     const v = str(key);
     if (v === undefined) continue;
-    const known = await targetNames();
+    known ??= await targetNames();
     for (const t of v.split(',').map((s) => s.trim())) {
       if (!known.includes(t)) throw new UsageError(`${flag} ${t}: unknown target`, { fix: `use one of: ${known.join(', ')}` });
     }

@@ -53,6 +53,7 @@ export function mergeShards(parts: { file: string; result: MatrixResult }[], out
       if (seen.status === 'ran' && t.status !== 'ran') Object.assign(seen, { status: t.status, reason: t.reason });
     }
   }
+  const cells = ordered.map((c) => byId.get(cellId(c))!);
   const started = Math.min(...parts.map((p) => Date.parse(p.result.startedAt)));
   const finished = Math.max(...parts.map((p) => Date.parse(p.result.finishedAt)));
   return {
@@ -68,9 +69,9 @@ export function mergeShards(parts: { file: string; result: MatrixResult }[], out
     host: first.result.host,
     outDir,
     targets: plan.targets.map((t) => targets.get(t)).filter((t): t is MatrixTargetResult => !!t),
-    cells: ordered.map((c) => byId.get(cellId(c))!),
+    cells,
     sweeps: parts.flatMap((p) => p.result.sweeps),
     // Each shard counted its own history; the merged run counts what it holds.
-    usbStalls: usbStallRates([{ cells: ordered.map((c) => byId.get(cellId(c))!) }]),
+    usbStalls: usbStallRates([{ cells }]),
   };
 }

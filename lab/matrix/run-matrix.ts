@@ -88,18 +88,16 @@ export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
   for (const s of req.scenarios) expectations.set(s.name, (await loadExpectations(s.name)).targets);
 
   const cells = new Map<string, MatrixCellResult>();
-
   const sweeps: MatrixSweepResult[] = [];
-  const runs: TargetRun[] = [];
+  // One TargetRun per target, made up front: a cell whose task never ran is still reported through its target's run.
+  const runs = req.targets.map((target) => new TargetRun({ target, dirs: req.dirs, sources: req.sources, outDir: path.join(req.outDir, target.name), repeat: req.repeat, params: req.params, expectations }));
 
   // The live tree shows each step under its target; line-per-step logs (CI) interleave targets, so each line names its own.
   const label = (target: Target, text: string) => (req.renderer === 'default' ? text : `${target.name} ${text}`);
-  const targetTask = (target: Target): ListrTask => ({
+  const targetTask = (target: Target, run: TargetRun): ListrTask => ({
     title: target.name,
     task: (_ctx, task) => {
       const say = (t: Hooks) => (line: string) => (t.output = label(target, line));
-      const run = new TargetRun({ target, dirs: req.dirs, sources: req.sources, outDir: path.join(req.outDir, target.name), repeat: req.repeat, params: req.params, expectations });
-      runs.push(run);
       const scenarios = req.scenarios.filter((s) => mine.has(`${target.name}/${s.name}`));
       const targetSweeps = mySweeps.filter((x) => x.target === target.name).map((x) => x.sweep);
       const steps: ListrTask[] = [
@@ -149,7 +147,7 @@ export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
 
   // Progress goes to stderr, so stdout carries only the summary a script or a CI log parser reads.
   const toStderr = () => new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
-  const tasks = new Listr(req.targets.map(targetTask), {
+  const tasks = new Listr(req.targets.map((t, i) => targetTask(t, runs[i]!)), {
     concurrent: req.jobs,
     exitOnError: false,
     renderer: req.renderer,
@@ -163,12 +161,8 @@ export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
     await Promise.all(runs.map((r) => r.stop()));
   }
 
-  const lost = (target: string, scenario: string): MatrixCellResult => {
-    const run = runs.find((r) => r.info.target === target);
-    const s = req.scenarios.find((x) => x.name === scenario)!;
-    const cause = 'the matrix recorded no result for it (its task ended before the cell ran)';
-    return run ? run.lostCell(s, cause) : { target, scenario, bug: s.bug, title: s.title, status: 'ran', verdict: 'ERROR', asExpected: false, summary: `the lab lost this cell: ${cause.split('\n')[0]}`, variants: [], key: {}, attempts: [], durationMs: 0 };
-  };
+  const lost = (target: string, scenario: string): MatrixCellResult =>
+    runs[req.targets.findIndex((t) => t.name === target)]!.lostCell(req.scenarios.find((x) => x.name === scenario)!, 'the matrix recorded no result for it (its task ended before the cell ran)');
   const finishedAt = new Date();
   const result: MatrixResult = {
     schema: MATRIX_SCHEMA,
@@ -187,7 +181,7 @@ export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
     jobs: req.jobs,
     host: { hostname: os.hostname(), cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) },
     outDir: req.outDir,
-    targets: runs.map((r) => r.info).sort((a, b) => req.targets.findIndex((t) => t.name === a.target) - req.targets.findIndex((t) => t.name === b.target)),
+    targets: runs.map((r) => r.info),
     // Every planned cell is reported: one that left no result (its task failed) is an ERROR with the cause.
     cells: allCells
       .filter((c) => mine.has(cellId(c)))

@@ -139,8 +139,9 @@ export class TargetRun {
     }
     const result = await this.seams.runScenario({ scenario, bundleDir: this.bundle!.dir, repeat: this.o.repeat, params: this.o.params, dirs: this.o.dirs, outDir, guest, progress });
     if (!guest.vm.running) await this.stop();
+    const error = attemptError(result);
     return {
-      attempt: { verdict: result.verdict, ...(attemptError(result) ? { error: attemptError(result) } : {}), ...stallCount(result), evidenceDir: outDir, durationMs: result.durationMs },
+      attempt: { verdict: result.verdict, ...(error ? { error } : {}), ...stallCount(result), evidenceDir: outDir, durationMs: result.durationMs },
       result,
       consoleLog: guest.consoleLog,
     };

@@ -11,10 +11,11 @@ import { cannotJudge, lacks, notCounts, type Judgement } from '../judge.ts';
 
 /** PASS only when the listener says it ran clean and saw every SEQNUM of the kernel's (non-empty) delta. */
 export function judgeListener(r: ProbeResult, before: number, after: number): Judgement & { lost: number } {
-  if (!(after > before)) return { ...cannotJudge(`the kernel's uevent_seqnum did not move (${before} → ${after}): no event to compare with`), lost: 0 };
-  if (typeof r['seqnums'] !== 'string') return { ...cannotJudge(`the ${r.probe} result line has no "seqnums" (the listener ${r.ok ? 'recorded nothing' : `failed: ${r.error ?? 'unknown'}`})`), lost: 0 };
+  const unjudged = (why: string) => ({ ...cannotJudge(why), lost: 0 });
+  if (!(after > before)) return unjudged(`the kernel's uevent_seqnum did not move (${before} → ${after}): no event to compare with`);
+  if (typeof r['seqnums'] !== 'string') return unjudged(`the ${r.probe} result line has no "seqnums" (the listener ${r.ok ? 'recorded nothing' : `failed: ${r.error ?? 'unknown'}`})`);
   const bad = notCounts(r, ['enobufs', 'otherErrors']);
-  if (bad.length) return { ...cannotJudge(lacks(r, bad)), lost: 0 };
+  if (bad.length) return unjudged(lacks(r, bad));
   const otherErrors = r['otherErrors'] as number;
   const missing = missingSeqnums(before, after, parseRanges(r['seqnums']));
   const enobufs = r['enobufs'] as number;
@@ -24,7 +25,7 @@ export function judgeListener(r: ProbeResult, before: number, after: number): Ju
   if (missing.length || enobufs) {
     return { outcome: 'FAIL', symptom: `${enobufs ? `ENOBUFS×${enobufs} ` : ''}${otherErrors ? `other errors×${otherErrors} ` : ''}${lossText}`, lost: missing.length };
   }
-  if (otherErrors || !r.ok) return { ...cannotJudge(`the listener hit receive errors other than ENOBUFS (first ${String(r['firstError'])}, ${otherErrors} others) and lost nothing`), lost: 0 };
+  if (otherErrors || !r.ok) return unjudged(`the listener hit receive errors other than ENOBUFS (first ${String(r['firstError'])}, ${otherErrors} others) and lost nothing`);
   return { outcome: 'PASS', symptom: `all ${after - before} SEQNUMs seen`, lost: 0 };
 }
 
