@@ -9,7 +9,7 @@ import path from 'node:path';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import { execa } from 'execa';
-import type { BundleManifest } from '../lab/build/bundle.ts';
+import { readBundleManifest, type BundleManifest } from '../lab/model/manifest.ts';
 import { loadTargets, selectTargets } from '../lab/catalog/targets.ts';
 import { labKey } from '../lab/guest/keys.ts';
 import { startGuest } from '../lab/guest/guest.ts';
@@ -57,7 +57,7 @@ for (const target of selectTargets(await loadTargets(), names)) {
   const bundleDir = path.join(dirs.cache, 'bundles', target.name);
   let manifest: BundleManifest;
   try {
-    manifest = JSON.parse(await fs.readFile(path.join(bundleDir, 'manifest.json'), 'utf8')) as BundleManifest;
+    manifest = await readBundleManifest(bundleDir);
   } catch {
     rows.push(`${target.name.padEnd(28)} not built (reprolab build ${target.name})`);
     continue;

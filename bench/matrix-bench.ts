@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { loadMatrixResult } from '../lab/matrix/result.ts';
+import { loadMatrixResult } from '../lab/model/matrix-result.ts';
 import { repoRoot } from '../lab/util/paths.ts';
 
 const args = process.argv.slice(2);

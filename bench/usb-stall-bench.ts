@@ -15,8 +15,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { BundleManifest } from '../lab/build/bundle.ts';
-import { buildBundle } from '../lab/build/bundle.ts';
+import { readBundleManifest, writeBundleManifest } from '../lab/model/manifest.ts';
+import { buildBundle } from '../lab/bundle/bundle.ts';
 import { loadTargets, selectTargets } from '../lab/catalog/targets.ts';
 import { runUsbBurst } from '../lab/fabric/usb-burst.ts';
 import { parseBurst } from '../lab/fabric/usb-plan.ts';
@@ -48,9 +48,9 @@ if (usb) {
   // A copy with the controller replaced; the store entry itself is never edited.
   bundleDir = path.join(root, 'bundle');
   await fs.cp(built.dir, bundleDir, { recursive: true });
-  const manifest = JSON.parse(await fs.readFile(path.join(bundleDir, 'manifest.json'), 'utf8')) as BundleManifest;
+  const manifest = await readBundleManifest(bundleDir);
   manifest.qemu.usb = usb;
-  await fs.writeFile(path.join(bundleDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  await writeBundleManifest(bundleDir, manifest);
 }
 
 interface Tally {

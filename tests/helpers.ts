@@ -3,6 +3,7 @@ import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { labDirs, type LabDirs } from '../lab/util/paths.ts';
+import type { BundleManifest } from '../lab/model/manifest.ts';
 
 /** A throwaway cache root for tests that must not touch the real one. */
 export async function tempDirs(): Promise<{ root: string; dirs: LabDirs }> {
@@ -33,3 +34,32 @@ export async function fakeQemu(handle: (cmd: { execute: string; id: string; argu
   return { sock, close: () => server.close() };
 }
 
+
+/** A complete, valid bundle manifest (as the lab's own writer would write it) for unit tests that need one. */
+export function sampleManifest(target = 'fake-target'): BundleManifest {
+  const sha = (c: string) => c.repeat(64);
+  return {
+    schema: 1,
+    target,
+    key: 'k1',
+    arch: 'arm',
+    qemu: { binary: 'qemu-system-arm', machine: 'versatilepb', cpu: 'arm926', memoryMiB: 256, nic: 'smc91c111', usb: 'pci-ohci,num-ports=15' },
+    cmdline: 'console=ttyAMA0',
+    recipeVersion: 1,
+    toolchain: 'gcc 12',
+    kernel: {
+      line: '3.10',
+      version: '3.10.108',
+      release: '3.10.108',
+      source: { package: 'linux-3.10.108', origin: 'archive', path: '/x/linux-3.10.108.tar.xz', sha256: sha('a') },
+      patches: [],
+      configSha256: sha('c'),
+      image: 'images/zImage',
+      initramfs: 'external',
+      pageSizeKiB: 4,
+    },
+    libc: { kind: 'uclibc', variants: [{ variant: 'unpatched', libc: 'uClibc 0.9.33.2', patches: [], sysroot: '/s', cc: 'host/bin/cc', probes: ['ifaddrs-probe'] }] },
+    userland: { packages: [] },
+    rootfs: { image: 'images/rootfs.cpio', sha256: sha('b'), sizeBytes: 1, hostKey: 'ssh-ed25519 AAAA' },
+  };
+}

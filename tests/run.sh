@@ -3,9 +3,11 @@
 # then runs the typecheck, the unit tests and (only when they pass) the end-to-end builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -d node_modules/vitest ] || npm ci --no-audit --no-fund --loglevel=error
+{ [ -d node_modules/vitest ] && [ -d node_modules/dependency-cruiser ]; } || npm ci --no-audit --no-fund --loglevel=error
 ./reprolab doctor --tests || ./reprolab doctor --tests --install
 npx tsc --noEmit
+# Who may import whom (.dependency-cruiser.cjs, ARCHITECTURE.md): a back-import fails here, naming the rule.
+npm run -s lint:deps
 if [ $# -gt 0 ]; then
   # A filter (a file, -t NAME) runs as given, once.
   exec npx vitest run "$@"

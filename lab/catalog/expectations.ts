@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { repoRoot } from '../util/paths.ts';
-import { VERDICTS, type Verdict } from '../scenarios/verdict.ts';
-import { Fields, parseJson } from './validate.ts';
+import { VERDICTS, type Verdict } from '../model/verdict.ts';
+import { Fields, parseJson } from '../model/fields.ts';
 
 export const expectationsDir = path.join(repoRoot, 'images', 'scenarios');
 

@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { parseSourceSpec, type SourceSpec } from '../sources/spec.ts';
+import { parseSourceSpec, type SourceSpec } from './source-spec.ts';
 import { repoRoot } from '../util/paths.ts';
-import { Fields, parseJson } from './validate.ts';
+import { Fields, parseJson } from '../model/fields.ts';
 
 export interface KernelBoard {
   baseConfig: string;

@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LabError, UsageError } from '../util/errors.ts';
 import { repoRoot } from '../util/paths.ts';
-import type { Arch, KernelLine, Target } from './target.ts';
-import { Fields, parseJson } from './validate.ts';
+import type { Arch, KernelLine, Target } from '../model/target.ts';
+import { Fields, parseJson } from '../model/fields.ts';
 
 export const targetsDir = path.join(repoRoot, 'images', 'targets');
 

@@ -1,11 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { defconfigName, writeExternalTree } from '../buildroot/external.ts';
-import { importBuildroot } from '../buildroot/import.ts';
-import { buildWithBuildroot, configureBuildroot, downloadDir, missingDownloads, resolvedVersions } from '../buildroot/run-buildroot.ts';
+import { defconfigName, writeExternalTree } from '../workflows/buildroot/external.ts';
+import { importBuildroot } from '../workflows/buildroot/import.ts';
+import { buildWithBuildroot, configureBuildroot, downloadDir, missingDownloads, resolvedVersions } from '../workflows/buildroot/run-buildroot.ts';
 import { loadTargets, selectTargets } from '../catalog/targets.ts';
-import type { Target } from '../catalog/target.ts';
+import type { Target } from '../model/target.ts';
 import { UsageError } from '../util/errors.ts';
 import type { Dirs } from './guest-commands.ts';
 import { timeStamp } from '../util/paths.ts';

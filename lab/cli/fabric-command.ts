@@ -5,7 +5,7 @@ import { parseSockets } from '../fabric/guest-ops.ts';
 import { MAX_INTERFACES, parseKinds } from '../fabric/interfaces.ts';
 import { parseBurst } from '../fabric/usb-plan.ts';
 import { bootTarget, keepOrStop, type Dirs } from './guest-commands.ts';
-import { whole } from './scenario-params.ts';
+import { whole } from './input.ts';
 
 interface FabricOptions {
   interfaces?: string;

@@ -1,8 +1,8 @@
 import type { SourceOptions } from '../sources/resolve.ts';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { buildBundle } from '../build/bundle.ts';
-import type { Target } from '../catalog/target.ts';
+import { buildBundle } from '../bundle/bundle.ts';
+import type { Target } from '../model/target.ts';
 import { loadAllTargets, selectTargets } from '../catalog/targets.ts';
 import { labKey } from '../guest/keys.ts';
 import { startGuest, type Guest } from '../guest/guest.ts';

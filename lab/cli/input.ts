@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LabError, UsageError } from '../util/errors.ts';
-import { whole } from './scenario-params.ts';
+
 
 /*
  * Command-line values are checked here, before any build or boot: a bad one is a
@@ -87,4 +87,11 @@ export async function checkSharedOptions(opts: Record<string, unknown>, targetNa
       if (!known.includes(t)) throw new UsageError(`${flag} ${t}: unknown target`, { fix: `use one of: ${known.join(', ')}` });
     }
   }
+}
+
+/** A whole-number flag within [min, max], or an error naming the flag. */
+export function whole(flag: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} ${text}: expected a whole number from ${min} to ${max}`);
+  return n;
 }

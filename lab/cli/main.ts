@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { Listr } from 'listr2';
 import { loadAllTargets, selectTargets } from '../catalog/targets.ts';
-import { buildBundle, type Bundle } from '../build/bundle.ts';
+import { buildBundle, type Bundle } from '../bundle/bundle.ts';
 import { installExitHandlers } from '../util/lifetime.ts';
 import { registerGuestCommands } from './guest-commands.ts';
 import { registerFabricCommand } from './fabric-command.ts';

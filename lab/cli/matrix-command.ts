@@ -4,11 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadAllTargets, selectTargets } from '../catalog/targets.ts';
-import { compareMatrices, formatComparison, type Comparison } from '../matrix/compare.ts';
+import { compareMatrices, formatComparison } from '../matrix/compare.ts';
+import { type Comparison } from '../model/matrix-result.ts';
 import { mergeShards } from '../matrix/merge.ts';
 import { DEFAULT_SWEEPS, defaultJobs, parseShard, parseSweepRequest } from '../matrix/plan.ts';
 import { keptRuns } from '../matrix/usb-stalls.ts';
-import { loadMatrixResult, unexpectedCells, type MatrixResult } from '../matrix/result.ts';
+import { unexpectedCells } from '../matrix/result.ts';
+import { loadMatrixResult, type MatrixResult } from '../model/matrix-result.ts';
 import { FETCH_HINT, missingSources } from '../report/missing-sources.ts';
 import { runMatrix, writeReports } from '../matrix/run-matrix.ts';
 import { previousRun, pruneRuns } from '../matrix/runs.ts';
@@ -18,7 +20,8 @@ import { scenarioByName } from '../scenarios/registry.ts';
 import { UsageError } from '../util/errors.ts';
 import { timeStamp, type LabDirs } from '../util/paths.ts';
 import type { Dirs } from './guest-commands.ts';
-import { PARAM_FLAGS, scenarioParams, whole, type ParamOptions } from './scenario-params.ts';
+import { PARAM_FLAGS, scenarioParams, type ParamOptions } from './scenario-params.ts';
+import { whole } from './input.ts';
 
 /** Exit codes of matrix and report: a regression against the previous run outranks an unexpected verdict. */
 export const EXIT = { ok: 0, unexpected: 1, regression: 3 } as const;

@@ -2,20 +2,21 @@ import { flagged, inputFileOption } from './input.ts';
 import { parseBurst } from '../fabric/usb-plan.ts';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { buildBundle } from '../build/bundle.ts';
+import { buildBundle } from '../bundle/bundle.ts';
 import { loadExpectations } from '../catalog/expectations.ts';
-import { expectationsName, type Target } from '../catalog/target.ts';
+import { expectationsName, type Target } from '../model/target.ts';
 import { loadAllTargets, loadTargets, selectTargets } from '../catalog/targets.ts';
 import { writeSweepPlot } from '../report/sweep-plot.ts';
 import { skipReason, sourceProblem, targetAvailability } from '../sources/availability.ts';
 import { scenarioByName } from '../scenarios/registry.ts';
 import { SWEEP_AXES, parseRange, runSweep, thresholdText } from '../scenarios/sweep.ts';
-import { SUPPORTED_LIBCS, validatePatch } from '../scenarios/validate-patch.ts';
+import { SUPPORTED_LIBCS, validatePatch } from '../workflows/validate-patch.ts';
 import { LabError, UsageError } from '../util/errors.ts';
 import { runScenario } from '../scenarios/runner.ts';
-import type { ScenarioResult } from '../scenarios/types.ts';
+import { type ScenarioResult } from '../model/scenario-result.ts';
 import type { Dirs } from './guest-commands.ts';
-import { PARAM_FLAGS, scenarioParams, whole, type ParamOptions } from './scenario-params.ts';
+import { PARAM_FLAGS, scenarioParams, type ParamOptions } from './scenario-params.ts';
+import { whole } from './input.ts';
 import { timeStamp } from '../util/paths.ts';
 
 /** Human-readable result: the verdict first, then each variant with its symptom and evidence. */

@@ -1,8 +1,7 @@
 import { MAX_INTERFACES } from '../fabric/interfaces.ts';
 import { parseBurst } from '../fabric/usb-plan.ts';
 import type { ScenarioParams } from '../scenarios/types.ts';
-import { UsageError } from '../util/errors.ts';
-import { flagged } from './input.ts';
+import { flagged, whole } from './input.ts';
 
 export interface ParamOptions {
   interfaces?: string;
@@ -13,13 +12,6 @@ export interface ParamOptions {
   buffer?: string;
   iterations?: string;
   budgetMs?: string;
-}
-
-/** A whole-number flag within [min, max], or an error naming the flag. */
-export function whole(flag: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} ${text}: expected a whole number from ${min} to ${max}`);
-  return n;
 }
 
 /** Command-line knobs → scenario parameters, checked before anything boots. */

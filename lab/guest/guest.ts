@@ -1,6 +1,5 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { BundleManifest } from '../build/bundle.ts';
+import { readBundleManifest, type BundleManifest } from '../model/manifest.ts';
 import { Vm } from '../qemu/vm.ts';
 import type { QmpClient } from '../qemu/qmp.ts';
 import { timeStamp, type LabDirs } from '../util/paths.ts';
@@ -40,7 +39,7 @@ export class Guest {
   ) {}
 
   static async start(bundleDir: string, opts: GuestOptions): Promise<Guest> {
-    const manifest = JSON.parse(await fs.readFile(path.join(bundleDir, 'manifest.json'), 'utf8')) as BundleManifest;
+    const manifest = await readBundleManifest(bundleDir);
     const key = await labKey(opts.dirs);
     const stamp = timeStamp();
     const logDir = opts.logDir ?? path.join(opts.dirs.logs, 'guests', `${manifest.target}-${stamp}-${process.pid}`);

@@ -1,33 +1,6 @@
-import { cellIndex, type MatrixCellResult, type MatrixResult } from './result.ts';
-
-/** A cell whose outcome differs between two runs. SKIPPED stands for "did not run". */
-export interface VerdictChange {
-  target: string;
-  scenario: string;
-  before: string;
-  after: string;
-  /** Does the new verdict match images/scenarios/<scenario>.expect.json? */
-  nowExpected: boolean;
-  /** One line for a person: what changed and where to look. */
-  detail: string;
-}
-
-export interface Comparison {
-  previous: { file: string; startedAt: string };
-  /**
-   * Verdicts that changed between two runs that both judged the cell — any
-   * change, since a nightly verdict moving is what someone must look at —
-   * and new ERRORs. Listed first; they set the exit code.
-   */
-  regressions: VerdictChange[];
-  /** ERROR before, a verdict now: the infrastructure trouble went away. */
-  recovered: VerdictChange[];
-  /** Judged before, skipped now (cells outside this run's selection or shard are not compared). */
-  dropped: VerdictChange[];
-  /** Judged now, not before. */
-  added: VerdictChange[];
-  unchanged: number;
-}
+import type { Comparison, VerdictChange } from '../model/matrix-result.ts';
+import { cellIndex } from './result.ts';
+import { type MatrixCellResult, type MatrixResult } from '../model/matrix-result.ts';
 
 const shown = (c: MatrixCellResult | undefined): string => (c && c.status === 'ran' && c.verdict ? c.verdict : 'SKIPPED');
 

@@ -1,7 +1,7 @@
 import { usbStallRates } from './usb-stalls.ts';
 import { LabError } from '../util/errors.ts';
 import { cellId, planMatrix } from './plan.ts';
-import { MATRIX_SCHEMA, type MatrixResult, type MatrixTargetResult } from './result.ts';
+import { MATRIX_SCHEMA, type MatrixResult, type MatrixTargetResult } from '../model/matrix-result.ts';
 
 const planKey = (r: MatrixResult): string => JSON.stringify(r.plan);
 

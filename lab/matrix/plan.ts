@@ -1,16 +1,6 @@
+import type { MatrixCell, Shard } from '../model/matrix-result.ts';
 import { parseRange, SWEEP_AXES, type SweepAxis, type SweepRange } from '../scenarios/sweep.ts';
 import { UsageError } from '../util/errors.ts';
-
-/** One verdict to produce: a scenario (with all its variants) on a target. */
-export interface MatrixCell {
-  target: string;
-  scenario: string;
-}
-
-export interface Shard {
-  index: number;
-  count: number;
-}
 
 export const cellId = (c: MatrixCell): string => `${c.target}/${c.scenario}`;
 

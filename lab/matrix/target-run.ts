@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { buildBundle, type Bundle } from '../build/bundle.ts';
+import { buildBundle, type Bundle } from '../bundle/bundle.ts';
 import type { Expectation } from '../catalog/expectations.ts';
-import { expectationsName, type Target } from '../catalog/target.ts';
+import { expectationsName, type Target } from '../model/target.ts';
 import { startGuest, type Guest } from '../guest/guest.ts';
 import { writeSweepPlot } from '../report/sweep-plot.ts';
 import { skipReason, sourceProblem, targetAvailability, type TargetAvailability } from '../sources/availability.ts';
@@ -10,12 +10,13 @@ import type { SourceOptions } from '../sources/resolve.ts';
 import { USB_STALL } from '../scenarios/defs/uevent.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import { runSweep } from '../scenarios/sweep.ts';
-import type { Scenario, ScenarioParams, ScenarioResult } from '../scenarios/types.ts';
-import type { Verdict } from '../scenarios/verdict.ts';
+import { type Scenario, type ScenarioParams } from '../scenarios/types.ts';
+import { type ScenarioResult } from '../model/scenario-result.ts';
+import { type Verdict } from '../model/verdict.ts';
 import { describeError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
 import type { SweepRequest } from './plan.ts';
-import type { CellAttempt, MatrixCellResult, MatrixSweepResult, MatrixTargetResult } from './result.ts';
+import { type CellAttempt, type MatrixCellResult, type MatrixSweepResult, type MatrixTargetResult } from '../model/matrix-result.ts';
 
 export interface TargetRunOptions {
   target: Target;

@@ -1,19 +1,9 @@
+import type { UsbStallRate } from '../model/matrix-result.ts';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { USB_STALL } from '../scenarios/defs/uevent.ts';
 import { listRuns } from './runs.ts';
-import { checkMatrixResult, type MatrixResult } from './result.ts';
-
-/** How often a target's USB enumeration stalled in the uevent cell, over the runs kept. */
-export interface UsbStallRate {
-  target: string;
-  /** Runs that had a uevent attempt on this target. */
-  runs: number;
-  /** USB bursts tried: one per repeat of every uevent attempt (a retry is another attempt). */
-  bursts: number;
-  /** Bursts lost because the guest's USB stack stalled. */
-  stalls: number;
-}
+import { checkMatrixResult, type MatrixResult } from '../model/matrix-result.ts';
 
 
 /** Stall counts per target over these runs (the current one included), targets in first-seen order. */

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { BundleManifest } from '../build/bundle.ts';
+import { type BundleManifest } from '../model/manifest.ts';
 
 export interface QemuLaunch {
   bundleDir: string;

@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import type { BundleManifest } from '../build/bundle.ts';
+import { type BundleManifest } from '../model/manifest.ts';
 import { LabError } from '../util/errors.ts';
 import { onAbnormalExit } from '../util/lifetime.ts';
 import { tailOf } from '../util/run.ts';

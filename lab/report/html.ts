@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { VerdictChange } from '../matrix/compare.ts';
-import type { MatrixCellResult, MatrixResult, MatrixSweepResult } from '../matrix/result.ts';
+import { type VerdictChange } from '../model/matrix-result.ts';
+import { type MatrixCellResult, type MatrixResult, type MatrixSweepResult } from '../model/matrix-result.ts';
 import { FETCH_HINT, missingSources } from './missing-sources.ts';
 import { thresholdText } from '../scenarios/sweep.ts';
 import { escapeXml as esc } from './escape.ts';

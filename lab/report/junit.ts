@@ -1,4 +1,4 @@
-import type { MatrixCellResult, MatrixResult } from '../matrix/result.ts';
+import { type MatrixCellResult, type MatrixResult } from '../model/matrix-result.ts';
 import { escapeXml } from './escape.ts';
 
 const attrs = (a: Record<string, string | number>): string =>

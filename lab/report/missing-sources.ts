@@ -1,4 +1,4 @@
-import type { MatrixResult, MissingSource } from '../matrix/result.ts';
+import { type MatrixResult, type MissingSource } from '../model/matrix-result.ts';
 
 /** The one command that fetches every missing source ahead of a run. */
 export const FETCH_HINT = 'reprolab sources fetch';

@@ -1,5 +1,5 @@
-import type { ProbeResult } from './result-line.ts';
-import type { VariantRun } from './types.ts';
+import { type ProbeResult } from '../model/scenario-result.ts';
+import { type VariantRun } from '../model/scenario-result.ts';
 
 /** What a judge decides about one variant's run. */
 export type Judgement = Pick<VariantRun, 'outcome' | 'symptom'>;

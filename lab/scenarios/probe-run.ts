@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LabError } from '../util/errors.ts';
-import { parseResult, type ProbeResult } from './result-line.ts';
+import { parseResult } from './result-line.ts';
+import { type ProbeResult } from '../model/scenario-result.ts';
 import type { ScenarioContext, VariantPlan } from './types.ts';
 
 export interface ProbeRun {

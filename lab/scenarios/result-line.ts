@@ -1,4 +1,5 @@
-import type { Arch } from '../catalog/target.ts';
+import type { ProbeResult } from '../model/scenario-result.ts';
+import type { Arch } from '../model/target.ts';
 import { LabError } from '../util/errors.ts';
 
 const MARK = 'REPROLAB-RESULT ';
@@ -11,15 +12,6 @@ const ERRNO: Record<Arch, Record<number, string>> = {
 
 export function errnoName(arch: Arch, errno: number): string {
   return ERRNO[arch][errno] ?? `errno ${errno}`;
-}
-
-export interface ProbeResult {
-  probe: string;
-  ok: boolean;
-  errno?: number;
-  /** The error by name, decoded for the guest's architecture when the probe could not name it. */
-  error?: string;
-  [field: string]: unknown;
 }
 
 /** The one REPROLAB-RESULT line of a probe's output, with the error named for the guest's arch. */

@@ -1,13 +1,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { BundleManifest } from '../build/bundle.ts';
+import { readBundleManifest, type BundleManifest } from '../model/manifest.ts';
 import { buildFabric, type Fabric } from '../fabric/fabric.ts';
 import { shellQuote } from '../guest/ssh.ts';
 import { startGuest, type Guest } from '../guest/guest.ts';
 import { describeError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
-import type { RepeatResult, Scenario, ScenarioParams, ScenarioResult, VariantPlan, VariantRun, VariantSummary } from './types.ts';
-import { aggregate, type Outcome } from './verdict.ts';
+import { type RepeatResult, type Scenario, type ScenarioParams, type VariantPlan } from './types.ts';
+import { type ScenarioResult, type VariantRun, type VariantSummary } from '../model/scenario-result.ts';
+import { aggregate } from './verdict.ts';
+import { type Outcome } from '../model/verdict.ts';
 import { planVariants } from './variants.ts';
 import { formatBurst } from '../fabric/usb-plan.ts';
 
@@ -67,7 +69,7 @@ export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
   const say = opts.progress ?? (() => undefined);
   try {
     await fs.mkdir(opts.outDir, { recursive: true });
-    manifest = JSON.parse(await fs.readFile(path.join(opts.bundleDir, 'manifest.json'), 'utf8')) as BundleManifest;
+    manifest = await readBundleManifest(opts.bundleDir);
     phase = 'planning the variants';
     variants = planVariants(scenario, manifest, opts.patchedLibc);
     if (!guest) {

@@ -1,12 +1,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { BundleManifest } from '../build/bundle.ts';
+import { readBundleManifest } from '../model/manifest.ts';
 import { startGuest, type Guest } from '../guest/guest.ts';
 import { LabError, UsageError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { runScenario } from './runner.ts';
-import type { Scenario, ScenarioParams, ScenarioResult } from './types.ts';
-import type { Outcome } from './verdict.ts';
+import { type Scenario, type ScenarioParams } from './types.ts';
+import { type ScenarioResult } from '../model/scenario-result.ts';
+import { type Outcome } from '../model/verdict.ts';
 
 /** The parameter a sweep varies: interfaces (B1), the USB burst's device count (B2), held sockets (B3, B4). */
 export type SweepAxis = 'interfaces' | 'burst' | 'sockets';
@@ -107,7 +108,7 @@ export async function runSweep(opts: {
   /** Reuse a booted guest (the matrix); it is then neither booted nor stopped here. */
   guest?: Guest;
 }): Promise<SweepResult> {
-  const manifest = JSON.parse(await fs.readFile(path.join(opts.bundleDir, 'manifest.json'), 'utf8')) as BundleManifest;
+  const manifest = await readBundleManifest(opts.bundleDir);
   await fs.mkdir(opts.outDir, { recursive: true });
   const guest = opts.guest ?? (await startGuest(opts.bundleDir, { dirs: opts.dirs, logDir: opts.outDir }));
   const points: SweepPoint[] = [];

@@ -1,4 +1,4 @@
-import type { BundleManifest } from '../build/bundle.ts';
+import { type BundleManifest } from '../model/manifest.ts';
 import { LabError } from '../util/errors.ts';
 import type { Scenario, VariantPlan } from './types.ts';
 

@@ -1,11 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadKernelLine } from '../catalog/kernel-line.ts';
-import type { Target } from '../catalog/target.ts';
-import { uclibcDir } from '../build/uclibc.ts';
+import type { Target } from '../model/target.ts';
+import { uclibcDir } from '../catalog/libc.ts';
 import { LabError, MissingSourceError } from '../util/errors.ts';
 import { resolveSource, type SourceOptions } from './resolve.ts';
-import { loadSourceSpec, type SourceSpec } from './spec.ts';
+import { loadSourceSpec, type SourceSpec } from '../catalog/source-spec.ts';
 
 export interface SourceStatus {
   package: string;

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LabError, UsageError } from '../util/errors.ts';
 import { tempSibling } from '../util/fs.ts';
-import type { ArchiveSource } from './spec.ts';
+import type { ArchiveSource } from '../catalog/source-spec.ts';
 
 /** How a download behaves; tests shorten the waits, nothing else changes. */
 export interface DownloadTuning {

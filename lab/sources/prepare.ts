@@ -1,11 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { applySeries, type Patch } from '../build/patches.ts';
-import { storeEntry } from '../build/store.ts';
+import { applySeries, type Patch } from './patches.ts';
+import { storeEntry } from '../store/store.ts';
 import { LabError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { runLogged } from '../util/run.ts';
-import type { ResolvedSource } from './resolve.ts';
+import { type ResolvedSource } from '../model/source.ts';
 
 /** An unpacked source tree with its patch series applied, shared by every build that needs it. */
 export interface PreparedTree {

@@ -1,3 +1,4 @@
+import type { ResolvedSource } from '../model/source.ts';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LabError, MissingSourceError } from '../util/errors.ts';
@@ -5,19 +6,7 @@ import { exists } from '../util/fs.ts';
 import { downloadArchive, type DownloadProgress, type DownloadTuning } from './download.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { memoFileDigest, memoTreeDigest } from './memo-digest.ts';
-import type { ArchiveSource, DebianFileSource, SourceSpec } from './spec.ts';
-
-/** What a build actually used for one package, recorded in the bundle manifest. */
-export interface ResolvedSource {
-  package: string;
-  /** override: a directory tree; archive: a pinned upstream archive; debian-file: a file from a Debian package. */
-  origin: 'override' | 'archive' | 'debian-file';
-  path: string;
-  /** sha256 of the archive or file; for a directory, sha256 over its files (see sha256Tree). */
-  sha256: string;
-  /** For archives: whether the file's digest matched the pin (always true when used). */
-  pinned?: string;
-}
+import type { ArchiveSource, DebianFileSource, SourceSpec } from '../catalog/source-spec.ts';
 
 export interface SourceOptions {
   dirs: LabDirs;

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Bundle } from '../../lab/build/bundle.ts';
+import type { Bundle } from '../../lab/bundle/bundle.ts';
 import { startGuest, type Guest } from '../../lab/guest/guest.ts';
 import { LabError } from '../../lab/util/errors.ts';
 import { repoRoot } from '../../lab/util/paths.ts';

@@ -9,10 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { TOOLCHAINS } from '../../lab/build/toolchain.ts';
-import { uclibcDir } from '../../lab/build/uclibc.ts';
+import { TOOLCHAINS } from '../../lab/bundle/toolchain.ts';
+import { uclibcDir } from '../../lab/catalog/libc.ts';
 import { resolveSource } from '../../lab/sources/resolve.ts';
-import { loadSourceSpec } from '../../lab/sources/spec.ts';
+import { loadSourceSpec } from '../../lab/catalog/source-spec.ts';
 import { availability, buildTarget, dirs, skipReasonFor, targets } from './lab.ts';
 import { timeStamp } from '../../lab/util/paths.ts';
 

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadMatrixResult } from '../../lab/matrix/result.ts';
+import { loadMatrixResult } from '../../lab/model/matrix-result.ts';
 import { SCENARIO_NAMES } from '../../lab/scenarios/types.ts';
 import { repoRoot } from '../../lab/util/paths.ts';
 import { layOutBuildrootOutput } from '../fixtures/buildroot-layout.ts';

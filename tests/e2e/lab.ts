@@ -3,7 +3,7 @@
  * them can be built here, and building one (a cache hit when nothing changed).
  */
 import path from 'node:path';
-import { buildBundle, type Bundle } from '../../lab/build/bundle.ts';
+import { buildBundle, type Bundle } from '../../lab/bundle/bundle.ts';
 import { loadTargets } from '../../lab/catalog/targets.ts';
 import { skipReason, targetAvailability, type TargetAvailability } from '../../lab/sources/availability.ts';
 import { progressPrinter } from '../../lab/sources/download.ts';

@@ -12,7 +12,7 @@ import { execa, type ResultPromise } from 'execa';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { cellId } from '../../lab/matrix/plan.ts';
-import { loadMatrixResult, type MatrixResult } from '../../lab/matrix/result.ts';
+import { loadMatrixResult, type MatrixResult } from '../../lab/model/matrix-result.ts';
 import { missingSources } from '../../lab/report/missing-sources.ts';
 import { SCENARIO_NAMES } from '../../lab/scenarios/types.ts';
 import { repoRoot } from '../../lab/util/paths.ts';

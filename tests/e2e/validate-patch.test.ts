@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadExpectations } from '../../lab/catalog/expectations.ts';
-import { validatePatch } from '../../lab/scenarios/validate-patch.ts';
+import { validatePatch } from '../../lab/workflows/validate-patch.ts';
 import { repoRoot } from '../../lab/util/paths.ts';
 import { dirs, skipReasonFor, targets } from './lab.ts';
 

@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readCpio, writeCpio, type CpioEntry } from '../../lab/build/cpio.ts';
-import { inspectBuildrootOutput } from '../../lab/buildroot/inspect.ts';
-import { parseKconfig } from '../../lab/buildroot/kconfig.ts';
+import { readCpio, writeCpio, type CpioEntry } from '../../lab/formats/cpio.ts';
+import { inspectBuildrootOutput } from '../../lab/workflows/buildroot/inspect.ts';
+import { parseKconfig } from '../../lab/workflows/buildroot/kconfig.ts';
 import { tempDirs } from '../helpers.ts';
 
 const TUPLE = 'arm-buildroot-linux-uclibcgnueabi';

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { readCpio, writeCpio } from '../../lab/build/cpio.ts';
+import { readCpio, writeCpio } from '../../lab/formats/cpio.ts';
 import { repoRoot } from '../../lab/util/paths.ts';
-import { hostKeyFromSeed } from '../../lab/build/hostkey.ts';
+import { hostKeyFromSeed } from '../../lab/formats/hostkey.ts';
 import { tempDirs } from '../helpers.ts';
 
 describe('initramfs cpio writer', () => {
@@ -36,7 +36,7 @@ describe('initramfs cpio writer', () => {
     const here = createHash('sha256').update(writeCpio(entries)).digest('hex');
     // Another process, a second later (mtime, inode numbers or the clock must not leak in).
     await new Promise((r) => setTimeout(r, 1100));
-    const script = `import { writeCpio } from ${JSON.stringify(path.join(repoRoot, 'lab/build/cpio.ts'))}; import { createHash } from 'node:crypto'; process.stdout.write(createHash('sha256').update(writeCpio(${JSON.stringify([{ kind: 'file', path: '/a', mode: 0o644 }])}.map((e) => ({ ...e, data: Buffer.from('x') })))).digest('hex'));`;
+    const script = `import { writeCpio } from ${JSON.stringify(path.join(repoRoot, 'lab/formats/cpio.ts'))}; import { createHash } from 'node:crypto'; process.stdout.write(createHash('sha256').update(writeCpio(${JSON.stringify([{ kind: 'file', path: '/a', mode: 0o644 }])}.map((e) => ({ ...e, data: Buffer.from('x') })))).digest('hex'));`;
     const other = await execa('node', ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot });
     expect(other.stdout).toBe(here);
   });

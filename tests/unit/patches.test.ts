@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applySeries, describePatch, loadSeries, parsePatchFailures } from '../../lab/build/patches.ts';
+import { applySeries, describePatch, loadSeries, parsePatchFailures } from '../../lab/sources/patches.ts';
 import { LabError } from '../../lab/util/errors.ts';
 import { tempDirs } from '../helpers.ts';
 

@@ -1,15 +1,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { BundleManifest } from '../../lab/build/bundle.ts';
-import type { Target } from '../../lab/catalog/target.ts';
+import type { Target } from '../../lab/model/target.ts';
 import type { Guest } from '../../lab/guest/guest.ts';
 import type { ExecResult } from '../../lab/guest/ssh.ts';
 import { TargetRun, type TargetRunSeams } from '../../lab/matrix/target-run.ts';
 import { runScenario } from '../../lab/scenarios/runner.ts';
-import type { Scenario, ScenarioResult } from '../../lab/scenarios/types.ts';
-import type { Verdict } from '../../lab/scenarios/verdict.ts';
-import { tempDirs } from '../helpers.ts';
+import { type Scenario } from '../../lab/scenarios/types.ts';
+import { type ScenarioResult } from '../../lab/model/scenario-result.ts';
+import { type Verdict } from '../../lab/model/verdict.ts';
+import { sampleManifest, tempDirs } from '../helpers.ts';
 
 /*
  * Unit tests of the runner and the per-target matrix logic with a fake guest
@@ -42,20 +42,9 @@ function fakeGuest(over: { exec?: (argv: string[]) => ExecResult | Promise<ExecR
   return g as unknown as Guest & { stops: number };
 }
 
-const manifest = (target: string): BundleManifest =>
-  ({
-    schema: 1,
-    target,
-    key: 'k1',
-    arch: 'arm',
-    kernel: { version: '3.10.108', release: '3.10.108', source: { sha256: 'a' }, configSha256: 'c', patches: [] },
-    libc: { kind: 'uclibc', variants: [{ variant: 'unpatched', libc: 'uClibc 0.9.33.2', patches: [] }] },
-    rootfs: { sha256: 'r' },
-  }) as unknown as BundleManifest;
-
 async function bundle(target = 'fake-target'): Promise<string> {
   const { root } = await tempDirs();
-  await fs.writeFile(path.join(root, 'manifest.json'), JSON.stringify(manifest(target)));
+  await fs.writeFile(path.join(root, 'manifest.json'), JSON.stringify(sampleManifest(target)));
   return root;
 }
 
@@ -67,7 +56,7 @@ describe('runScenario: an error in any phase is an ERROR with its cause, never a
     const { root, dirs } = await tempDirs();
     const r = await runScenario({ scenario: passing, bundleDir: path.join(root, 'no-such-bundle'), repeat: 1, params: {}, dirs, outDir: path.join(root, 'out'), guest: fakeGuest() });
     expect(r.verdict).toBe('ERROR');
-    expect(r.error).toMatch(/^reading the bundle manifest: .*ENOENT/);
+    expect(r.error).toMatch(/^reading the bundle manifest: .*cannot read the bundle manifest/);
   });
 
   it('the variant plan, uname, the fabric, and a repeat', async () => {
@@ -101,7 +90,7 @@ describe('TargetRun: an ERROR is retried once on a fresh boot; a verdict never i
     const guests: (Guest & { stops: number })[] = [];
     const outDirs: string[] = [];
     const seams: TargetRunSeams = {
-      buildBundle: async () => ({ dir, manifest: manifest('fake-target'), hit: true, rebuilt: [] }),
+      buildBundle: async () => ({ dir, manifest: sampleManifest('fake-target'), hit: true, rebuilt: [] }),
       startGuest: async () => {
         const g = fakeGuest();
         guests.push(g);

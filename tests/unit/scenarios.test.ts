@@ -5,7 +5,8 @@ import { judgeDump, judgeHang } from '../../lab/scenarios/defs/dumps.ts';
 import { judgeAgainstEither, judgeGetifaddrs } from '../../lab/scenarios/defs/getifaddrs.ts';
 import { judgeMechanism } from '../../lab/scenarios/defs/getifaddrs-mechanism.ts';
 import { judgeListener } from '../../lab/scenarios/defs/uevent.ts';
-import { errnoName, parseResult, type ProbeResult } from '../../lab/scenarios/result-line.ts';
+import { errnoName, parseResult } from '../../lab/scenarios/result-line.ts';
+import { type ProbeResult } from '../../lab/model/scenario-result.ts';
 import { formatRanges, missingSeqnums, parseRanges } from '../../lab/scenarios/seqnums.ts';
 import { aggregate, pairVerdict, upperBound95 } from '../../lab/scenarios/verdict.ts';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { candidateUrls, mirrorList, type DownloadProgress } from '../../lab/sources/download.ts';
 import { overrideEnvName, resolveSource, type SourceOptions } from '../../lab/sources/resolve.ts';
-import type { ArchiveSource, DebianFileSource } from '../../lab/sources/spec.ts';
+import type { ArchiveSource, DebianFileSource } from '../../lab/catalog/source-spec.ts';
 import { sha256, sha256Tree } from '../../lab/util/digest.ts';
 import { LabError, MissingSourceError, UsageError } from '../../lab/util/errors.ts';
 import type { LabDirs } from '../../lab/util/paths.ts';

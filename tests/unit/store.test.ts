@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { storeEntry } from '../../lab/build/store.ts';
+import { storeEntry } from '../../lab/store/store.ts';
 import { cacheKey, sha256Tree } from '../../lab/util/digest.ts';
 import { tempDirs } from '../helpers.ts';
 

@@ -1,9 +1,10 @@
 import { readSocketTruth, startChurn } from '../../fabric/guest-ops.ts';
 import { upperBound95 } from '../verdict.ts';
 import { runProbe } from '../probe-run.ts';
-import type { ProbeResult } from '../result-line.ts';
+import { type ProbeResult } from '../../model/scenario-result.ts';
 import { cannotJudge, lacks, notCounts, type Judgement } from '../judge.ts';
-import type { Scenario, ScenarioContext, VariantPlan, VariantRun } from '../types.ts';
+import { type Scenario, type ScenarioContext, type VariantPlan } from '../types.ts';
+import { type VariantRun } from '../../model/scenario-result.ts';
 import { LabError } from '../../util/errors.ts';
 
 /** PASS only when the reader says it succeeded and counted exactly the (non-empty) sockets the kernel lists. */

@@ -1,5 +1,5 @@
 import type { NetTruth } from '../../fabric/truth.ts';
-import type { ProbeResult } from '../result-line.ts';
+import { type ProbeResult } from '../../model/scenario-result.ts';
 import type { Scenario } from '../types.ts';
 import { cannotJudge, lacks, notCounts, type Judgement } from '../judge.ts';
 import { emptyTruth, runAgainstNetTruth } from './getifaddrs.ts';

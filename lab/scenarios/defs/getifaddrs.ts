@@ -1,9 +1,10 @@
 import { readNetTruth } from '../../fabric/guest-ops.ts';
 import type { NetTruth } from '../../fabric/truth.ts';
 import { runProbe, type ProbeRun } from '../probe-run.ts';
-import type { ProbeResult } from '../result-line.ts';
+import { type ProbeResult } from '../../model/scenario-result.ts';
 import { cannotJudge, type Judgement } from '../judge.ts';
-import type { Scenario, ScenarioContext, VariantPlan, VariantRun } from '../types.ts';
+import { type Scenario, type ScenarioContext, type VariantPlan } from '../types.ts';
+import { type VariantRun } from '../../model/scenario-result.ts';
 
 interface Entry {
   name: string;

@@ -4,9 +4,11 @@ import { formatBurst, parseBurst } from '../../fabric/usb-plan.ts';
 import { shellQuote } from '../../guest/ssh.ts';
 import { LabError } from '../../util/errors.ts';
 import { writeEvidence } from '../probe-run.ts';
-import { parseResult, type ProbeResult } from '../result-line.ts';
+import { parseResult } from '../result-line.ts';
+import { type ProbeResult } from '../../model/scenario-result.ts';
 import { formatRanges, missingSeqnums, parseRanges } from '../seqnums.ts';
-import type { Scenario, ScenarioContext, VariantPlan, VariantRun } from '../types.ts';
+import { type Scenario, type ScenarioContext, type VariantPlan } from '../types.ts';
+import { type VariantRun } from '../../model/scenario-result.ts';
 import { cannotJudge, lacks, notCounts, type Judgement } from '../judge.ts';
 
 /** PASS only when the listener says it ran clean and saw every SEQNUM of the kernel's (non-empty) delta. */

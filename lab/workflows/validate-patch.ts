@@ -1,14 +1,15 @@
 import path from 'node:path';
-import { buildBundle } from '../build/bundle.ts';
-import { importedCandidateBundle } from '../buildroot/candidate.ts';
-import { CANDIDATE_VARIANT } from '../build/uclibc.ts';
-import type { Target } from '../catalog/target.ts';
+import { buildBundle } from '../bundle/bundle.ts';
+import { importedCandidateBundle } from './buildroot/candidate.ts';
+import { CANDIDATE_VARIANT } from '../bundle/uclibc.ts';
+import type { Target } from '../model/target.ts';
 import type { SourceOptions } from '../sources/resolve.ts';
 import { describeError, LabError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
-import { SCENARIOS } from './registry.ts';
-import { runScenario } from './runner.ts';
-import type { ScenarioParams, ScenarioResult } from './types.ts';
+import { SCENARIOS } from '../scenarios/registry.ts';
+import { runScenario } from '../scenarios/runner.ts';
+import { type ScenarioParams } from '../scenarios/types.ts';
+import { type ScenarioResult } from '../model/scenario-result.ts';
 
 /** What a patch did on one target, in one word a person can act on, with the results behind it. */
 export type PatchFinding = 'FIXES' | 'DOES_NOT_FIX' | 'REGRESSION' | 'NOTHING_TO_FIX' | 'DOES_NOT_APPLY' | 'DOES_NOT_BUILD' | 'ERROR';

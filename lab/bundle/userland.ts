@@ -1,12 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Fields, parseJson } from '../catalog/validate.ts';
+import { Fields, parseJson } from '../model/fields.ts';
 import { sha256File } from '../util/digest.ts';
 import { LabError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { repoRoot } from '../util/paths.ts';
 import { capture, runLogged } from '../util/run.ts';
-import { storeEntry } from './store.ts';
+import { storeEntry } from '../store/store.ts';
 
 export const userlandFile = path.join(repoRoot, 'images', 'userland', 'debian.json');
 

@@ -1,19 +1,21 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadKernelLine } from '../catalog/kernel-line.ts';
-import type { Arch, Target } from '../catalog/target.ts';
+import type { Target } from '../model/target.ts';
 import { assertTreeHas, prepareTree } from '../sources/prepare.ts';
-import { resolveSource, type ResolvedSource, type SourceOptions } from '../sources/resolve.ts';
+import { resolveSource, type SourceOptions } from '../sources/resolve.ts';
+import { readBundleManifest, type BundleManifest, type VariantManifest } from '../model/manifest.ts';
 import { cacheKey } from '../util/digest.ts';
 import { LabError } from '../util/errors.ts';
 import { repoRoot, type LabDirs } from '../util/paths.ts';
 import { followLog } from '../util/log-tail.ts';
-import { glibcRecipe, wrapperScript, expandRecipe, type CompileRecipe } from './compile.ts';
+import { glibcRecipe, type CompileRecipe } from './compile.ts';
+import { writeBundle } from './writer.ts';
 import { buildKernel, kernelHeaders, type KernelImage } from './kernel.ts';
-import { loadSeries, type Patch } from './patches.ts';
+import { loadSeries, type Patch } from '../sources/patches.ts';
 import { buildProbes, buildTools, type ProbeSet } from './probes.ts';
 import { buildRootfs, type Rootfs } from './rootfs.ts';
-import { storeEntry } from './store.ts';
+import { storeEntry } from '../store/store.ts';
 import { crossGlibcVersion, TOOLCHAINS, toolchainVersion } from './toolchain.ts';
 import { buildUclibc } from './uclibc.ts';
 import { buildUserland } from './userland.ts';
@@ -35,53 +37,12 @@ export interface BuildRequest {
   progress?: (step: string) => void;
 }
 
-export interface VariantManifest {
-  variant: string;
-  libc: string;
-  source?: ResolvedSource;
-  patches: { file: string; sha256: string }[];
-  sysroot: string;
-  cc: string;
-  probes: string[];
-}
-
-/** Everything a verdict depends on, written as <bundle>/manifest.json. */
-export interface BundleManifest {
-  schema: 1;
-  target: string;
-  key: string;
-  arch: Arch;
-  qemu: Target['qemu'];
-  cmdline: string;
-  recipeVersion: number;
-  toolchain: string;
-  kernel: {
-    line: string;
-    version: string;
-    release: string;
-    source: ResolvedSource;
-    patches: { file: string; sha256: string }[];
-    configSha256: string;
-    image: string;
-    dtb?: string;
-    initramfs: 'external' | 'builtin';
-    pageSizeKiB: number;
-  };
-  libc: { kind: string; variants: VariantManifest[] };
-  userland: { packages: { name: string; file: string; sha256: string }[] };
-  rootfs: { image: string; sha256: string; sizeBytes: number; hostKey: string };
-}
-
 export interface Bundle {
   dir: string;
   manifest: BundleManifest;
   hit: boolean;
   /** Which steps were rebuilt (for tests and the "rebuilds only what changed" promise). */
   rebuilt: string[];
-}
-
-function rel(p: string, base: string): string {
-  return path.relative(base, p);
 }
 
 export async function buildBundle(req: BuildRequest): Promise<Bundle> {
@@ -109,10 +70,10 @@ export async function buildBundle(req: BuildRequest): Promise<Bundle> {
 /** An imported product is built already: its bundle is what import-buildroot wrote. */
 async function importedBundle(target: Target): Promise<Bundle> {
   const dir = target.imported!.bundleDir;
-  const text = await fs.readFile(path.join(dir, 'manifest.json'), 'utf8').catch(() => {
-    throw new LabError(`${target.name}: its imported bundle is gone (${dir})`, { fix: `import it again: reprolab import-buildroot ${target.imported!.from} --board ${target.qemu.machine} --name ${target.name}` });
+  const manifest = await readBundleManifest(dir).catch((err: unknown) => {
+    throw new LabError(`${target.name}: its imported bundle is gone or unreadable (${dir}): ${(err as Error).message}`, { fix: `import it again: reprolab import-buildroot ${target.imported!.from} --board ${target.qemu.machine} --name ${target.name}` });
   });
-  return { dir, manifest: JSON.parse(text) as BundleManifest, hit: true, rebuilt: [] };
+  return { dir, manifest, hit: true, rebuilt: [] };
 }
 
 /** target → sources → kernel headers → libc variants → probes → userland → rootfs → kernel → bundle. */
@@ -202,59 +163,51 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
 
   step('bundle');
   const parts = { recipe: RECIPE_VERSION, target: target.name, qemu: target.qemu, cmdline: target.kernel.cmdline, kernel: kernel.dir, rootfs: rootfs.sha256, probes: probeSets.map((p) => p.dir), libc: builds.map((b) => b.key) };
-  const entry = await storeEntry(dirs.store, 'bundle', parts, async (out) => {
-    const images = path.join(out, 'images');
-    await fs.mkdir(images, { recursive: true });
-    await fs.copyFile(kernel.image, path.join(images, path.basename(kernel.image)));
-    if (kernel.dtb) await fs.copyFile(kernel.dtb, path.join(images, path.basename(kernel.dtb)));
-    if (target.kernel.initramfs === 'external') await fs.copyFile(rootfs.cpio, path.join(images, 'rootfs.cpio'));
-    await fs.copyFile(path.join(kernel.dir, 'config'), path.join(images, 'kernel.config'));
-    await fs.mkdir(path.join(out, 'staging'), { recursive: true });
-    await fs.mkdir(path.join(out, 'host', 'bin'), { recursive: true });
-    await fs.mkdir(path.join(out, 'target-probes'), { recursive: true });
-    const variantManifests: VariantManifest[] = [];
-    for (const [i, b] of builds.entries()) {
-      const set = probeSets[i]!;
-      if (target.libc.kind === 'uclibc') await fs.symlink(b.manifest.sysroot, path.join(out, 'staging', b.variant));
-      const cc = path.join(out, 'host', 'bin', `${tc.prefix}${b.variant}-cc`);
-      await fs.writeFile(cc, wrapperScript(await expandRecipe(b.recipe)), { mode: 0o755 });
-      await fs.symlink(set.dir, path.join(out, 'target-probes', b.variant));
-      variantManifests.push({ ...b.manifest, cc: rel(cc, out), probes: set.names });
-    }
-    const manifest: BundleManifest = {
-      schema: 1,
-      target: target.name,
-      key: cacheKey(parts),
-      arch: target.arch,
-      qemu: target.qemu,
-      cmdline: target.kernel.cmdline,
-      recipeVersion: RECIPE_VERSION,
-      toolchain,
-      kernel: {
-        line: line.line,
-        version: line.version,
-        release: kernel.release,
-        source: kernelSource,
-        patches: kernelPatches.map(relPatch),
-        configSha256: kernel.configSha256,
-        image: `images/${path.basename(kernel.image)}`,
-        ...(kernel.dtb ? { dtb: `images/${path.basename(kernel.dtb)}` } : {}),
-        initramfs: target.kernel.initramfs,
-        pageSizeKiB: target.kernel.pageSizeKiB,
+  const entry = await storeEntry(dirs.store, 'bundle', parts, (out) =>
+    writeBundle(
+      out,
+      {
+        kernelImage: kernel.image,
+        ...(kernel.dtb ? { dtb: kernel.dtb } : {}),
+        ...(target.kernel.initramfs === 'external' ? { rootfsCpio: rootfs.cpio } : {}),
+        kernelConfig: path.join(kernel.dir, 'config'),
+        ccPrefix: tc.prefix,
+        variants: builds.map((b, i) => ({ manifest: b.manifest, recipe: b.recipe, probes: probeSets[i]!, staging: target.libc.kind === 'uclibc' })),
       },
-      libc: { kind: target.libc.kind, variants: variantManifests },
-      userland: { packages: userland.packages.map((p) => ({ name: p.name, file: path.basename(p.file), sha256: p.sha256 })) },
-      rootfs: {
-        image: target.kernel.initramfs === 'external' ? 'images/rootfs.cpio' : `${`images/${path.basename(kernel.image)}`} (built in)`,
-        sha256: rootfs.sha256,
-        sizeBytes: rootfs.sizeBytes,
-        hostKey: rootfs.hostKey,
-      },
-    };
-    await fs.writeFile(path.join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  });
+      (images, variants): BundleManifest => ({
+        schema: 1,
+        target: target.name,
+        key: cacheKey(parts),
+        arch: target.arch,
+        qemu: target.qemu,
+        cmdline: target.kernel.cmdline,
+        recipeVersion: RECIPE_VERSION,
+        toolchain,
+        kernel: {
+          line: line.line,
+          version: line.version,
+          release: kernel.release,
+          source: kernelSource,
+          patches: kernelPatches.map(relPatch),
+          configSha256: kernel.configSha256,
+          image: images.kernel,
+          ...(images.dtb ? { dtb: images.dtb } : {}),
+          initramfs: target.kernel.initramfs,
+          pageSizeKiB: target.kernel.pageSizeKiB,
+        },
+        libc: { kind: target.libc.kind, variants },
+        userland: { packages: userland.packages.map((p) => ({ name: p.name, file: path.basename(p.file), sha256: p.sha256 })) },
+        rootfs: {
+          image: images.rootfs ?? `${images.kernel} (built in)`,
+          sha256: rootfs.sha256,
+          sizeBytes: rootfs.sizeBytes,
+          hostKey: rootfs.hostKey,
+        },
+      }),
+    ),
+  );
   note('bundle', entry.hit);
-  const manifest = JSON.parse(await fs.readFile(path.join(entry.dir, 'manifest.json'), 'utf8')) as BundleManifest;
+  const manifest = await readBundleManifest(entry.dir);
   // A stable name for the latest bundle of each target, like Buildroot's output/.
   await linkLatest(path.join(dirs.cache, 'bundles', target.name), entry.dir);
   return { dir: entry.dir, manifest, hit: entry.hit, rebuilt };

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { KernelLineSpec } from '../catalog/kernel-line.ts';
-import type { Target } from '../catalog/target.ts';
+import type { Target } from '../model/target.ts';
 import type { PreparedTree } from '../sources/prepare.ts';
 import { cacheKey, sha256, sha256File } from '../util/digest.ts';
 import { LabError } from '../util/errors.ts';
@@ -10,8 +10,8 @@ import { exists } from '../util/fs.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { runLogged } from '../util/run.ts';
 import { applyFragment, parseFragment, verifyFragment, type ConfigSetting } from './config-fragment.ts';
-import { withLock } from './lock.ts';
-import { storeEntry } from './store.ts';
+import { withLock } from '../store/lock.ts';
+import { storeEntry } from '../store/store.ts';
 import { hostMakeVersion, toolchainVersion, type Toolchain } from './toolchain.ts';
 
 export interface KernelImage {

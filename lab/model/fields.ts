@@ -72,6 +72,26 @@ export class Fields {
     return v as string[];
   }
 
+  /** A list of objects (possibly empty), each read with its own Fields. */
+  list(key: string): Fields[] {
+    const v = this.raw(key);
+    if (!Array.isArray(v)) this.fail(key, 'a list', v);
+    return v.map((item, i) => {
+      if (!item || typeof item !== 'object' || Array.isArray(item)) this.fail(`${key}[${i}]`, 'an object', item);
+      return new Fields(this.file, item, `${this.where(key)}[${i}]`);
+    });
+  }
+
+  /** A list of strings that may be empty. */
+  strings(key: string): string[] {
+    const v = this.raw(key);
+    if (!Array.isArray(v)) this.fail(key, 'a list of strings', v);
+    v.forEach((item, i) => {
+      if (typeof item !== 'string') this.fail(`${key}[${i}]`, 'a string', item);
+    });
+    return v as string[];
+  }
+
   object(key: string): Fields {
     const v = this.raw(key);
     if (!v || typeof v !== 'object' || Array.isArray(v)) this.fail(key, 'an object', v);

@@ -2,21 +2,23 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
-import type { BundleManifest, VariantManifest } from '../build/bundle.ts';
-import { expandRecipe, wrapperScript, type CompileRecipe } from '../build/compile.ts';
-import { readCpio, writeCpio, type CpioEntry } from '../build/cpio.ts';
-import { hostKeyFromSeed } from '../build/hostkey.ts';
-import { buildProbes, buildTools, type ProbeSet } from '../build/probes.ts';
-import { labLayer, mergeEntries, treeEntries } from '../build/rootfs.ts';
-import { storeEntry } from '../build/store.ts';
-import { TOOLCHAINS } from '../build/toolchain.ts';
-import { buildUserland } from '../build/userland.ts';
-import type { Target } from '../catalog/target.ts';
-import { cacheKey, sha256File } from '../util/digest.ts';
-import { LabError, UsageError } from '../util/errors.ts';
-import { writeFileAtomic } from '../util/fs.ts';
-import { capture } from '../util/run.ts';
-import type { LabDirs } from '../util/paths.ts';
+import { readBundleManifest, type BundleManifest, type VariantManifest } from '../../model/manifest.ts';
+import { RECIPE_VERSION } from '../../bundle/bundle.ts';
+import { writeBundle, type BundleContents, type BundleVariant } from '../../bundle/writer.ts';
+import { type CompileRecipe } from '../../bundle/compile.ts';
+import { readCpio, writeCpio, type CpioEntry } from '../../formats/cpio.ts';
+import { hostKeyFromSeed } from '../../formats/hostkey.ts';
+import { buildProbes, buildTools, type ProbeSet } from '../../bundle/probes.ts';
+import { labLayer, mergeEntries, treeEntries } from '../../bundle/rootfs.ts';
+import { storeEntry } from '../../store/store.ts';
+import { TOOLCHAINS } from '../../bundle/toolchain.ts';
+import { buildUserland } from '../../bundle/userland.ts';
+import type { Target } from '../../model/target.ts';
+import { cacheKey, sha256File } from '../../util/digest.ts';
+import { LabError, UsageError } from '../../util/errors.ts';
+import { writeFileAtomic } from '../../util/fs.ts';
+import { capture } from '../../util/run.ts';
+import type { LabDirs } from '../../util/paths.ts';
 import { inspectBuildrootOutput, type BuildrootOutput } from './inspect.ts';
 
 /** The libc variant name of an imported product: its own libc, as shipped. */
@@ -146,44 +148,38 @@ export async function importBuildroot(req: ImportRequest): Promise<ImportResult>
   const kernelSha = await sha256File(o.kernel.image);
   const configSha = o.kernel.config ? await sha256File(o.kernel.config) : kernelSha;
   const cpioSha = await sha256File(cpio);
+  const cpioSize = (await fs.stat(cpio)).size;
+  const hostKeyLine = (await fs.readFile(path.join(rootfs.dir, 'host_key.pub'), 'utf8')).trim();
   const parts = { importer: 1, name, board: req.board, kernel: kernelSha, dtb: o.kernel.dtb ? await sha256File(o.kernel.dtb) : null, rootfs: cpioSha, probes: probes.dir, libc: libcKey, ...(extra.length ? { extra: extra.map((e) => e.probes.dir) } : {}) };
-  const bundle = await storeEntry(req.dirs.store, 'import-bundle', parts, async (out) => {
-    const images = path.join(out, 'images');
-    await fs.mkdir(images, { recursive: true });
-    await fs.copyFile(o.kernel.image, path.join(images, path.basename(o.kernel.image)));
-    if (o.kernel.dtb) await fs.copyFile(o.kernel.dtb, path.join(images, path.basename(o.kernel.dtb)));
-    await fs.copyFile(cpio, path.join(images, 'rootfs.cpio'));
-    if (o.kernel.config) await fs.copyFile(o.kernel.config, path.join(images, 'kernel.config'));
-    for (const d of ['staging', 'host/bin', 'target-probes']) await fs.mkdir(path.join(out, d), { recursive: true });
-    await fs.symlink(o.sysroot, path.join(out, 'staging', PRODUCT_VARIANT));
-    const cc = path.join(out, 'host', 'bin', `${o.tuple}-${PRODUCT_VARIANT}-cc`);
-    await fs.writeFile(cc, wrapperScript(recipe), { mode: 0o755 });
-    await fs.symlink(probes.dir, path.join(out, 'target-probes', PRODUCT_VARIANT));
-    const variant: VariantManifest = {
+  const productVariant: BundleVariant = {
+    manifest: {
       variant: PRODUCT_VARIANT,
       libc: `${o.libc.kind === 'uclibc' ? 'uClibc' : o.libc.kind === 'uclibc-ng' ? 'uClibc-ng' : o.libc.kind} ${o.libc.version} (the product's, from ${o.sysroot})`,
       source: { package: 'buildroot-staging', origin: 'override', path: o.sysroot, sha256: libcKey.split(' ').at(-1)! },
       patches: [],
       sysroot: o.sysroot,
-      cc: path.relative(out, cc),
-      probes: probes.names,
-    };
-    const extraManifests: VariantManifest[] = [];
-    for (const e of extra) {
-      const ecc = path.join(out, 'host', 'bin', `${o.tuple}-${e.manifest.variant}-cc`);
-      await fs.writeFile(ecc, wrapperScript(await expandRecipe(e.recipe)), { mode: 0o755 });
-      await fs.symlink(e.manifest.sysroot, path.join(out, 'staging', e.manifest.variant));
-      await fs.symlink(e.probes.dir, path.join(out, 'target-probes', e.manifest.variant));
-      extraManifests.push({ ...e.manifest, cc: path.relative(out, ecc), probes: e.probes.names });
-    }
-    const manifest: BundleManifest = {
+    },
+    recipe,
+    probes,
+    staging: true,
+  };
+  const contents: BundleContents = {
+    kernelImage: o.kernel.image,
+    ...(o.kernel.dtb ? { dtb: o.kernel.dtb } : {}),
+    rootfsCpio: cpio,
+    ...(o.kernel.config ? { kernelConfig: o.kernel.config } : {}),
+    ccPrefix: `${o.tuple}-`,
+    variants: [productVariant, ...extra.map((e) => ({ ...e, staging: true }))],
+  };
+  const bundle = await storeEntry(req.dirs.store, 'import-bundle', parts, (out) =>
+    writeBundle(out, contents, (images, variants): BundleManifest => ({
       schema: 1,
       target: name,
       key: cacheKey(parts),
       arch: o.arch,
       qemu: preset.qemu,
       cmdline: preset.kernel.cmdline,
-      recipeVersion: 1,
+      recipeVersion: RECIPE_VERSION,
       toolchain: productToolchain,
       kernel: {
         line: 'imported',
@@ -192,18 +188,17 @@ export async function importBuildroot(req: ImportRequest): Promise<ImportResult>
         source: { package: 'buildroot-output', origin: 'override', path: o.dir, sha256: kernelSha },
         patches: [],
         configSha256: configSha,
-        image: `images/${path.basename(o.kernel.image)}`,
-        ...(o.kernel.dtb ? { dtb: `images/${path.basename(o.kernel.dtb)}` } : {}),
+        image: images.kernel,
+        ...(images.dtb ? { dtb: images.dtb } : {}),
         initramfs: 'external',
         pageSizeKiB: o.kernel.pageSizeKiB,
       },
-      libc: { kind: o.libc.kind, variants: [variant, ...extraManifests] },
+      libc: { kind: o.libc.kind, variants },
       userland: { packages: userland.packages.map((p) => ({ name: p.name, file: path.basename(p.file), sha256: p.sha256 })) },
-      rootfs: { image: 'images/rootfs.cpio', sha256: cpioSha, sizeBytes: (await fs.stat(cpio)).size, hostKey: (await fs.readFile(path.join(rootfs.dir, 'host_key.pub'), 'utf8')).trim() },
-    };
-    await fs.writeFile(path.join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  });
-  const manifest = JSON.parse(await fs.readFile(path.join(bundle.dir, 'manifest.json'), 'utf8')) as BundleManifest;
+      rootfs: { image: images.rootfs!, sha256: cpioSha, sizeBytes: cpioSize, hostKey: hostKeyLine },
+    })),
+  );
+  const manifest = await readBundleManifest(bundle.dir);
 
   const file = path.join(req.dirs.imported, `${name}.json`);
   const target: Target = {

@@ -1,21 +1,19 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Target } from '../catalog/target.ts';
-import { loadSourceSpec } from '../sources/spec.ts';
+import type { Target } from '../model/target.ts';
+import { uclibcDir } from '../catalog/libc.ts';
+import { loadSourceSpec } from '../catalog/source-spec.ts';
 import { prepareTree, type PreparedTree } from '../sources/prepare.ts';
 import { resolveSource, type SourceOptions } from '../sources/resolve.ts';
 import { sha256 } from '../util/digest.ts';
 import type { LabDirs } from '../util/paths.ts';
-import { repoRoot } from '../util/paths.ts';
 import { runLogged } from '../util/run.ts';
 import { applyFragment, parseFragment, verifyFragment } from './config-fragment.ts';
 import { jobs } from './kernel.ts';
-import { describePatch, loadSeries, type Patch } from './patches.ts';
-import { storeEntry } from './store.ts';
+import { describePatch, loadSeries, type Patch } from '../sources/patches.ts';
+import { storeEntry } from '../store/store.ts';
 import { toolchainVersion, type Toolchain } from './toolchain.ts';
 import type { CompileRecipe } from './compile.ts';
-
-export const uclibcDir = path.join(repoRoot, 'images', 'libc', 'uclibc-0.9.33.2');
 
 export interface LibcBuild {
   variant: string;

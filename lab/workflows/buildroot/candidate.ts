@@ -1,15 +1,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { relPatch } from '../build/bundle.ts';
-import { buildProbes } from '../build/probes.ts';
-import { storeEntry } from '../build/store.ts';
-import { TOOLCHAINS, toolchainVersion } from '../build/toolchain.ts';
-import { buildUclibc, CANDIDATE_VARIANT } from '../build/uclibc.ts';
-import type { Target } from '../catalog/target.ts';
-import type { SourceOptions } from '../sources/resolve.ts';
-import { sha256Tree } from '../util/digest.ts';
-import { LabError } from '../util/errors.ts';
-import type { LabDirs } from '../util/paths.ts';
+import { relPatch } from '../../bundle/bundle.ts';
+import { buildProbes } from '../../bundle/probes.ts';
+import { storeEntry } from '../../store/store.ts';
+import { TOOLCHAINS, toolchainVersion } from '../../bundle/toolchain.ts';
+import { buildUclibc, CANDIDATE_VARIANT } from '../../bundle/uclibc.ts';
+import type { Target } from '../../model/target.ts';
+import type { SourceOptions } from '../../sources/resolve.ts';
+import { sha256Tree } from '../../util/digest.ts';
+import { LabError } from '../../util/errors.ts';
+import type { LabDirs } from '../../util/paths.ts';
 import { importBuildroot } from './import.ts';
 import { inspectBuildrootOutput } from './inspect.ts';
 

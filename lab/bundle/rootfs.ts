@@ -4,10 +4,10 @@ import { cacheKey, sha256File } from '../util/digest.ts';
 import { memoTreeDigest } from '../sources/memo-digest.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { repoRoot } from '../util/paths.ts';
-import { writeCpio, type CpioEntry } from './cpio.ts';
-import { hostKeyFromSeed } from './hostkey.ts';
+import { writeCpio, type CpioEntry } from '../formats/cpio.ts';
+import { hostKeyFromSeed } from '../formats/hostkey.ts';
 import type { ProbeSet } from './probes.ts';
-import { storeEntry } from './store.ts';
+import { storeEntry } from '../store/store.ts';
 import type { Userland } from './userland.ts';
 
 export const overlayDir = path.join(repoRoot, 'images', 'rootfs', 'overlay');

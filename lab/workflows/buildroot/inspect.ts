@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Arch } from '../catalog/target.ts';
-import { LabError } from '../util/errors.ts';
-import { exists } from '../util/fs.ts';
+import type { Arch } from '../../model/target.ts';
+import { LabError } from '../../util/errors.ts';
+import { exists } from '../../util/fs.ts';
 import { isSet, parseKconfig, stringOf, type Kconfig } from './kconfig.ts';
 
 /** What the lab needs from a Buildroot `output/` directory, each part found where Buildroot puts it. */

@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { LabError } from '../util/errors.ts';
-import { exists } from '../util/fs.ts';
-import { runLogged } from '../util/run.ts';
+import { LabError } from '../../util/errors.ts';
+import { exists } from '../../util/fs.ts';
+import { runLogged } from '../../util/run.ts';
 import { parseKconfig, stringOf, type Kconfig } from './kconfig.ts';
 
 /** One package as `make show-info` describes it. */

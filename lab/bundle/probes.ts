@@ -6,7 +6,7 @@ import { repoRoot } from '../util/paths.ts';
 import { runLogged } from '../util/run.ts';
 import { expandRecipe, glibcRecipe, PROBE_CFLAGS, type CompileRecipe } from './compile.ts';
 import { crossGlibcVersion, toolchainVersion, type Toolchain } from './toolchain.ts';
-import { storeEntry } from './store.ts';
+import { storeEntry } from '../store/store.ts';
 
 /** Probes: the code under test, linked against each libc variant. */
 export const probesDir = path.join(repoRoot, 'images', 'probes');

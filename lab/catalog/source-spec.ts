@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import { Fields, parseJson } from '../catalog/validate.ts';
+import { Fields, parseJson } from '../model/fields.ts';
 
 /** An upstream release archive, pinned by digest. */
 export interface ArchiveSource {

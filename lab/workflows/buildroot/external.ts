@@ -1,12 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { loadKernelLine } from '../catalog/kernel-line.ts';
-import type { Target } from '../catalog/target.ts';
-import { loadSourceSpec } from '../sources/spec.ts';
-import { uclibcDir } from '../build/uclibc.ts';
-import { PROBE_CFLAGS } from '../build/compile.ts';
-import { repoRoot } from '../util/paths.ts';
-import { LabError } from '../util/errors.ts';
+import { loadKernelLine } from '../../catalog/kernel-line.ts';
+import type { Target } from '../../model/target.ts';
+import { loadSourceSpec } from '../../catalog/source-spec.ts';
+import { uclibcDir } from '../../catalog/libc.ts';
+import { PROBE_CFLAGS } from '../../bundle/compile.ts';
+import { repoRoot } from '../../util/paths.ts';
+import { LabError } from '../../util/errors.ts';
 
 /** The BR2_EXTERNAL name: Buildroot exposes the tree as $(BR2_EXTERNAL_REPROLAB_PATH). */
 export const EXTERNAL_NAME = 'REPROLAB';

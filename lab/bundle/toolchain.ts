@@ -1,5 +1,5 @@
 import { capture } from '../util/run.ts';
-import type { Arch } from '../catalog/target.ts';
+import type { Arch } from '../model/target.ts';
 
 /** Host cross toolchains per guest architecture (Debian's gcc-<triplet> packages). */
 export interface Toolchain {

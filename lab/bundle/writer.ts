@@ -1,0 +1,60 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { writeBundleManifest, type BundleManifest, type VariantManifest } from '../model/manifest.ts';
+import { expandRecipe, wrapperScript, type CompileRecipe } from './compile.ts';
+import type { ProbeSet } from './probes.ts';
+
+/** One libc variant as a bundle carries it: its sysroot (linked under staging/), a cc wrapper and its probes. */
+export interface BundleVariant {
+  manifest: Omit<VariantManifest, 'probes' | 'cc'>;
+  recipe: CompileRecipe;
+  probes: ProbeSet;
+  /** Link the sysroot as staging/<variant> (a lab- or product-built libc; not the system's glibc). */
+  staging: boolean;
+}
+
+export interface BundleContents {
+  kernelImage: string;
+  dtb?: string;
+  /** Copied as images/rootfs.cpio (absent when the rootfs is linked into the kernel image). */
+  rootfsCpio?: string;
+  kernelConfig?: string;
+  /** Prefix of the cc wrappers in host/bin/ (`<prefix><variant>-cc`). */
+  ccPrefix: string;
+  variants: BundleVariant[];
+}
+
+/** Where the writer put things, for the manifest. */
+export interface BundleImages {
+  kernel: string;
+  dtb?: string;
+  rootfs?: string;
+}
+
+/**
+ * The one bundle writer (built targets and imported Buildroot products alike):
+ * images/, staging/<variant>, host/bin/<prefix><variant>-cc, target-probes/<variant>,
+ * then manifest.json through the model's writer.
+ */
+export async function writeBundle(out: string, c: BundleContents, manifestFor: (images: BundleImages, variants: VariantManifest[]) => BundleManifest): Promise<void> {
+  const imagesDir = path.join(out, 'images');
+  await fs.mkdir(imagesDir, { recursive: true });
+  const image = (file: string, name = path.basename(file)) => fs.copyFile(file, path.join(imagesDir, name)).then(() => `images/${name}`);
+  const images: BundleImages = {
+    kernel: await image(c.kernelImage),
+    ...(c.dtb ? { dtb: await image(c.dtb) } : {}),
+    ...(c.rootfsCpio ? { rootfs: await image(c.rootfsCpio, 'rootfs.cpio') } : {}),
+  };
+  if (c.kernelConfig) await image(c.kernelConfig, 'kernel.config');
+  for (const d of ['staging', 'host/bin', 'target-probes']) await fs.mkdir(path.join(out, d), { recursive: true });
+  const variants: VariantManifest[] = [];
+  for (const v of c.variants) {
+    const name = v.manifest.variant;
+    if (v.staging) await fs.symlink(v.manifest.sysroot, path.join(out, 'staging', name));
+    const cc = path.join(out, 'host', 'bin', `${c.ccPrefix}${name}-cc`);
+    await fs.writeFile(cc, wrapperScript(await expandRecipe(v.recipe)), { mode: 0o755 });
+    await fs.symlink(v.probes.dir, path.join(out, 'target-probes', name));
+    variants.push({ ...v.manifest, cc: path.relative(out, cc), probes: v.probes.names });
+  }
+  await writeBundleManifest(out, manifestFor(images, variants));
+}
