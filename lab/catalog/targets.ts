@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LabError, UsageError } from '../util/errors.ts';
+import { writeFileAtomic } from '../util/fs.ts';
 import { repoRoot } from '../util/paths.ts';
 import type { Arch, KernelLine, Target } from '../model/target.ts';
 import { Fields, parseJson } from '../model/fields.ts';
@@ -21,7 +22,6 @@ export function parseTarget(file: string, text: string): Target {
     top.fail('name', `the file's base name "${expectedName}"`, name, `rename ${file} to ${name}.json or set "name": "${expectedName}"`);
   }
   const qemu = top.object('qemu');
-  qemu.only(['binary', 'machine', 'cpu', 'memoryMiB', 'nic', 'usb']);
   const kernel = top.object('kernel');
   kernel.only(['line', 'board', 'pageSizeKiB', 'initramfs', 'cmdline']);
   const libc = top.object('libc');
@@ -35,14 +35,7 @@ export function parseTarget(file: string, text: string): Target {
     name,
     description: top.string('description'),
     arch: top.oneOf('arch', ARCHES),
-    qemu: {
-      binary: qemu.string('binary', /^qemu-system-[a-z0-9_]+$/),
-      machine: qemu.string('machine'),
-      cpu: qemu.string('cpu'),
-      memoryMiB: qemu.integer('memoryMiB', 32, 2048),
-      nic: qemu.string('nic'),
-      usb: qemu.string('usb'),
-    },
+    qemu: readQemu(qemu),
     kernel: {
       line: kernel.oneOf('line', LINES),
       board: kernel.string('board', NAME),
@@ -56,6 +49,18 @@ export function parseTarget(file: string, text: string): Target {
   };
 }
 
+function readQemu(qemu: Fields): Target['qemu'] {
+  qemu.only(['binary', 'machine', 'cpu', 'memoryMiB', 'nic', 'usb']);
+  return {
+    binary: qemu.string('binary', /^qemu-system-[a-z0-9_]+$/),
+    machine: qemu.string('machine'),
+    cpu: qemu.string('cpu'),
+    memoryMiB: qemu.integer('memoryMiB', 32, 2048),
+    nic: qemu.string('nic'),
+    usb: qemu.string('usb'),
+  };
+}
+
 export async function loadTargets(dir: string = targetsDir): Promise<Target[]> {
   const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.json')).sort();
   const targets: Target[] = [];
@@ -66,17 +71,62 @@ export async function loadTargets(dir: string = targetsDir): Promise<Target[]> {
   return targets;
 }
 
+/**
+ * One imported target file (<cache>/imported/<name>.json, written by import-buildroot through
+ * writeImportedTarget): every field checked, so an older or hand-edited file names its field.
+ */
+export function parseImportedTarget(file: string, text: string): Target {
+  try {
+    return readImportedTarget(file, text);
+  } catch (err) {
+    throw err instanceof LabError ? new LabError(err.message, { fix: `re-import it with reprolab import-buildroot, or remove ${file}` }) : err;
+  }
+}
+
+function readImportedTarget(file: string, text: string): Target {
+  const top = new Fields(file, parseJson(file, text));
+  top.only(['name', 'description', 'arch', 'qemu', 'kernel', 'libc', 'default', 'imported']);
+  const kernel = top.object('kernel');
+  kernel.only(['line', 'board', 'pageSizeKiB', 'initramfs', 'cmdline']);
+  const libc = top.object('libc');
+  libc.only(['kind', 'variants']);
+  const imported = top.object('imported');
+  imported.only(['from', 'bundleDir', 'like']);
+  return {
+    name: top.string('name', NAME),
+    description: top.string('description'),
+    arch: top.oneOf('arch', ARCHES),
+    qemu: readQemu(top.object('qemu')),
+    kernel: {
+      line: kernel.oneOf('line', ['imported'] as const),
+      board: kernel.string('board'),
+      pageSizeKiB: kernel.oneOf('pageSizeKiB', [4, 16] as const),
+      initramfs: kernel.oneOf('initramfs', ['external', 'builtin'] as const),
+      cmdline: kernel.string('cmdline'),
+    },
+    libc: { kind: libc.oneOf('kind', ['uclibc', 'glibc', 'uclibc-ng', 'musl'] as const), variants: libc.stringList('variants', NAME) },
+    default: top.boolean('default', false),
+    file,
+    imported: { from: imported.string('from'), bundleDir: imported.string('bundleDir'), ...(imported.has('like') ? { like: imported.string('like') } : {}) },
+  };
+}
+
+/** The writer of imported target files: what parseImportedTarget reads back. */
+export async function writeImportedTarget(target: Target): Promise<void> {
+  const { file, ...saved } = target;
+  const text = `${JSON.stringify(saved, null, 2)}\n`;
+  parseImportedTarget(file, text);
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await writeFileAtomic(file, text);
+}
+
 /** Targets imported from Buildroot outputs (written by reprolab import-buildroot into <cache>/imported/). */
 export async function loadImportedTargets(dir: string): Promise<Target[]> {
   const files = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).sort();
   const out: Target[] = [];
   for (const f of files) {
     const file = path.join(dir, f);
-    const t = parseJson(file, await fs.readFile(file, 'utf8')) as Omit<Target, 'file'>;
-    if (!t || typeof t.name !== 'string' || typeof t.imported?.bundleDir !== 'string' || !t.qemu || !t.kernel || !t.libc) {
-      throw new LabError(`${file}: not an imported target (needs name, qemu, kernel, libc and imported.bundleDir)`, { fix: `re-import it with reprolab import-buildroot, or remove ${file}` });
-    }
-    out.push({ ...t, file });
+    out.push(parseImportedTarget(file, await fs.readFile(file, 'utf8')));
   }
   return out;
 }

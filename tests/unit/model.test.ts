@@ -3,6 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readBundleManifest, writeBundleManifest } from '../../lab/model/manifest.ts';
 import { loadMatrixResult } from '../../lab/model/matrix-result.ts';
+import type { Target } from '../../lab/model/target.ts';
+import { loadImportedTargets, writeImportedTarget } from '../../lab/catalog/targets.ts';
 import { sampleManifest, tempDirs } from '../helpers.ts';
 
 async function manifestFile(doc: unknown): Promise<string> {
@@ -46,5 +48,30 @@ describe('matrix.json has one reader', () => {
     const file = path.join(root, 'matrix.json');
     await fs.writeFile(file, JSON.stringify({ kind: 'reprolab-matrix', schema: 1, plan: { targets: [], scenarios: [] }, shards: [], cells: [{ target: 't', scenario: 's', status: 'ran', verdict: 'MAYBE' }] }));
     await expect(loadMatrixResult(file)).rejects.toThrow(/matrix\.json: cells\[0\]\.verdict must be one of CONFIRMED/);
+  });
+});
+
+describe('imported target files have one reader and one writer', () => {
+  it('reads back what the writer wrote, and names the field of a bad file', async () => {
+    const { root } = await tempDirs();
+    const file = path.join(root, 'imported', 'br-x.json');
+    const target: Target = {
+      name: 'br-x',
+      description: 'an imported product',
+      arch: 'arm',
+      qemu: sampleManifest().qemu,
+      kernel: { line: 'imported', board: 'versatilepb', pageSizeKiB: 4, initramfs: 'external', cmdline: 'console=ttyAMA0' },
+      libc: { kind: 'uclibc-ng', variants: ['product'] },
+      default: false,
+      file,
+      imported: { from: '/br/output', bundleDir: '/store/import-bundle/k' },
+    };
+    await writeImportedTarget(target);
+    expect(await loadImportedTargets(path.dirname(file))).toEqual([target]);
+    const text = JSON.parse(await fs.readFile(file, 'utf8'));
+    await fs.writeFile(file, JSON.stringify({ ...text, kernel: { ...text.kernel, pageSizeKiB: '4' } }));
+    await expect(loadImportedTargets(path.dirname(file))).rejects.toThrow(/br-x\.json: kernel\.pageSizeKiB must be one of 4, 16 \(got "4"\)/);
+    await fs.writeFile(file, JSON.stringify({ ...text, imported: undefined }));
+    await expect(loadImportedTargets(path.dirname(file))).rejects.toThrow(/br-x\.json: imported must be an object \(missing\)/);
   });
 });

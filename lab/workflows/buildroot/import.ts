@@ -16,7 +16,7 @@ import { buildUserland } from '../../bundle/userland.ts';
 import type { Target } from '../../model/target.ts';
 import { cacheKey, sha256File } from '../../util/digest.ts';
 import { LabError, UsageError } from '../../util/errors.ts';
-import { writeFileAtomic } from '../../util/fs.ts';
+import { writeImportedTarget } from '../../catalog/targets.ts';
 import { capture } from '../../util/run.ts';
 import type { LabDirs } from '../../util/paths.ts';
 import { inspectBuildrootOutput, type BuildrootOutput } from './inspect.ts';
@@ -212,10 +212,6 @@ export async function importBuildroot(req: ImportRequest): Promise<ImportResult>
     file,
     imported: { from: o.dir, bundleDir: bundle.dir, ...(req.like ? { like: req.like } : {}) },
   };
-  if (req.register !== false) {
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    const { file: _file, ...saved } = target;
-    await writeFileAtomic(file, `${JSON.stringify(saved, null, 2)}\n`);
-  }
+  if (req.register !== false) await writeImportedTarget(target);
   return { target, bundleDir: bundle.dir, manifest, replaced, output: o };
 }
