@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LabError, UsageError } from '../util/errors.ts';
+import { parseMultiplier, setTimeoutMultiplier } from '../util/timeouts.ts';
 
 
 /*
@@ -73,6 +74,8 @@ export async function checkSharedOptions(opts: Record<string, unknown>, targetNa
   if (buildroot !== undefined) inputDirOption('--buildroot', buildroot);
   const timeout = str('timeout');
   if (timeout !== undefined) whole('--timeout', timeout, 1, 7 * 24 * 3600);
+  const multiplier = str('timeoutMultiplier');
+  if (multiplier !== undefined) setTimeoutMultiplier(parseMultiplier(multiplier, '--timeout-multiplier'));
   const keepRuns = str('keepRuns');
   if (keepRuns !== undefined) whole('--keep-runs', keepRuns, 1, 1_000_000);
   const maxAge = str('maxAgeDays');

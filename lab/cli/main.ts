@@ -42,7 +42,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--downloads-dir <dir>', 'where pinned source archives are looked for').env('REPROLAB_DOWNLOADS'))
     .option('--source <package=dir>', 'use an unpacked source tree instead of the archive (repeatable)', collect, [] as string[])
     .option('--offline', 'never download a missing source archive (env: REPROLAB_OFFLINE=1)')
-    .option('--mirror <url>', 'a mirror tried before upstream for source archives, <url>/<archive> (repeatable; env: REPROLAB_MIRRORS)', collect, [] as string[]);
+    .option('--mirror <url>', 'a mirror tried before upstream for source archives, <url>/<archive> (repeatable; env: REPROLAB_MIRRORS)', collect, [] as string[])
+    .addOption(new Option('--timeout-multiplier <x>', 'scale every timeout of the lab (boot, SSH, QMP, USB, probes) by x on a loaded machine; recorded in every result').env('REPROLAB_TIMEOUT_MULTIPLIER'));
 
   function globalDirs() {
     const o = program.opts<{ cacheDir?: string; downloadsDir?: string; source: string[]; offline?: boolean; mirror: string[] }>();

@@ -67,7 +67,7 @@ function printSummary(r: MatrixResult, files: { json: string; junit: string; htm
   }
   for (const u of (r.usbStalls ?? []).filter((x) => x.stalls > 0)) write(`USB enumeration stalls on ${u.target}: ${u.stalls} of ${u.bursts} uevent burst(s) over ${u.runs} run(s) kept (each stalled cell was retried on a fresh boot)`);
   for (const s of r.sweeps.filter((x) => x.status === 'ran')) write(`sweep ${s.scenario} on ${s.target} ${s.range}: ${thresholdText(s)}${s.patchedFailures.length ? `; patched failed at ${s.patchedFailures.join(', ')}` : ''}`);
-  write(`wall time ${(r.durationMs / 1000).toFixed(0)} s, ${r.jobs} VM(s) at once`);
+  write(`wall time ${(r.durationMs / 1000).toFixed(0)} s, ${r.jobs} VM(s) at once${(r.timeoutMultiplier ?? 1) !== 1 ? `, timeouts ×${r.timeoutMultiplier}` : ''}`);
   if (files) {
     write(`json:  ${files.json}`);
     write(`junit: ${files.junit}`);

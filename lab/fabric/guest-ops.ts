@@ -3,12 +3,13 @@ import { shellQuote } from '../guest/ssh.ts';
 import { LabError } from '../util/errors.ts';
 import { FABRIC_PREFIX, type InterfaceKind, type InterfacePlan, specLines } from './interfaces.ts';
 import { netTruth, parseFabricLine, parseProcNetCounts, type NetTruth, type SocketTruth } from './truth.ts';
+import { timeout } from '../util/timeouts.ts';
 
 /** The lab's helper inside every image (images/tools/rl-fabric.c). */
 export const HELPER = '/opt/reprolab/bin/rl-fabric';
 
 async function run(guest: Guest, argv: string[], what: string, opts: { stdin?: Buffer; timeoutMs?: number } = {}): Promise<string> {
-  const r = await guest.exec(argv, { timeoutMs: opts.timeoutMs ?? 60_000, ...(opts.stdin ? { stdin: opts.stdin } : {}) });
+  const r = await guest.exec(argv, { timeoutMs: opts.timeoutMs ?? timeout('guestCommand'), ...(opts.stdin ? { stdin: opts.stdin } : {}) });
   if (r.exitCode !== 0 && !r.stdout.includes('REPROLAB-FABRIC')) {
     throw new LabError(`${what} failed in the guest (exit ${r.exitCode ?? r.signal})`, { fix: `stderr: ${r.stderr.trim().slice(0, 400) || '(empty)'}` });
   }
@@ -75,13 +76,13 @@ export async function settledNetTruth(guest: Guest, opts: { intervalMs?: number;
     const now = await readNetTruth(guest);
     const same = now.links.length === last.links.length && now.addrs.length === last.addrs.length;
     last = now;
-    if (same || Date.now() - t0 > (opts.timeoutMs ?? 15_000)) return { ...now, settleMs: Date.now() - t0 };
+    if (same || Date.now() - t0 > (opts.timeoutMs ?? timeout('addressSettle'))) return { ...now, settleMs: Date.now() - t0 };
   }
 }
 
 /** Sockets per /proc/net table: what a sock_diag dump of the same family should return. */
 export async function readSocketTruth(guest: Guest): Promise<SocketTruth> {
-  const r = await guest.exec(['sh', '-c', 'wc -l /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 /proc/net/unix 2>/dev/null'], { timeoutMs: 30_000 });
+  const r = await guest.exec(['sh', '-c', 'wc -l /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 /proc/net/unix 2>/dev/null'], { timeoutMs: timeout('guestRead') });
   return parseProcNetCounts(r.stdout);
 }
 
@@ -154,7 +155,7 @@ export async function startChurn(guest: Guest, opts: { sockets: number; links: n
   };
 }
 
-export async function readSeqnum(guest: Guest, timeoutMs = 30_000): Promise<number> {
+export async function readSeqnum(guest: Guest, timeoutMs = timeout('guestRead')): Promise<number> {
   const r = await guest.exec(['cat', '/sys/kernel/uevent_seqnum'], { timeoutMs });
   const n = Number(r.stdout.trim());
   if (!Number.isInteger(n)) throw new LabError(`could not read /sys/kernel/uevent_seqnum: ${r.stdout.trim() || r.stderr.trim()}`);
@@ -169,7 +170,7 @@ export async function triggerUevents(guest: Guest, count: number, file = '/sys/c
   const t0 = Date.now();
   const r = await guest.exec(
     ['sh', '-c', `cat /sys/kernel/uevent_seqnum; i=0; while [ $i -lt ${Math.trunc(count)} ]; do echo add > ${shellQuote(file)}; i=$((i+1)); done; cat /sys/kernel/uevent_seqnum`],
-    { timeoutMs: 120_000 },
+    { timeoutMs: timeout('fabricScript') },
   );
   const [before, after] = r.stdout.trim().split('\n').map(Number);
   if (r.exitCode !== 0 || !Number.isInteger(before) || !Number.isInteger(after)) throw new LabError(`the uevent trigger failed in the guest: ${r.stderr.trim()}`);

@@ -5,6 +5,7 @@ import type { Guest } from '../guest/guest.ts';
 import { LabError } from '../util/errors.ts';
 import { readSeqnum } from './guest-ops.ts';
 import { attachedIds, controllerPorts, formatBurst, parseUsbDmesg, planBurst, USB_KINDS, type BurstSpec, type BurstStep, type GuestUsbLog } from './usb-plan.ts';
+import { timeout } from '../util/timeouts.ts';
 
 export interface BurstResult {
   spec: string;
@@ -50,8 +51,8 @@ export async function runUsbBurst(guest: Guest, spec: BurstSpec, opts: { burstId
     await fh.close();
   }
   const marker = `reprolab-burst ${opts.burstId} start`;
-  await guest.exec(['sh', '-c', `echo ${marker} > /dev/kmsg`], { timeoutMs: 15_000 });
-  const seqnumBefore = await readSeqnum(guest, 15_000);
+  await guest.exec(['sh', '-c', `echo ${marker} > /dev/kmsg`], { timeoutMs: timeout('guestRead') });
+  const seqnumBefore = await readSeqnum(guest, timeout('guestRead'));
 
   const deletions: Promise<unknown>[] = [];
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -60,7 +61,7 @@ export async function runUsbBurst(guest: Guest, spec: BurstSpec, opts: { burstId
   const remove = (id: string) => {
     attached.delete(id);
     const since = qmp.events.length;
-    const gone = qmp.waitForEvent('DEVICE_DELETED', (e) => e.data?.['device'] === id, 30_000, since);
+    const gone = qmp.waitForEvent('DEVICE_DELETED', (e) => e.data?.['device'] === id, timeout('usbDeviceDeleted'), since);
     // Held from the start, so a device_del that fails (the guest died) never leaves the wait unhandled.
     deletions.push(gone.then(() => removed++));
     return qmp.execute('device_del', { id });
@@ -80,7 +81,7 @@ export async function runUsbBurst(guest: Guest, spec: BurstSpec, opts: { burstId
         const t = Date.now();
         if (step.ms !== undefined) await sleep(step.ms);
         if (step.connects !== undefined) {
-          enumerationTimedOut = !(await waitForConnects(guest, marker, step.connects, opts.enumerationTimeoutMs ?? 60_000));
+          enumerationTimedOut = !(await waitForConnects(guest, marker, step.connects, opts.enumerationTimeoutMs ?? timeout('usbEnumeration')));
           shift = Date.now() - start - step.atMs;
         }
         heldMs += Date.now() - t;
@@ -102,8 +103,8 @@ export async function runUsbBurst(guest: Guest, spec: BurstSpec, opts: { burstId
   }
   const burstMs = Date.now() - start;
 
-  const settle = await waitForQuiet(guest, marker, seqnumBefore, opts.quietMs ?? 1500, opts.settleTimeoutMs ?? 30_000);
-  const dmesg = await guest.exec(['sh', '-c', `dmesg | sed -n '/${marker}/,$p'`], { timeoutMs: 15_000 });
+  const settle = await waitForQuiet(guest, marker, seqnumBefore, opts.quietMs ?? 1500, opts.settleTimeoutMs ?? timeout('usbSettle'));
+  const dmesg = await guest.exec(['sh', '-c', `dmesg | sed -n '/${marker}/,$p'`], { timeoutMs: timeout('guestRead') });
   if (!dmesg.stdout.includes(marker)) throw new LabError(`the guest's kernel log lost the burst marker (ring buffer too small for this burst?)`);
   const guestLog = parseUsbDmesg(dmesg.stdout);
   const info = (await qmp.execute<string>('human-monitor-command', { 'command-line': 'info usb' })) ?? '';
@@ -163,7 +164,7 @@ async function consoleSinceMarker(guest: Guest, marker: string): Promise<string>
  * the NIC shares its interrupt with the USB controller, and SSH polling during
  * enumeration froze a 3.10 guest in about half the bursts.
  */
-async function waitForConnects(guest: Guest, marker: string, connects: number, timeoutMs: number, stallMs = 20_000): Promise<boolean> {
+async function waitForConnects(guest: Guest, marker: string, connects: number, timeoutMs: number, stallMs = timeout('usbEnumerationStall')): Promise<boolean> {
   const t0 = Date.now();
   let seen = -1;
   let progressAt = t0;
@@ -195,14 +196,14 @@ async function waitForQuiet(guest: Guest, marker: string, from: number, quietMs:
     const log = parseUsbDmesg(text);
     const gone = log.disconnects.length >= log.connects.length;
     if (gone && Date.now() - lastChange >= quietMs) break;
-    if (Date.now() - t0 >= timeoutMs || !guest.vm.running) return { seqnum: await readSeqnum(guest, 15_000), ms: Date.now() - t0, timedOut: true };
+    if (Date.now() - t0 >= timeoutMs || !guest.vm.running) return { seqnum: await readSeqnum(guest, timeout('guestRead')), ms: Date.now() - t0, timedOut: true };
     await sleep(200);
   }
-  let last = await readSeqnum(guest, 15_000);
+  let last = await readSeqnum(guest, timeout('guestRead'));
   if (last === from) return { seqnum: last, ms: Date.now() - t0, timedOut: false };
   for (;;) {
     await sleep(quietMs / 2);
-    const now = await readSeqnum(guest, 15_000);
+    const now = await readSeqnum(guest, timeout('guestRead'));
     if (now === last) return { seqnum: now, ms: Date.now() - t0, timedOut: false };
     last = now;
     if (Date.now() - t0 >= timeoutMs) return { seqnum: now, ms: Date.now() - t0, timedOut: true };

@@ -5,6 +5,7 @@ import type { QmpClient } from '../qemu/qmp.ts';
 import { timeStamp, type LabDirs } from '../util/paths.ts';
 import { labKey } from './keys.ts';
 import { SshSession, type ExecResult } from './ssh.ts';
+import { timeout } from '../util/timeouts.ts';
 
 export interface GuestOptions {
   dirs: LabDirs;
@@ -52,11 +53,11 @@ export class Guest {
     });
     opts.onStarted?.(vm);
     try {
-      const ready = await vm.waitReady(opts.readyTimeoutMs ?? 120_000);
+      const ready = await vm.waitReady(opts.readyTimeoutMs ?? timeout('guestReady'));
       const readyMs = Date.now() - started;
-      const ssh = await SshSession.connect({ port: vm.sshPort, privateKey: key.privateKey, hostKey: manifest.rootfs.hostKey, timeoutMs: opts.sshTimeoutMs ?? 60_000 });
+      const ssh = await SshSession.connect({ port: vm.sshPort, privateKey: key.privateKey, hostKey: manifest.rootfs.hostKey, timeoutMs: opts.sshTimeoutMs ?? timeout('sshConnect') });
       // The first command proves the session works end to end.
-      await ssh.exec(['true'], { timeoutMs: 30_000 });
+      await ssh.exec(['true'], { timeoutMs: timeout('sshFirstCommand') });
       return new Guest(bundleDir, manifest, vm, ssh, { readyMs, sshMs: Date.now() - started }, ready.kernel);
     } catch (err) {
       await vm.stop();

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import ssh2 from 'ssh2';
 import { LabError } from '../util/errors.ts';
+import { timeout } from '../util/timeouts.ts';
 
 /** Quotes one argument for the guest's POSIX shell: nothing inside single quotes is special. */
 export function shellQuote(arg: string): string {
@@ -85,7 +86,7 @@ export class SshSession {
   /** Runs argv in the guest. A timeout is an error carrying what the command printed so far. */
   exec(argv: string[], opts: { timeoutMs?: number; stdin?: Buffer } = {}): Promise<ExecResult> {
     const line = commandLine(argv);
-    const timeoutMs = opts.timeoutMs ?? 60_000;
+    const timeoutMs = opts.timeoutMs ?? timeout('guestCommand');
     return new Promise((resolve, reject) => {
       this.client.exec(line, (err, stream) => {
         if (err) return reject(new LabError(`ssh exec ${line}: ${err.message}${this.lastError ? ` (connection: ${this.lastError.message})` : ''}`));
@@ -113,12 +114,12 @@ export class SshSession {
   /** dropbear has no SFTP server: files travel through `cat` (the path is an argument, never pasted into a script). */
   async upload(localPath: string, remotePath: string, mode = 0o644): Promise<void> {
     const data = await fs.readFile(localPath);
-    const r = await this.exec(['sh', '-c', 'cat > "$1" && chmod "$2" "$1"', 'sh', remotePath, mode.toString(8)], { stdin: data, timeoutMs: 120_000 });
+    const r = await this.exec(['sh', '-c', 'cat > "$1" && chmod "$2" "$1"', 'sh', remotePath, mode.toString(8)], { stdin: data, timeoutMs: timeout('guestTransfer') });
     if (r.exitCode !== 0) throw new LabError(`upload to ${remotePath} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
   }
 
   async download(remotePath: string, localPath: string): Promise<void> {
-    const r = await this.exec(['cat', remotePath], { timeoutMs: 120_000 });
+    const r = await this.exec(['cat', remotePath], { timeoutMs: timeout('guestTransfer') });
     if (r.exitCode !== 0) throw new LabError(`download of ${remotePath} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
     await fs.writeFile(localPath, r.stdoutBuffer);
   }

@@ -66,6 +66,7 @@ export function mergeShards(parts: { file: string; result: MatrixResult }[], out
     // Shards run side by side on separate machines: the merged wall time is the longest shard's.
     durationMs: Math.max(...parts.map((p) => p.result.durationMs)),
     jobs: Math.max(...parts.map((p) => p.result.jobs)),
+    timeoutMultiplier: Math.max(...parts.map((p) => p.result.timeoutMultiplier ?? 1)),
     host: first.result.host,
     outDir,
     targets: plan.targets.map((t) => targets.get(t)).filter((t): t is MatrixTargetResult => !!t),

@@ -18,6 +18,7 @@ import { type Shard } from '../model/matrix-result.ts';
 import { MATRIX_SCHEMA, type MatrixCellResult, type MatrixResult, type MatrixSweepResult } from '../model/matrix-result.ts';
 import { TargetRun } from './target-run.ts';
 import { usbStallRates } from './usb-stalls.ts';
+import { timeoutMultiplier } from '../util/timeouts.ts';
 
 export interface MatrixRequest {
   targets: Target[];
@@ -180,6 +181,7 @@ export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
     finishedAt: finishedAt.toISOString(),
     durationMs: finishedAt.getTime() - startedAt.getTime(),
     jobs: req.jobs,
+    timeoutMultiplier: timeoutMultiplier(),
     host: { hostname: os.hostname(), cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) },
     outDir: req.outDir,
     targets: runs.map((r) => r.info),

@@ -157,6 +157,8 @@ export interface MatrixResult {
   finishedAt: string;
   durationMs: number;
   jobs: number;
+  /** The --timeout-multiplier of the run (of the slowest shard, when merged); absent in older files means 1. */
+  timeoutMultiplier?: number;
   host: { hostname: string; cpus: number; memGiB: number };
   outDir: string;
   targets: MatrixTargetResult[];

@@ -60,5 +60,7 @@ export interface ScenarioResult {
   evidenceDir: string;
   startedAt: string;
   durationMs: number;
+  /** The --timeout-multiplier every wait of this run was scaled by. */
+  timeoutMultiplier: number;
   aggregate: Aggregate;
 }

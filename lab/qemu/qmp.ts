@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { LabError } from '../util/errors.ts';
+import { timeout } from '../util/timeouts.ts';
 
 export interface QmpEvent {
   event: string;
@@ -37,7 +38,7 @@ export class QmpClient extends EventEmitter {
   }
 
   /** Connects, reads the greeting and leaves capabilities negotiation mode. */
-  static async connect(socketPath: string, timeoutMs = 10_000): Promise<QmpClient> {
+  static async connect(socketPath: string, timeoutMs = timeout('qmpConnect')): Promise<QmpClient> {
     const deadline = Date.now() + timeoutMs;
     let socket: net.Socket | undefined;
     let lastError: unknown;
@@ -118,7 +119,7 @@ export class QmpClient extends EventEmitter {
     this.emit('close');
   }
 
-  execute<T = unknown>(command: string, args?: Record<string, unknown>, timeoutMs = 10_000): Promise<T> {
+  execute<T = unknown>(command: string, args?: Record<string, unknown>, timeoutMs = timeout('qmpCommand')): Promise<T> {
     if (this.closed) return Promise.reject(new LabError(`QMP ${command}: connection is closed`));
     const id = String(this.nextId++);
     return new Promise<T>((resolve, reject) => {
@@ -136,7 +137,7 @@ export class QmpClient extends EventEmitter {
    * counting events received since `since` (an index into `events`), so a
    * caller can note the index, trigger the action, and then wait.
    */
-  waitForEvent(name: string, predicate: (ev: QmpEvent) => boolean = () => true, timeoutMs = 10_000, since = this.events.length): Promise<QmpEvent> {
+  waitForEvent(name: string, predicate: (ev: QmpEvent) => boolean = () => true, timeoutMs = timeout('qmpEvent'), since = this.events.length): Promise<QmpEvent> {
     const earlier = this.events.slice(since).find((e) => e.event === name && predicate(e));
     if (earlier) return Promise.resolve(earlier);
     if (this.closed) return Promise.reject(new LabError(`QMP: connection is closed; no ${name} event will come`));

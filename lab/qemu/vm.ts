@@ -11,6 +11,7 @@ import { qemuCommand } from './command.ts';
 import { classifyConsoleLine, type ConsoleSignal } from './console.ts';
 import { freeLoopbackPort } from './ports.ts';
 import { QmpClient } from './qmp.ts';
+import { timeout } from '../util/timeouts.ts';
 
 export interface VmOptions {
   /** Where the serial console is written (kept after the VM stops). */
@@ -72,11 +73,11 @@ export class Vm {
       const vm = new Vm(pid, sshPort, opts.consoleLog, command, child, runDir);
       vm.watch();
       try {
-        vm.qmp = await QmpClient.connect(qmpSocket, 15_000);
+        vm.qmp = await QmpClient.connect(qmpSocket, timeout('qmpConnect'));
         return vm;
       } catch (err) {
         // QEMU that dies at start closes the QMP socket first: report its own words.
-        await Promise.race([vm.exited(), new Promise((r) => setTimeout(r, 2000))]);
+        await Promise.race([vm.exited(), new Promise((r) => setTimeout(r, timeout('vmStopStep')))]);
         const died = !vm.running;
         await vm.stop();
         const consoleText = fs.readFileSync(opts.consoleLog, 'utf8');
@@ -197,12 +198,12 @@ export class Vm {
   /** Asks QEMU to quit over QMP, then SIGTERM, then SIGKILL; resolves when the process is gone. */
   async stop(): Promise<void> {
     if (this.running && this.qmp) {
-      await this.qmp.execute('quit', undefined, 3000).catch(() => undefined);
-      await Promise.race([this.exited(), new Promise((r) => setTimeout(r, 3000))]);
+      await this.qmp.execute('quit', undefined, timeout('vmStopStep')).catch(() => undefined);
+      await Promise.race([this.exited(), new Promise((r) => setTimeout(r, timeout('vmStopStep')))]);
     }
     if (this.running) {
       this.child.kill('SIGTERM');
-      await Promise.race([this.exited(), new Promise((r) => setTimeout(r, 3000))]);
+      await Promise.race([this.exited(), new Promise((r) => setTimeout(r, timeout('vmStopStep')))]);
     }
     if (this.running) {
       this.child.kill('SIGKILL');

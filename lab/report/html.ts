@@ -145,7 +145,7 @@ export function matrixHtml(r: MatrixResult, inputs: HtmlInputs): string {
 <html lang="en"><head><meta charset="utf-8"><title>reprolab matrix ${esc(r.startedAt)}</title><style>${CSS}</style></head>
 <body>
 <h1>reprolab matrix</h1>
-<p class="muted">Started ${esc(r.startedAt)}, wall time ${(r.durationMs / 1000).toFixed(0)} s, ${r.jobs} VM(s) at once on ${esc(r.host.hostname)} (${r.host.cpus} cores, ${r.host.memGiB} GiB); shards ${r.shards.map((s) => `${s.index}/${s.count}`).join(', ')}; repeat ${r.plan.repeat}.</p>
+<p class="muted">Started ${esc(r.startedAt)}, wall time ${(r.durationMs / 1000).toFixed(0)} s, ${r.jobs} VM(s) at once on ${esc(r.host.hostname)} (${r.host.cpus} cores, ${r.host.memGiB} GiB)${(r.timeoutMultiplier ?? 1) !== 1 ? `, timeouts ×${r.timeoutMultiplier}` : ''}; shards ${r.shards.map((s) => `${s.index}/${s.count}`).join(', ')}; repeat ${r.plan.repeat}.</p>
 <p id="summary">${summary}.</p>
 <h2>Changed since the previous run</h2>
 ${changes(r)}

@@ -4,6 +4,7 @@ import { LabError } from '../util/errors.ts';
 import { parseResult } from './result-line.ts';
 import { type ProbeResult } from '../model/scenario-result.ts';
 import type { ScenarioContext, VariantPlan } from './types.ts';
+import { timeout } from '../util/timeouts.ts';
 
 export interface ProbeRun {
   result: ProbeResult;
@@ -24,7 +25,7 @@ export async function writeEvidence(ctx: ScenarioContext, v: VariantPlan, probe:
 export async function runProbe(ctx: ScenarioContext, v: VariantPlan, probe: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<ProbeRun> {
   const t0 = Date.now();
   const argv = [`${v.probeDir}/${probe}`, ...args];
-  const r = await ctx.guest.exec(argv, { timeoutMs: opts.timeoutMs ?? 120_000 });
+  const r = await ctx.guest.exec(argv, { timeoutMs: opts.timeoutMs ?? timeout('probe') });
   const evidence = await writeEvidence(ctx, v, probe, `$ ${argv.join(' ')}\n# exit ${r.exitCode ?? r.signal}, ${Date.now() - t0} ms\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
   if (r.exitCode === null) throw new LabError(`${probe} (${v.variant}) was killed by ${r.signal ?? 'a signal'} in the guest`, { logPath: evidence });
   if (r.exitCode > 1) throw new LabError(`${probe} (${v.variant}) exited ${r.exitCode}: ${r.stderr.trim().slice(0, 300)}`, { logPath: evidence });

@@ -12,6 +12,7 @@ import { aggregate } from './verdict.ts';
 import { type Outcome } from '../model/verdict.ts';
 import { planVariants } from './variants.ts';
 import { formatBurst } from '../fabric/usb-plan.ts';
+import { timeoutMultiplier } from '../util/timeouts.ts';
 
 export interface RunOptions {
   scenario: Scenario;
@@ -126,6 +127,7 @@ export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
     evidenceDir: opts.outDir,
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
+    timeoutMultiplier: timeoutMultiplier(),
     aggregate: agg,
   };
   // The result is returned even when its file cannot be written (the out directory is the failing part).

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { LabError, UsageError } from '../util/errors.ts';
 import { tempSibling } from '../util/fs.ts';
 import type { ArchiveSource } from '../catalog/source-spec.ts';
+import { timeout } from '../util/timeouts.ts';
 
 /** How a download behaves; tests shorten the waits, nothing else changes. */
 export interface DownloadTuning {
@@ -15,7 +16,7 @@ export interface DownloadTuning {
   backoffMs: number;
 }
 
-export const DEFAULT_TUNING: DownloadTuning = { stallMs: 60_000, tries: 3, backoffMs: 2_000 };
+export const DEFAULT_TUNING: DownloadTuning = { get stallMs() { return timeout('downloadStall'); }, tries: 3, backoffMs: 2_000 };
 
 export interface DownloadProgress {
   archive: string;

@@ -6,6 +6,7 @@ import { cannotJudge, lacks, notCounts, type Judgement } from '../judge.ts';
 import { type Scenario, type ScenarioContext, type VariantPlan } from '../types.ts';
 import { type VariantRun } from '../../model/scenario-result.ts';
 import { LabError } from '../../util/errors.ts';
+import { timeout } from '../../util/timeouts.ts';
 
 /** PASS only when the reader says it succeeded and counted exactly the (non-empty) sockets the kernel lists. */
 export function judgeDump(r: ProbeResult, expected: number): Judgement {
@@ -114,7 +115,7 @@ export const dumpHang: Scenario = {
     try {
       for (const v of ctx.variants) {
         // The host's own watchdog: a guest that stops answering is an ERROR, never a pass.
-        const p = await runProbe(ctx, v, 'dump-hang', [v.variant === 'legacy' ? 'blocking' : 'poll', String(iterations), String(budgetMs)], { timeoutMs: budgetMs + 60_000 });
+        const p = await runProbe(ctx, v, 'dump-hang', [v.variant === 'legacy' ? 'blocking' : 'poll', String(iterations), String(budgetMs)], { timeoutMs: budgetMs + timeout('probe') });
         runs.push({ variant: v.variant, role: v.role, ...judgeHang(p.result, iterations), probe: p.result, evidence: p.evidence });
         key[`${v.role}Iterations`] = Number(p.result['iterations']);
         key[`${v.role}Hangs`] = Number(p.result['hangs']);
