@@ -29,6 +29,7 @@ const BAD = (): Record<string, string> => ({
   // Paths through a file (ENOTDIR), the hardest kind of missing.
   '--patch': `${aFile}/no-such.patch`,
   '--timeout': '0',
+  '--timeout-multiplier': '0',
   '--interfaces': '-1',
   'fabric --kinds': 'no-such-kind',
   '--usb-burst': 'bogus',
