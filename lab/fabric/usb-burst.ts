@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Guest } from '../guest/guest.ts';
 import { LabError } from '../util/errors.ts';
+import { sleep } from '../util/lifetime.ts';
 import { readSeqnum } from './guest-ops.ts';
 import { attachedIds, controllerPorts, formatBurst, parseUsbDmesg, planBurst, USB_KINDS, type BurstSpec, type BurstStep, type GuestUsbLog } from './usb-plan.ts';
 import { timeout } from '../util/timeouts.ts';
@@ -54,16 +55,23 @@ export async function runUsbBurst(guest: Guest, spec: BurstSpec, opts: { burstId
   await guest.exec(['sh', '-c', `echo ${marker} > /dev/kmsg`], { timeoutMs: timeout('guestRead') });
   const seqnumBefore = await readSeqnum(guest, timeout('guestRead'));
 
-  const deletions: Promise<unknown>[] = [];
+  const deletions: Promise<void>[] = [];
+  /** Removals the guest never confirmed (DEVICE_DELETED did not come): the burst fails with the first. */
+  const lostRemovals: string[] = [];
   const cleanups: (() => Promise<unknown>)[] = [];
   /** Added and not yet asked to leave: on a failure mid-burst these are removed before their backends. */
   const attached = new Set<string>();
   const remove = (id: string) => {
     attached.delete(id);
     const since = qmp.events.length;
-    const gone = qmp.waitForEvent('DEVICE_DELETED', (e) => e.data?.['device'] === id, timeout('usbDeviceDeleted'), since);
-    // Held from the start, so a device_del that fails (the guest died) never leaves the wait unhandled.
-    deletions.push(gone.then(() => removed++));
+    // Settled at once with both handlers: a confirmation that times out while a later wave is held
+    // is recorded here, never left as an unhandled rejection (which would end the whole lab).
+    deletions.push(
+      qmp.waitForEvent('DEVICE_DELETED', (e) => e.data?.['device'] === id, timeout('usbDeviceDeleted'), since).then(
+        () => void removed++,
+        (err: unknown) => void lostRemovals.push(`${id}: ${(err as Error).message}`),
+      ),
+    );
     return qmp.execute('device_del', { id });
   };
   let added = 0;
@@ -94,11 +102,12 @@ export async function runUsbBurst(guest: Guest, spec: BurstSpec, opts: { burstId
       }
     }
     await Promise.all(deletions);
+    if (lostRemovals.length) throw new LabError(`the guest did not confirm the removal of ${lostRemovals.length} USB device(s): ${lostRemovals[0]}`, { logPath: guest.consoleLog });
   } finally {
     // A burst that failed half way leaves nothing attached: what it added, it removes.
     for (const id of [...attached]) await remove(id).catch(() => undefined);
     // Backends go only after their devices: a storage node or netdev in use cannot be deleted.
-    await Promise.allSettled(deletions);
+    await Promise.all(deletions);
     for (const c of cleanups) await c().catch(() => undefined);
   }
   const burstMs = Date.now() - start;
@@ -151,11 +160,9 @@ async function addDevice(guest: Guest, step: Extract<BurstStep, { op: 'add' | 'd
   }
 }
 
-/** The kernel log since the burst marker, as the serial console recorded it on the host. */
-async function consoleSinceMarker(guest: Guest, marker: string): Promise<string> {
-  const text = await fs.readFile(guest.consoleLog, 'utf8').catch(() => '');
-  const at = text.lastIndexOf(marker);
-  return at < 0 ? '' : text.slice(at);
+/** The kernel log since the burst marker, from the VM's one console stream. */
+function consoleSinceMarker(guest: Guest, marker: string): string {
+  return guest.vm.console.textSince(marker);
 }
 
 /**
@@ -169,7 +176,7 @@ async function waitForConnects(guest: Guest, marker: string, connects: number, t
   let seen = -1;
   let progressAt = t0;
   for (;;) {
-    const now = parseUsbDmesg(await consoleSinceMarker(guest, marker)).connects.length;
+    const now = parseUsbDmesg(consoleSinceMarker(guest, marker)).connects.length;
     if (now >= connects) return true;
     if (now !== seen) [seen, progressAt] = [now, Date.now()];
     // A guest enumerates a device every 0.5–1 s on TCG; 20 s without one more is a stalled hub, not a slow one.
@@ -188,7 +195,7 @@ async function waitForQuiet(guest: Guest, marker: string, from: number, quietMs:
   let lastText = '';
   let lastChange = t0;
   for (;;) {
-    const text = await consoleSinceMarker(guest, marker);
+    const text = consoleSinceMarker(guest, marker);
     if (text.length !== lastText.length) {
       lastText = text;
       lastChange = Date.now();
@@ -208,8 +215,4 @@ async function waitForQuiet(guest: Guest, marker: string, from: number, quietMs:
     last = now;
     if (Date.now() - t0 >= timeoutMs) return { seqnum: now, ms: Date.now() - t0, timedOut: true };
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { LabError } from '../util/errors.ts';
+import { abortReason, labSignal, sleep } from '../util/lifetime.ts';
 import { timeout } from '../util/timeouts.ts';
 
 export interface QmpEvent {
@@ -26,6 +27,8 @@ export class QmpClient extends EventEmitter {
   private nextId = 1;
   private readonly pending = new Map<string, Pending>();
   private closed = false;
+  /** Why the client closed the connection itself (a malformed message). */
+  private protocolError: string | undefined;
   /** Every event received, for waiters that arrive late and for the evidence log. */
   readonly events: QmpEvent[] = [];
 
@@ -37,12 +40,16 @@ export class QmpClient extends EventEmitter {
     socket.on('error', () => this.onClose());
   }
 
-  /** Connects, reads the greeting and leaves capabilities negotiation mode. */
-  static async connect(socketPath: string, timeoutMs = timeout('qmpConnect')): Promise<QmpClient> {
+  /**
+   * Connects, reads the greeting and leaves capabilities negotiation mode.
+   * `signal` ends the wait early (QEMU exited, the lab is stopping) with its reason.
+   */
+  static async connect(socketPath: string, timeoutMs = timeout('qmpConnect'), signal: AbortSignal = labSignal): Promise<QmpClient> {
     const deadline = Date.now() + timeoutMs;
     let socket: net.Socket | undefined;
     let lastError: unknown;
     while (!socket && Date.now() < deadline) {
+      if (signal.aborted) throw new LabError(`QMP: gave up connecting to ${socketPath}: ${abortReason(signal).message}`);
       socket = await new Promise<net.Socket | undefined>((resolve) => {
         const s = net.createConnection(socketPath);
         s.once('connect', () => resolve(s));
@@ -52,12 +59,17 @@ export class QmpClient extends EventEmitter {
           resolve(undefined);
         });
       });
-      if (!socket) await new Promise((r) => setTimeout(r, 50));
+      if (!socket) await sleep(50, signal).catch(() => undefined);
     }
-    if (!socket) throw new LabError(`QMP: cannot connect to ${socketPath}: ${String(lastError)}`);
+    if (!socket) throw new LabError(`QMP: cannot connect to ${socketPath} within ${timeoutMs} ms: ${String(lastError)}`);
     const client = new QmpClient(socket);
-    await client.greeting(Math.max(1000, deadline - Date.now()));
-    await client.execute('qmp_capabilities');
+    try {
+      await client.greeting(Math.max(1000, deadline - Date.now()));
+      await client.execute('qmp_capabilities');
+    } catch (err) {
+      client.close();
+      throw err;
+    }
     return client;
   }
 
@@ -65,9 +77,17 @@ export class QmpClient extends EventEmitter {
 
   private greeting(timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new LabError('QMP: no greeting from QEMU')), timeoutMs);
+      const fail = (why: string) => {
+        clearTimeout(timer);
+        this.off('close', onClose);
+        reject(new LabError(why));
+      };
+      const onClose = () => fail(`QMP: connection closed before the greeting${this.protocolError ? ` (${this.protocolError})` : ''}`);
+      const timer = setTimeout(() => fail('QMP: no greeting from QEMU'), timeoutMs);
+      this.once('close', onClose);
       this.greetingWaiter = () => {
         clearTimeout(timer);
+        this.off('close', onClose);
         resolve();
       };
     });
@@ -79,7 +99,17 @@ export class QmpClient extends EventEmitter {
     while ((nl = this.buffer.indexOf('\n')) >= 0) {
       const line = this.buffer.slice(0, nl).trim();
       this.buffer = this.buffer.slice(nl + 1);
-      if (line) this.onMessage(JSON.parse(line) as Record<string, unknown>);
+      if (!line) continue;
+      let msg: Record<string, unknown>;
+      try {
+        msg = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        // Not QMP any more (a broken peer): fail every wait now rather than throw from the socket's handler.
+        this.protocolError = `QMP sent a line that is not JSON: ${line.slice(0, 200)}`;
+        this.close();
+        return;
+      }
+      this.onMessage(msg);
     }
   }
 
@@ -113,7 +143,7 @@ export class QmpClient extends EventEmitter {
     this.closed = true;
     for (const [, p] of this.pending) {
       clearTimeout(p.timer);
-      p.reject(new LabError(`QMP ${p.command}: connection closed (QEMU exited?)`));
+      p.reject(new LabError(`QMP ${p.command}: ${this.protocolError ?? 'connection closed (QEMU exited?)'}`));
     }
     this.pending.clear();
     this.emit('close');
@@ -137,10 +167,11 @@ export class QmpClient extends EventEmitter {
    * counting events received since `since` (an index into `events`), so a
    * caller can note the index, trigger the action, and then wait.
    */
-  waitForEvent(name: string, predicate: (ev: QmpEvent) => boolean = () => true, timeoutMs = timeout('qmpEvent'), since = this.events.length): Promise<QmpEvent> {
+  waitForEvent(name: string, predicate: (ev: QmpEvent) => boolean = () => true, timeoutMs = timeout('qmpEvent'), since = this.events.length, signal: AbortSignal = labSignal): Promise<QmpEvent> {
     const earlier = this.events.slice(since).find((e) => e.event === name && predicate(e));
     if (earlier) return Promise.resolve(earlier);
     if (this.closed) return Promise.reject(new LabError(`QMP: connection is closed; no ${name} event will come`));
+    if (signal.aborted) return Promise.reject(abortReason(signal));
     return new Promise((resolve, reject) => {
       const onEvent = (ev: QmpEvent) => {
         if (ev.event === name && predicate(ev)) {
@@ -150,19 +181,25 @@ export class QmpClient extends EventEmitter {
       };
       const onClose = () => {
         cleanup();
-        reject(new LabError(`QMP: connection closed while waiting for ${name}`));
+        reject(new LabError(`QMP: connection closed while waiting for ${name}${this.protocolError ? ` (${this.protocolError})` : ''}`));
       };
       const timer = setTimeout(() => {
         cleanup();
         reject(new LabError(`QMP: no ${name} event within ${timeoutMs} ms`));
       }, timeoutMs);
+      const onAbort = () => {
+        cleanup();
+        reject(abortReason(signal));
+      };
       const cleanup = () => {
         clearTimeout(timer);
         this.off('event', onEvent);
         this.off('close', onClose);
+        signal.removeEventListener('abort', onAbort);
       };
       this.on('event', onEvent);
       this.on('close', onClose);
+      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 

@@ -5,10 +5,11 @@ import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { type BundleManifest } from '../model/manifest.ts';
 import { LabError } from '../util/errors.ts';
-import { onAbnormalExit } from '../util/lifetime.ts';
+import { anySignal, onAbnormalExit, sleep } from '../util/lifetime.ts';
 import { tailOf } from '../util/run.ts';
 import { qemuCommand } from './command.ts';
 import { classifyConsoleLine, type ConsoleSignal } from './console.ts';
+import { ConsoleStream } from './console-stream.ts';
 import { freeLoopbackPort } from './ports.ts';
 import { QmpClient } from './qmp.ts';
 import { timeout } from '../util/timeouts.ts';
@@ -21,6 +22,8 @@ export interface VmOptions {
   extraCmdline?: string[];
   /** Leave QEMU running after the lab exits (reprolab --keep): no parent-death signal. */
   keep?: boolean;
+  /** Ends the start early (the lab is stopping). */
+  signal?: AbortSignal;
 }
 
 /** A running QEMU: its pid, ports, QMP connection and console. */
@@ -29,6 +32,9 @@ export class Vm {
   private readonly waiters = new Set<() => void>();
   private exitInfo: string | undefined;
   private forgetCleanup: () => void;
+  private readonly exitController = new AbortController();
+  /** Aborted when QEMU exits: waits on this VM end then instead of at their timeouts. */
+  readonly exitSignal: AbortSignal = this.exitController.signal;
   /** Connected once QEMU has created its QMP socket (before start() returns). */
   qmp!: QmpClient;
 
@@ -39,21 +45,25 @@ export class Vm {
     readonly command: { binary: string; args: string[] },
     private readonly child: ResultPromise,
     private readonly runDir: string,
+    /** The console as lines: readiness, panic detection and USB enumeration all read this one stream. */
+    readonly console: ConsoleStream,
   ) {
     // Ctrl-C, SIGTERM or a crash of the lab: this VM must not outlive it.
     this.forgetCleanup = onAbnormalExit(() => this.killNow());
   }
 
   static async start(bundleDir: string, manifest: BundleManifest, opts: VmOptions): Promise<Vm> {
-    const runDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'reprolab-vm-'));
     await fsp.mkdir(path.dirname(opts.consoleLog), { recursive: true });
     await fsp.appendFile(opts.consoleLog, '');
-    // Two VMs can pick the same free port; QEMU then fails to forward and exits: retry.
+    // Two VMs can pick the same free port; QEMU then fails to forward and exits: retry on a new port.
     for (let attempt = 1; ; attempt++) {
+      // Each attempt has its own directory: a failed attempt's stop() removes its own.
+      const runDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'reprolab-vm-'));
       const sshPort = await freeLoopbackPort();
       const qmpSocket = path.join(runDir, 'qmp.sock');
       const command = qemuCommand({ bundleDir, manifest, sshPort, qmpSocket, sshKey: opts.sshKey, ...(opts.extraCmdline ? { extraCmdline: opts.extraCmdline } : {}) });
       fs.appendFileSync(opts.consoleLog, `# ${[command.binary, ...command.args].join(' ')}\n`);
+      const console = new ConsoleStream(opts.consoleLog);
       // setpriv --pdeathsig: the kernel kills QEMU even if the lab itself is SIGKILLed.
       // The console goes straight to the log file, so a kept VM has no pipe to lose.
       const argv = opts.keep ? [command.binary, ...command.args] : ['setpriv', '--pdeathsig', 'KILL', '--', command.binary, ...command.args];
@@ -70,18 +80,19 @@ export class Vm {
       consoleFile.destroy();
       const pid = child.pid;
       if (pid === undefined) throw new LabError(`${command.binary} did not start`, { fix: 'reprolab doctor' });
-      const vm = new Vm(pid, sshPort, opts.consoleLog, command, child, runDir);
+      const vm = new Vm(pid, sshPort, opts.consoleLog, command, child, runDir, console);
       vm.watch();
       try {
-        vm.qmp = await QmpClient.connect(qmpSocket, timeout('qmpConnect'));
+        // QEMU that exits at start never answers on QMP: stop waiting when it does.
+        vm.qmp = await QmpClient.connect(qmpSocket, timeout('qmpConnect'), anySignal(opts.signal, vm.exitSignal));
         return vm;
       } catch (err) {
         // QEMU that dies at start closes the QMP socket first: report its own words.
-        await Promise.race([vm.exited(), new Promise((r) => setTimeout(r, timeout('vmStopStep')))]);
+        await Promise.race([vm.exited(), sleep(timeout('vmStopStep')).catch(() => undefined)]);
         const died = !vm.running;
         await vm.stop();
-        const consoleText = fs.readFileSync(opts.consoleLog, 'utf8');
-        if (/Could not set up host forwarding rule/.test(consoleText) && attempt < 5) continue;
+        // Only this attempt's console lines: an earlier attempt's failure must not trigger a retry.
+        if (died && /Could not set up host forwarding rule/.test(console.text()) && attempt < 5) continue;
         if (died) {
           throw new LabError(`${command.binary} exited at start (${vm.exitInfo}):\n${tailOf(opts.consoleLog, 8)}`, { logPath: opts.consoleLog, cause: err });
         }
@@ -90,38 +101,17 @@ export class Vm {
     }
   }
 
-  /** Follows the console log as QEMU appends to it, line by line. */
+  /** Reads the console line by line (one follower for every reader) and notes QEMU's exit. */
   private watch(): void {
-    let offset = fs.statSync(this.consoleLog).size;
-    let pending = '';
-    const readNew = () => {
-      let fd: number | undefined;
-      try {
-        fd = fs.openSync(this.consoleLog, 'r');
-        const size = fs.fstatSync(fd).size;
-        if (size <= offset) return;
-        const buf = Buffer.alloc(size - offset);
-        fs.readSync(fd, buf, 0, buf.length, offset);
-        offset = size;
-        pending += buf.toString('utf8');
-        const lines = pending.split('\n');
-        pending = lines.pop() ?? '';
-        for (const line of lines) this.onLine(line);
-      } finally {
-        if (fd !== undefined) fs.closeSync(fd);
-      }
-    };
-    // 20 ms: the readiness line is seen promptly; reading an unchanged file is cheap.
-    this.stopWatching = setInterval(readNew, 20);
+    this.console.on('line', (line: string) => this.onLine(line));
+    this.console.start();
     void this.child.then((r) => {
-      readNew();
-      if (this.stopWatching) clearInterval(this.stopWatching);
+      this.console.stop();
       this.exitInfo = r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`;
+      this.exitController.abort(new LabError(`QEMU exited (${this.exitInfo})`));
       this.notify();
     });
   }
-
-  private stopWatching: NodeJS.Timeout | undefined;
 
   private onLine(line: string): void {
     if (this.signal) return;
@@ -181,7 +171,7 @@ export class Vm {
   /** For --keep: this VM outlives the lab on purpose (no kill on exit, no parent-death signal). */
   detach(): void {
     this.forgetCleanup();
-    if (this.stopWatching) clearInterval(this.stopWatching);
+    this.console.stop();
     this.child.unref();
     this.qmp?.close();
   }
@@ -199,11 +189,11 @@ export class Vm {
   async stop(): Promise<void> {
     if (this.running && this.qmp) {
       await this.qmp.execute('quit', undefined, timeout('vmStopStep')).catch(() => undefined);
-      await Promise.race([this.exited(), new Promise((r) => setTimeout(r, timeout('vmStopStep')))]);
+      await Promise.race([this.exited(), sleep(timeout('vmStopStep')).catch(() => undefined)]);
     }
     if (this.running) {
       this.child.kill('SIGTERM');
-      await Promise.race([this.exited(), new Promise((r) => setTimeout(r, timeout('vmStopStep')))]);
+      await Promise.race([this.exited(), sleep(timeout('vmStopStep')).catch(() => undefined)]);
     }
     if (this.running) {
       this.child.kill('SIGKILL');
@@ -212,5 +202,10 @@ export class Vm {
     this.qmp?.close();
     this.forgetCleanup();
     await fsp.rm(this.runDir, { recursive: true, force: true });
+  }
+
+  /** `await using vm = await Vm.start(…)`: stopped when the scope ends, however it ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
   }
 }

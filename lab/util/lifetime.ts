@@ -32,10 +32,95 @@ export function installExitHandlers(log: (msg: string) => void = (m) => console.
   installed = true;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
+      root.abort(new Error(`interrupted (${signal})`));
       runCleanups();
       log(`\nreprolab: interrupted (${signal}); virtual machines stopped and partial build outputs removed`);
       process.exit(signal === 'SIGINT' ? 130 : 143);
     });
   }
   process.on('exit', runCleanups);
+}
+
+/**
+ * The lab's one cancellation signal: aborted on Ctrl-C, SIGTERM or SIGHUP just
+ * before the synchronous cleanups run. Every wait (execa's cancelSignal, SSH
+ * commands, QMP waits, sleeps) takes it, or a signal derived from it.
+ */
+const root = new AbortController();
+export const labSignal: AbortSignal = root.signal;
+
+/** A signal that aborts with either parent (e.g. the lab's and a phase's own). */
+export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  if (present.length === 1) return present[0]!;
+  const c = new AbortController();
+  for (const s of present) {
+    if (s.aborted) {
+      c.abort(s.reason);
+      break;
+    }
+    s.addEventListener('abort', () => c.abort(s.reason), { once: true });
+  }
+  return c.signal;
+}
+
+/** Why a wait ended early: the reason the signal carries, as an Error. */
+export function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new Error(typeof r === 'string' ? r : 'cancelled');
+}
+
+/** setTimeout as a promise that a signal can end early (rejecting with the abort reason). */
+export function sleep(ms: number, signal: AbortSignal = labSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * What a phase set up, undone in reverse order when the phase ends — normally
+ * or by an error — with `await using scope = new Scope()`. Undoing is best
+ * effort: a failing step does not stop the others and never hides the phase's
+ * own error; failures are kept in `failures` for whoever wants to report them.
+ */
+export class Scope implements AsyncDisposable {
+  private readonly undo: (() => Promise<unknown> | unknown)[] = [];
+
+  /** Registers an undo step. */
+  defer(fn: () => Promise<unknown> | unknown): void {
+    this.undo.push(fn);
+  }
+
+  /** Takes ownership of a disposable, disposed with the scope: `const vm = scope.use(await Vm.start(…))`. */
+  use<T extends AsyncDisposable>(resource: T): T {
+    this.defer(() => resource[Symbol.asyncDispose]());
+    return resource;
+  }
+
+  /** Keeps what was set up (the phase succeeded and hands it on): nothing is undone. */
+  release(): void {
+    this.undo.length = 0;
+  }
+
+  readonly failures: unknown[] = [];
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    while (this.undo.length) {
+      const fn = this.undo.pop()!;
+      try {
+        await fn();
+      } catch (err) {
+        this.failures.push(err);
+      }
+    }
+  }
 }

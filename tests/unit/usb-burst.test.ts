@@ -6,6 +6,8 @@ import { parseBurst } from '../../lab/fabric/usb-plan.ts';
 import type { Guest } from '../../lab/guest/guest.ts';
 import type { ExecResult } from '../../lab/guest/ssh.ts';
 import { QmpClient } from '../../lab/qemu/qmp.ts';
+import { ConsoleStream } from '../../lab/qemu/console-stream.ts';
+import { setTimeoutMultiplier } from '../../lab/util/timeouts.ts';
 import { fakeQemu, tempDirs } from '../helpers.ts';
 
 /*
@@ -19,7 +21,7 @@ interface FakeUsb {
   log: string[];
 }
 
-async function setup(opts: { failAdd?: string; deleteDelayMs?: number }) {
+async function setup(opts: { failAdd?: string; deleteDelayMs?: number; neverDeleted?: string; ports?: number }) {
   const usb: FakeUsb = { attached: new Set(), log: [] };
   const timers: NodeJS.Timeout[] = [];
   const q = await fakeQemu((cmd, send) => {
@@ -32,6 +34,8 @@ async function setup(opts: { failAdd?: string; deleteDelayMs?: number }) {
     }
     if (cmd.execute === 'device_del') {
       send({ return: {}, id: cmd.id });
+      // A guest that never lets go of this one: no DEVICE_DELETED.
+      if (args['id'] === opts.neverDeleted) return;
       // The guest acknowledges the unplug later: DEVICE_DELETED comes after the command returned.
       timers.push(
         setTimeout(() => {
@@ -47,12 +51,14 @@ async function setup(opts: { failAdd?: string; deleteDelayMs?: number }) {
   const qmp = await QmpClient.connect(q.sock);
   const { root } = await tempDirs();
   const consoleLog = path.join(root, 'console.log');
+  await fs.writeFile(consoleLog, '');
+  const console = new ConsoleStream(consoleLog, 0).start(10);
   let seqnum = 100;
   const guest = {
     qmp,
     consoleLog,
-    manifest: { qemu: { usb: 'pci-ohci,id=usbhc,num-ports=15' } },
-    vm: { running: true },
+    manifest: { qemu: { usb: `pci-ohci,id=usbhc,num-ports=${opts.ports ?? 15}` } },
+    vm: { running: true, console },
     async exec(argv: string[]): Promise<ExecResult> {
       const cmd = argv.join(' ');
       const ok = (stdout: string) => ({ stdout, stderr: '', exitCode: 0, signal: null }) as unknown as ExecResult;
@@ -72,6 +78,7 @@ async function setup(opts: { failAdd?: string; deleteDelayMs?: number }) {
     bump: () => (seqnum += 2),
     close: () => {
       for (const t of timers) clearTimeout(t);
+      console.stop();
       qmp.close();
       q.close();
     },
@@ -100,5 +107,25 @@ describe('runUsbBurst', () => {
     expect(del).toBeGreaterThanOrEqual(0);
     expect(blockdel).toBeGreaterThan(del);
     f.close();
+  });
+
+  it('a removal the guest never confirms, timing out while the next wave is held, fails the burst instead of escaping as an unhandled rejection', async () => {
+    const escaped: unknown[] = [];
+    const onUnhandled = (reason: unknown) => escaped.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    // DEVICE_DELETED waits 300 ms; each wave is held 800 ms: the first wave's lost removal times out during the second hold.
+    setTimeoutMultiplier(0.01);
+    const f = await setup({ neverDeleted: 'rl-usb-lost-0', ports: 2 });
+    try {
+      const err = await runUsbBurst(f.guest, parseBurst('kbd:4@0ms+800ms'), { burstId: 'lost', quietMs: 50, settleTimeoutMs: 2000 }).catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(escaped).toEqual([]);
+      expect((err as Error).message).toMatch(/did not confirm the removal of 1 USB device\(s\): rl-usb-lost-0: QMP: no DEVICE_DELETED event within 300 ms/);
+      expect(f.usb.log.filter((l) => l.startsWith('device_add'))).toHaveLength(4);
+    } finally {
+      setTimeoutMultiplier(1);
+      process.off('unhandledRejection', onUnhandled);
+      f.close();
+    }
   });
 });
