@@ -136,7 +136,7 @@ export async function holdSockets(guest: Guest, specs: SocketSpec[]): Promise<He
   };
 }
 
-export interface Churn {
+export interface Churn extends AsyncDisposable {
   pid: number;
   stop(): Promise<void>;
 }
@@ -146,13 +146,11 @@ export async function startChurn(guest: Guest, opts: { sockets: number; links: n
   const out = await run(guest, [HELPER, 'churn', String(opts.sockets), String(opts.links), String(opts.periodMs)], 'starting churn');
   const r = parseFabricLine<{ pid: number }>(out, 'starting churn');
   if (!r.ok) throw new LabError('the churn daemon did not start in the guest');
-  return {
-    pid: r.pid,
-    stop: async () => {
-      await guest.exec(['sh', '-c', `kill ${r.pid}; while kill -0 ${r.pid} 2>/dev/null; do sleep 0.1; done`]);
-      await removeInterfaces(guest, 'rlc');
-    },
+  const stop = async () => {
+    await guest.exec(['sh', '-c', `kill ${r.pid}; while kill -0 ${r.pid} 2>/dev/null; do sleep 0.1; done`]);
+    await removeInterfaces(guest, 'rlc');
   };
+  return { pid: r.pid, stop, [Symbol.asyncDispose]: stop };
 }
 
 export async function readSeqnum(guest: Guest, timeoutMs = timeout('guestRead')): Promise<number> {

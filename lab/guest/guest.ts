@@ -73,7 +73,7 @@ export class Guest {
     return this.vm.consoleLog;
   }
 
-  exec(argv: string[], opts?: { timeoutMs?: number; stdin?: Buffer }): Promise<ExecResult> {
+  exec(argv: string[], opts?: { timeoutMs?: number; stdin?: Buffer; signal?: AbortSignal }): Promise<ExecResult> {
     return this.ssh.exec(argv, opts);
   }
 
@@ -92,6 +92,11 @@ export class Guest {
   async stop(): Promise<void> {
     this.ssh.close();
     await this.vm.stop();
+  }
+
+  /** `await using guest = await startGuest(…)`: stopped when the scope ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
   }
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import ssh2 from 'ssh2';
 import { LabError } from '../util/errors.ts';
+import { abortReason, labSignal } from '../util/lifetime.ts';
 import { timeout } from '../util/timeouts.ts';
 
 /** Quotes one argument for the guest's POSIX shell: nothing inside single quotes is special. */
@@ -32,9 +33,19 @@ export interface ConnectOptions {
   timeoutMs: number;
 }
 
+const PID_MARK = 'REPROLAB-PID ';
+const TAG_VAR = 'REPROLAB_CMD';
+
+/** The shell's pid line that every command prints first on stderr, and the rest. */
+function stripPidMark(stderr: string): { pid?: number; text: string } {
+  const m = /^REPROLAB-PID (\d+)\n/.exec(stderr);
+  return m ? { pid: Number(m[1]), text: stderr.slice(m[0].length) } : { text: stderr };
+}
+
 export class SshSession {
   /** The connection's last error (e.g. the VM went away); exec reports it. */
   private lastError: Error | undefined;
+  private commands = 0;
 
   private constructor(private readonly client: ssh2.Client) {
     // ssh2 emits 'error' more than once (handshake loss, then close); an
@@ -83,30 +94,70 @@ export class SshSession {
     throw new LabError(`no SSH answer on 127.0.0.1:${opts.port} within ${(opts.timeoutMs / 1000).toFixed(0)} s: ${last?.message ?? ''}`);
   }
 
-  /** Runs argv in the guest. A timeout is an error carrying what the command printed so far. */
-  exec(argv: string[], opts: { timeoutMs?: number; stdin?: Buffer } = {}): Promise<ExecResult> {
+  /**
+   * Runs argv in the guest. A timeout (or the signal) is an error carrying what the command printed so
+   * far, and the command is killed in the guest — with everything it started — before the error is
+   * reported: closing the channel alone leaves it running (dropbear gives a command without a pty no hangup).
+   */
+  exec(argv: string[], opts: { timeoutMs?: number; stdin?: Buffer; signal?: AbortSignal } = {}): Promise<ExecResult> {
     const line = commandLine(argv);
     const timeoutMs = opts.timeoutMs ?? timeout('guestCommand');
+    const signal = opts.signal ?? labSignal;
+    const tag = `${process.pid}-${++this.commands}`;
+    if (signal.aborted) return Promise.reject(abortReason(signal));
     return new Promise((resolve, reject) => {
-      this.client.exec(line, (err, stream) => {
+      // The shell says its pid first; children inherit the tag, so the whole tree can be found.
+      this.client.exec(`echo "${PID_MARK}$$" >&2; export ${TAG_VAR}=${tag}; ${line}`, (err, stream) => {
         if (err) return reject(new LabError(`ssh exec ${line}: ${err.message}${this.lastError ? ` (connection: ${this.lastError.message})` : ''}`));
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
-        const timer = setTimeout(() => {
+        let settled = false;
+        const giveUp = (why: string) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+          const stderr = stripPidMark(Buffer.concat(errOut).toString());
+          const error = new LabError(`${why}: ${line}\nstdout so far: ${Buffer.concat(out).toString().slice(-2000)}\nstderr so far: ${stderr.text.slice(-2000)}`);
           stream.close();
-          reject(
-            new LabError(`guest command timed out after ${timeoutMs} ms: ${line}\nstdout so far: ${Buffer.concat(out).toString().slice(-2000)}\nstderr so far: ${Buffer.concat(errOut).toString().slice(-2000)}`),
-          );
-        }, timeoutMs);
+          void this.killInGuest(stderr.pid, tag).then(() => reject(error));
+        };
+        const timer = setTimeout(() => giveUp(`guest command timed out after ${timeoutMs} ms`), timeoutMs);
+        const onAbort = () => giveUp(`guest command stopped (${abortReason(signal).message})`);
+        signal.addEventListener('abort', onAbort, { once: true });
         stream.on('data', (d: Buffer) => out.push(d));
         stream.stderr.on('data', (d: Buffer) => errOut.push(d));
-        stream.on('close', (code: number | null, signal?: string) => {
+        stream.on('close', (code: number | null, sig?: string) => {
+          if (settled) return;
+          settled = true;
           clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
           const stdoutBuffer = Buffer.concat(out);
-          resolve({ exitCode: code, ...(signal ? { signal } : {}), stdout: stdoutBuffer.toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8'), stdoutBuffer });
+          resolve({ exitCode: code, ...(sig ? { signal: sig } : {}), stdout: stdoutBuffer.toString('utf8'), stderr: stripPidMark(Buffer.concat(errOut).toString('utf8')).text, stdoutBuffer });
         });
         if (opts.stdin) stream.end(opts.stdin);
         else stream.end();
+      });
+    });
+  }
+
+  /** Kills a command's shell and every process carrying its tag (best effort, bounded). */
+  private killInGuest(pid: number | undefined, tag: string): Promise<void> {
+    const script = `${pid ? `kill -KILL ${pid} 2>/dev/null; ` : ''}for e in /proc/[0-9]*/environ; do grep -q "${TAG_VAR}=${tag}" "$e" 2>/dev/null && p=\${e%/environ} && kill -KILL \${p#/proc/} 2>/dev/null; done; true`;
+    return new Promise((resolve) => {
+      const bound = setTimeout(resolve, timeout('guestRead'));
+      this.client.exec(script, (err, stream) => {
+        if (err) {
+          clearTimeout(bound);
+          return resolve();
+        }
+        stream.on('close', () => {
+          clearTimeout(bound);
+          resolve();
+        });
+        stream.resume();
+        stream.stderr.resume();
+        stream.end();
       });
     });
   }

@@ -131,6 +131,20 @@ describe('guest failures and lifetime', () => {
     expect((err as LabError).message).toContain('no REPROLAB-READY line within 15 s');
   });
 
+  it('a guest command that times out is killed in the guest, with what it started', { timeout: BUILD_AND_BOOT }, async () => {
+    const bundle = await buildTarget(quick);
+    const g = await boot(bundle);
+    const sleepers = async () => (await g.exec(['sh', '-c', 'for c in /proc/[0-9]*/cmdline; do tr "\\0" " " < $c; echo; done 2>/dev/null | grep -c "^sleep 30[01]" || true'])).stdout.trim();
+    const err = await g.exec(['sh', '-c', 'sleep 300 & sleep 301'], { timeoutMs: 2000 }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/guest command timed out after 2000 ms: sh -c/);
+    // Closing the channel alone left both sleeps running; the lab kills the shell and its children.
+    expect(await sleepers()).toBe('0');
+    // A command's stderr is its own: the lab's pid line never shows.
+    const r = await g.exec(['sh', '-c', 'echo oops >&2']);
+    expect(r.stderr).toBe('oops\n');
+    await g.stop();
+  });
+
   it('two guests at once are driven independently', { timeout: BUILD_AND_BOOT }, async () => {
     const bundle = await buildTarget(quick);
     const [a, b] = await Promise.all([boot(bundle), boot(bundle)]);

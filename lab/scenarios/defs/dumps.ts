@@ -109,21 +109,18 @@ export const dumpHang: Scenario = {
   async repeat(ctx) {
     const iterations = ctx.params.iterations ?? 2000;
     const budgetMs = ctx.params.budgetMs ?? 60_000;
-    const churn = await startChurn(ctx.guest, { sockets: 50, links: 4, periodMs: 20 });
+    // Stopped (and its links removed) when the repeat ends, however it ends.
+    await using _churn = await startChurn(ctx.guest, { sockets: 50, links: 4, periodMs: 20 });
     const runs: VariantRun[] = [];
     const key: Record<string, number | string> = {};
-    try {
-      for (const v of ctx.variants) {
-        // The host's own watchdog: a guest that stops answering is an ERROR, never a pass.
-        const p = await runProbe(ctx, v, 'dump-hang', [v.variant === 'legacy' ? 'blocking' : 'poll', String(iterations), String(budgetMs)], { timeoutMs: budgetMs + timeout('probe') });
-        runs.push({ variant: v.variant, role: v.role, ...judgeHang(p.result, iterations), probe: p.result, evidence: p.evidence });
-        key[`${v.role}Iterations`] = Number(p.result['iterations']);
-        key[`${v.role}Hangs`] = Number(p.result['hangs']);
-        key[`${v.role}StoppedBy`] = String(p.result['stoppedBy']);
-        key[`${v.role}UpperBound95`] = Number(upperBound95(Number(p.result['hangs']), Number(p.result['iterations'])).toPrecision(3));
-      }
-    } finally {
-      await churn.stop();
+    for (const v of ctx.variants) {
+      // The host's own watchdog: a guest that stops answering is an ERROR, never a pass.
+      const p = await runProbe(ctx, v, 'dump-hang', [v.variant === 'legacy' ? 'blocking' : 'poll', String(iterations), String(budgetMs)], { timeoutMs: budgetMs + timeout('probe') });
+      runs.push({ variant: v.variant, role: v.role, ...judgeHang(p.result, iterations), probe: p.result, evidence: p.evidence });
+      key[`${v.role}Iterations`] = Number(p.result['iterations']);
+      key[`${v.role}Hangs`] = Number(p.result['hangs']);
+      key[`${v.role}StoppedBy`] = String(p.result['stoppedBy']);
+      key[`${v.role}UpperBound95`] = Number(upperBound95(Number(p.result['hangs']), Number(p.result['iterations'])).toPrecision(3));
     }
     return { runs, key };
   },

@@ -3,6 +3,7 @@ import { runUsbBurst } from '../../fabric/usb-burst.ts';
 import { formatBurst, parseBurst } from '../../fabric/usb-plan.ts';
 import { shellQuote } from '../../guest/ssh.ts';
 import { LabError } from '../../util/errors.ts';
+import { Scope } from '../../util/lifetime.ts';
 import { writeEvidence } from '../probe-run.ts';
 import { parseResult } from '../result-line.ts';
 import { type ProbeResult } from '../../model/scenario-result.ts';
@@ -37,9 +38,11 @@ const GUEST_TMP = '/tmp/reprolab-uevent';
 export const USB_STALL = "the guest's USB stack stalled";
 const DEFAULT_BURST = parseBurst('kbd,storage,mouse,net:10@50ms+enum');
 
-/** Starts both listeners in the background, waits until each has subscribed. */
-async function startListeners(ctx: ScenarioContext, delayUs: number): Promise<Map<VariantPlan, number>> {
+/** Starts both listeners in the background, waits until each has subscribed; `scope` kills each one started. */
+async function startListeners(ctx: ScenarioContext, delayUs: number, scope: Scope): Promise<Map<VariantPlan, number>> {
   const pids = new Map<VariantPlan, number>();
+  // Whatever ends the repeat (a stalled burst, a failed read), no listener outlives it in the guest.
+  scope.defer(() => (pids.size ? ctx.guest.exec(['kill', '-KILL', ...[...pids.values()].map(String)]) : undefined));
   await ctx.guest.exec(['sh', '-c', `rm -rf ${GUEST_TMP}; mkdir -p ${GUEST_TMP}`]);
   for (const v of ctx.variants) {
     const base = `${GUEST_TMP}/${v.variant}`;
@@ -69,7 +72,8 @@ export const uevent: Scenario = {
   fabric: () => ({}),
   async repeat(ctx) {
     const burst = ctx.params.burst ?? DEFAULT_BURST;
-    const pids = await startListeners(ctx, ctx.params.delayUs ?? 2000);
+    await using scope = new Scope();
+    const pids = await startListeners(ctx, ctx.params.delayUs ?? 2000, scope);
     const before = await readSeqnum(ctx.guest);
     const usb = await runUsbBurst(ctx.guest, burst, { burstId: `r${ctx.repeat}-${process.pid}-${Date.now().toString(36)}` });
     // A burst the guest never saw tests nothing: that is the lab failing to build the condition (ERROR), not a pass.
@@ -85,6 +89,7 @@ export const uevent: Scenario = {
     const key: Record<string, number | string | boolean> = { uevents: after - before, burst: formatBurst(burst), notEnumerated: usb.notEnumerated, usbSettleMs: usb.settleMs };
     for (const v of ctx.variants) {
       const { result, evidence } = await stopListener(ctx, v, pids.get(v)!);
+      pids.delete(v);
       const j = judgeListener(result, before, after);
       runs.push({ variant: v.variant, role: v.role, outcome: j.outcome, symptom: j.symptom, probe: { ...result, seqnums: undefined } as ProbeResult, evidence });
       key[`${v.role}Lost`] = j.lost;

@@ -1,0 +1,66 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildFabric } from '../../lab/fabric/fabric.ts';
+import type { Guest } from '../../lab/guest/guest.ts';
+import type { ExecResult } from '../../lab/guest/ssh.ts';
+import { uevent } from '../../lab/scenarios/defs/uevent.ts';
+import type { ScenarioContext, VariantPlan } from '../../lab/scenarios/types.ts';
+import { sampleManifest, tempDirs } from '../helpers.ts';
+
+/*
+ * An error in any phase undoes what that phase set up in the guest. A fake guest
+ * records every command and fails the one that matches `failOn`.
+ */
+function recordingGuest(root: string, answer: (cmd: string) => string | Error) {
+  const log: string[] = [];
+  const guest = {
+    consoleLog: path.join(root, 'console.log'),
+    manifest: sampleManifest(),
+    vm: { running: true },
+    async exec(argv: string[]): Promise<ExecResult> {
+      const cmd = argv.join(' ');
+      log.push(cmd);
+      const a = answer(cmd);
+      if (a instanceof Error) throw a;
+      return { exitCode: 0, stdout: a, stderr: '', stdoutBuffer: Buffer.from(a) };
+    },
+  } as unknown as Guest;
+  return { guest, log };
+}
+
+const FABRIC_OK = (fields: object) => `REPROLAB-FABRIC ${JSON.stringify({ ok: true, ...fields })}\n`;
+
+describe('an error in a phase undoes what the phase set up', () => {
+  it('buildFabric: interfaces are removed and sockets released when a later step fails', async () => {
+    const { root } = await tempDirs();
+    const { guest, log } = recordingGuest(root, (cmd) => {
+      if (cmd.includes('links-add')) return FABRIC_OK({ created: 4, existed: 0, failed: 0, addrs: 8, failures: [], ms: 5 });
+      if (cmd.includes(' sockets ')) return FABRIC_OK({ pid: 4242, held: { tcp: { wanted: 10, open: 10 } }, total: 10 });
+      if (cmd.includes('links-del')) return FABRIC_OK({ deleted: 4, failed: 0 });
+      if (cmd.includes(' dump')) return new Error('ssh: the guest stopped answering');
+      return '';
+    });
+    const err = await buildFabric(guest, { interfaces: 4, sockets: [{ kind: 'tcp', count: 10 }] }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/stopped answering/);
+    expect(log.filter((c) => c.includes('links-del') || c === 'kill 4242')).toEqual(['kill 4242', '/opt/reprolab/bin/rl-fabric links-del rlf']);
+  });
+
+  it('uevent: both listeners are killed in the guest when the USB burst throws', async () => {
+    const { root } = await tempDirs();
+    let nextPid = 700;
+    const { guest, log } = recordingGuest(root, (cmd) => {
+      if (cmd.includes('uevent-listener')) return `${nextPid++}\n`;
+      if (cmd.includes('/dev/kmsg')) return new Error('QMP: connection closed (QEMU exited?)');
+      if (cmd.includes('uevent_seqnum')) return '100\n';
+      return '';
+    });
+    const variants: VariantPlan[] = [
+      { variant: 'legacy', role: 'unpatched', probeDir: '/opt/reprolab/probes/system', describe: 'legacy' },
+      { variant: 'fixed', role: 'patched', probeDir: '/opt/reprolab/probes/system', describe: 'fixed' },
+    ];
+    const ctx = { guest, manifest: sampleManifest(), params: {}, variants, evidenceDir: root, repeat: 1, fabric: {} } as unknown as ScenarioContext;
+    const err = await uevent.repeat(ctx).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/QEMU exited/);
+    expect(log.at(-1)).toBe('kill -KILL 700 701');
+  });
+});
