@@ -15,7 +15,7 @@ import { labKey } from '../lab/guest/keys.ts';
 import { startGuest } from '../lab/guest/guest.ts';
 import { qemuCommand } from '../lab/qemu/command.ts';
 import { freeLoopbackPort } from '../lab/qemu/ports.ts';
-import { installExitHandlers } from '../lab/util/lifetime.ts';
+import { installExitHandlers, onAbnormalExit } from '../lab/util/lifetime.ts';
 import { labDirs } from '../lab/util/paths.ts';
 
 installExitHandlers();
@@ -31,7 +31,9 @@ async function floorMs(bundleDir: string, manifest: BundleManifest): Promise<num
   const run = await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-bench-'));
   const cmd = qemuCommand({ bundleDir, manifest, sshPort: await freeLoopbackPort(), qmpSocket: path.join(run, 'q.sock'), sshKey: key.publicBase64 });
   const t0 = Date.now();
-  const child = execa(cmd.binary, cmd.args, { reject: false, stdin: 'ignore', buffer: false });
+  // Like every QEMU the lab starts: killed by the kernel if the bench dies, and by the cleanup registry on Ctrl-C.
+  const child = execa('setpriv', ['--pdeathsig', 'KILL', '--', cmd.binary, ...cmd.args], { reject: false, stdin: 'ignore', buffer: false });
+  const forget = onAbnormalExit(() => child.kill('SIGKILL'));
   try {
     return await new Promise<number>((resolve, reject) => {
       let text = '';
@@ -47,6 +49,7 @@ async function floorMs(bundleDir: string, manifest: BundleManifest): Promise<num
   } finally {
     child.kill('SIGKILL');
     await child;
+    forget();
     await fs.rm(run, { recursive: true, force: true });
   }
 }

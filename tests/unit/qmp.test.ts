@@ -42,6 +42,18 @@ describe('QMP client', () => {
     q.close();
   });
 
+  it('a line that is not JSON fails the waiting command instead of throwing in the socket handler', async () => {
+    const q = await fakeQemu(() => undefined);
+    const c = await QmpClient.connect(q.sock);
+    // The peer writes garbage in place of an answer.
+    const raw = (c as unknown as { socket: net.Socket }).socket;
+    const pending = c.execute('query-status', undefined, 2000);
+    raw.emit('data', 'this is not QMP\n');
+    await expect(pending).rejects.toThrow(/QMP query-status: QMP sent a line that is not JSON: this is not QMP/);
+    await expect(c.waitForEvent('DEVICE_DELETED')).rejects.toThrow(/connection is closed/);
+    q.close();
+  });
+
   it('fails pending commands when QEMU goes away', async () => {
     let drop: (() => void) | undefined;
     const { root } = await tempDirs();
