@@ -6,6 +6,7 @@ import { timeStamp, type LabDirs } from '../util/paths.ts';
 import { labKey } from './keys.ts';
 import { SshSession, type ExecResult } from './ssh.ts';
 import { timeout } from '../util/timeouts.ts';
+import { anySignal, labSignal } from '../util/lifetime.ts';
 
 export interface GuestOptions {
   dirs: LabDirs;
@@ -73,8 +74,9 @@ export class Guest {
     return this.vm.consoleLog;
   }
 
-  exec(argv: string[], opts?: { timeoutMs?: number; stdin?: Buffer; signal?: AbortSignal }): Promise<ExecResult> {
-    return this.ssh.exec(argv, opts);
+  /** A command on a VM that has exited ends at once (not at its timeout); so does one when the lab is stopping. */
+  exec(argv: string[], opts: { timeoutMs?: number; stdin?: Buffer; signal?: AbortSignal } = {}): Promise<ExecResult> {
+    return this.ssh.exec(argv, { ...opts, signal: anySignal(opts.signal ?? labSignal, this.vm.exitSignal) });
   }
 
   upload(localPath: string, remotePath: string, mode?: number): Promise<void> {

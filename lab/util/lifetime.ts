@@ -49,19 +49,10 @@ export function installExitHandlers(log: (msg: string) => void = (m) => console.
 const root = new AbortController();
 export const labSignal: AbortSignal = root.signal;
 
-/** A signal that aborts with either parent (e.g. the lab's and a phase's own). */
+/** A signal that aborts with any of its parents (AbortSignal.any holds them weakly: no listener piles up on a long-lived one). */
 export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
   const present = signals.filter((s): s is AbortSignal => s !== undefined);
-  if (present.length === 1) return present[0]!;
-  const c = new AbortController();
-  for (const s of present) {
-    if (s.aborted) {
-      c.abort(s.reason);
-      break;
-    }
-    s.addEventListener('abort', () => c.abort(s.reason), { once: true });
-  }
-  return c.signal;
+  return present.length === 1 ? present[0]! : AbortSignal.any(present);
 }
 
 /** Why a wait ended early: the reason the signal carries, as an Error. */

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { LabError } from './errors.ts';
+import { labSignal } from './lifetime.ts';
 
 export interface RunOptions {
   cwd?: string;
@@ -10,6 +11,8 @@ export interface RunOptions {
   logFile: string;
   /** Fed to the command's stdin (e.g. `yes ""` answers for oldconfig). */
   input?: string;
+  /** Cancels the command (default: the lab's signal, aborted on Ctrl-C and SIGTERM). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -28,6 +31,7 @@ export async function runLogged(file: string, args: string[], opts: RunOptions):
     stderr: { file: opts.logFile, append: true },
     reject: false,
     input: opts.input ?? '',
+    cancelSignal: opts.signal ?? labSignal,
   });
   if (result.exitCode !== 0 || result.failed) {
     const reason = result.exitCode === undefined ? (result.signal ?? 'failed to start') : `exit ${result.exitCode}`;
@@ -40,8 +44,8 @@ export async function runLogged(file: string, args: string[], opts: RunOptions):
 }
 
 /** Runs a command and returns its stdout (for short queries like `gcc --version`). */
-export async function capture(file: string, args: string[], cwd?: string): Promise<string> {
-  const result = await execa(file, args, { cwd, env: { LC_ALL: 'C' }, reject: false });
+export async function capture(file: string, args: string[], cwd?: string, signal: AbortSignal = labSignal): Promise<string> {
+  const result = await execa(file, args, { cwd, env: { LC_ALL: 'C' }, reject: false, cancelSignal: signal });
   if (result.exitCode !== 0) {
     throw new LabError(`${file} ${args.join(' ')} failed (exit ${result.exitCode}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   }

@@ -5,6 +5,7 @@ import type { Guest } from '../../lab/guest/guest.ts';
 import type { ExecResult } from '../../lab/guest/ssh.ts';
 import { uevent } from '../../lab/scenarios/defs/uevent.ts';
 import type { ScenarioContext, VariantPlan } from '../../lab/scenarios/types.ts';
+import { Scope, sleep } from '../../lab/util/lifetime.ts';
 import { sampleManifest, tempDirs } from '../helpers.ts';
 
 /*
@@ -62,5 +63,33 @@ describe('an error in a phase undoes what the phase set up', () => {
     const err = await uevent.repeat(ctx).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/QEMU exited/);
     expect(log.at(-1)).toBe('kill -KILL 700 701');
+  });
+});
+
+describe('lifetime primitives', () => {
+  it('a Scope undoes in reverse order, keeps going past a failing step, and undoes nothing once released', async () => {
+    const done: string[] = [];
+    const body = async (fail: boolean) => {
+      await using scope = new Scope();
+      scope.defer(() => void done.push('interfaces'));
+      scope.defer(() => {
+        throw new Error('kill failed');
+      });
+      scope.defer(() => void done.push('listeners'));
+      if (fail) throw new Error('burst failed');
+      scope.release();
+    };
+    await expect(body(true)).rejects.toThrow('burst failed');
+    expect(done).toEqual(['listeners', 'interfaces']);
+    await body(false);
+    expect(done).toEqual(['listeners', 'interfaces']);
+  });
+
+  it('sleep ends early with the reason of its signal', async () => {
+    const c = new AbortController();
+    const t0 = Date.now();
+    setTimeout(() => c.abort(new Error('interrupted (SIGINT)')), 20);
+    await expect(sleep(5000, c.signal)).rejects.toThrow('interrupted (SIGINT)');
+    expect(Date.now() - t0).toBeLessThan(1000);
   });
 });
