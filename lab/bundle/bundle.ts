@@ -16,6 +16,7 @@ import { loadSeries, type Patch } from '../sources/patches.ts';
 import { buildProbes, buildTools, type ProbeSet } from './probes.ts';
 import { buildRootfs, type Rootfs } from './rootfs.ts';
 import { storeEntry } from '../store/store.ts';
+import { Planner, planning, type PlannedStep } from '../store/plan.ts';
 import { crossGlibcVersion, TOOLCHAINS, toolchainVersion } from './toolchain.ts';
 import { buildUclibc } from './uclibc.ts';
 import { buildUserland } from './userland.ts';
@@ -61,10 +62,29 @@ export async function buildBundle(req: BuildRequest): Promise<Bundle> {
     (line) => req.progress?.(`${currentStep}: ${line}`),
   );
   try {
-    return await runSteps(req, step);
+    const bundle = await runSteps(req, step);
+    if (!bundle) throw new LabError('buildBundle ran as a dry run: use planBundle');
+    return bundle;
   } finally {
     stopFollowing();
   }
+}
+
+/**
+ * The plan of a build without building anything: every step in order, its
+ * store key, and whether it must run and why (which input changed). The same
+ * code path as buildBundle, with the store in dry-run mode, so the plan's keys
+ * are the keys a build uses. Nothing is downloaded (missing sources are errors).
+ */
+export async function planBundle(req: Omit<BuildRequest, 'logDir' | 'progress'>): Promise<PlannedStep[]> {
+  if (req.target.imported) return [{ step: 'import-bundle', key: path.basename(req.target.imported.bundleDir), dir: req.target.imported.bundleDir, run: false, why: 'imported: built by import-buildroot' }];
+  const planner = new Planner();
+  const phase = (name: string) => {
+    planner.phase = name;
+    return path.join(req.dirs.logs, 'dry-run', `${name}.log`);
+  };
+  await planner.run(() => runSteps({ ...req, sources: { ...req.sources, download: false }, logDir: path.join(req.dirs.logs, 'dry-run') }, phase));
+  return planner.steps;
 }
 
 /** An imported product is built already: its bundle is what import-buildroot wrote. */
@@ -77,7 +97,7 @@ async function importedBundle(target: Target): Promise<Bundle> {
 }
 
 /** target → sources → kernel headers → libc variants → probes → userland → rootfs → kernel → bundle. */
-async function runSteps(req: BuildRequest, step: (name: string) => string): Promise<Bundle> {
+async function runSteps(req: BuildRequest, step: (name: string) => string): Promise<Bundle | undefined> {
   const { target, dirs } = req;
   const tc = TOOLCHAINS[target.arch];
   const rebuilt: string[] = [];
@@ -207,6 +227,8 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
     ),
   );
   note('bundle', entry.hit);
+  // A dry run ends here: nothing was built, so there is no manifest to read and no link to move.
+  if (planning()) return undefined;
   const manifest = await readBundleManifest(entry.dir);
   // A stable name for the latest bundle of each target, like Buildroot's output/.
   await linkLatest(path.join(dirs.cache, 'bundles', target.name), entry.dir);

@@ -13,6 +13,7 @@ import { applyFragment, parseFragment, verifyFragment, type ConfigSetting } from
 import { withLock } from '../store/lock.ts';
 import { storeEntry } from '../store/store.ts';
 import { hostMakeVersion, toolchainVersion, type Toolchain } from './toolchain.ts';
+import { pending, planning } from '../store/plan.ts';
 
 export interface KernelImage {
   /** Store directory holding the image, its .config and System.map. */
@@ -120,12 +121,13 @@ export async function buildKernel(req: KernelBuildRequest): Promise<KernelImage>
       await fs.copyFile(path.join(buildDir, 'include/config/kernel.release'), path.join(out, 'kernel.release'));
     });
   });
+  const unbuilt = planning() && !entry.hit;
   return {
     dir: entry.dir,
     image: path.join(entry.dir, path.basename(board.image)),
     ...(board.dtb ? { dtb: path.join(entry.dir, path.basename(board.dtb)) } : {}),
-    release: (await fs.readFile(path.join(entry.dir, 'kernel.release'), 'utf8')).trim(),
-    configSha256: await sha256File(path.join(entry.dir, 'config')),
+    release: unbuilt ? pending('kernel') : (await fs.readFile(path.join(entry.dir, 'kernel.release'), 'utf8')).trim(),
+    configSha256: unbuilt ? pending('kernel') : await sha256File(path.join(entry.dir, 'config')),
     hit: entry.hit,
   };
 }

@@ -7,6 +7,7 @@ import type { LabDirs } from '../util/paths.ts';
 import { repoRoot } from '../util/paths.ts';
 import { capture, runLogged } from '../util/run.ts';
 import { storeEntry } from '../store/store.ts';
+import { pending, planning } from '../store/plan.ts';
 
 export const userlandFile = path.join(repoRoot, 'images', 'userland', 'debian.json');
 
@@ -40,6 +41,8 @@ async function fetchDebs(names: string[], debArch: string, dirs: LabDirs, logFil
   const pick = (files: string[], name: string) => files.filter((f) => f.startsWith(`${name}_`)).sort().pop();
   let files = await cached();
   const missing = names.filter((n) => !pick(files, n));
+  // A dry run downloads nothing: the userland waits for the packages.
+  if (missing.length > 0 && planning()) return names.map((name) => ({ name, file: path.join(dir, `${name}.deb`), sha256: pending(`the download of ${missing.join(', ')}`) }));
   if (missing.length > 0) {
     try {
       await runLogged('apt-get', ['download', ...missing.map((n) => `${n}:${debArch}`)], { cwd: dir, logFile });

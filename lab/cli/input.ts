@@ -98,3 +98,8 @@ export function whole(flag: string, text: string, min: number, max: number): num
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} ${text}: expected a whole number from ${min} to ${max}`);
   return n;
 }
+
+/** commander's accumulator for repeatable options (--source, --patch, --mirror…). */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

@@ -1,27 +1,23 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { Listr } from 'listr2';
-import { loadAllTargets, selectTargets } from '../catalog/targets.ts';
-import { buildBundle, type Bundle } from '../bundle/bundle.ts';
+import { loadAllTargets } from '../catalog/targets.ts';
 import { installExitHandlers } from '../util/lifetime.ts';
+import { registerBuildCommand } from './build-command.ts';
 import { registerGuestCommands } from './guest-commands.ts';
 import { registerFabricCommand } from './fabric-command.ts';
 import { registerMatrixCommand, registerReportCommands } from './matrix-command.ts';
 import { registerBuildrootCommands } from './buildroot-commands.ts';
 import { registerSourcesCommand, sourceLines, sourceState } from './sources-command.ts';
-import { checkSharedOptions } from './input.ts';
+import { checkSharedOptions, collect } from './input.ts';
 import { registerScenarioCommands, registerSweepCommand, registerValidatePatchCommand } from './scenario-commands.ts';
 import { diagnose, fixCommand, healthy, install } from '../doctor/doctor.ts';
 import { targetAvailability } from '../sources/availability.ts';
 import { describeError, LabError, UsageError } from '../util/errors.ts';
-import { describeProgress, mirrorList, progressPrinter } from '../sources/download.ts';
+import { mirrorList, progressPrinter } from '../sources/download.ts';
 import type { SourceOptions } from '../sources/resolve.ts';
-import { labDirs, timeStamp } from '../util/paths.ts';
+import { labDirs } from '../util/paths.ts';
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 function parseOverrides(pairs: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -76,62 +72,7 @@ export function buildProgram(): Command {
       }
     });
 
-  program
-    .command('build')
-    .description('build image bundles (kernel, rootfs, libc sysroots, probes) for targets (default: all default targets)')
-    .argument('[targets...]', 'target names (reprolab targets)')
-    .option('--variant <name>', 'libc variant to build (repeatable; default: all of the target)', collect, [] as string[])
-    .option('--patch <file>', 'extra libc patch applied after the variant series (repeatable)', collect, [] as string[])
-    .option('--json', 'print a JSON summary instead of text')
-    .action(async (names: string[], opts: { variant: string[]; patch: string[]; json?: boolean }) => {
-      const { dirs, sources } = globalDirs();
-      const targets = selectTargets(await loadAllTargets(dirs.imported), names);
-      for (const target of targets) {
-        for (const v of opts.variant) {
-          if (!target.libc.variants.includes(v)) throw new UsageError(`--variant ${v}: ${target.name} has no libc variant "${v}"`, { fix: `use one of: ${target.libc.variants.join(', ')}` });
-        }
-      }
-      const stamp = timeStamp();
-      const results: { target: string; ok: boolean; bundle?: Bundle; error?: string; seconds: number }[] = [];
-      const tasks = new Listr(
-        targets.map((target) => ({
-          title: `build ${target.name}`,
-          task: async (_ctx: unknown, task: { output: string; title: string }) => {
-            const started = Date.now();
-            try {
-              const bundle = await buildBundle({
-                target,
-                ...(opts.variant.length ? { variants: opts.variant } : {}),
-                extraPatches: opts.patch,
-                dirs,
-                // Download progress on this target's line of the task tree, not over it.
-                sources: { ...sources, progress: (p) => (task.output = `download ${describeProgress(p)}`) },
-                logDir: path.join(dirs.logs, `${target.name}-${stamp}`),
-                progress: (step) => {
-                  task.output = step;
-                },
-              });
-              const seconds = (Date.now() - started) / 1000;
-              results.push({ target: target.name, ok: true, bundle, seconds });
-              task.title = `${target.name}: ${bundle.rebuilt.length ? `rebuilt ${bundle.rebuilt.join(', ')}` : 'up to date'} (${seconds.toFixed(1)} s) → ${bundle.dir}`;
-            } catch (err) {
-              results.push({ target: target.name, ok: false, error: describeError(err), seconds: (Date.now() - started) / 1000 });
-              throw new Error(`${target.name}: ${describeError(err)}`);
-            }
-          },
-        })),
-        { concurrent: false, exitOnError: false, rendererOptions: { collapseErrors: false }, fallbackRendererCondition: !!opts.json || !process.stdout.isTTY },
-      );
-      await tasks.run().catch(() => undefined);
-      if (opts.json) {
-        console.log(JSON.stringify(results.map((r) => ({ target: r.target, ok: r.ok, seconds: r.seconds, bundle: r.bundle?.dir, rebuilt: r.bundle?.rebuilt, error: r.error })), null, 2));
-      } else {
-        console.log('');
-        for (const r of results) console.log(r.ok ? `ok      ${r.target}  ${r.bundle!.dir}` : `FAILED  ${r.target}\n${r.error!.replace(/^/gm, '        ')}`);
-      }
-      if (results.some((r) => !r.ok)) process.exitCode = 1;
-    });
-
+  registerBuildCommand(program, globalDirs);
   registerGuestCommands(program, globalDirs);
   registerFabricCommand(program, globalDirs);
   registerScenarioCommands(program, globalDirs);

@@ -2,6 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { applySeries, type Patch } from './patches.ts';
 import { storeEntry } from '../store/store.ts';
+import { planning } from '../store/plan.ts';
+import { exists } from '../util/fs.ts';
 import { LabError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { runLogged } from '../util/run.ts';
@@ -42,6 +44,8 @@ export async function prepareTree(
 
 /** Whether a prepared tree looks like what it claims to be (guards against a wrong override). */
 export async function assertTreeHas(tree: PreparedTree, relFile: string, what: string): Promise<void> {
+  // A dry run has not unpacked the tree yet: the check happens when it is.
+  if (planning() && !(await exists(tree.dir))) return;
   try {
     await fs.access(path.join(tree.dir, relFile));
   } catch {

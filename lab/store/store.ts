@@ -5,6 +5,7 @@ import { cacheKey } from '../util/digest.ts';
 import { exists, tempSibling } from '../util/fs.ts';
 import { withLock } from './lock.ts';
 import { onAbnormalExit } from '../util/lifetime.ts';
+import { planning } from './plan.ts';
 
 export interface StoreEntry {
   dir: string;
@@ -28,6 +29,9 @@ export async function storeEntry(
 ): Promise<StoreEntry> {
   const key = cacheKey({ step, inputs });
   const dir = path.join(storeRoot, step, key);
+  // A dry run (reprolab build --dry-run): record the step, build nothing.
+  const planner = planning();
+  if (planner) return { dir, key, hit: await planner.record(storeRoot, step, inputs, key, dir) };
   if (await exists(path.join(dir, '.complete'))) return { dir, key, hit: true };
   return withLock(
     path.join(storeRoot, '.locks', `${step}-${key}`),

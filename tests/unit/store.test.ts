@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { storeEntry } from '../../lab/store/store.ts';
+import { Planner, pending } from '../../lab/store/plan.ts';
 import { cacheKey, sha256Tree } from '../../lab/util/digest.ts';
 import { tempDirs } from '../helpers.ts';
 
@@ -90,5 +91,34 @@ describe('content-addressed store', () => {
     await fs.writeFile(path.join(lock, 'pid'), '999999999');
     const e = await storeEntry(dirs.store, 's', { k: 4 }, async () => undefined);
     expect(e.hit).toBe(false);
+  });
+});
+
+describe('a dry run plans without building', () => {
+  it('says which steps are cached, which must run and which input changed, and builds nothing', async () => {
+    const { root } = await tempDirs();
+    const store = path.join(root, 'store');
+    await storeEntry(store, 'kernel', { config: 'a', tree: 't1' }, async (out) => fs.writeFile(path.join(out, 'zImage'), 'k'));
+    let built = 0;
+    const build = async () => void built++;
+    const planner = new Planner();
+    await planner.run(async () => {
+      planner.phase = 'kernel';
+      await storeEntry(store, 'kernel', { config: 'a', tree: 't1' }, build);
+      await storeEntry(store, 'kernel', { config: 'b', tree: 't1' }, build);
+      planner.phase = 'bundle';
+      await storeEntry(store, 'bundle', { kernel: pending('rootfs') }, build);
+      await storeEntry(store, 'probes', { sources: [{ file: 'x.c', sha256: '1' }] }, build);
+    });
+    expect(built).toBe(0);
+    expect(planner.steps.map((s) => [s.step, s.run, s.why])).toEqual([
+      ['kernel', false, 'cached: nothing it depends on changed'],
+      ['kernel', true, 'not in the store; the closest earlier build differs in: config'],
+      ['bundle', true, 'its inputs include the output of rootfs, which must run first'],
+      ['probes', true, 'never built: no earlier entry of this step in the store'],
+    ]);
+    expect(planner.steps[3]!.phase).toBe('bundle');
+    // Nothing was written for the planned steps.
+    expect(await fs.readdir(path.join(store, 'kernel'))).toHaveLength(1);
   });
 });
