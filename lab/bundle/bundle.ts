@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadKernelLine } from '../catalog/kernel-line.ts';
 import type { Target } from '../model/target.ts';
-import { assertTreeHas, prepareTree } from '../sources/prepare.ts';
+import { assertTreeHas, prepareTree, type PreparedTree } from '../sources/prepare.ts';
 import { resolveSource, type SourceOptions } from '../sources/resolve.ts';
 import { readBundleManifest, type BundleManifest, type VariantManifest } from '../model/manifest.ts';
 import { cacheKey } from '../util/digest.ts';
@@ -10,14 +10,14 @@ import { LabError } from '../util/errors.ts';
 import { repoRoot, type LabDirs } from '../util/paths.ts';
 import { followLog } from '../util/log-tail.ts';
 import { glibcRecipe, type CompileRecipe } from './compile.ts';
-import { writeBundle } from './writer.ts';
+import { writeBundle, type BundleImages } from './writer.ts';
 import { buildKernel, kernelHeaders, type KernelImage } from './kernel.ts';
 import { loadSeries, type Patch } from '../sources/patches.ts';
 import { buildProbes, buildTools, type ProbeSet } from './probes.ts';
 import { buildRootfs, type Rootfs } from './rootfs.ts';
 import { storeEntry } from '../store/store.ts';
 import { Planner, planning, type PlannedStep } from '../store/plan.ts';
-import { crossGlibcVersion, TOOLCHAINS, toolchainVersion } from './toolchain.ts';
+import { crossGlibcVersion, TOOLCHAINS, toolchainVersion, type Toolchain } from './toolchain.ts';
 import { buildUclibc } from './uclibc.ts';
 import { buildUserland } from './userland.ts';
 
@@ -96,143 +96,151 @@ async function importedBundle(target: Target): Promise<Bundle> {
   return { dir, manifest, hit: true, rebuilt: [] };
 }
 
+/** One libc build the probes link against, and what the manifest says of it. */
+interface LibcBuild {
+  variant: string;
+  recipe: CompileRecipe;
+  key: string;
+  manifest: Omit<VariantManifest, 'probes' | 'cc'>;
+}
+
+/** What every step of one build shares: the request, the toolchain, and the log of the step in progress. */
+interface StepContext {
+  req: BuildRequest;
+  tc: Toolchain;
+  /** Starts a named step (progress, dry-run phase) and returns its log file. */
+  step: (name: string) => string;
+  /** Records a step that was rebuilt (not a cache hit). */
+  note: (name: string, hit: boolean) => void;
+}
+
 /** target → sources → kernel headers → libc variants → probes → userland → rootfs → kernel → bundle. */
 async function runSteps(req: BuildRequest, step: (name: string) => string): Promise<Bundle | undefined> {
   const { target, dirs } = req;
-  const tc = TOOLCHAINS[target.arch];
   const rebuilt: string[] = [];
-  const note = (name: string, hit: boolean) => {
-    if (!hit) rebuilt.push(name);
+  const ctx: StepContext = {
+    req,
+    tc: TOOLCHAINS[target.arch],
+    step,
+    note: (name, hit) => {
+      if (!hit) rebuilt.push(name);
+    },
   };
-  const toolchain = await toolchainVersion(tc);
+  const toolchain = await toolchainVersion(ctx.tc);
 
   const line = await loadKernelLine(target.kernel.line);
   const kernelSource = await resolveSource(line.source, req.sources);
   const kernelPatches: Patch[] = await loadSeries(line.patchesDir);
-  let log = step('kernel-source');
-  const kernelTree = await prepareTree(kernelSource, kernelPatches, `Linux ${line.version}`, dirs, log);
+  const kernelTree = await prepareTree(kernelSource, kernelPatches, `Linux ${line.version}`, dirs, step('kernel-source'));
   await assertTreeHas(kernelTree, 'Kbuild', `Linux ${line.version}`);
 
-  const variants = req.variants ?? target.libc.variants;
-  const builds: { variant: string; recipe: CompileRecipe; key: string; manifest: Omit<VariantManifest, 'probes' | 'cc'> }[] = [];
-  if (target.libc.kind === 'uclibc') {
-    log = step('linux-headers');
-    const headers = await kernelHeaders(kernelTree, tc, dirs, log);
-    for (const variant of variants) {
-      log = step(`uclibc-${variant}`);
-      const libc = await buildUclibc({
-        target,
-        variant,
-        extraPatches: req.extraPatches,
-        headers,
-        headersKey: path.basename(path.dirname(headers)),
-        tc,
-        dirs,
-        sources: req.sources,
-        logFile: log,
-      });
-      note(`uclibc-${variant}`, libc.hit);
-      builds.push({
-        variant,
-        recipe: libc.recipe,
-        key: libc.sysroot,
-        manifest: { variant, libc: 'uClibc 0.9.33.2', ...(libc.tree ? { source: libc.tree.source } : {}), patches: libc.patches.map(relPatch), sysroot: libc.sysroot },
-      });
-    }
-  } else {
-    const libcDev = await crossGlibcVersion(tc);
-    builds.push({
-      variant: 'system',
-      recipe: glibcRecipe(tc.prefix),
-      key: `glibc-cross ${tc.debianArch} ${libcDev}`,
-      manifest: { variant: 'system', libc: `Debian glibc (libc6-dev-${tc.debianArch}-cross ${libcDev})`, patches: [], sysroot: `/usr/${tc.prefix.slice(0, -1)}` },
-    });
-  }
-
+  const builds = target.libc.kind === 'uclibc' ? await uclibcBuilds(ctx, kernelTree) : [await systemGlibc(ctx.tc)];
   const probeSets: ProbeSet[] = [];
   for (const b of builds) {
-    log = step(`probes-${b.variant}`);
-    const set = await buildProbes({ variant: b.variant, recipe: b.recipe, libcKey: b.key, toolchain, dirs, logFile: log });
-    note(`probes-${b.variant}`, set.hit);
+    const set = await buildProbes({ variant: b.variant, recipe: b.recipe, libcKey: b.key, toolchain, dirs, logFile: step(`probes-${b.variant}`) });
+    ctx.note(`probes-${b.variant}`, set.hit);
     probeSets.push(set);
   }
-
-  log = step('tools');
-  const tools = await buildTools({ tc, dirs, logFile: log });
-  note('tools', tools.hit);
-
-  log = step('userland');
-  const userland = await buildUserland(tc.debianArch, dirs, log);
-  note('userland', userland.hit);
-
-  log = step('rootfs');
+  const tools = await buildTools({ tc: ctx.tc, dirs, logFile: step('tools') });
+  ctx.note('tools', tools.hit);
+  const userland = await buildUserland(ctx.tc.debianArch, dirs, step('userland'));
+  ctx.note('userland', userland.hit);
+  step('rootfs');
   const rootfs: Rootfs = await buildRootfs({ targetName: target.name, userland, probes: probeSets, tools, dirs });
-  note('rootfs', rootfs.hit);
-
-  log = step('kernel');
+  ctx.note('rootfs', rootfs.hit);
   const kernel: KernelImage = await buildKernel({
     target,
     line,
     tree: kernelTree,
-    tc,
+    tc: ctx.tc,
     dirs,
-    logFile: log,
+    logFile: step('kernel'),
     ...(target.kernel.initramfs === 'builtin' ? { initramfs: { file: rootfs.cpio, sha256: rootfs.sha256 } } : {}),
   });
-  note('kernel', kernel.hit);
+  ctx.note('kernel', kernel.hit);
 
   step('bundle');
   const parts = { recipe: RECIPE_VERSION, target: target.name, qemu: target.qemu, cmdline: target.kernel.cmdline, kernel: kernel.dir, rootfs: rootfs.sha256, probes: probeSets.map((p) => p.dir), libc: builds.map((b) => b.key) };
-  const entry = await storeEntry(dirs.store, 'bundle', parts, (out) =>
-    writeBundle(
-      out,
-      {
-        kernelImage: kernel.image,
-        ...(kernel.dtb ? { dtb: kernel.dtb } : {}),
-        ...(target.kernel.initramfs === 'external' ? { rootfsCpio: rootfs.cpio } : {}),
-        kernelConfig: path.join(kernel.dir, 'config'),
-        ccPrefix: tc.prefix,
-        variants: builds.map((b, i) => ({ manifest: b.manifest, recipe: b.recipe, probes: probeSets[i]!, staging: target.libc.kind === 'uclibc' })),
-      },
-      (images, variants): BundleManifest => ({
-        schema: 1,
-        target: target.name,
-        key: cacheKey(parts),
-        arch: target.arch,
-        qemu: target.qemu,
-        cmdline: target.kernel.cmdline,
-        recipeVersion: RECIPE_VERSION,
-        toolchain,
-        kernel: {
-          line: line.line,
-          version: line.version,
-          release: kernel.release,
-          source: kernelSource,
-          patches: kernelPatches.map(relPatch),
-          configSha256: kernel.configSha256,
-          image: images.kernel,
-          ...(images.dtb ? { dtb: images.dtb } : {}),
-          initramfs: target.kernel.initramfs,
-          pageSizeKiB: target.kernel.pageSizeKiB,
-        },
-        libc: { kind: target.libc.kind, variants },
-        userland: { packages: userland.packages.map((p) => ({ name: p.name, file: path.basename(p.file), sha256: p.sha256 })) },
-        rootfs: {
-          image: images.rootfs ?? `${images.kernel} (built in)`,
-          sha256: rootfs.sha256,
-          sizeBytes: rootfs.sizeBytes,
-          hostKey: rootfs.hostKey,
-        },
-      }),
-    ),
-  );
-  note('bundle', entry.hit);
+  const contents = {
+    kernelImage: kernel.image,
+    ...(kernel.dtb ? { dtb: kernel.dtb } : {}),
+    ...(target.kernel.initramfs === 'external' ? { rootfsCpio: rootfs.cpio } : {}),
+    kernelConfig: path.join(kernel.dir, 'config'),
+    ccPrefix: ctx.tc.prefix,
+    variants: builds.map((b, i) => ({ manifest: b.manifest, recipe: b.recipe, probes: probeSets[i]!, staging: target.libc.kind === 'uclibc' })),
+  };
+  const manifestOf = (images: BundleImages, variants: VariantManifest[]): BundleManifest => ({
+    schema: 1,
+    target: target.name,
+    key: cacheKey(parts),
+    arch: target.arch,
+    qemu: target.qemu,
+    cmdline: target.kernel.cmdline,
+    recipeVersion: RECIPE_VERSION,
+    toolchain,
+    kernel: {
+      line: line.line,
+      version: line.version,
+      release: kernel.release,
+      source: kernelSource,
+      patches: kernelPatches.map(relPatch),
+      configSha256: kernel.configSha256,
+      image: images.kernel,
+      ...(images.dtb ? { dtb: images.dtb } : {}),
+      initramfs: target.kernel.initramfs,
+      pageSizeKiB: target.kernel.pageSizeKiB,
+    },
+    libc: { kind: target.libc.kind, variants },
+    userland: { packages: userland.packages.map((p) => ({ name: p.name, file: path.basename(p.file), sha256: p.sha256 })) },
+    rootfs: { image: images.rootfs ?? `${images.kernel} (built in)`, sha256: rootfs.sha256, sizeBytes: rootfs.sizeBytes, hostKey: rootfs.hostKey },
+  });
+  const entry = await storeEntry(dirs.store, 'bundle', parts, (out) => writeBundle(out, contents, manifestOf));
+  ctx.note('bundle', entry.hit);
   // A dry run ends here: nothing was built, so there is no manifest to read and no link to move.
   if (planning()) return undefined;
   const manifest = await readBundleManifest(entry.dir);
   // A stable name for the latest bundle of each target, like Buildroot's output/.
   await linkLatest(path.join(dirs.cache, 'bundles', target.name), entry.dir);
   return { dir: entry.dir, manifest, hit: entry.hit, rebuilt };
+}
+
+/** Kernel headers, then one uClibc per variant on them. */
+async function uclibcBuilds(ctx: StepContext, kernelTree: PreparedTree): Promise<LibcBuild[]> {
+  const { req, tc } = ctx;
+  const headers = await kernelHeaders(kernelTree, tc, req.dirs, ctx.step('linux-headers'));
+  const builds: LibcBuild[] = [];
+  for (const variant of req.variants ?? req.target.libc.variants) {
+    const libc = await buildUclibc({
+      target: req.target,
+      variant,
+      extraPatches: req.extraPatches,
+      headers,
+      headersKey: path.basename(path.dirname(headers)),
+      tc,
+      dirs: req.dirs,
+      sources: req.sources,
+      logFile: ctx.step(`uclibc-${variant}`),
+    });
+    ctx.note(`uclibc-${variant}`, libc.hit);
+    builds.push({
+      variant,
+      recipe: libc.recipe,
+      key: libc.sysroot,
+      manifest: { variant, libc: 'uClibc 0.9.33.2', ...(libc.tree ? { source: libc.tree.source } : {}), patches: libc.patches.map(relPatch), sysroot: libc.sysroot },
+    });
+  }
+  return builds;
+}
+
+/** A glibc target's one libc: Debian's cross glibc, as installed. */
+async function systemGlibc(tc: Toolchain): Promise<LibcBuild> {
+  const libcDev = await crossGlibcVersion(tc);
+  return {
+    variant: 'system',
+    recipe: glibcRecipe(tc.prefix),
+    key: `glibc-cross ${tc.debianArch} ${libcDev}`,
+    manifest: { variant: 'system', libc: `Debian glibc (libc6-dev-${tc.debianArch}-cross ${libcDev})`, patches: [], sysroot: `/usr/${tc.prefix.slice(0, -1)}` },
+  };
 }
 
 /** Patches of the repository are recorded by their path in it; others (--patch) by absolute path. */

@@ -55,61 +55,8 @@ export async function runUsbBurst(guest: Guest, spec: BurstSpec, opts: { burstId
   await guest.exec(['sh', '-c', `echo ${marker} > /dev/kmsg`], { timeoutMs: timeout('guestRead') });
   const seqnumBefore = await readSeqnum(guest, timeout('guestRead'));
 
-  const deletions: Promise<void>[] = [];
-  /** Removals the guest never confirmed (DEVICE_DELETED did not come): the burst fails with the first. */
-  const lostRemovals: string[] = [];
-  const cleanups: (() => Promise<unknown>)[] = [];
-  /** Added and not yet asked to leave: on a failure mid-burst these are removed before their backends. */
-  const attached = new Set<string>();
-  const remove = (id: string) => {
-    attached.delete(id);
-    const since = qmp.events.length;
-    // Settled at once with both handlers: a confirmation that times out while a later wave is held
-    // is recorded here, never left as an unhandled rejection (which would end the whole lab).
-    deletions.push(
-      qmp.waitForEvent('DEVICE_DELETED', (e) => e.data?.['device'] === id, timeout('usbDeviceDeleted'), since).then(
-        () => void removed++,
-        (err: unknown) => void lostRemovals.push(`${id}: ${(err as Error).message}`),
-      ),
-    );
-    return qmp.execute('device_del', { id });
-  };
-  let added = 0;
-  let removed = 0;
-  let heldMs = 0;
-  let enumerationTimedOut = false;
   const start = Date.now();
-  // Holds until enumeration take as long as the guest needs: later steps shift by that much.
-  let shift = 0;
-  try {
-    for (const step of plan) {
-      const wait = start + shift + step.atMs - Date.now();
-      if (wait > 0) await sleep(wait);
-      if (step.op === 'hold') {
-        const t = Date.now();
-        if (step.ms !== undefined) await sleep(step.ms);
-        if (step.connects !== undefined) {
-          enumerationTimedOut = !(await waitForConnects(guest, marker, step.connects, opts.enumerationTimeoutMs ?? timeout('usbEnumeration')));
-          shift = Date.now() - start - step.atMs;
-        }
-        heldMs += Date.now() - t;
-      } else if (step.op === 'add') {
-        await addDevice(guest, step, image, cleanups);
-        attached.add(step.id);
-        added++;
-      } else {
-        await remove(step.id);
-      }
-    }
-    await Promise.all(deletions);
-    if (lostRemovals.length) throw new LabError(`the guest did not confirm the removal of ${lostRemovals.length} USB device(s): ${lostRemovals[0]}`, { logPath: guest.consoleLog });
-  } finally {
-    // A burst that failed half way leaves nothing attached: what it added, it removes.
-    for (const id of [...attached]) await remove(id).catch(() => undefined);
-    // Backends go only after their devices: a storage node or netdev in use cannot be deleted.
-    await Promise.all(deletions);
-    for (const c of cleanups) await c().catch(() => undefined);
-  }
+  const { added, removed, heldMs, enumerationTimedOut } = await hotplug(guest, plan, image, marker, opts.enumerationTimeoutMs ?? timeout('usbEnumeration'));
   const burstMs = Date.now() - start;
 
   const settle = await waitForQuiet(guest, marker, seqnumBefore, opts.quietMs ?? 1500, opts.settleTimeoutMs ?? timeout('usbSettle'));
@@ -136,6 +83,93 @@ export async function runUsbBurst(guest: Guest, spec: BurstSpec, opts: { burstId
     notEnumerated: Math.max(0, added - guestLog.connects.length),
     leftover,
   };
+}
+
+/** The QMP part of a burst: a burst that fails half way leaves nothing attached (what it added, it removes). */
+async function hotplug(guest: Guest, plan: BurstStep[], image: string, marker: string, enumerationTimeoutMs: number) {
+  await using devices = new AttachedDevices(guest, image);
+  const held = await playBurst(guest, plan, devices, marker, enumerationTimeoutMs);
+  await devices.confirmRemovals();
+  return { ...held, added: devices.added, removed: devices.removed };
+}
+
+/** Steps through the plan on time; a hold until enumeration shifts the later steps by as long as it took. */
+async function playBurst(guest: Guest, plan: BurstStep[], devices: AttachedDevices, marker: string, enumerationTimeoutMs: number): Promise<{ heldMs: number; enumerationTimedOut: boolean }> {
+  const start = Date.now();
+  let shift = 0;
+  let heldMs = 0;
+  let enumerationTimedOut = false;
+  for (const step of plan) {
+    const wait = start + shift + step.atMs - Date.now();
+    if (wait > 0) await sleep(wait);
+    if (step.op === 'hold') {
+      const t = Date.now();
+      if (step.ms !== undefined) await sleep(step.ms);
+      if (step.connects !== undefined) {
+        enumerationTimedOut = !(await waitForConnects(guest, marker, step.connects, enumerationTimeoutMs));
+        shift = Date.now() - start - step.atMs;
+      }
+      heldMs += Date.now() - t;
+    } else if (step.op === 'add') {
+      await devices.add(step);
+    } else {
+      await devices.remove(step.id);
+    }
+  }
+  return { heldMs, enumerationTimedOut };
+}
+
+/**
+ * The burst's devices and their backends while it runs. Every removal's
+ * DEVICE_DELETED wait is settled at once with both handlers: one that times out
+ * while a later wave is held is recorded, never left as an unhandled rejection
+ * (which would end the whole lab). Disposal removes what is still attached,
+ * waits for the removals, then deletes the backends (one in use cannot go).
+ */
+class AttachedDevices implements AsyncDisposable {
+  added = 0;
+  removed = 0;
+  private readonly attached = new Set<string>();
+  private readonly deletions: Promise<void>[] = [];
+  /** Removals the guest never confirmed (DEVICE_DELETED did not come). */
+  private readonly lost: string[] = [];
+  private readonly backends: (() => Promise<unknown>)[] = [];
+
+  constructor(
+    private readonly guest: Guest,
+    private readonly image: string,
+  ) {}
+
+  async add(step: Extract<BurstStep, { op: 'add' | 'del' }>): Promise<void> {
+    await addDevice(this.guest, step, this.image, this.backends);
+    this.attached.add(step.id);
+    this.added++;
+  }
+
+  remove(id: string): Promise<unknown> {
+    const qmp = this.guest.qmp;
+    this.attached.delete(id);
+    const since = qmp.events.length;
+    this.deletions.push(
+      qmp.waitForEvent('DEVICE_DELETED', (e) => e.data?.['device'] === id, timeout('usbDeviceDeleted'), since).then(
+        () => void this.removed++,
+        (err: unknown) => void this.lost.push(`${id}: ${(err as Error).message}`),
+      ),
+    );
+    return qmp.execute('device_del', { id });
+  }
+
+  /** Waits for every removal so far; the burst fails with the first one the guest never confirmed. */
+  async confirmRemovals(): Promise<void> {
+    await Promise.all(this.deletions);
+    if (this.lost.length) throw new LabError(`the guest did not confirm the removal of ${this.lost.length} USB device(s): ${this.lost[0]}`, { logPath: this.guest.consoleLog });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    for (const id of [...this.attached]) await this.remove(id).catch(() => undefined);
+    await Promise.all(this.deletions);
+    for (const b of this.backends) await b().catch(() => undefined);
+  }
 }
 
 async function addDevice(guest: Guest, step: Extract<BurstStep, { op: 'add' | 'del' }>, image: string, cleanups: (() => Promise<unknown>)[]): Promise<void> {
