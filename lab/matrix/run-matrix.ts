@@ -1,12 +1,11 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Listr, ListrLogger, PRESET_TIMER, PRESET_TIMESTAMP, ProcessOutput, type ListrTask } from 'listr2';
+import { Listr, ListrLogger, PRESET_TIMER, PRESET_TIMESTAMP, ProcessOutput } from 'listr2';
 import { loadExpectations, type Expectation } from '../catalog/expectations.ts';
 import type { Target } from '../model/target.ts';
 import { matrixHtml } from '../report/html.ts';
 import { matrixJUnit } from '../report/junit.ts';
-import { scenarioByName } from '../scenarios/registry.ts';
 import type { Scenario, ScenarioParams } from '../scenarios/types.ts';
 import { formatBurst } from '../fabric/usb-plan.ts';
 import { writeFileAtomic } from '../util/fs.ts';
@@ -17,6 +16,7 @@ import { cellId, planMatrix, shardCells, type SweepRequest } from './plan.ts';
 import { type Shard } from '../model/matrix-result.ts';
 import { MATRIX_SCHEMA, type MatrixCellResult, type MatrixResult, type MatrixSweepResult } from '../model/matrix-result.ts';
 import { TargetRun } from './target-run.ts';
+import { targetTask, type TaskShared } from './target-task.ts';
 import { usbStallRates } from './usb-stalls.ts';
 import { timeoutMultiplier } from '../util/timeouts.ts';
 
@@ -46,8 +46,6 @@ export interface MatrixOutput {
   junit: string;
   html: string;
 }
-
-type Hooks = { output: string; title: string; skip: (message: string) => void };
 
 /** Writes matrix.json (the source of truth), junit.xml and report.html into the run directory. */
 export async function writeReports(result: MatrixResult, outDir: string): Promise<Omit<MatrixOutput, 'result'>> {
@@ -94,62 +92,10 @@ export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
   // One TargetRun per target, made up front: a cell whose task never ran is still reported through its target's run.
   const runs = req.targets.map((target) => new TargetRun({ target, dirs: req.dirs, sources: req.sources, outDir: path.join(req.outDir, target.name), repeat: req.repeat, params: req.params, expectations }));
 
-  // The live tree shows each step under its target; line-per-step logs (CI) interleave targets, so each line names its own.
-  const label = (target: Target, text: string) => (req.renderer === 'default' ? text : `${target.name} ${text}`);
-  const targetTask = (target: Target, run: TargetRun): ListrTask => ({
-    title: target.name,
-    task: (_ctx, task) => {
-      const say = (t: Hooks) => (line: string) => (t.output = label(target, line));
-      const scenarios = req.scenarios.filter((s) => mine.has(`${target.name}/${s.name}`));
-      const targetSweeps = mySweeps.filter((x) => x.target === target.name).map((x) => x.sweep);
-      const steps: ListrTask[] = [
-        {
-          title: 'build',
-          task: async (_c, t: Hooks) => {
-            const problem = await run.prepare(say(t));
-            if (run.info.status === 'skipped') t.skip(label(target, problem!));
-            else t.title = label(target, problem ? `build FAILED: ${problem.split('\n')[0]}` : `build: ${run.info.buildSeconds!.toFixed(1)} s`);
-          },
-        },
-        ...scenarios.map(
-          (scenario): ListrTask => ({
-            title: scenario.name,
-            task: async (_c, t: Hooks) => {
-              const c = await run.cell(scenario, say(t));
-              cells.set(cellId(c), c);
-              if (c.status === 'skipped') return t.skip(label(target, `${scenario.name}: ${c.summary}`));
-              t.title = label(target, `${scenario.name}: ${c.verdict}${c.asExpected ? '' : c.expected ? ` — NOT AS EXPECTED (${c.expected})` : ' — no expectation recorded'}${c.retried ? ' (retried after an infrastructure error)' : ''}`);
-            },
-          }),
-        ),
-        ...targetSweeps.map(
-          (sweep): ListrTask => ({
-            title: `sweep ${sweep.text}`,
-            task: async (_c, t: Hooks) => {
-              const s = await run.sweep(sweep, scenarioByName(sweep.scenario), say(t));
-              sweeps.push(s);
-              if (s.status === 'skipped') return t.skip(label(target, `sweep ${sweep.text}: ${s.error}`));
-              t.title = label(target, s.status === 'error' ? `sweep ${sweep.text}: ERROR ${s.error?.split('\n')[0]}` : `sweep ${sweep.text}: ${s.threshold === undefined ? 'no threshold' : `threshold ${s.axis}=${s.threshold}`}`);
-            },
-          }),
-        ),
-        {
-          title: 'stop',
-          task: async (_c, t: Hooks) => {
-            await run.stop();
-            const mineHere = [...cells.values()].filter((c) => c.target === target.name && c.status === 'ran');
-            task.title = run.info.status === 'ran' ? `${target.name}: ${mineHere.filter((c) => c.asExpected).length}/${mineHere.length} as expected, ${run.info.boots} boot(s)` : `${target.name}: ${run.info.status} — ${(run.info.reason ?? '').split('\n')[0]}`;
-            t.title = label(target, 'stopped');
-          },
-        },
-      ];
-      return task.newListr(steps, { concurrent: false, exitOnError: false });
-    },
-  });
-
+  const shared: TaskShared = { renderer: req.renderer, scenarios: req.scenarios, mine, mySweeps, cells, sweeps };
   // Progress goes to stderr, so stdout carries only the summary a script or a CI log parser reads.
   const toStderr = () => new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
-  const tasks = new Listr(req.targets.map((t, i) => targetTask(t, runs[i]!)), {
+  const tasks = new Listr(req.targets.map((t, i) => targetTask(t, runs[i]!, shared)), {
     concurrent: req.jobs,
     exitOnError: false,
     renderer: req.renderer,

@@ -12,7 +12,7 @@ import { buildProbes, buildTools, type ProbeSet } from '../../bundle/probes.ts';
 import { labLayer, mergeEntries, treeEntries } from '../../bundle/rootfs.ts';
 import { storeEntry } from '../../store/store.ts';
 import { TOOLCHAINS } from '../../bundle/toolchain.ts';
-import { buildUserland } from '../../bundle/userland.ts';
+import { buildUserland, type Userland } from '../../bundle/userland.ts';
 import type { Target } from '../../model/target.ts';
 import { cacheKey, sha256File } from '../../util/digest.ts';
 import { LabError, UsageError } from '../../util/errors.ts';
@@ -85,13 +85,8 @@ async function productEntries(o: BuildrootOutput, scratch: string): Promise<Cpio
   return entries;
 }
 
-/**
- * A Buildroot output → a lab bundle: the product's kernel, the probes linked by
- * the product's toolchain against its own staging libc, and a copy of its
- * rootfs with the lab's pieces (SSH, readiness, probes, fabric tools) added.
- */
-export async function importBuildroot(req: ImportRequest): Promise<ImportResult> {
-  const say = req.progress ?? (() => undefined);
+/** The flags and the output directory checked against each other before anything is built. */
+async function checkImport(req: ImportRequest): Promise<{ preset: Target; o: BuildrootOutput; name: string }> {
   // The flag first: a bad --board is a usage error whatever the output directory holds.
   const preset = req.builtins.find((t) => t.qemu.machine === req.board);
   if (!preset) {
@@ -108,6 +103,41 @@ export async function importBuildroot(req: ImportRequest): Promise<ImportResult>
   const name = req.name ?? `br-${req.board}-${o.kernel.version}-${o.libc.kind}`.toLowerCase().replace(/[^a-z0-9.-]+/g, '-');
   if (!/^[a-z0-9][a-z0-9.-]*$/.test(name)) throw new LabError(`--name ${name}: use lower-case letters, digits, dots and dashes`);
   if (req.builtins.some((t) => t.name === name)) throw new LabError(`--name ${name}: a built-in target has that name`, { fix: 'choose another --name' });
+
+  return { preset, o, name };
+}
+
+/** A copy of the product's rootfs with the lab's layer added (what it replaced is recorded), in the store. */
+async function importRootfs(req: ImportRequest, o: BuildrootOutput, name: string, parts: { probes: ProbeSet; extra: ExtraVariant[]; tools: ProbeSet; userland: Userland }) {
+  const { probes, extra, tools, userland } = parts;
+  const productRootfs = await sha256File(o.rootfs.file);
+  const sets = [probes, ...extra.map((e) => e.probes)];
+  const rootfsInputs = { product: productRootfs, format: o.rootfs.format, name, userland: userland.dir, probes: probes.dir, tools: tools.dir, layer: 'import-v1', ...(extra.length ? { extra: extra.map((e) => e.probes.dir) } : {}) };
+  const hostKey = hostKeyFromSeed(Buffer.from(cacheKey({ hostKeyFor: rootfsInputs }), 'hex'));
+  const rootfs = await storeEntry(req.dirs.store, 'import-rootfs', rootfsInputs, async (out, scratch) => {
+    const product = await productEntries(o, scratch);
+    const layer = throughSymlinks(await labLayer({ targetName: name, userland, probes: sets, tools, hostKeyDropbear: hostKey.dropbear }), product);
+    const productFiles = new Set(product.filter((e) => e.kind !== 'dir').map((e) => e.path));
+    const replaced = layer.filter((e) => e.kind !== 'dir' && productFiles.has(e.path)).map((e) => e.path).sort();
+    await fs.writeFile(path.join(out, 'rootfs.cpio'), writeCpio(mergeEntries([...product, ...layer])));
+    await fs.writeFile(path.join(out, 'replaced.json'), `${JSON.stringify(replaced, null, 2)}\n`);
+    await fs.writeFile(path.join(out, 'host_key.pub'), `${hostKey.publicLine}\n`);
+  });
+  // Read back rather than kept from the build: a cache hit builds nothing.
+  const replaced = JSON.parse(await fs.readFile(path.join(rootfs.dir, 'replaced.json'), 'utf8')) as string[];
+  const cpio = path.join(rootfs.dir, 'rootfs.cpio');
+
+  return { rootfs, replaced, cpio };
+}
+
+/**
+ * A Buildroot output → a lab bundle: the product's kernel, the probes linked by
+ * the product's toolchain against its own staging libc, and a copy of its
+ * rootfs with the lab's pieces (SSH, readiness, probes, fabric tools) added.
+ */
+export async function importBuildroot(req: ImportRequest): Promise<ImportResult> {
+  const say = req.progress ?? (() => undefined);
+  const { preset, o, name } = await checkImport(req);
 
   const tc = TOOLCHAINS[o.arch];
   // The product toolchain's identity: its version line and the wrapper binary itself.
@@ -126,23 +156,7 @@ export async function importBuildroot(req: ImportRequest): Promise<ImportResult>
   const userland = await buildUserland(tc.debianArch, req.dirs, req.logFile);
 
   say('rootfs');
-  const productRootfs = await sha256File(o.rootfs.file);
-  const extra = req.extra ?? [];
-  const sets = [probes, ...extra.map((e) => e.probes)];
-  const rootfsInputs = { product: productRootfs, format: o.rootfs.format, name, userland: userland.dir, probes: probes.dir, tools: tools.dir, layer: 'import-v1', ...(extra.length ? { extra: extra.map((e) => e.probes.dir) } : {}) };
-  const hostKey = hostKeyFromSeed(Buffer.from(cacheKey({ hostKeyFor: rootfsInputs }), 'hex'));
-  const rootfs = await storeEntry(req.dirs.store, 'import-rootfs', rootfsInputs, async (out, scratch) => {
-    const product = await productEntries(o, scratch);
-    const layer = throughSymlinks(await labLayer({ targetName: name, userland, probes: sets, tools, hostKeyDropbear: hostKey.dropbear }), product);
-    const productFiles = new Set(product.filter((e) => e.kind !== 'dir').map((e) => e.path));
-    const replaced = layer.filter((e) => e.kind !== 'dir' && productFiles.has(e.path)).map((e) => e.path).sort();
-    await fs.writeFile(path.join(out, 'rootfs.cpio'), writeCpio(mergeEntries([...product, ...layer])));
-    await fs.writeFile(path.join(out, 'replaced.json'), `${JSON.stringify(replaced, null, 2)}\n`);
-    await fs.writeFile(path.join(out, 'host_key.pub'), `${hostKey.publicLine}\n`);
-  });
-  // Read back rather than kept from the build: a cache hit builds nothing.
-  const replaced = JSON.parse(await fs.readFile(path.join(rootfs.dir, 'replaced.json'), 'utf8')) as string[];
-  const cpio = path.join(rootfs.dir, 'rootfs.cpio');
+  const { rootfs, replaced, cpio } = await importRootfs(req, o, name, { probes, extra: req.extra ?? [], tools, userland });
 
   say('bundle');
   const kernelSha = await sha256File(o.kernel.image);
@@ -150,6 +164,7 @@ export async function importBuildroot(req: ImportRequest): Promise<ImportResult>
   const cpioSha = await sha256File(cpio);
   const cpioSize = (await fs.stat(cpio)).size;
   const hostKeyLine = (await fs.readFile(path.join(rootfs.dir, 'host_key.pub'), 'utf8')).trim();
+  const extra = req.extra ?? [];
   const parts = { importer: 1, name, board: req.board, kernel: kernelSha, dtb: o.kernel.dtb ? await sha256File(o.kernel.dtb) : null, rootfs: cpioSha, probes: probes.dir, libc: libcKey, ...(extra.length ? { extra: extra.map((e) => e.probes.dir) } : {}) };
   const productVariant: BundleVariant = {
     manifest: {
