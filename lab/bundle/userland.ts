@@ -36,8 +36,8 @@ async function loadUserlandSpec(): Promise<{ packages: string[]; exclude: string
  */
 async function fetchDebs(names: string[], debArch: string, dirs: LabDirs, logFile: string): Promise<DebianPackage[]> {
   const dir = path.join(dirs.downloads, 'debian', debArch);
-  await fs.mkdir(dir, { recursive: true });
-  const cached = async () => (await fs.readdir(dir)).filter((f) => f.endsWith(`_${debArch}.deb`));
+  if (!planning()) await fs.mkdir(dir, { recursive: true });
+  const cached = async () => (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith(`_${debArch}.deb`));
   const pick = (files: string[], name: string) => files.filter((f) => f.startsWith(`${name}_`)).sort().pop();
   let files = await cached();
   const missing = names.filter((n) => !pick(files, n));

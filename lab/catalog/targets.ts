@@ -100,7 +100,7 @@ function readImportedTarget(file: string, text: string): Target {
     kernel: {
       line: kernel.oneOf('line', ['imported'] as const),
       board: kernel.string('board'),
-      pageSizeKiB: kernel.oneOf('pageSizeKiB', [4, 16] as const),
+      pageSizeKiB: kernel.oneOf('pageSizeKiB', [4, 16, 64] as const),
       initramfs: kernel.oneOf('initramfs', ['external', 'builtin'] as const),
       cmdline: kernel.string('cmdline'),
     },

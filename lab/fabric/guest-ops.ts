@@ -82,7 +82,7 @@ export async function settledNetTruth(guest: Guest, opts: { intervalMs?: number;
 
 /** Sockets per /proc/net table: what a sock_diag dump of the same family should return. */
 export async function readSocketTruth(guest: Guest): Promise<SocketTruth> {
-  const r = await guest.exec(['sh', '-c', 'wc -l /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 /proc/net/unix 2>/dev/null'], { timeoutMs: timeout('guestRead') });
+  const r = await guest.exec(['sh', '-c', 'wc -l /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 /proc/net/unix 2>/dev/null'], { timeoutMs: timeout('guestStateRead') });
   return parseProcNetCounts(r.stdout);
 }
 
@@ -153,7 +153,7 @@ export async function startChurn(guest: Guest, opts: { sockets: number; links: n
   return { pid: r.pid, stop, [Symbol.asyncDispose]: stop };
 }
 
-export async function readSeqnum(guest: Guest, timeoutMs = timeout('guestRead')): Promise<number> {
+export async function readSeqnum(guest: Guest, timeoutMs = timeout('guestStateRead')): Promise<number> {
   const r = await guest.exec(['cat', '/sys/kernel/uevent_seqnum'], { timeoutMs });
   const n = Number(r.stdout.trim());
   if (!Number.isInteger(n)) throw new LabError(`could not read /sys/kernel/uevent_seqnum: ${r.stdout.trim() || r.stderr.trim()}`);

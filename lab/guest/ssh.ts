@@ -103,7 +103,8 @@ export class SshSession {
     const line = commandLine(argv);
     const timeoutMs = opts.timeoutMs ?? timeout('guestCommand');
     const signal = opts.signal ?? labSignal;
-    const tag = `${process.pid}-${++this.commands}`;
+    // Ends with '.', so the tag of command 5 is not a prefix of command 50's.
+    const tag = `${process.pid}-${++this.commands}.`;
     if (signal.aborted) return Promise.reject(abortReason(signal));
     return new Promise((resolve, reject) => {
       // The shell says its pid first; children inherit the tag, so the whole tree can be found.
@@ -120,7 +121,7 @@ export class SshSession {
           const stderr = stripPidMark(Buffer.concat(errOut).toString());
           const error = new LabError(`${why}: ${line}\nstdout so far: ${Buffer.concat(out).toString().slice(-2000)}\nstderr so far: ${stderr.text.slice(-2000)}`);
           stream.close();
-          void this.killInGuest(stderr.pid, tag).then(() => reject(error));
+          void this.killInGuest(stderr.pid, tag).finally(() => reject(error));
         };
         const timer = setTimeout(() => giveUp(`guest command timed out after ${timeoutMs} ms`), timeoutMs);
         const onAbort = () => giveUp(`guest command stopped (${abortReason(signal).message})`);
@@ -146,19 +147,22 @@ export class SshSession {
     const script = `${pid ? `kill -KILL ${pid} 2>/dev/null; ` : ''}for e in /proc/[0-9]*/environ; do grep -q "${TAG_VAR}=${tag}" "$e" 2>/dev/null && p=\${e%/environ} && kill -KILL \${p#/proc/} 2>/dev/null; done; true`;
     return new Promise((resolve) => {
       const bound = setTimeout(resolve, timeout('guestRead'));
-      this.client.exec(script, (err, stream) => {
-        if (err) {
-          clearTimeout(bound);
-          return resolve();
-        }
-        stream.on('close', () => {
-          clearTimeout(bound);
-          resolve();
+      const done = () => {
+        clearTimeout(bound);
+        resolve();
+      };
+      try {
+        // ssh2 throws "Not connected" synchronously once the VM's socket is going away: nothing left to kill then.
+        this.client.exec(script, (err, stream) => {
+          if (err) return done();
+          stream.on('close', done);
+          stream.resume();
+          stream.stderr.resume();
+          stream.end();
         });
-        stream.resume();
-        stream.stderr.resume();
-        stream.end();
-      });
+      } catch {
+        done();
+      }
     });
   }
 

@@ -114,7 +114,8 @@ export function parseBundleManifest(file: string, doc: unknown): BundleManifest 
       image: k.string('image'),
       ...(k.has('dtb') ? { dtb: k.string('dtb') } : {}),
       initramfs: k.oneOf('initramfs', ['external', 'builtin'] as const),
-      pageSizeKiB: k.oneOf('pageSizeKiB', [4, 16] as const),
+      // 64: an imported Buildroot product may use 64 KiB pages; the lab's own targets use 4 or 16.
+      pageSizeKiB: k.oneOf('pageSizeKiB', [4, 16, 64] as const),
     },
     libc: { kind: libc.string('kind'), variants: libc.list('variants').map(variant) },
     userland: {

@@ -88,7 +88,7 @@ export class Vm {
         return vm;
       } catch (err) {
         // QEMU that dies at start closes the QMP socket first: report its own words.
-        await Promise.race([vm.exited(), sleep(timeout('vmStopStep')).catch(() => undefined)]);
+        await Promise.race([vm.exited(), sleep(timeout('vmStartExit')).catch(() => undefined)]);
         const died = !vm.running;
         await vm.stop();
         // Only this attempt's console lines: an earlier attempt's failure must not trigger a retry.

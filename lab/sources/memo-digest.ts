@@ -3,6 +3,7 @@ import path from 'node:path';
 import { sha256, sha256File, sha256Tree } from '../util/digest.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import { capture } from '../util/run.ts';
+import { planning } from '../store/plan.ts';
 
 /**
  * Hashing a 600 MB kernel tree on every run would break the "no-op rebuild in
@@ -29,7 +30,8 @@ async function memoized(memoDir: string, id: string, fingerprint: string, comput
     // no memo yet
   }
   const digest = await compute();
-  await writeFileAtomic(memoFile, JSON.stringify({ id, fingerprint, digest }));
+  // A dry run writes nothing, not even this memo.
+  if (!planning()) await writeFileAtomic(memoFile, JSON.stringify({ id, fingerprint, digest }));
   return digest;
 }
 

@@ -35,7 +35,7 @@ export class Planner {
     const text = JSON.stringify(inputs);
     const waits = [...new Set([...text.matchAll(/<pending: ([^>]+)>/g)].map((m) => m[1]!))];
     if (waits.length) {
-      this.add({ step, key: '(not known yet)', dir, run: true, why: `its inputs include the output of ${waits.join(', ')}, which must run first` });
+      this.add({ step, key: '(not known yet)', dir: pending(step), run: true, why: `its inputs include the output of ${waits.join(', ')}, which must run first` });
       return false;
     }
     if (await exists(path.join(dir, '.complete'))) {

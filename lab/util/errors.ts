@@ -40,6 +40,10 @@ export class UsageError extends LabError {
 }
 
 export function describeError(err: unknown): string {
+  // `await using`: the phase failed (suppressed), then undoing it failed too (error); both are news.
+  if (err instanceof Error && err.name === 'SuppressedError' && 'error' in err && 'suppressed' in err) {
+    return `${describeError(err.suppressed)}\n(then, while undoing what it set up: ${describeError(err.error)})`;
+  }
   if (err instanceof LabError) return err.describe();
   if (err instanceof Error) return err.stack ?? err.message;
   return String(err);

@@ -20,8 +20,12 @@ export const TIMEOUTS = {
   guestTransfer: 120_000,
   /** One probe run (a dump of 500 sockets on malta 3.10 takes seconds). */
   probe: 120_000,
-  /** Short reads of the guest's state (seqnum, marker, dmesg). */
+  /** Short reads of the guest's state (the burst marker, dmesg). */
   guestRead: 15_000,
+  /** Reads of the uevent counter and of /proc/net outside a burst. */
+  guestStateRead: 30_000,
+  /** B5: the host's watchdog on a dump-hang probe, beyond its own time budget. */
+  hangWatchdogSlack: 60_000,
   /** Creating or removing 64 interfaces in one script. */
   fabricScript: 120_000,
   /** New links until their IPv6 link-local addresses stop changing. */
@@ -40,8 +44,10 @@ export const TIMEOUTS = {
   usbEnumerationStall: 20_000,
   /** After a burst: until the console and the uevent counter are still. */
   usbSettle: 30_000,
-  /** Each rung of the stop ladder (QMP quit, SIGTERM), and QEMU's exit after a failed start. */
+  /** Each rung of the stop ladder (QMP quit, SIGTERM). */
   vmStopStep: 3_000,
+  /** After QMP did not come up: how long QEMU gets to exit and say why. */
+  vmStartExit: 2_000,
   /** A download that delivers no data for this long is abandoned. */
   downloadStall: 60_000,
 } as const;

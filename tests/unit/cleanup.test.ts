@@ -6,6 +6,7 @@ import type { ExecResult } from '../../lab/guest/ssh.ts';
 import { uevent } from '../../lab/scenarios/defs/uevent.ts';
 import type { ScenarioContext, VariantPlan } from '../../lab/scenarios/types.ts';
 import { Scope, sleep } from '../../lab/util/lifetime.ts';
+import { describeError } from '../../lab/util/errors.ts';
 import { sampleManifest, tempDirs } from '../helpers.ts';
 
 /*
@@ -91,5 +92,17 @@ describe('lifetime primitives', () => {
     setTimeout(() => c.abort(new Error('interrupted (SIGINT)')), 20);
     await expect(sleep(5000, c.signal)).rejects.toThrow('interrupted (SIGINT)');
     expect(Date.now() - t0).toBeLessThan(1000);
+  });
+});
+
+describe('errors of a phase and of its undo', () => {
+  it('both are said when undoing a failed phase fails too (await using)', async () => {
+    const phase = async () => {
+      await using scope = { [Symbol.asyncDispose]: async () => Promise.reject(new Error('churn did not stop')) };
+      void scope;
+      throw new Error('dump-hang timed out');
+    };
+    const err = await phase().catch((e: unknown) => e);
+    expect(describeError(err)).toMatch(/dump-hang timed out[\s\S]*\(then, while undoing what it set up: Error: churn did not stop/);
   });
 });

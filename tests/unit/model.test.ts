@@ -14,10 +14,13 @@ async function manifestFile(doc: unknown): Promise<string> {
 }
 
 describe('the bundle manifest has one reader that names the file and the field', () => {
-  it('reads back what the writer wrote', async () => {
+  it('reads back what the writer wrote, an imported 64 KiB-page product included', async () => {
     const { root } = await tempDirs();
     await writeBundleManifest(root, sampleManifest('t1'));
     expect(await readBundleManifest(root)).toEqual(sampleManifest('t1'));
+    const product = { ...sampleManifest('br'), kernel: { ...sampleManifest().kernel, line: 'imported', pageSizeKiB: 64 }, libc: { ...sampleManifest().libc, kind: 'musl' } };
+    await writeBundleManifest(root, product);
+    expect(await readBundleManifest(root)).toEqual(product);
   });
 
   it('refuses an older schema, a missing field, a wrong type, an unknown field and broken JSON', async () => {
@@ -25,7 +28,7 @@ describe('the bundle manifest has one reader that names the file and the field',
     const cases: [unknown, RegExp][] = [
       [{ ...m, schema: 0 }, /manifest\.json: schema must be one of 1 \(got 0\)/],
       [{ ...m, rootfs: { ...m.rootfs, hostKey: undefined } }, /manifest\.json: rootfs\.hostKey must be a non-empty string \(missing\)/],
-      [{ ...m, kernel: { ...m.kernel, pageSizeKiB: 8 } }, /manifest\.json: kernel\.pageSizeKiB must be one of 4, 16 \(got 8\)/],
+      [{ ...m, kernel: { ...m.kernel, pageSizeKiB: 8 } }, /manifest\.json: kernel\.pageSizeKiB must be one of 4, 16, 64 \(got 8\)/],
       [{ ...m, libc: { kind: 'uclibc', variants: [{ ...m.libc.variants[0], probes: 'ifaddrs-probe' }] } }, /manifest\.json: libc\.variants\[0\]\.probes must be a list of strings/],
       [{ ...m, extra: 1 }, /manifest\.json: extra must be absent \(unknown field/],
       ['{"schema": 1,', /manifest\.json: not valid JSON/],
@@ -70,7 +73,7 @@ describe('imported target files have one reader and one writer', () => {
     expect(await loadImportedTargets(path.dirname(file))).toEqual([target]);
     const text = JSON.parse(await fs.readFile(file, 'utf8'));
     await fs.writeFile(file, JSON.stringify({ ...text, kernel: { ...text.kernel, pageSizeKiB: '4' } }));
-    await expect(loadImportedTargets(path.dirname(file))).rejects.toThrow(/br-x\.json: kernel\.pageSizeKiB must be one of 4, 16 \(got "4"\)/);
+    await expect(loadImportedTargets(path.dirname(file))).rejects.toThrow(/br-x\.json: kernel\.pageSizeKiB must be one of 4, 16, 64 \(got "4"\)/);
     await fs.writeFile(file, JSON.stringify({ ...text, imported: undefined }));
     await expect(loadImportedTargets(path.dirname(file))).rejects.toThrow(/br-x\.json: imported must be an object \(missing\)/);
   });

@@ -107,17 +107,19 @@ describe('a dry run plans without building', () => {
       await storeEntry(store, 'kernel', { config: 'a', tree: 't1' }, build);
       await storeEntry(store, 'kernel', { config: 'b', tree: 't1' }, build);
       planner.phase = 'bundle';
-      await storeEntry(store, 'bundle', { kernel: pending('rootfs') }, build);
+      const kernel = await storeEntry(store, 'kernel', { initramfs: pending('rootfs') }, build);
+      await storeEntry(store, 'bundle', { kernel: kernel.dir }, build);
       await storeEntry(store, 'probes', { sources: [{ file: 'x.c', sha256: '1' }] }, build);
     });
     expect(built).toBe(0);
     expect(planner.steps.map((s) => [s.step, s.run, s.why])).toEqual([
       ['kernel', false, 'cached: nothing it depends on changed'],
       ['kernel', true, 'not in the store; the closest earlier build differs in: config'],
-      ['bundle', true, 'its inputs include the output of rootfs, which must run first'],
+      ['kernel', true, 'its inputs include the output of rootfs, which must run first'],
+      ['bundle', true, 'its inputs include the output of kernel, which must run first'],
       ['probes', true, 'never built: no earlier entry of this step in the store'],
     ]);
-    expect(planner.steps[3]!.phase).toBe('bundle');
+    expect(planner.steps[4]!.phase).toBe('bundle');
     // Nothing was written for the planned steps.
     expect(await fs.readdir(path.join(store, 'kernel'))).toHaveLength(1);
   });

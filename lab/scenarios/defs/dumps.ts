@@ -115,7 +115,7 @@ export const dumpHang: Scenario = {
     const key: Record<string, number | string> = {};
     for (const v of ctx.variants) {
       // The host's own watchdog: a guest that stops answering is an ERROR, never a pass.
-      const p = await runProbe(ctx, v, 'dump-hang', [v.variant === 'legacy' ? 'blocking' : 'poll', String(iterations), String(budgetMs)], { timeoutMs: budgetMs + timeout('probe') });
+      const p = await runProbe(ctx, v, 'dump-hang', [v.variant === 'legacy' ? 'blocking' : 'poll', String(iterations), String(budgetMs)], { timeoutMs: budgetMs + timeout('hangWatchdogSlack') });
       runs.push({ variant: v.variant, role: v.role, ...judgeHang(p.result, iterations), probe: p.result, evidence: p.evidence });
       key[`${v.role}Iterations`] = Number(p.result['iterations']);
       key[`${v.role}Hangs`] = Number(p.result['hangs']);
