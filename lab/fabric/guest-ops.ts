@@ -4,6 +4,7 @@ import { LabError } from '../util/errors.ts';
 import { FABRIC_PREFIX, type InterfaceKind, type InterfacePlan, specLines } from './interfaces.ts';
 import { netTruth, parseFabricLine, parseProcNetCounts, type NetTruth, type SocketTruth } from './truth.ts';
 import { timeout } from '../util/timeouts.ts';
+import { sleep } from '../util/lifetime.ts';
 
 /** The lab's helper inside every image (images/tools/rl-fabric.c). */
 export const HELPER = '/opt/reprolab/bin/rl-fabric';
@@ -72,7 +73,7 @@ export async function settledNetTruth(guest: Guest, opts: { intervalMs?: number;
   const t0 = Date.now();
   let last = await readNetTruth(guest);
   for (;;) {
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 400));
+    await sleep(opts.intervalMs ?? 400);
     const now = await readNetTruth(guest);
     const same = now.links.length === last.links.length && now.addrs.length === last.addrs.length;
     last = now;

@@ -31,19 +31,20 @@ export class Planner {
     return context.run(this, fn);
   }
 
-  async record(storeRoot: string, step: string, inputs: unknown, key: string, dir: string): Promise<boolean> {
+  /** Records one step; returns whether it is cached, and the directory dependants see (pending while it waits). */
+  async record(storeRoot: string, step: string, inputs: unknown, key: string, dir: string): Promise<{ hit: boolean; dir: string }> {
     const text = JSON.stringify(inputs);
     const waits = [...new Set([...text.matchAll(/<pending: ([^>]+)>/g)].map((m) => m[1]!))];
     if (waits.length) {
       this.add({ step, key: '(not known yet)', dir: pending(step), run: true, why: `its inputs include the output of ${waits.join(', ')}, which must run first` });
-      return false;
+      return { hit: false, dir: pending(step) };
     }
     if (await exists(path.join(dir, '.complete'))) {
       this.add({ step, key, dir, run: false, why: 'cached: nothing it depends on changed' });
-      return true;
+      return { hit: true, dir };
     }
     this.add({ step, key, dir, run: true, why: await whyNew(path.join(storeRoot, step), inputs) });
-    return false;
+    return { hit: false, dir };
   }
 
   private add(s: PlannedStep): void {

@@ -31,11 +31,8 @@ export async function storeEntry(
   const dir = path.join(storeRoot, step, key);
   // A dry run (reprolab build --dry-run): record the step, build nothing.
   const planner = planning();
-  if (planner) {
-    const hit = await planner.record(storeRoot, step, inputs, key, dir);
-    // A step that waits for another has no real key yet: what depends on it waits too.
-    return { dir: planner.steps.at(-1)!.dir, key, hit };
-  }
+  // A step that waits for another has no real key yet: what depends on it waits too.
+  if (planner) return { key, ...(await planner.record(storeRoot, step, inputs, key, dir)) };
   if (await exists(path.join(dir, '.complete'))) return { dir, key, hit: true };
   return withLock(
     path.join(storeRoot, '.locks', `${step}-${key}`),
