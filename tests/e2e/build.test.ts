@@ -82,6 +82,11 @@ for (const avail of availability) {
           const strings = (await execa('strings', ['-a', bin])).stdout;
           expect(strings).toContain(target.libc.kind === 'uclibc' ? 'uClibc' : 'glibc');
         }
+        // uClibc is built shared and static: the loader and libc.so.0 for programs, libc.a for the probes.
+        if (target.libc.kind === 'uclibc') {
+          for (const lib of ['lib/ld-uClibc.so.0', 'lib/libc.so.0']) expect(await fileType(path.join(v.sysroot, lib))).toMatch(new RegExp(`ELF 32-bit LSB shared object, ${tc.fileMachine}`));
+          expect(await fileType(path.join(v.sysroot, 'usr/lib/libc.a'))).toMatch(/current ar archive/);
+        }
         // Exactly the series the lab keeps: uClibc's compat patches (+ the fix for "patched"); none on Debian's glibc.
         const series = async (dir: string) => (await fs.readdir(path.join(uclibcDir, dir))).filter((f) => f.endsWith('.patch')).sort();
         const want = target.libc.kind !== 'uclibc' ? [] : [...(await series('compat')), ...(v.variant === 'patched' ? await series('variants/patched') : [])];
