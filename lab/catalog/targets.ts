@@ -3,7 +3,7 @@ import path from 'node:path';
 import { LabError, UsageError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import { repoRoot } from '../util/paths.ts';
-import type { Arch, KernelLine, Target } from '../model/target.ts';
+import { readQemuSpec, type Arch, type KernelLine, type Target } from '../model/target.ts';
 import { Fields, parseJson } from '../model/fields.ts';
 
 export const targetsDir = path.join(repoRoot, 'images', 'targets');
@@ -35,7 +35,7 @@ export function parseTarget(file: string, text: string): Target {
     name,
     description: top.string('description'),
     arch: top.oneOf('arch', ARCHES),
-    qemu: readQemu(qemu),
+    qemu: readQemuSpec(qemu),
     kernel: {
       line: kernel.oneOf('line', LINES),
       board: kernel.string('board', NAME),
@@ -46,18 +46,6 @@ export function parseTarget(file: string, text: string): Target {
     libc: { kind, variants },
     default: top.boolean('default', true),
     file,
-  };
-}
-
-function readQemu(qemu: Fields): Target['qemu'] {
-  qemu.only(['binary', 'machine', 'cpu', 'memoryMiB', 'nic', 'usb']);
-  return {
-    binary: qemu.string('binary', /^qemu-system-[a-z0-9_]+$/),
-    machine: qemu.string('machine'),
-    cpu: qemu.string('cpu'),
-    memoryMiB: qemu.integer('memoryMiB', 32, 2048),
-    nic: qemu.string('nic'),
-    usb: qemu.string('usb'),
   };
 }
 
@@ -96,7 +84,7 @@ function readImportedTarget(file: string, text: string): Target {
     name: top.string('name', NAME),
     description: top.string('description'),
     arch: top.oneOf('arch', ARCHES),
-    qemu: readQemu(top.object('qemu')),
+    qemu: readQemuSpec(top.object('qemu')),
     kernel: {
       line: kernel.oneOf('line', ['imported'] as const),
       board: kernel.string('board'),

@@ -113,11 +113,16 @@ export class SshSession {
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
         let settled = false;
-        const giveUp = (why: string) => {
-          if (settled) return;
+        /** The first of close, timeout and abort wins; the others find it settled. */
+        const settle = (): boolean => {
+          if (settled) return false;
           settled = true;
           clearTimeout(timer);
           signal.removeEventListener('abort', onAbort);
+          return true;
+        };
+        const giveUp = (why: string) => {
+          if (!settle()) return;
           const stderr = stripPidMark(Buffer.concat(errOut).toString());
           const error = new LabError(`${why}: ${line}\nstdout so far: ${Buffer.concat(out).toString().slice(-2000)}\nstderr so far: ${stderr.text.slice(-2000)}`);
           stream.close();
@@ -129,10 +134,7 @@ export class SshSession {
         stream.on('data', (d: Buffer) => out.push(d));
         stream.stderr.on('data', (d: Buffer) => errOut.push(d));
         stream.on('close', (code: number | null, sig?: string) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
+          if (!settle()) return;
           const stdoutBuffer = Buffer.concat(out);
           resolve({ exitCode: code, ...(sig ? { signal: sig } : {}), stdout: stdoutBuffer.toString('utf8'), stderr: stripPidMark(Buffer.concat(errOut).toString('utf8')).text, stdoutBuffer });
         });

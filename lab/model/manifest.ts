@@ -4,7 +4,7 @@ import path from 'node:path';
 import { LabError } from '../util/errors.ts';
 import { Fields, parseJson } from './fields.ts';
 import type { ResolvedSource } from './source.ts';
-import type { Arch, Target } from './target.ts';
+import { readQemuSpec, type Arch, type Target } from './target.ts';
 
 export const MANIFEST_SCHEMA = 1;
 export const MANIFEST_FILE = 'manifest.json';
@@ -85,8 +85,6 @@ export function parseBundleManifest(file: string, doc: unknown): BundleManifest 
   const m = new Fields(file, doc);
   m.only(['schema', 'target', 'key', 'arch', 'qemu', 'cmdline', 'recipeVersion', 'toolchain', 'kernel', 'libc', 'userland', 'rootfs']);
   m.oneOf('schema', [MANIFEST_SCHEMA]);
-  const q = m.object('qemu');
-  q.only(['binary', 'machine', 'cpu', 'memoryMiB', 'nic', 'usb']);
   const k = m.object('kernel');
   k.only(['line', 'version', 'release', 'source', 'patches', 'configSha256', 'image', 'dtb', 'initramfs', 'pageSizeKiB']);
   const libc = m.object('libc');
@@ -100,7 +98,7 @@ export function parseBundleManifest(file: string, doc: unknown): BundleManifest 
     target: m.string('target'),
     key: m.string('key'),
     arch: m.oneOf('arch', ['arm', 'mipsel'] as const),
-    qemu: { binary: q.string('binary'), machine: q.string('machine'), cpu: q.string('cpu'), memoryMiB: q.integer('memoryMiB', 16, 1 << 20), nic: q.string('nic'), usb: q.string('usb') },
+    qemu: readQemuSpec(m.object('qemu')),
     cmdline: m.string('cmdline'),
     recipeVersion: m.integer('recipeVersion', 1, 1 << 30),
     toolchain: m.string('toolchain'),

@@ -1,3 +1,5 @@
+import type { Fields } from './fields.ts';
+
 /** What the lab builds and boots: one emulated board with one kernel and one libc. */
 export type Arch = 'arm' | 'mipsel';
 /** uclibc-ng and musl only come from imported Buildroot outputs; the lab builds uclibc and uses Debian's glibc. */
@@ -56,3 +58,16 @@ export interface ImportedFrom {
 
 /** Whose expectations a target is judged against: its own, or those of the built-in target it is like. */
 export const expectationsName = (t: Target): string => t.imported?.like ?? t.name;
+
+/** A target's QEMU settings, wherever they are written down (target files, imported targets, bundle manifests). */
+export function readQemuSpec(qemu: Fields): QemuSpec {
+  qemu.only(['binary', 'machine', 'cpu', 'memoryMiB', 'nic', 'usb']);
+  return {
+    binary: qemu.string('binary', /^qemu-system-[a-z0-9_]+$/),
+    machine: qemu.string('machine'),
+    cpu: qemu.string('cpu'),
+    memoryMiB: qemu.integer('memoryMiB', 32, 2048),
+    nic: qemu.string('nic'),
+    usb: qemu.string('usb'),
+  };
+}

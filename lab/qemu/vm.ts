@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { type BundleManifest } from '../model/manifest.ts';
 import { LabError } from '../util/errors.ts';
-import { anySignal, onAbnormalExit, sleep } from '../util/lifetime.ts';
+import { anySignal, labSignal, onAbnormalExit, sleep } from '../util/lifetime.ts';
 import { tailOf } from '../util/run.ts';
 import { qemuCommand } from './command.ts';
 import { classifyConsoleLine, type ConsoleSignal } from './console.ts';
@@ -22,8 +22,6 @@ export interface VmOptions {
   extraCmdline?: string[];
   /** Leave QEMU running after the lab exits (reprolab --keep): no parent-death signal. */
   keep?: boolean;
-  /** Ends the start early (the lab is stopping). */
-  signal?: AbortSignal;
 }
 
 /** A running QEMU: its pid, ports, QMP connection and console. */
@@ -84,11 +82,11 @@ export class Vm {
       vm.watch();
       try {
         // QEMU that exits at start never answers on QMP: stop waiting when it does.
-        vm.qmp = await QmpClient.connect(qmpSocket, timeout('qmpConnect'), anySignal(opts.signal, vm.exitSignal));
+        vm.qmp = await QmpClient.connect(qmpSocket, timeout('qmpConnect'), anySignal(labSignal, vm.exitSignal));
         return vm;
       } catch (err) {
         // QEMU that dies at start closes the QMP socket first: report its own words.
-        await Promise.race([vm.exited(), sleep(timeout('vmStartExit')).catch(() => undefined)]);
+        await vm.exitWithin(timeout('vmStartExit'));
         const died = !vm.running;
         await vm.stop();
         // Only this attempt's console lines: an earlier attempt's failure must not trigger a retry.
@@ -137,6 +135,11 @@ export class Vm {
       this.waiters.add(check);
       check();
     });
+  }
+
+  /** Waits up to `ms` for QEMU to exit (at once if it has). */
+  private exitWithin(ms: number): Promise<void> {
+    return sleep(ms, this.exitSignal).catch(() => undefined);
   }
 
   get running(): boolean {
@@ -189,11 +192,11 @@ export class Vm {
   async stop(): Promise<void> {
     if (this.running && this.qmp) {
       await this.qmp.execute('quit', undefined, timeout('vmStopStep')).catch(() => undefined);
-      await Promise.race([this.exited(), sleep(timeout('vmStopStep')).catch(() => undefined)]);
+      await this.exitWithin(timeout('vmStopStep'));
     }
     if (this.running) {
       this.child.kill('SIGTERM');
-      await Promise.race([this.exited(), sleep(timeout('vmStopStep')).catch(() => undefined)]);
+      await this.exitWithin(timeout('vmStopStep'));
     }
     if (this.running) {
       this.child.kill('SIGKILL');

@@ -81,7 +81,7 @@ export function sleep(ms: number, signal: AbortSignal = labSignal): Promise<void
  * What a phase set up, undone in reverse order when the phase ends — normally
  * or by an error — with `await using scope = new Scope()`. Undoing is best
  * effort: a failing step does not stop the others and never hides the phase's
- * own error; failures are kept in `failures` for whoever wants to report them.
+ * own error.
  */
 export class Scope implements AsyncDisposable {
   private readonly undo: (() => Promise<unknown> | unknown)[] = [];
@@ -91,26 +91,18 @@ export class Scope implements AsyncDisposable {
     this.undo.push(fn);
   }
 
-  /** Takes ownership of a disposable, disposed with the scope: `const vm = scope.use(await Vm.start(…))`. */
-  use<T extends AsyncDisposable>(resource: T): T {
-    this.defer(() => resource[Symbol.asyncDispose]());
-    return resource;
-  }
-
   /** Keeps what was set up (the phase succeeded and hands it on): nothing is undone. */
   release(): void {
     this.undo.length = 0;
   }
-
-  readonly failures: unknown[] = [];
 
   async [Symbol.asyncDispose](): Promise<void> {
     while (this.undo.length) {
       const fn = this.undo.pop()!;
       try {
         await fn();
-      } catch (err) {
-        this.failures.push(err);
+      } catch {
+        // best effort: the next undo step must still run
       }
     }
   }
