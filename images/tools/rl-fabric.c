@@ -422,12 +422,13 @@ static int cmd_dump(void)
 		return 1;
 	}
 	/* An interrupted dump (the set changed under it) is retried: ground truth must be a consistent snapshot.
-	 * Output goes to a memory stream so a retried attempt leaves nothing behind. */
+	 * Output goes to a scratch stream first so a retried attempt leaves nothing behind (tmpfile, not
+	 * open_memstream: uClibc 0.9.33.2 has that only with UCLIBC_HAS_GLIBC_CUSTOM_STREAMS). */
 	for (attempt = 0; attempt < 5; attempt++) {
 		char *text = NULL;
-		size_t size = 0;
+		long size = 0;
 		FILE *saved = stdout;
-		FILE *mem = open_memstream(&text, &size);
+		FILE *mem = tmpfile();
 		if (!mem)
 			return 1;
 		stdout = mem;
@@ -442,6 +443,19 @@ static int cmd_dump(void)
 			rc = dump(fd, RTM_GETADDR, print_addr, &addrs, &addr_chunks, NULL);
 		}
 		printf("]");
+		fflush(mem);
+		size = ftell(mem);
+		text = size >= 0 ? malloc((size_t)size + 1) : NULL;
+		rewind(mem);
+		if (!text || fread(text, 1, (size_t)size, mem) != (size_t)size) {
+			fclose(mem);
+			stdout = saved;
+			printf("REPROLAB-FABRIC {\"ok\":false,\"error\":\"SCRATCH_READ\"}\n");
+			free(text);
+			close(fd);
+			return 1;
+		}
+		text[size] = '\0';
 		fclose(mem);
 		stdout = saved;
 		if (rc != 1) {

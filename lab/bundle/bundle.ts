@@ -18,8 +18,10 @@ import { buildRootfs, type Rootfs } from './rootfs.ts';
 import { storeEntry } from '../store/store.ts';
 import { Planner, planning, type PlannedStep } from '../store/plan.ts';
 import { crossGlibcVersion, TOOLCHAINS, toolchainVersion, type Toolchain } from './toolchain.ts';
-import { buildUclibc } from './uclibc.ts';
+import { buildUclibc, uclibcSharedRecipe } from './uclibc.ts';
 import { buildUserland } from './userland.ts';
+import { buildSourceUserland } from './userland-source.ts';
+import { BASELINE_VARIANT, libcLibDir } from '../model/guest-layout.ts';
 
 /** Bumped when the recipe changes in a way no input digest captures. */
 export const RECIPE_VERSION = 1;
@@ -134,19 +136,40 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
   const kernelTree = await prepareTree(kernelSource, kernelPatches, `Linux ${line.version}`, dirs, step('kernel-source'));
   await assertTreeHas(kernelTree, 'Kbuild', `Linux ${line.version}`);
 
-  const builds = target.libc.kind === 'uclibc' ? await uclibcBuilds(ctx, kernelTree) : [await systemGlibc(ctx.tc)];
+  const uclibc = target.libc.kind === 'uclibc';
+  const builds = uclibc ? await uclibcBuilds(ctx, kernelTree) : [await systemGlibc(ctx.tc)];
   const probeSets: ProbeSet[] = [];
   for (const b of builds) {
     const set = await buildProbes({ variant: b.variant, recipe: b.recipe, libcKey: b.key, toolchain, dirs, logFile: step(`probes-${b.variant}`) });
     ctx.note(`probes-${b.variant}`, set.hit);
     probeSets.push(set);
   }
-  const tools = await buildTools({ tc: ctx.tc, dirs, logFile: step('tools') });
+  // uClibc images: each variant's probes also linked dynamically, loading that variant's own loader and libc.so.0.
+  const sharedSets: ProbeSet[] = [];
+  if (uclibc) {
+    for (const b of builds) {
+      const recipe = uclibcSharedRecipe(ctx.tc, b.key, libcLibDir(b.variant));
+      const set = await buildProbes({ variant: b.variant, linkage: 'shared', recipe, libcKey: b.key, toolchain, dirs, logFile: step(`probes-${b.variant}-shared`) });
+      ctx.note(`probes-${b.variant}-shared`, set.hit);
+      sharedSets.push(set);
+    }
+  }
+  const baseline = uclibc ? baselineBuild(builds, target.name) : undefined;
+  const tools = await buildTools({ tc: ctx.tc, ...(baseline ? { baseline: { recipe: baseline.recipe, key: baseline.key } } : {}), dirs, logFile: step('tools') });
   ctx.note('tools', tools.hit);
-  const userland = await buildUserland(ctx.tc.debianArch, dirs, step('userland'));
+  const userland = baseline
+    ? await buildSourceUserland({ tc: ctx.tc, sysroot: baseline.key, dirs, sources: req.sources, logFile: step('userland') })
+    : await buildUserland(ctx.tc.debianArch, dirs, step('userland'));
   ctx.note('userland', userland.hit);
   step('rootfs');
-  const rootfs: Rootfs = await buildRootfs({ targetName: target.name, userland, probes: probeSets, tools, dirs });
+  const rootfs: Rootfs = await buildRootfs({
+    targetName: target.name,
+    userland,
+    ...(uclibc ? { libcs: builds.map((b) => ({ variant: b.variant, sysroot: b.key })) } : {}),
+    probes: [...probeSets, ...sharedSets],
+    tools,
+    dirs,
+  });
   ctx.note('rootfs', rootfs.hit);
   const kernel: KernelImage = await buildKernel({
     target,
@@ -230,6 +253,13 @@ async function uclibcBuilds(ctx: StepContext, kernelTree: PreparedTree): Promise
     });
   }
   return builds;
+}
+
+/** The uClibc the image ships in /lib: its programs and the lab's tools are linked against it. */
+function baselineBuild(builds: LibcBuild[], target: string): LibcBuild {
+  const b = builds.find((x) => x.variant === BASELINE_VARIANT);
+  if (!b) throw new LabError(`${target}: the "${BASELINE_VARIANT}" uClibc is not among the variants to build (${builds.map((x) => x.variant).join(', ')})`, { fix: `build it too: its libc is the one the image ships in /lib` });
+  return b;
 }
 
 /** A glibc target's one libc: Debian's cross glibc, as installed. */

@@ -15,7 +15,9 @@ export const toolsDir = path.join(repoRoot, 'images', 'tools');
 
 export interface ProbeSet {
   variant: string;
-  /** Directory with one static binary per probe source. */
+  /** static: linked against the variant's libc.a; shared: loads the variant's ld-uClibc.so.0 and libc.so.0. */
+  linkage: 'static' | 'shared';
+  /** Directory with one binary per probe source. */
   dir: string;
   names: string[];
   hit: boolean;
@@ -30,6 +32,7 @@ async function cSources(dir: string): Promise<{ file: string; sha256: string }[]
 /** Compiles each C file of `srcDir` into one static program, held to PROBE_CFLAGS. */
 async function buildPrograms(opts: {
   step: 'probes' | 'tools';
+  linkage: ProbeSet['linkage'];
   srcDir: string;
   variant: string;
   recipe: CompileRecipe;
@@ -56,22 +59,27 @@ async function buildPrograms(opts: {
       }
     },
   );
-  return { variant: opts.variant, dir: entry.dir, names: programs, hit: entry.hit };
+  return { variant: opts.variant, linkage: opts.linkage, dir: entry.dir, names: programs, hit: entry.hit };
 }
 
-export function buildProbes(opts: { variant: string; recipe: CompileRecipe; libcKey: string; toolchain: string; dirs: LabDirs; logFile: string }): Promise<ProbeSet> {
-  return buildPrograms({ ...opts, step: 'probes', srcDir: probesDir });
+export function buildProbes(opts: { variant: string; linkage?: ProbeSet['linkage']; recipe: CompileRecipe; libcKey: string; toolchain: string; dirs: LabDirs; logFile: string }): Promise<ProbeSet> {
+  return buildPrograms({ ...opts, linkage: opts.linkage ?? 'static', step: 'probes', srcDir: probesDir });
 }
 
-/** The lab's own guest tools (rl-fabric), always linked against the toolchain's glibc, never the libc under test. */
-export async function buildTools(opts: { tc: Toolchain; dirs: LabDirs; logFile: string }): Promise<ProbeSet> {
+/**
+ * The lab's own guest tools (rl-fabric), statically linked against the image's
+ * baseline libc (never a variant under test): the toolchain's glibc on a glibc
+ * target, the shipped uClibc's libc.a on a uClibc one, so no glibc file enters a uClibc image.
+ */
+export async function buildTools(opts: { tc: Toolchain; baseline?: { recipe: CompileRecipe; key: string }; dirs: LabDirs; logFile: string }): Promise<ProbeSet> {
   const { tc } = opts;
   return buildPrograms({
     step: 'tools',
+    linkage: 'static',
     srcDir: toolsDir,
     variant: 'tools',
-    recipe: glibcRecipe(tc.prefix),
-    libcKey: `glibc-cross ${tc.debianArch} ${await crossGlibcVersion(tc)}`,
+    recipe: opts.baseline?.recipe ?? glibcRecipe(tc.prefix),
+    libcKey: opts.baseline?.key ?? `glibc-cross ${tc.debianArch} ${await crossGlibcVersion(tc)}`,
     toolchain: await toolchainVersion(tc),
     dirs: opts.dirs,
     logFile: opts.logFile,

@@ -10,6 +10,7 @@ import type { ProbeSet } from './probes.ts';
 import { storeEntry } from '../store/store.ts';
 import type { Userland } from './userland.ts';
 import { pending, planning } from '../store/plan.ts';
+import { libcLibDir, sharedProbeDir, staticProbeDir } from '../model/guest-layout.ts';
 
 export const overlayDir = path.join(repoRoot, 'images', 'rootfs', 'overlay');
 
@@ -55,24 +56,33 @@ function dirsFor(entries: CpioEntry[]): CpioEntry[] {
   return [...need].filter((d) => !have.has(d)).map((d) => ({ kind: 'dir' as const, path: d, mode: 0o755 }));
 }
 
+/** A uClibc variant's shared runtime (its sysroot's lib/: loader, libc.so.0, …), installed at libcLibDir(variant). */
+export interface GuestLibc {
+  variant: string;
+  sysroot: string;
+}
+
 /**
- * Everything the lab puts in a guest: the Debian userland (busybox, dropbear),
+ * Everything the lab puts in a guest: the userland (busybox, dropbear; built
+ * from source on uClibc images, Debian's on glibc ones), each uClibc variant's shared libraries,
  * the overlay (/init: network, SSH, readiness marker), the probes of every
  * variant, the fabric tools, the SSH host key and the device nodes /init needs.
  */
-export async function labLayer(opts: { targetName: string; userland: Userland; probes: ProbeSet[]; tools: ProbeSet; hostKeyDropbear: Buffer }): Promise<CpioEntry[]> {
+export async function labLayer(opts: { targetName: string; userland: Userland; libcs?: GuestLibc[]; probes: ProbeSet[]; tools: ProbeSet; hostKeyDropbear: Buffer }): Promise<CpioEntry[]> {
+  const probeDir = (p: ProbeSet) => (p.linkage === 'shared' ? sharedProbeDir(p.variant) : staticProbeDir(p.variant));
   return [
     ...(await treeEntries(opts.userland.dir, '/')),
+    ...(await Promise.all((opts.libcs ?? []).map((l) => treeEntries(path.join(l.sysroot, 'lib'), libcLibDir(l.variant))))).flat(),
     ...(await treeEntries(overlayDir, '/')),
-    ...(await Promise.all(opts.probes.map((p) => treeEntries(p.dir, `/opt/reprolab/probes/${p.variant}`)))).flat(),
+    ...(await Promise.all(opts.probes.map((p) => treeEntries(p.dir, probeDir(p))))).flat(),
     ...(await treeEntries(opts.tools.dir, '/opt/reprolab/bin')),
     { kind: 'symlink', path: '/bin/sh', target: 'busybox' },
     { kind: 'chardev', path: '/dev/console', mode: 0o600, major: 5, minor: 1 },
     { kind: 'chardev', path: '/dev/null', mode: 0o666, major: 1, minor: 3 },
     { kind: 'file', path: '/etc/dropbear/dropbear_ed25519_host_key', mode: 0o600, data: opts.hostKeyDropbear },
     { kind: 'file', path: '/etc/reprolab/target', mode: 0o644, data: Buffer.from(`${opts.targetName}\n`) },
-    { kind: 'file', path: '/etc/reprolab/variants', mode: 0o644, data: Buffer.from(opts.probes.map((p) => `${p.variant}\n`).join('')) },
-    ...['/proc', '/sys', '/dev', '/tmp', '/run', '/root', '/var/log', '/var/run'].map((p) => ({ kind: 'dir' as const, path: p, mode: 0o755 })),
+    { kind: 'file', path: '/etc/reprolab/variants', mode: 0o644, data: Buffer.from([...new Set(opts.probes.map((p) => p.variant))].map((v) => `${v}\n`).join('')) },
+    ...['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/proc', '/sys', '/dev', '/tmp', '/run', '/root', '/var/log', '/var/run'].map((p) => ({ kind: 'dir' as const, path: p, mode: 0o755 })),
   ];
 }
 
@@ -83,14 +93,18 @@ export function mergeEntries(entries: CpioEntry[]): CpioEntry[] {
   return [...unique.values()];
 }
 
-export async function buildRootfs(opts: { targetName: string; userland: Userland; probes: ProbeSet[]; tools: ProbeSet; dirs: LabDirs }): Promise<Rootfs> {
+export async function buildRootfs(opts: { targetName: string; userland: Userland; libcs?: GuestLibc[]; probes: ProbeSet[]; tools: ProbeSet; dirs: LabDirs }): Promise<Rootfs> {
   const inputs = {
     target: opts.targetName,
     userland: opts.userland.dir,
-    probes: opts.probes.map((p) => ({ variant: p.variant, dir: p.dir })),
+    // Absent for glibc targets, so their rootfs keys stay what they were.
+    ...(opts.libcs?.length ? { libcs: opts.libcs.map((l) => ({ variant: l.variant, at: libcLibDir(l.variant), sysroot: l.sysroot })) } : {}),
+    probes: opts.probes.map((p) => ({ variant: p.variant, ...(p.linkage === 'shared' ? { linkage: p.linkage } : {}), dir: p.dir })),
     tools: opts.tools.dir,
     overlay: await memoTreeDigest(path.join(opts.dirs.cache, 'digests'), overlayDir),
     format: 'newc-v1',
+    /** Bumped when labLayer() changes what it puts in an image. */
+    layer: 2,
   };
   const hostKey = hostKeyFromSeed(Buffer.from(cacheKey({ hostKeyFor: inputs }), 'hex'));
   const entry = await storeEntry(opts.dirs.store, 'rootfs', inputs, async (out) => {

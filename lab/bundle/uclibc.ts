@@ -97,3 +97,29 @@ export function uclibcRecipe(tc: Toolchain, sysroot: string): CompileRecipe {
     ],
   };
 }
+
+/**
+ * Dynamic link of a program against the variant's shared uClibc as the guest
+ * will load it: the loader at `guestLibDir`/ld-uClibc.so.0 and, under a
+ * prefix, an rpath there, so its libc.so.0 is the variant's, not /lib's.
+ * ld's --sysroot resolves the absolute /lib paths of usr/lib/libc.so (a linker script) inside the sysroot.
+ */
+export function uclibcSharedRecipe(tc: Toolchain, sysroot: string, guestLibDir: string): CompileRecipe {
+  const lib = path.join(sysroot, 'usr', 'lib');
+  return {
+    cc: `${tc.prefix}gcc`,
+    compile: ['-nostdinc', '-isystem', path.join(sysroot, 'usr', 'include'), '-isystem', '@GCC_INCLUDE@', '-fno-pie'],
+    linkBefore: [
+      '-nostdlib',
+      '-no-pie',
+      `-Wl,--sysroot=${sysroot}`,
+      `-L${lib}`,
+      `-Wl,-rpath-link,${path.join(sysroot, 'lib')}`,
+      `-Wl,--dynamic-linker=${guestLibDir}/ld-uClibc.so.0`,
+      ...(guestLibDir === '/lib' ? [] : [`-Wl,-rpath,${guestLibDir}`]),
+      path.join(lib, 'crt1.o'),
+      path.join(lib, 'crti.o'),
+    ],
+    linkAfter: ['-lc', '@LIBGCC@', path.join(lib, 'crtn.o')],
+  };
+}

@@ -94,7 +94,7 @@ export function buildProgram(): Command {
         console.log('doctor: every host requirement is present');
         return;
       }
-      console.log(`doctor: missing: ${[...report.missingWhat, ...report.missingArches.map((a) => `dpkg architecture ${a}`)].join(', ')}`);
+      console.log(`doctor: missing: ${[...report.missingWhat, ...report.missingArches.map((a) => `dpkg architecture ${a}`), ...(report.missingDebSrc ? ["an apt deb-src entry (for apt-get source)"] : [])].join(', ')}`);
       if (!opts.install) {
         console.log(`fix: ${fixCommand(report)}   (or: reprolab doctor --install)`);
         process.exitCode = 1;

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { LabError } from '../util/errors.ts';
 
@@ -18,6 +19,24 @@ async function hasFile(file: string): Promise<boolean> {
   return r.exitCode === 0;
 }
 
+/** apt's deb-src entry the lab adds: busybox and dropbear come from Debian's source packages. */
+export const DEB_SRC_FILE = '/etc/apt/sources.list.d/reprolab-src.sources';
+const DEB_SRC_ENTRY = [
+  '# Added by reprolab doctor: source packages (apt-get source) for the uClibc images\' userland.',
+  'Types: deb-src',
+  'URIs: http://deb.debian.org/debian',
+  'Suites: bookworm bookworm-updates',
+  'Components: main',
+  'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg',
+  '',
+].join('\n');
+
+/** Whether apt knows any deb-src line (ours or the machine's own). */
+async function hasDebSrc(): Promise<boolean> {
+  const r = await execa('sh', ['-c', 'grep -rqsE "^(deb-src|Types:.*deb-src)" /etc/apt/sources.list /etc/apt/sources.list.d/'], { reject: false });
+  return r.exitCode === 0;
+}
+
 async function hasForeignArch(arch: string): Promise<boolean> {
   const r = await execa('dpkg', ['--print-foreign-architectures'], { reject: false });
   return r.stdout.split('\n').includes(arch);
@@ -30,6 +49,11 @@ export const REQUIREMENTS: Requirement[] = [
   cmd('qemu-system-mipsel', 'qemu-system-mips'),
   cmd('arm-linux-gnueabi-gcc', 'gcc-arm-linux-gnueabi'),
   cmd('mipsel-linux-gnu-gcc', 'gcc-mipsel-linux-gnu'),
+  // Big-endian MIPS has no Debian userland: its images are built from source only.
+  cmd('mips-linux-gnu-gcc', 'gcc-mips-linux-gnu'),
+  cmd('qemu-system-mips', 'qemu-system-mips'),
+  // Unpacks Debian source packages (busybox, dropbear for the uClibc images).
+  cmd('dpkg-source', 'dpkg-dev'),
   { what: 'armel glibc for cross builds', check: () => hasFile('/usr/arm-linux-gnueabi/lib/libc.a'), debianPackage: 'libc6-dev-armel-cross' },
   { what: 'mipsel glibc for cross builds', check: () => hasFile('/usr/mipsel-linux-gnu/lib/libc.a'), debianPackage: 'libc6-dev-mipsel-cross' },
   { what: '/usr/src/linux-source-6.1.tar.xz', check: () => hasFile('/usr/src/linux-source-6.1.tar.xz'), debianPackage: 'linux-source-6.1' },
@@ -64,6 +88,8 @@ export interface DoctorReport {
   missingPackages: string[];
   missingWhat: string[];
   missingArches: string[];
+  /** No deb-src entry: `apt-get source` cannot fetch busybox and dropbear. */
+  missingDebSrc: boolean;
 }
 
 export async function diagnose(opts: { tests?: boolean } = {}): Promise<DoctorReport> {
@@ -75,12 +101,14 @@ export async function diagnose(opts: { tests?: boolean } = {}): Promise<DoctorRe
     missingPackages: [...new Set(missing.map((m) => m.debianPackage))],
     missingWhat: missing.map((m) => m.what),
     missingArches: arches.filter((x) => !x.ok).map((x) => x.a),
+    missingDebSrc: !(await hasDebSrc()),
   };
 }
 
 export function fixCommand(report: DoctorReport): string {
   const steps = [
     ...report.missingArches.map((a) => `dpkg --add-architecture ${a}`),
+    ...(report.missingDebSrc ? [`add a deb-src entry (e.g. ${DEB_SRC_FILE})`] : []),
     'apt-get update',
     ...(report.missingPackages.length ? [`apt-get install -y --no-install-recommends ${report.missingPackages.join(' ')}`] : []),
   ];
@@ -88,7 +116,7 @@ export function fixCommand(report: DoctorReport): string {
 }
 
 export function healthy(report: DoctorReport): boolean {
-  return report.missingPackages.length === 0 && report.missingArches.length === 0;
+  return report.missingPackages.length === 0 && report.missingArches.length === 0 && !report.missingDebSrc;
 }
 
 /** Installs what is missing (root only); apt-get update always runs first. */
@@ -99,6 +127,10 @@ export async function install(report: DoctorReport, log: (line: string) => void)
   for (const arch of report.missingArches) {
     log(`dpkg --add-architecture ${arch}`);
     await execa('dpkg', ['--add-architecture', arch], { stdio: 'inherit' });
+  }
+  if (report.missingDebSrc) {
+    log(`writing ${DEB_SRC_FILE}`);
+    await writeFile(DEB_SRC_FILE, DEB_SRC_ENTRY);
   }
   log('apt-get update');
   await execa('apt-get', ['update'], { stdio: 'inherit' });

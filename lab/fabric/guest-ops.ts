@@ -1,5 +1,5 @@
 import type { Guest } from '../guest/guest.ts';
-import { shellQuote } from '../guest/ssh.ts';
+import { shellQuote } from '../util/shell-quote.ts';
 import { LabError } from '../util/errors.ts';
 import { FABRIC_PREFIX, type InterfaceKind, type InterfacePlan, specLines } from './interfaces.ts';
 import { netTruth, parseFabricLine, parseProcNetCounts, type NetTruth, type SocketTruth } from './truth.ts';

@@ -3,12 +3,8 @@ import ssh2 from 'ssh2';
 import { LabError } from '../util/errors.ts';
 import { abortReason, labSignal } from '../util/lifetime.ts';
 import { timeout } from '../util/timeouts.ts';
+import { shellQuote } from '../util/shell-quote.ts';
 
-/** Quotes one argument for the guest's POSIX shell: nothing inside single quotes is special. */
-export function shellQuote(arg: string): string {
-  if (/^[A-Za-z0-9_./:=@%+,-]+$/.test(arg)) return arg;
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
 
 /** An argument array as one remote command line; the only way commands reach the guest. */
 export function commandLine(argv: string[]): string {

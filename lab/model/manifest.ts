@@ -53,7 +53,7 @@ function source(f: Fields): ResolvedSource {
   f.only(['package', 'origin', 'path', 'sha256', 'pinned']);
   return {
     package: f.string('package'),
-    origin: f.oneOf('origin', ['override', 'archive', 'debian-file'] as const),
+    origin: f.oneOf('origin', ['override', 'archive', 'debian-file', 'debian-source'] as const),
     path: f.string('path'),
     sha256: f.string('sha256', SHA256),
     ...(f.has('pinned') ? { pinned: f.string('pinned') } : {}),

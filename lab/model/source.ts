@@ -1,8 +1,8 @@
 /** What a build actually used for one package, recorded in the bundle manifest. */
 export interface ResolvedSource {
   package: string;
-  /** override: a directory tree; archive: a pinned upstream archive; debian-file: a file from a Debian package. */
-  origin: 'override' | 'archive' | 'debian-file';
+  /** override: a directory tree; archive: a pinned upstream archive; debian-file: a file from a Debian package; debian-source: a Debian source package's .dsc. */
+  origin: 'override' | 'archive' | 'debian-file' | 'debian-source';
   path: string;
   /** sha256 of the archive or file; for a directory, sha256 over its files (see sha256Tree). */
   sha256: string;

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { readBundleManifest, type BundleManifest } from '../model/manifest.ts';
 import { buildFabric, type Fabric } from '../fabric/fabric.ts';
-import { shellQuote } from '../guest/ssh.ts';
+import { shellQuote } from '../util/shell-quote.ts';
 import { startGuest, type Guest } from '../guest/guest.ts';
 import { describeError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';

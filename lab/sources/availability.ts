@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadKernelLine } from '../catalog/kernel-line.ts';
 import type { Target } from '../model/target.ts';
+import { programSource, SOURCE_PROGRAMS } from '../catalog/userland.ts';
 import { uclibcDir } from '../catalog/libc.ts';
 import { LabError, MissingSourceError } from '../util/errors.ts';
 import { resolveSource, type SourceOptions } from './resolve.ts';
@@ -34,7 +35,10 @@ export interface AvailabilityOptions extends SourceOptions {
 export async function targetSources(target: Target): Promise<SourceSpec[]> {
   if (target.imported) return [];
   const specs = [(await loadKernelLine(target.kernel.line)).source];
-  if (target.libc.kind === 'uclibc') specs.push(await loadSourceSpec(path.join(uclibcDir, 'source.json')));
+  if (target.libc.kind === 'uclibc') {
+    specs.push(await loadSourceSpec(path.join(uclibcDir, 'source.json')));
+    for (const p of SOURCE_PROGRAMS) specs.push(await programSource(p));
+  }
   return specs;
 }
 
@@ -51,7 +55,7 @@ export async function targetAvailability(target: Target, opts: AvailabilityOptio
     sources.push({ package: 'imported bundle', state: found ? 'found' : 'missing', found, origin: 'import', path: target.imported.bundleDir, archive: `the bundle imported from ${target.imported.from}`, ...(found ? {} : { fix: `import it again: reprolab import-buildroot ${target.imported.from} --board ${target.qemu.machine} --name ${target.name}` }) });
   }
   for (const spec of await targetSources(target)) {
-    const archive = spec.kind === 'archive' ? spec.archive : path.basename(spec.path);
+    const archive = spec.kind === 'archive' ? spec.archive : spec.kind === 'debian-source' ? spec.dsc : path.basename(spec.path);
     try {
       const r = await resolveSource(spec, opts.fetch ? opts : { ...opts, download: false });
       sources.push({ package: spec.package, state: 'found', found: true, origin: r.origin, path: r.path, archive });

@@ -29,10 +29,15 @@ export async function prepareTree(
     dirs.sources,
     source.package,
     { source: source.sha256, patches: patches.map((p) => p.sha256) },
-    async (out) => {
+    async (out, scratch) => {
       if (source.origin === 'override') {
         // Copy, never patch the user's own tree in place.
         await runLogged('cp', ['-a', `${source.path}/.`, out], { logFile });
+      } else if (source.origin === 'debian-source') {
+        // The package as Debian ships it: upstream tarball plus Debian's own patch series (security fixes included).
+        const tree = path.join(scratch, 'tree');
+        await runLogged('dpkg-source', ['-x', source.path, tree], { logFile });
+        await runLogged('cp', ['-a', `${tree}/.`, out], { logFile });
       } else {
         await runLogged('tar', ['-xf', source.path, '-C', out, '--strip-components=1'], { logFile });
       }

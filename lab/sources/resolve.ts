@@ -6,6 +6,7 @@ import { exists } from '../util/fs.ts';
 import { downloadArchive, type DownloadProgress, type DownloadTuning } from './download.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { memoFileDigest, memoTreeDigest } from './memo-digest.ts';
+import { resolveDebianSource } from './debian-source.ts';
 import type { ArchiveSource, DebianFileSource, SourceSpec } from '../catalog/source-spec.ts';
 
 export interface SourceOptions {
@@ -58,14 +59,15 @@ export async function resolveSource(spec: SourceSpec, opts: SourceOptions): Prom
       });
     }
     const dir = path.resolve(override.dir);
-    // Every tree the lab builds (Linux, uClibc) has a top-level Makefile: without one it is the wrong folder.
-    if (!(await exists(path.join(dir, 'Makefile')))) {
-      throw new LabError(`source override for ${spec.package} has no top-level Makefile: ${dir} (from ${override.from})`, {
+    // Every tree the lab builds has a top-level Makefile (Linux, uClibc, busybox) or configure (dropbear): without one it is the wrong folder.
+    if (!(await exists(path.join(dir, 'Makefile'))) && !(await exists(path.join(dir, 'configure')))) {
+      throw new LabError(`source override for ${spec.package} has no top-level Makefile or configure: ${dir} (from ${override.from})`, {
         fix: `point it at the unpacked ${spec.package} tree itself, not a folder above or inside it`,
       });
     }
     return { package: spec.package, origin: 'override', path: dir, sha256: await memoTreeDigest(memoDir(opts.dirs), dir) };
   }
+  if (spec.kind === 'debian-source') return resolveDebianSource(spec, opts.dirs, { download: downloadAllowed(opts), memoDir: memoDir(opts.dirs) });
   return spec.kind === 'archive' ? resolveArchive(spec, opts) : resolveDebianFile(spec, opts);
 }
 

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { QmpClient } from '../../lab/qemu/qmp.ts';
 import { classifyConsoleLine } from '../../lab/qemu/console.ts';
-import { commandLine, shellQuote } from '../../lab/guest/ssh.ts';
+import { commandLine } from '../../lab/guest/ssh.ts';
+import { shellQuote } from '../../lab/util/shell-quote.ts';
 import { fakeQemu, tempDirs } from '../helpers.ts';
 
 describe('QMP client', () => {

@@ -1,7 +1,7 @@
 import { readSeqnum, triggerUevents } from '../../fabric/guest-ops.ts';
 import { runUsbBurst } from '../../fabric/usb-burst.ts';
 import { formatBurst, parseBurst } from '../../fabric/usb-plan.ts';
-import { shellQuote } from '../../guest/ssh.ts';
+import { shellQuote } from '../../util/shell-quote.ts';
 import { LabError } from '../../util/errors.ts';
 import { Scope } from '../../util/lifetime.ts';
 import { writeEvidence } from '../probe-run.ts';
