@@ -183,14 +183,20 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
   ctx.note('kernel', kernel.hit);
 
   step('bundle');
-  const parts = { recipe: RECIPE_VERSION, target: target.name, qemu: target.qemu, cmdline: target.kernel.cmdline, kernel: kernel.dir, rootfs: rootfs.sha256, probes: probeSets.map((p) => p.dir), libc: builds.map((b) => b.key) };
+  const parts = { recipe: RECIPE_VERSION, target: target.name, qemu: target.qemu, cmdline: target.kernel.cmdline, kernel: kernel.dir, rootfs: rootfs.sha256, probes: probeSets.map((p) => p.dir), libc: builds.map((b) => b.key), ...(sharedSets.length ? { shared: sharedSets.map((p) => p.dir) } : {}) };
   const contents = {
     kernelImage: kernel.image,
     ...(kernel.dtb ? { dtb: kernel.dtb } : {}),
     ...(target.kernel.initramfs === 'external' ? { rootfsCpio: rootfs.cpio } : {}),
     kernelConfig: path.join(kernel.dir, 'config'),
     ccPrefix: ctx.tc.prefix,
-    variants: builds.map((b, i) => ({ manifest: b.manifest, recipe: b.recipe, probes: probeSets[i]!, staging: target.libc.kind === 'uclibc' })),
+    variants: builds.map((b, i) => ({
+      manifest: b.manifest,
+      recipe: b.recipe,
+      probes: probeSets[i]!,
+      ...(sharedSets[i] ? { shared: { probes: sharedSets[i]!, libDir: libcLibDir(b.variant) } } : {}),
+      staging: uclibc,
+    })),
   };
   const manifestOf = (images: BundleImages, variants: VariantManifest[]): BundleManifest => ({
     schema: 1,

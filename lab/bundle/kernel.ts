@@ -46,7 +46,12 @@ export async function kernelHeaders(tree: PreparedTree, tc: Toolchain, dirs: Lab
 export function targetSettings(target: Target, initramfsPath: string | undefined): ConfigSetting[] {
   const origin = `${target.file} (kernel)`;
   const s: ConfigSetting[] = [];
-  if (target.arch === 'mipsel') {
+  if (target.arch === 'mips') {
+    // The malta board fragment says little-endian (the mipsel targets); a big-endian target overrides it (later lines win).
+    s.push({ name: 'CONFIG_CPU_LITTLE_ENDIAN', value: 'n', origin });
+    s.push({ name: 'CONFIG_CPU_BIG_ENDIAN', value: 'y', origin });
+  }
+  if (target.arch === 'mipsel' || target.arch === 'mips') {
     s.push({ name: 'CONFIG_PAGE_SIZE_4KB', value: target.kernel.pageSizeKiB === 4 ? 'y' : 'n', origin });
     s.push({ name: 'CONFIG_PAGE_SIZE_16KB', value: target.kernel.pageSizeKiB === 16 ? 'y' : 'n', origin });
   } else if (target.kernel.pageSizeKiB !== 4) {

@@ -11,6 +11,8 @@ import { storeEntry } from '../store/store.ts';
 import type { Userland } from './userland.ts';
 import { pending, planning } from '../store/plan.ts';
 import { libcLibDir, sharedProbeDir, staticProbeDir } from '../model/guest-layout.ts';
+import { LabError } from '../util/errors.ts';
+import { auditUclibcImage, uclibcSonames, type LibcAudit } from './libc-audit.ts';
 
 export const overlayDir = path.join(repoRoot, 'images', 'rootfs', 'overlay');
 
@@ -93,6 +95,19 @@ export function mergeEntries(entries: CpioEntry[]): CpioEntry[] {
   return [...unique.values()];
 }
 
+/** A uClibc image must hold no glibc: checked over every file before the image is written (see auditUclibcImage). */
+async function auditLayer(target: string, entries: CpioEntry[], libcs: GuestLibc[]): Promise<LibcAudit> {
+  const files = entries.flatMap((e) => (e.kind === 'file' ? [{ path: e.path, data: e.data }] : []));
+  const libFiles = (await Promise.all(libcs.map((l) => fs.readdir(path.join(l.sysroot, 'lib'))))).flat();
+  const audit = auditUclibcImage(files, { loaders: libcs.map((l) => `${libcLibDir(l.variant)}/ld-uClibc.so.0`), sonames: uclibcSonames(libFiles) });
+  if (audit.violations.length) {
+    throw new LabError(`${target}: the uClibc image would carry files of another libc:\n  ${audit.violations.join('\n  ')}`, {
+      fix: 'link every program of a uClibc image against its uClibc (images/userland/, images/tools/), or leave the file out',
+    });
+  }
+  return audit;
+}
+
 export async function buildRootfs(opts: { targetName: string; userland: Userland; libcs?: GuestLibc[]; probes: ProbeSet[]; tools: ProbeSet; dirs: LabDirs }): Promise<Rootfs> {
   const inputs = {
     target: opts.targetName,
@@ -104,12 +119,13 @@ export async function buildRootfs(opts: { targetName: string; userland: Userland
     overlay: await memoTreeDigest(path.join(opts.dirs.cache, 'digests'), overlayDir),
     format: 'newc-v1',
     /** Bumped when labLayer() changes what it puts in an image. */
-    layer: 2,
+    layer: 3,
   };
   const hostKey = hostKeyFromSeed(Buffer.from(cacheKey({ hostKeyFor: inputs }), 'hex'));
   const entry = await storeEntry(opts.dirs.store, 'rootfs', inputs, async (out) => {
-    const entries = await labLayer({ ...opts, hostKeyDropbear: hostKey.dropbear });
-    await fs.writeFile(path.join(out, 'rootfs.cpio'), writeCpio(mergeEntries(entries)));
+    const entries = mergeEntries(await labLayer({ ...opts, hostKeyDropbear: hostKey.dropbear }));
+    if (opts.libcs?.length) await fs.writeFile(path.join(out, 'libc-audit.json'), `${JSON.stringify(await auditLayer(opts.targetName, entries, opts.libcs), null, 2)}\n`);
+    await fs.writeFile(path.join(out, 'rootfs.cpio'), writeCpio(entries));
     await fs.writeFile(path.join(out, 'host_key.pub'), `${hostKey.publicLine}\n`);
   });
   const cpio = path.join(entry.dir, 'rootfs.cpio');

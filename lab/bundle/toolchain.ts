@@ -17,6 +17,8 @@ export interface Toolchain {
 export const TOOLCHAINS: Record<Arch, Toolchain> = {
   arm: { arch: 'arm', kernelArch: 'arm', prefix: 'arm-linux-gnueabi-', debianArch: 'armel', fileMachine: 'ARM' },
   mipsel: { arch: 'mipsel', kernelArch: 'mips', prefix: 'mipsel-linux-gnu-', debianArch: 'mipsel', fileMachine: 'MIPS' },
+  // Debian has no big-endian MIPS port any more: only the cross compiler, so these images are built from source only.
+  mips: { arch: 'mips', kernelArch: 'mips', prefix: 'mips-linux-gnu-', debianArch: 'mips', fileMachine: 'MIPS' },
 };
 
 const versions = new Map<string, Promise<string>>();

@@ -9,6 +9,8 @@ export interface BundleVariant {
   manifest: Omit<VariantManifest, 'probes' | 'cc'>;
   recipe: CompileRecipe;
   probes: ProbeSet;
+  /** uClibc images: the dynamically linked probes and where the variant's shared libraries sit in the guest. */
+  shared?: { probes: ProbeSet; libDir: string };
   /** Link the sysroot as staging/<variant> (a lab- or product-built libc; not the system's glibc). */
   staging: boolean;
 }
@@ -54,7 +56,8 @@ export async function writeBundle(out: string, c: BundleContents, manifestFor: (
     const cc = path.join(out, 'host', 'bin', `${c.ccPrefix}${name}-cc`);
     await fs.writeFile(cc, wrapperScript(await expandRecipe(v.recipe)), { mode: 0o755 });
     await fs.symlink(v.probes.dir, path.join(out, 'target-probes', name));
-    variants.push({ ...v.manifest, cc: path.relative(out, cc), probes: v.probes.names });
+    if (v.shared) await fs.symlink(v.shared.probes.dir, path.join(out, 'target-probes', `${name}-shared`));
+    variants.push({ ...v.manifest, cc: path.relative(out, cc), probes: v.probes.names, ...(v.shared ? { shared: { libDir: v.shared.libDir, probes: v.shared.probes.names } } : {}) });
   }
   await writeBundleManifest(out, manifestFor(images, variants));
 }

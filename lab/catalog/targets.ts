@@ -8,7 +8,7 @@ import { Fields, parseJson } from '../model/fields.ts';
 
 export const targetsDir = path.join(repoRoot, 'images', 'targets');
 
-const ARCHES: readonly Arch[] = ['arm', 'mipsel'];
+const ARCHES: readonly Arch[] = ['arm', 'mipsel', 'mips'];
 const LINES: readonly KernelLine[] = ['3.10', '6.1'];
 const NAME = /^[a-z0-9][a-z0-9.-]*$/;
 

@@ -17,6 +17,8 @@ export interface VariantManifest {
   sysroot: string;
   cc: string;
   probes: string[];
+  /** uClibc images: the variant's shared runtime in the guest (libcLibDir) and the probes linked against it (sharedProbeDir). */
+  shared?: { libDir: string; probes: string[] };
 }
 
 /** Everything a verdict depends on, written as <bundle>/manifest.json. */
@@ -68,7 +70,7 @@ function digests(f: Fields, key: string): Digest[] {
 }
 
 function variant(f: Fields): VariantManifest {
-  f.only(['variant', 'libc', 'source', 'patches', 'sysroot', 'cc', 'probes']);
+  f.only(['variant', 'libc', 'source', 'patches', 'sysroot', 'cc', 'probes', 'shared']);
   return {
     variant: f.string('variant'),
     libc: f.string('libc'),
@@ -77,7 +79,13 @@ function variant(f: Fields): VariantManifest {
     sysroot: f.string('sysroot'),
     cc: f.string('cc'),
     probes: f.strings('probes'),
+    ...(f.has('shared') ? { shared: sharedRuntime(f.object('shared')) } : {}),
   };
+}
+
+function sharedRuntime(f: Fields): { libDir: string; probes: string[] } {
+  f.only(['libDir', 'probes']);
+  return { libDir: f.string('libDir', /^\//), probes: f.strings('probes') };
 }
 
 /** Checks every field a stage reads; an older or hand-edited manifest fails here, naming the file and field. */
@@ -97,7 +105,7 @@ export function parseBundleManifest(file: string, doc: unknown): BundleManifest 
     schema: MANIFEST_SCHEMA,
     target: m.string('target'),
     key: m.string('key'),
-    arch: m.oneOf('arch', ['arm', 'mipsel'] as const),
+    arch: m.oneOf('arch', ['arm', 'mipsel', 'mips'] as const),
     qemu: readQemuSpec(m.object('qemu')),
     cmdline: m.string('cmdline'),
     recipeVersion: m.integer('recipeVersion', 1, 1 << 30),

@@ -19,6 +19,8 @@ export interface VariantRun {
   probe?: ProbeResult;
   /** File with the probe's full output. */
   evidence?: string;
+  /** Programs of the image run against the same libc (e.g. busybox udhcpc6), each judged on its own. */
+  programs?: { program: string; outcome: Outcome; symptom: string; evidence: string }[];
 }
 
 export interface VariantSummary {

@@ -1,7 +1,8 @@
 import type { Fields } from './fields.ts';
 
 /** What the lab builds and boots: one emulated board with one kernel and one libc. */
-export type Arch = 'arm' | 'mipsel';
+/** Guest architectures: ARM (little-endian EABI), MIPS32r2 little-endian (mipsel) and big-endian (mips). */
+export type Arch = 'arm' | 'mipsel' | 'mips';
 /** uclibc-ng and musl only come from imported Buildroot outputs; the lab builds uclibc and uses Debian's glibc. */
 export type LibcKind = 'uclibc' | 'glibc' | 'uclibc-ng' | 'musl';
 export type KernelLine = '3.10' | '6.1';

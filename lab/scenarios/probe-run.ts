@@ -21,13 +21,19 @@ export async function writeEvidence(ctx: ScenarioContext, v: VariantPlan, probe:
   return file;
 }
 
+/** Runs a command of the image (not a lab probe) in the guest and keeps its full output as evidence. */
+export async function runCommand(ctx: ScenarioContext, v: VariantPlan, name: string, argv: string[], opts: { timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string; exitCode: number; evidence: string }> {
+  const t0 = Date.now();
+  const r = await ctx.guest.exec(argv, { timeoutMs: opts.timeoutMs ?? timeout('probe') });
+  const evidence = await writeEvidence(ctx, v, name, `$ ${argv.join(' ')}\n# exit ${r.exitCode ?? r.signal}, ${Date.now() - t0} ms\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
+  if (r.exitCode === null) throw new LabError(`${name} (${v.variant}) was killed by ${r.signal ?? 'a signal'} in the guest`, { logPath: evidence });
+  return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, evidence };
+}
+
 /** Runs one probe in the guest, keeps its full output as evidence, and parses its result line. */
 export async function runProbe(ctx: ScenarioContext, v: VariantPlan, probe: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<ProbeRun> {
   const t0 = Date.now();
-  const argv = [`${v.probeDir}/${probe}`, ...args];
-  const r = await ctx.guest.exec(argv, { timeoutMs: opts.timeoutMs ?? timeout('probe') });
-  const evidence = await writeEvidence(ctx, v, probe, `$ ${argv.join(' ')}\n# exit ${r.exitCode ?? r.signal}, ${Date.now() - t0} ms\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
-  if (r.exitCode === null) throw new LabError(`${probe} (${v.variant}) was killed by ${r.signal ?? 'a signal'} in the guest`, { logPath: evidence });
-  if (r.exitCode > 1) throw new LabError(`${probe} (${v.variant}) exited ${r.exitCode}: ${r.stderr.trim().slice(0, 300)}`, { logPath: evidence });
-  return { result: parseResult(r.stdout, ctx.manifest.arch, `${probe} (${v.variant})`), exitCode: r.exitCode, evidence, ms: Date.now() - t0 };
+  const r = await runCommand(ctx, v, probe, [`${v.probeDir}/${probe}`, ...args], opts);
+  if (r.exitCode > 1) throw new LabError(`${probe} (${v.variant}) exited ${r.exitCode}: ${r.stderr.trim().slice(0, 300)}`, { logPath: r.evidence });
+  return { result: parseResult(r.stdout, ctx.manifest.arch, `${probe} (${v.variant})`), exitCode: r.exitCode, evidence: r.evidence, ms: Date.now() - t0 };
 }

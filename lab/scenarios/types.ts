@@ -31,6 +31,8 @@ export interface VariantPlan {
   /** Directory of the probe binaries in the guest. */
   probeDir: string;
   describe: string;
+  /** uClibc images: the variant's dynamically linked probes and its shared libraries in the guest. */
+  shared?: { probeDir: string; libDir: string };
 }
 
 export interface RepeatResult {

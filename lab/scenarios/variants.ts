@@ -1,8 +1,8 @@
 import { type BundleManifest } from '../model/manifest.ts';
 import { LabError } from '../util/errors.ts';
 import type { Scenario, VariantPlan } from './types.ts';
+import { GUEST_PROBES as PROBES, sharedProbeDir } from '../model/guest-layout.ts';
 
-const PROBES = '/opt/reprolab/probes';
 
 /**
  * Which probe build plays which role. Libc scenarios compare libc builds
@@ -11,6 +11,16 @@ const PROBES = '/opt/reprolab/probes';
  * baseline libc: the libc plays no part in those bugs.
  */
 export function planVariants(scenario: Scenario, manifest: BundleManifest, patchedLibc = 'patched'): VariantPlan[] {
+  return libcPlans(scenario, manifest, patchedLibc).map((p) => withShared(p, manifest));
+}
+
+/** A libc variant with a shared build (uClibc images) also names its dynamically linked probes and libraries. */
+function withShared(p: VariantPlan, manifest: BundleManifest): VariantPlan {
+  const shared = manifest.libc.variants.find((x) => x.variant === p.variant)?.shared;
+  return shared ? { ...p, shared: { probeDir: sharedProbeDir(p.variant), libDir: shared.libDir } } : p;
+}
+
+function libcPlans(scenario: Scenario, manifest: BundleManifest, patchedLibc: string): VariantPlan[] {
   const built = manifest.libc.variants.map((v) => v.variant);
   const libcOf = (v: string) => manifest.libc.variants.find((x) => x.variant === v)?.libc ?? v;
   if (scenario.usesLibc) {

@@ -1,6 +1,6 @@
 import { readNetTruth } from '../../fabric/guest-ops.ts';
 import type { NetTruth } from '../../fabric/truth.ts';
-import { runProbe, type ProbeRun } from '../probe-run.ts';
+import { runCommand, runProbe, type ProbeRun } from '../probe-run.ts';
 import { type ProbeResult } from '../../model/scenario-result.ts';
 import { cannotJudge, type Judgement } from '../judge.ts';
 import { type Scenario, type ScenarioContext, type VariantPlan } from '../types.ts';
@@ -45,6 +45,37 @@ export function judgeGetifaddrs(result: ProbeResult, truth: NetTruth): Judgement
   return { outcome: 'PASS', symptom: `${c.links} links, ${truth.addrs.length} addresses, all present` };
 }
 
+/** The message busybox 1.35's udhcpc6 prints when getifaddrs() gave it no link-local address (d6_socket.c). */
+const UDHCPC6_NO_LINK_LOCAL = "can't get link-local IPv6 address";
+
+/**
+ * busybox udhcpc6 of the image, run against the variant's libc: it finds its
+ * link-local address with getifaddrs() (and does not check the return value),
+ * so the field symptom is "every caller of getifaddrs fails". PASS when it got
+ * far enough to send a DHCPv6 solicit; the ground truth must show eth0's
+ * link-local address, else there is nothing it should have found.
+ */
+export function judgeUdhcpc6(output: string, truth: NetTruth, iface: string): Judgement {
+  const index = truth.links.find((l) => l.name === iface)?.index;
+  const linkLocal = truth.addrs.find((a) => a.index === index && a.family === 'inet6' && a.address.toLowerCase().startsWith('fe80:'));
+  if (!linkLocal) return cannotJudge(`the ground truth has no IPv6 link-local address on ${iface}: udhcpc6 has nothing to find`);
+  if (output.includes(UDHCPC6_NO_LINK_LOCAL)) return { outcome: 'FAIL', symptom: `udhcpc6: ${UDHCPC6_NO_LINK_LOCAL} (${iface} has ${linkLocal.address})` };
+  if (/sending (discover|solicit)/.test(output)) return { outcome: 'PASS', symptom: `udhcpc6 found ${linkLocal.address} on ${iface} and sent a DHCPv6 solicit` };
+  return cannotJudge(`udhcpc6 printed neither "${UDHCPC6_NO_LINK_LOCAL}" nor "sending discover": ${JSON.stringify(output.trim().slice(0, 200))}`);
+}
+
+/** Worst of the probe's and the programs' outcomes: a variant passes only when every reader in it did. */
+function worst(a: Judgement['outcome'], b: Judgement['outcome']): Judgement['outcome'] {
+  return a === 'ERROR' || b === 'ERROR' ? 'ERROR' : a === 'FAIL' || b === 'FAIL' ? 'FAIL' : 'PASS';
+}
+
+/** Runs udhcpc6 of the image with the variant's shared libraries first in the search path (no network change: -n -q, one try). */
+async function runUdhcpc6(ctx: ScenarioContext, v: VariantPlan & { shared: { libDir: string } }, truth: NetTruth): Promise<NonNullable<VariantRun['programs']>[number]> {
+  const argv = ['env', `LD_LIBRARY_PATH=${v.shared.libDir}`, 'busybox', 'udhcpc6', '-i', 'eth0', '-n', '-q', '-t', '1', '-T', '1', '-s', '/bin/true'];
+  const r = await runCommand(ctx, v, 'udhcpc6', argv);
+  return { program: 'busybox udhcpc6', ...judgeUdhcpc6(`${r.stdout}${r.stderr}`, truth, 'eth0'), evidence: r.evidence };
+}
+
 export const getifaddrs: Scenario = {
   name: 'getifaddrs',
   bug: 'B1',
@@ -53,8 +84,22 @@ export const getifaddrs: Scenario = {
   defaults: { interfaces: 40 },
   fabric: (p) => ({ interfaces: p.interfaces ?? 40 }),
   async repeat(ctx) {
-    const { before, runs } = await runAgainstNetTruth(ctx, 'ifaddrs-probe', () => ['--list'], judgeGetifaddrs, stripEntries);
-    return { runs, key: { links: before.links.length, addresses: before.addrs.length, firstLinkChunkBytes: before.firstLinkChunkBytes, pageSizeKiB: ctx.manifest.kernel.pageSizeKiB } };
+    // A uClibc image: the dynamically linked probe, loading the variant's own libc.so.0 as a product's programs do.
+    const variants = ctx.variants.map((v) => (v.shared ? { ...v, probeDir: v.shared.probeDir } : v));
+    const { before, runs } = await runAgainstNetTruth({ ...ctx, variants }, 'ifaddrs-probe', () => ['--list'], judgeGetifaddrs, stripEntries);
+    // Then a program of the image that calls getifaddrs(), against the same libc (uClibc images build busybox with udhcpc6).
+    const withPrograms: VariantRun[] = [];
+    for (const [i, run] of runs.entries()) {
+      const v = variants[i]!;
+      if (!v.shared) {
+        withPrograms.push(run);
+        continue;
+      }
+      const prog = await runUdhcpc6(ctx, { ...v, shared: v.shared }, before);
+      withPrograms.push({ ...run, outcome: worst(run.outcome, prog.outcome), symptom: `${run.symptom}; ${prog.symptom}`, programs: [prog] });
+    }
+    const linkage = variants.every((v) => v.shared) ? 'shared' : 'static';
+    return { runs: withPrograms, key: { links: before.links.length, addresses: before.addrs.length, firstLinkChunkBytes: before.firstLinkChunkBytes, pageSizeKiB: ctx.manifest.kernel.pageSizeKiB, probeLinkage: linkage, programs: linkage === 'shared' ? 'busybox udhcpc6' : 'none (no image program is linked against the libc under test)' } };
   },
 };
 

@@ -17,6 +17,7 @@ export const defconfigName = (t: Target): string => `reprolab_${t.name.replace(/
 const BR_ARCH: Record<Target['arch'], string[]> = {
   arm: ['BR2_arm=y', 'BR2_arm926t=y'],
   mipsel: ['BR2_mipsel=y', 'BR2_mips_32r2=y', '# BR2_MIPS_SOFT_FLOAT is not set'],
+  mips: ['BR2_mips=y', 'BR2_mips_32r2=y', '# BR2_MIPS_SOFT_FLOAT is not set'],
 };
 
 /** A generic package whose sources live in the tree: each .c becomes one program, built like the lab builds it. */
