@@ -24,7 +24,7 @@ import { buildSourceUserland } from './userland-source.ts';
 import { BASELINE_VARIANT, libcLibDir } from '../model/guest-layout.ts';
 
 /** Bumped when the recipe changes in a way no input digest captures. */
-export const RECIPE_VERSION = 1;
+export const RECIPE_VERSION = 2;
 
 export interface BuildRequest {
   target: Target;
@@ -187,7 +187,7 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
   const contents = {
     kernelImage: kernel.image,
     ...(kernel.dtb ? { dtb: kernel.dtb } : {}),
-    ...(target.kernel.initramfs === 'external' ? { rootfsCpio: rootfs.cpio } : {}),
+    ...(target.kernel.initramfs === 'external' ? { rootfsCpio: rootfs.cpio } : { initramfsCpio: rootfs.cpio }),
     kernelConfig: path.join(kernel.dir, 'config'),
     ccPrefix: ctx.tc.prefix,
     variants: builds.map((b, i) => ({

@@ -22,6 +22,16 @@ export function parseFragment(file: string, text: string): ConfigSetting[] {
   return settings;
 }
 
+/** One setting per name, the later one winning (a target's settings override its board's fragment). */
+export function lastWins(settings: ConfigSetting[]): ConfigSetting[] {
+  const byName = new Map<string, ConfigSetting>();
+  for (const s of settings) {
+    byName.delete(s.name);
+    byName.set(s.name, s);
+  }
+  return [...byName.values()];
+}
+
 /** Appends settings to a .config text (later lines win in Kconfig). */
 export function applyFragment(config: string, settings: ConfigSetting[]): string {
   const lines = settings.map((s) => (s.value === 'n' ? `# ${s.name} is not set` : `${s.name}=${s.value}`));

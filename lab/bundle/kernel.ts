@@ -9,7 +9,7 @@ import { LabError } from '../util/errors.ts';
 import { exists } from '../util/fs.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { runLogged } from '../util/run.ts';
-import { applyFragment, parseFragment, verifyFragment, type ConfigSetting } from './config-fragment.ts';
+import { applyFragment, lastWins, parseFragment, verifyFragment, type ConfigSetting } from './config-fragment.ts';
 import { withLock } from '../store/lock.ts';
 import { storeEntry } from '../store/store.ts';
 import { hostMakeVersion, toolchainVersion, type Toolchain } from './toolchain.ts';
@@ -98,10 +98,10 @@ export async function buildKernel(req: KernelBuildRequest): Promise<KernelImage>
   });
   const buildDir = path.join(dirs.work, `linux-${line.version}-${target.kernel.board}-${compileKey.slice(0, 16)}`);
   const initramfsInBuild = path.join(buildDir, 'initramfs.cpio');
-  const settings = [
+  const settings = lastWins([
     ...fragmentFiles.flatMap((f, i) => parseFragment(`kernels/${line.line}/${f}`, fragmentTexts[i]!)),
     ...targetSettings(target, req.initramfs ? initramfsInBuild : undefined),
-  ];
+  ]);
 
   const entry = await storeEntry(dirs.store, 'kernel', { compileKey, initramfs: req.initramfs?.sha256 }, async (out) => {
     await withLock(`${buildDir}.lock`, async () => {

@@ -20,6 +20,8 @@ export interface BundleContents {
   dtb?: string;
   /** Copied as images/rootfs.cpio (absent when the rootfs is linked into the kernel image). */
   rootfsCpio?: string;
+  /** The rootfs linked into the kernel image, copied as images/initramfs.cpio so it can be inspected without unpacking the kernel. */
+  initramfsCpio?: string;
   kernelConfig?: string;
   /** Prefix of the cc wrappers in host/bin/ (`<prefix><variant>-cc`). */
   ccPrefix: string;
@@ -48,6 +50,7 @@ export async function writeBundle(out: string, c: BundleContents, manifestFor: (
     ...(c.rootfsCpio ? { rootfs: await image(c.rootfsCpio, 'rootfs.cpio') } : {}),
   };
   if (c.kernelConfig) await image(c.kernelConfig, 'kernel.config');
+  if (c.initramfsCpio) await image(c.initramfsCpio, 'initramfs.cpio');
   for (const d of ['staging', 'host/bin', 'target-probes']) await fs.mkdir(path.join(out, d), { recursive: true });
   const variants: VariantManifest[] = [];
   for (const v of c.variants) {

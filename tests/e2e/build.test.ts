@@ -27,6 +27,43 @@ async function cpioList(file: string): Promise<string[]> {
   return (await execa('cpio', ['-it', '-F', file])).stdout.split('\n');
 }
 
+/**
+ * Unpacks a uClibc image and checks every file with readelf: no glibc file name,
+ * every dynamic ELF asks for a uClibc loader (one of `libDirs`/ld-uClibc.so.0) and
+ * needs only libraries uClibc ships; every static one starts through __uClibc_main.
+ */
+async function noGlibcIn(cpio: string, libDirs: string[]): Promise<{ dynamic: string[]; static: string[] }> {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-rootfs-'));
+  await execa('cpio', ['-idm', '--quiet', '--no-absolute-filenames', '-F', cpio], { cwd: root });
+  const files = (await execa('find', ['.', '-type', 'f'], { cwd: root })).stdout.split('\n').map((f) => f.slice(1));
+  const uclibcLibs = new Set((await Promise.all(libDirs.map((d) => fs.readdir(path.join(root, d))))).flat().filter((n) => /\.so\.\d+$/.test(n)));
+  expect(uclibcLibs).toContain('libc.so.0');
+  const out = { dynamic: [] as string[], static: [] as string[] };
+  for (const f of files) {
+    expect(f).not.toMatch(/(^|\/)(ld-linux[^/]*|libc\.so\.6|libc-2\.\d+\.so)$/);
+    const head = Buffer.alloc(4);
+    const fh = await fs.open(path.join(root, f));
+    await fh.read(head, 0, 4, 0);
+    await fh.close();
+    if (head.toString('latin1') !== '\x7fELF') continue;
+    const program = (await execa('readelf', ['-lW', path.join(root, f)])).stdout;
+    const interp = /Requesting program interpreter: ([^\]]+)\]/.exec(program)?.[1];
+    const needed = [...(await execa('readelf', ['-dW', path.join(root, f)])).stdout.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((x) => x[1]!);
+    for (const n of needed) expect(uclibcLibs, `${f} needs ${n}`).toContain(n);
+    if (interp) {
+      expect(libDirs.map((d) => `${d}/ld-uClibc.so.0`), `${f} loads ${interp}`).toContain(interp);
+      out.dynamic.push(f);
+    } else if (!/DYNAMIC/.test(program)) {
+      const strings = (await execa('strings', ['-a', path.join(root, f)])).stdout;
+      expect(strings, `${f} is static: linked against uClibc`).toContain('__uClibc_main');
+      expect(strings, `${f} is static: not glibc`).not.toContain('__libc_start_main');
+      out.static.push(f);
+    }
+  }
+  await fs.rm(root, { recursive: true, force: true });
+  return out;
+}
+
 /** A file of the uClibc source the lab resolves (override tree or pinned archive). */
 async function uclibcFile(rel: string): Promise<string> {
   const spec = await loadSourceSpec(path.join(uclibcDir, 'source.json'));
@@ -46,20 +83,23 @@ for (const avail of availability) {
       const bundle = await buildTarget(target.name);
       const m = bundle.manifest;
       const tc = TOOLCHAINS[target.arch];
+      const order = target.arch === 'mips' ? 'MSB' : 'LSB';
+      const mips = target.arch !== 'arm';
 
       // Kernel image and its version.
       const image = path.join(bundle.dir, m.kernel.image);
       const kernelType = await fileType(image);
       if (target.arch === 'arm') expect(kernelType).toMatch(/Linux kernel ARM boot executable zImage/);
-      else expect(kernelType).toMatch(/ELF 32-bit LSB executable, MIPS/);
+      else expect(kernelType).toMatch(new RegExp(`ELF 32-bit ${order} executable, MIPS`));
       expect(m.kernel.release).toMatch(new RegExp(`^${target.kernel.line.replace('.', '\\.')}\\.\\d+-reprolab$`));
-      if (target.arch === 'mipsel') {
+      if (mips) {
         const banner = (await execa('grep', ['-a', '-o', '-m1', 'Linux version [^ ]* ', image])).stdout;
         expect(banner).toContain(`Linux version ${m.kernel.release}`);
       }
       const config = await fs.readFile(path.join(bundle.dir, 'images', 'kernel.config'), 'utf8');
       expect(config).toContain('CONFIG_NETLINK_DIAG=y');
-      if (target.arch === 'mipsel') expect(config).toContain(`CONFIG_PAGE_SIZE_${target.kernel.pageSizeKiB}KB=y`);
+      if (mips) expect(config).toContain(`CONFIG_PAGE_SIZE_${target.kernel.pageSizeKiB}KB=y`);
+      if (mips) expect(config).toContain(target.arch === 'mips' ? 'CONFIG_CPU_BIG_ENDIAN=y' : 'CONFIG_CPU_LITTLE_ENDIAN=y');
       if (m.kernel.dtb) expect(await fileType(path.join(bundle.dir, m.kernel.dtb))).toMatch(/Device Tree Blob/);
 
       // Root filesystem: external cpio, or linked into the kernel.
@@ -77,14 +117,14 @@ for (const avail of availability) {
         for (const probe of v.probes) {
           const bin = path.join(bundle.dir, 'target-probes', v.variant, probe);
           const t = await fileType(bin);
-          expect(t).toContain(`ELF 32-bit LSB executable, ${tc.fileMachine}`);
+          expect(t).toContain(`ELF 32-bit ${order} executable, ${tc.fileMachine}`);
           expect(t).toContain('statically linked');
           const strings = (await execa('strings', ['-a', bin])).stdout;
           expect(strings).toContain(target.libc.kind === 'uclibc' ? 'uClibc' : 'glibc');
         }
         // uClibc is built shared and static: the loader and libc.so.0 for programs, libc.a for the probes.
         if (target.libc.kind === 'uclibc') {
-          for (const lib of ['lib/ld-uClibc.so.0', 'lib/libc.so.0']) expect(await fileType(path.join(v.sysroot, lib))).toMatch(new RegExp(`ELF 32-bit LSB shared object, ${tc.fileMachine}`));
+          for (const lib of ['lib/ld-uClibc.so.0', 'lib/libc.so.0']) expect(await fileType(path.join(v.sysroot, lib))).toMatch(new RegExp(`ELF 32-bit ${order} shared object, ${tc.fileMachine}`));
           expect(await fileType(path.join(v.sysroot, 'usr/lib/libc.a'))).toMatch(/current ar archive/);
         }
         // Exactly the series the lab keeps: uClibc's compat patches (+ the fix for "patched"); none on Debian's glibc.
@@ -96,7 +136,15 @@ for (const avail of availability) {
 
       // The manifest records every source with its digest.
       expect(m.kernel.source.sha256).toMatch(/^[0-9a-f]{64}$/);
-      expect(m.userland.packages.map((p) => p.name)).toContain('dropbear-bin');
+      expect(m.userland.packages.map((p) => p.name)).toEqual(target.libc.kind === 'uclibc' ? ['busybox', 'dropbear'] : expect.arrayContaining(['busybox-static', 'dropbear-bin']));
+
+      // A uClibc image holds no glibc: checked with binutils' readelf over the unpacked rootfs, not with the lab's own ELF reader.
+      if (target.libc.kind === 'uclibc') {
+        const cpio = path.join(bundle.dir, 'images', target.kernel.initramfs === 'external' ? 'rootfs.cpio' : 'initramfs.cpio');
+        const elves = await noGlibcIn(cpio, m.libc.variants.map((v) => v.shared?.libDir ?? '/lib'));
+        expect(elves.dynamic).toEqual(expect.arrayContaining(['/bin/busybox', '/usr/sbin/dropbear', ...m.libc.variants.map((v) => `/opt/reprolab/probes/${v.variant}/shared/ifaddrs-probe`)]));
+        expect(elves.static).toEqual(expect.arrayContaining(['/opt/reprolab/bin/rl-fabric', ...m.libc.variants.map((v) => `/opt/reprolab/probes/${v.variant}/ifaddrs-probe`)]));
+      }
       expect(m.rootfs.hostKey).toMatch(/^ssh-ed25519 /);
 
       // Unchanged inputs: nothing is rebuilt.
@@ -121,7 +169,7 @@ describe('a changed uClibc patch', () => {
       const marker = `/* reprolab e2e ${stamp} */`;
       await fs.writeFile(file, `e2e marker\n\n--- a/libc/inet/ifaddrs.c\n+++ b/libc/inet/ifaddrs.c\n@@ -1 +1,2 @@\n+${marker}\n ${first}\n`);
       const bundle = await buildTarget('arm-versatile-3.10-uclibc', { variants: ['unpatched', 'patched'], extraPatches: [file] });
-      expect(bundle.rebuilt.sort()).toEqual(['bundle', 'probes-patched', 'rootfs', 'uclibc-patched'].sort());
+      expect(bundle.rebuilt.sort()).toEqual(['bundle', 'probes-patched', 'probes-patched-shared', 'rootfs', 'uclibc-patched'].sort());
       expect(bundle.manifest.libc.variants.find((v) => v.variant === 'patched')!.patches.map((p) => path.basename(p.file))).toContain('9999-e2e-marker.patch');
     },
   );
