@@ -59,6 +59,19 @@ for (const target of targets) {
         if (result.ok) expect(result.inet).toBeGreaterThanOrEqual(2); // lo and eth0
         else expect(result.error).toMatch(/^E[A-Z]+$/);
         console.log(`${target.name} ${v.variant}: ${line}`);
+
+        // uClibc: the dynamically linked probe resolves the variant's own libc.so.0 (uClibc's loader traces it like ldd).
+        if (v.shared) {
+          const trace = await g.exec(['env', 'LD_TRACE_LOADED_OBJECTS=1', `/opt/reprolab/probes/${v.variant}/shared/ifaddrs-probe`]);
+          expect(trace.stdout, `${v.variant} shared probe`).toMatch(new RegExp(`libc\\.so\\.0 => ${v.shared.libDir}/libc\\.so\\.0`));
+          const shared = await g.exec([`/opt/reprolab/probes/${v.variant}/shared/ifaddrs-probe`]);
+          expect(shared.stdout).toMatch(/^REPROLAB-RESULT \{"probe":"ifaddrs","libc":"uClibc 0\.9\.33/m);
+        }
+      }
+      // busybox and dropbear of a uClibc image are its own, linked against /lib/ld-uClibc.so.0.
+      if (target.libc.kind === 'uclibc') {
+        const trace = await g.exec(['env', 'LD_TRACE_LOADED_OBJECTS=1', '/usr/sbin/dropbear']);
+        expect(trace.stdout).toMatch(/libc\.so\.0 => \/lib\/libc\.so\.0/);
       }
 
       // A file round-trips byte for byte.
