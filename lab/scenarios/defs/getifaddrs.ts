@@ -69,10 +69,25 @@ function worst(a: Judgement['outcome'], b: Judgement['outcome']): Judgement['out
   return a === 'ERROR' || b === 'ERROR' ? 'ERROR' : a === 'FAIL' || b === 'FAIL' ? 'FAIL' : 'PASS';
 }
 
-/** Runs udhcpc6 of the image with the variant's shared libraries first in the search path (no network change: -n -q, one try). */
+/**
+ * Runs udhcpc6 of the image with the variant's shared libraries first in the search path
+ * (no network change: -n -q, one try; -o: an empty option request list, the getifaddrs()
+ * call is the same). The verdict is in its first lines: it is stopped once it has said
+ * either, or after 15 s. (On arm-versatile-3.10-uclibc it never ends by itself after its
+ * solicit — it spins at 100% CPU waiting for the 1 s reply timeout; on MIPS it ends with
+ * "no lease, failing". Not chased: it happens after the getifaddrs() call this judges.)
+ */
+const UDHCPC6_SCRIPT = [
+  'out=/tmp/reprolab-udhcpc6.$$',
+  '( LD_LIBRARY_PATH=$1 exec busybox udhcpc6 -i eth0 -n -q -t 1 -T 1 -o -s /bin/true > $out 2>&1 & echo $! > $out.pid )',
+  'pid=$(cat $out.pid); i=0',
+  `while [ $i -lt 150 ] && kill -0 $pid 2>/dev/null && ! grep -q -e "sending discover" -e "${UDHCPC6_NO_LINK_LOCAL}" $out; do sleep 0.1; i=$((i+1)); done`,
+  'if kill -0 $pid 2>/dev/null; then kill -9 $pid; echo "(reprolab: stopped udhcpc6 after $i waits of 0.1 s)"; fi',
+  'cat $out; rm -f $out $out.pid',
+].join('\n');
+
 async function runUdhcpc6(ctx: ScenarioContext, v: VariantPlan & { shared: { libDir: string } }, truth: NetTruth): Promise<NonNullable<VariantRun['programs']>[number]> {
-  const argv = ['env', `LD_LIBRARY_PATH=${v.shared.libDir}`, 'busybox', 'udhcpc6', '-i', 'eth0', '-n', '-q', '-t', '1', '-T', '1', '-s', '/bin/true'];
-  const r = await runCommand(ctx, v, 'udhcpc6', argv);
+  const r = await runCommand(ctx, v, 'udhcpc6', ['sh', '-c', UDHCPC6_SCRIPT, 'sh', v.shared.libDir]);
   return { program: 'busybox udhcpc6', ...judgeUdhcpc6(`${r.stdout}${r.stderr}`, truth, 'eth0'), evidence: r.evidence };
 }
 
