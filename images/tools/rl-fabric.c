@@ -429,8 +429,11 @@ static int cmd_dump(void)
 		long size = 0;
 		FILE *saved = stdout;
 		FILE *mem = tmpfile();
-		if (!mem)
+		if (!mem) {
+			printf("REPROLAB-FABRIC {\"ok\":false,\"error\":\"%s\"}\n", errname(errno));
+			close(fd);
 			return 1;
+		}
 		stdout = mem;
 		links = (struct out){ 1, 0 };
 		addrs = (struct out){ 1, 0 };

@@ -31,7 +31,7 @@ export function ccWrapperScript(recipes: { static: CompileRecipe; shared: Compil
     'done',
     'case "$mode" in',
     `compile) exec ${shellQuote(s.cc)} ${q(s.compile)} "$@" ;;`,
-    `partial) exec ${shellQuote(s.cc)} ${q(s.compile)} -no-pie "$@" ;;`,
+    `partial) exec ${shellQuote(s.cc)} ${q(s.compile)} -no-pie -nostdlib "$@" ;;`,
     'esac',
     `[ -n "$static" ] && exec ${shellQuote(s.cc)} ${q(s.compile)} ${q(s.linkBefore)} ${shellQuote(`-L${libDir}`)} "$@" ${q(s.linkAfter)}`,
     `exec ${shellQuote(d.cc)} ${q(d.compile)} ${q(d.linkBefore)} "$@" ${q(d.linkAfter)}`,

@@ -97,7 +97,8 @@ export function mergeEntries(entries: CpioEntry[]): CpioEntry[] {
 
 /** A uClibc image must hold no glibc: checked over every file before the image is written (see auditUclibcImage). */
 async function auditLayer(target: string, entries: CpioEntry[], libcs: GuestLibc[]): Promise<LibcAudit> {
-  const files = entries.flatMap((e) => (e.kind === 'file' ? [{ path: e.path, data: e.data }] : []));
+  // Symlinks are checked by name (a /lib/ld-linux.so.3 link is glibc too); their data is empty, so never an ELF.
+  const files = entries.flatMap((e) => (e.kind === 'file' ? [{ path: e.path, data: e.data }] : e.kind === 'symlink' ? [{ path: e.path, data: Buffer.alloc(0) }] : []));
   const libFiles = (await Promise.all(libcs.map((l) => fs.readdir(path.join(l.sysroot, 'lib'))))).flat();
   const audit = auditUclibcImage(files, { loaders: libcs.map((l) => `${libcLibDir(l.variant)}/ld-uClibc.so.0`), sonames: uclibcSonames(libFiles) });
   if (audit.violations.length) {
@@ -112,7 +113,7 @@ export async function buildRootfs(opts: { targetName: string; userland: Userland
   const inputs = {
     target: opts.targetName,
     userland: opts.userland.dir,
-    // Absent for glibc targets, so their rootfs keys stay what they were.
+    // Only uClibc images carry libc runtimes of their own.
     ...(opts.libcs?.length ? { libcs: opts.libcs.map((l) => ({ variant: l.variant, at: libcLibDir(l.variant), sysroot: l.sysroot })) } : {}),
     probes: opts.probes.map((p) => ({ variant: p.variant, ...(p.linkage === 'shared' ? { linkage: p.linkage } : {}), dir: p.dir })),
     tools: opts.tools.dir,

@@ -64,6 +64,8 @@ export async function buildSourceUserland(opts: { tc: Toolchain; sysroot: string
     dirs.store,
     'userland-uclibc',
     {
+      /** Bumped when the build steps below change in a way no input captures. */
+      recipe: 1,
       libc: sysroot,
       wrapper: sha256(wrapper),
       programs: programs.map((p) => ({ name: p.name, tree: p.tree.key, files: Object.fromEntries(Object.entries(p.files).map(([f, t]) => [f, sha256(t)])) })),

@@ -29,6 +29,13 @@ const DEB_SRC_ENTRY = [
   'Components: main',
   'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg',
   '',
+  // Security updates of busybox and dropbear are published here first.
+  'Types: deb-src',
+  'URIs: http://security.debian.org/debian-security',
+  'Suites: bookworm-security',
+  'Components: main',
+  'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg',
+  '',
 ].join('\n');
 
 /** Whether apt knows any deb-src line (ours or the machine's own). */

@@ -36,7 +36,7 @@ export async function resolveDebianSource(spec: DebianSourcePackage, dirs: LabDi
       spec.dsc,
       `source ${spec.dsc} (Debian source package ${spec.debianSource} ${spec.version}) not available${downloadFailure ? `: ${downloadFailure}` : opts.download ? '' : ' (offline: not downloaded)'}`,
       `reprolab doctor --install (adds a deb-src entry), then run again; or put the .dsc and its files in ${dir}/ ` +
-        `(apt-get source --download-only ${spec.debianSource}=${spec.version}); or unpack the tree into ${path.join(dirs.overrides, spec.package)}/`,
+        `(apt-get source --download-only ${spec.debianSource}=${spec.version}; a superseded version stays on snapshot.debian.org); or unpack the tree into ${path.join(dirs.overrides, spec.package)}/`,
     );
   }
   const digest = await memoFileDigest(opts.memoDir, dsc);

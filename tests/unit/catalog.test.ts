@@ -22,7 +22,7 @@ function errorOf(fn: () => unknown): LabError {
 }
 
 describe('target catalog', () => {
-  it('loads the five required targets with exactly their names', async () => {
+  it('loads the six required targets with exactly their names', async () => {
     const names = (await loadTargets()).map((t) => t.name).sort();
     expect(names).toEqual([
       'arm-versatile-3.10-uclibc',
@@ -30,6 +30,7 @@ describe('target catalog', () => {
       'mips-malta-3.10-uclibc',
       'mips-malta16k-3.10-uclibc',
       'mips-malta16k-6.1-glibc',
+      'mips-maltabe-3.10-uclibc',
     ]);
   });
 

@@ -158,12 +158,12 @@ describe('TargetRun: an ERROR is retried once on a fresh boot; a verdict never i
     const { root, dirs } = await tempDirs();
     const target = (await loadTargets()).find((t) => t.name === 'mips-malta-3.10-uclibc')!;
     const run = new TargetRun({ target, dirs, sources: { dirs, env: {}, download: false }, outDir: path.join(root, 'run'), repeat: 1, params: {}, expectations: new Map() });
-    expect(await run.prepare(() => undefined)).toBe('skipped: linux-3.10.108.tar.xz, uClibc-0.9.33.2.tar.xz not available');
-    expect(run.info).toMatchObject({ status: 'skipped', reason: 'skipped: linux-3.10.108.tar.xz, uClibc-0.9.33.2.tar.xz not available' });
-    expect(run.info.missingSources!.map((m) => m.archive)).toEqual(['linux-3.10.108.tar.xz', 'uClibc-0.9.33.2.tar.xz']);
+    expect(await run.prepare(() => undefined)).toBe('skipped: linux-3.10.108.tar.xz, uClibc-0.9.33.2.tar.xz, busybox_1.35.0-4+deb12u1.dsc, dropbear_2022.83-1+deb12u3.dsc not available');
+    expect(run.info).toMatchObject({ status: 'skipped', reason: 'skipped: linux-3.10.108.tar.xz, uClibc-0.9.33.2.tar.xz, busybox_1.35.0-4+deb12u1.dsc, dropbear_2022.83-1+deb12u3.dsc not available' });
+    expect(run.info.missingSources!.map((m) => m.archive)).toEqual(['linux-3.10.108.tar.xz', 'uClibc-0.9.33.2.tar.xz', 'busybox_1.35.0-4+deb12u1.dsc', 'dropbear_2022.83-1+deb12u3.dsc']);
     expect(run.info.missingSources![0]!.fix).toContain(path.join(dirs.downloads));
     const c = await run.cell(passing, () => undefined);
-    expect(c).toMatchObject({ status: 'skipped', summary: 'skipped: linux-3.10.108.tar.xz, uClibc-0.9.33.2.tar.xz not available' });
+    expect(c).toMatchObject({ status: 'skipped', summary: 'skipped: linux-3.10.108.tar.xz, uClibc-0.9.33.2.tar.xz, busybox_1.35.0-4+deb12u1.dsc, dropbear_2022.83-1+deb12u3.dsc not available' });
   });
 
   it('a run that throws is a lost cell (ERROR with the cause), not an escape that drops it from matrix.json', async () => {

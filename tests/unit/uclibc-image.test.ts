@@ -151,7 +151,7 @@ describe('ccWrapperScript', () => {
     const run = async (...args: string[]) => (await execa(cc, args)).stdout;
     expect(await run('-c', 'a.c', '-o', 'a.o')).toBe('-nostdinc -isystem /s/usr/include -c a.c -o a.o');
     expect(await run('-M', 'a.c')).toBe('-nostdinc -isystem /s/usr/include -M a.c');
-    expect(await run('-r', 'a.o', 'b.o', '-o', 'ab.o')).toBe('-nostdinc -isystem /s/usr/include -no-pie -r a.o b.o -o ab.o');
+    expect(await run('-r', 'a.o', 'b.o', '-o', 'ab.o')).toBe('-nostdinc -isystem /s/usr/include -no-pie -nostdlib -r a.o b.o -o ab.o');
     expect(await run('-o', 'prog', 'a.o', '-lm')).toBe('-nostdinc -isystem /s/usr/include shared-before /s/usr/lib/crt1.o -o prog a.o -lm shared-after /s/usr/lib/crtn.o');
     expect(await run('-static', '-o', 'prog', 'a.o')).toBe('-nostdinc -isystem /s/usr/include static-before /s/usr/lib/crt1.o -L/s/usr/lib -static -o prog a.o static-after /s/usr/lib/crtn.o');
     await fs.rm(dir, { recursive: true, force: true });
@@ -169,9 +169,12 @@ describe('judgeUdhcpc6', () => {
   });
 
   it("FAILs on busybox's message, PASSes when it sent a solicit, and cannot judge without a link-local address or either line", () => {
-    expect(judgeUdhcpc6("udhcpc6: can't get link-local IPv6 address\n", truth(true), 'eth0')).toEqual({ outcome: 'FAIL', symptom: "udhcpc6: can't get link-local IPv6 address (eth0 has fe80::5054:ff:fe12:3456)" });
-    expect(judgeUdhcpc6('udhcpc6: started, v1.35.0\nudhcpc6: sending discover\nudhcpc6: no lease, failing\n', truth(true), 'eth0').outcome).toBe('PASS');
-    expect(judgeUdhcpc6('udhcpc6: sending discover\n', truth(false), 'eth0').outcome).toBe('ERROR');
-    expect(judgeUdhcpc6('udhcpc6: applet not found\n', truth(true), 'eth0')).toMatchObject({ outcome: 'ERROR', symptom: expect.stringContaining('cannot judge') });
+    const lib = '/opt/reprolab/libc/patched/lib';
+    const trace = `\tlibc.so.0 => ${lib}/libc.so.0 (0x77344000)\n`;
+    expect(judgeUdhcpc6(`${trace}udhcpc6: sending discover\n`, truth(true), 'eth0', '/lib')).toMatchObject({ outcome: 'ERROR', symptom: expect.stringContaining('did not load /lib/libc.so.0') });
+    expect(judgeUdhcpc6(`${trace}udhcpc6: can't get link-local IPv6 address\n`, truth(true), 'eth0', lib)).toEqual({ outcome: 'FAIL', symptom: "udhcpc6: can't get link-local IPv6 address (eth0 has fe80::5054:ff:fe12:3456)" });
+    expect(judgeUdhcpc6(`${trace}udhcpc6: started, v1.35.0\nudhcpc6: sending discover\nudhcpc6: no lease, failing\n`, truth(true), 'eth0', lib).outcome).toBe('PASS');
+    expect(judgeUdhcpc6(`${trace}udhcpc6: sending discover\n`, truth(false), 'eth0', lib).outcome).toBe('ERROR');
+    expect(judgeUdhcpc6(`${trace}udhcpc6: applet not found\n`, truth(true), 'eth0', lib)).toMatchObject({ outcome: 'ERROR', symptom: expect.stringContaining('cannot judge') });
   });
 });

@@ -55,7 +55,9 @@ const UDHCPC6_NO_LINK_LOCAL = "can't get link-local IPv6 address";
  * far enough to send a DHCPv6 solicit; the ground truth must show eth0's
  * link-local address, else there is nothing it should have found.
  */
-export function judgeUdhcpc6(output: string, truth: NetTruth, iface: string): Judgement {
+export function judgeUdhcpc6(output: string, truth: NetTruth, iface: string, libDir: string): Judgement {
+  // The loader's own trace must show the variant's libc.so.0: else a PASS could come from /lib's.
+  if (!output.includes(`libc.so.0 => ${libDir}/libc.so.0`)) return cannotJudge(`busybox did not load ${libDir}/libc.so.0 (LD_TRACE_LOADED_OBJECTS shows no such line)`);
   const index = truth.links.find((l) => l.name === iface)?.index;
   const linkLocal = truth.addrs.find((a) => a.index === index && a.family === 'inet6' && a.address.toLowerCase().startsWith('fe80:'));
   if (!linkLocal) return cannotJudge(`the ground truth has no IPv6 link-local address on ${iface}: udhcpc6 has nothing to find`);
@@ -79,6 +81,7 @@ function worst(a: Judgement['outcome'], b: Judgement['outcome']): Judgement['out
  */
 const UDHCPC6_SCRIPT = [
   'out=/tmp/reprolab-udhcpc6.$$',
+  'LD_TRACE_LOADED_OBJECTS=1 LD_LIBRARY_PATH=$1 busybox',
   '( LD_LIBRARY_PATH=$1 exec busybox udhcpc6 -i eth0 -n -q -t 1 -T 1 -o -s /bin/true > $out 2>&1 & echo $! > $out.pid )',
   'pid=$(cat $out.pid); i=0',
   `while [ $i -lt 150 ] && kill -0 $pid 2>/dev/null && ! grep -q -e "sending discover" -e "${UDHCPC6_NO_LINK_LOCAL}" $out; do sleep 0.1; i=$((i+1)); done`,
@@ -88,7 +91,7 @@ const UDHCPC6_SCRIPT = [
 
 async function runUdhcpc6(ctx: ScenarioContext, v: VariantPlan & { shared: { libDir: string } }, truth: NetTruth): Promise<NonNullable<VariantRun['programs']>[number]> {
   const r = await runCommand(ctx, v, 'udhcpc6', ['sh', '-c', UDHCPC6_SCRIPT, 'sh', v.shared.libDir]);
-  return { program: 'busybox udhcpc6', ...judgeUdhcpc6(`${r.stdout}${r.stderr}`, truth, 'eth0'), evidence: r.evidence };
+  return { program: 'busybox udhcpc6', ...judgeUdhcpc6(`${r.stdout}${r.stderr}`, truth, 'eth0', v.shared.libDir), evidence: r.evidence };
 }
 
 export const getifaddrs: Scenario = {
