@@ -3,6 +3,11 @@
 /** One variant's outcome in one run: ERROR is anything that kept the lab from judging (boot, SSH, timeout, hang of the guest). */
 export type Outcome = 'PASS' | 'FAIL' | 'ERROR';
 
+/** ERROR if any is, else FAIL if any is, else PASS: nothing the lab could not judge ever reads as a pass. */
+export function worstOutcome(outcomes: Outcome[]): Outcome {
+  return outcomes.includes('ERROR') ? 'ERROR' : outcomes.includes('FAIL') ? 'FAIL' : 'PASS';
+}
+
 /**
  * The paired verdict of a scenario on one target.
  * REPRODUCED applies when there is no patched variant to compare (a glibc target "as shipped").

@@ -9,7 +9,7 @@ import type { LabDirs } from '../util/paths.ts';
 import { type RepeatResult, type Scenario, type ScenarioParams, type VariantPlan } from './types.ts';
 import { type ScenarioResult, type VariantRun, type VariantSummary } from '../model/scenario-result.ts';
 import { aggregate } from './verdict.ts';
-import { type Outcome } from '../model/verdict.ts';
+import { worstOutcome } from '../model/verdict.ts';
 import { planVariants } from './variants.ts';
 import { formatBurst } from '../fabric/usb-plan.ts';
 import { timeoutMultiplier } from '../util/timeouts.ts';
@@ -31,7 +31,7 @@ export interface RunOptions {
 
 function summarize(plan: VariantPlan, runs: VariantRun[]): VariantSummary {
   const mine = runs.filter((r) => r.variant === plan.variant && r.role === plan.role);
-  const worst: Outcome = mine.some((r) => r.outcome === 'ERROR') ? 'ERROR' : mine.some((r) => r.outcome === 'FAIL') ? 'FAIL' : 'PASS';
+  const worst = worstOutcome(mine.map((r) => r.outcome));
   const shown = mine.find((r) => r.outcome === worst) ?? mine.at(-1);
   return { variant: plan.variant, role: plan.role, describe: plan.describe, outcome: mine.length ? worst : 'ERROR', symptom: shown?.symptom ?? 'did not run', runs: mine };
 }

@@ -7,6 +7,7 @@ import { exists } from '../util/fs.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { runLogged } from '../util/run.ts';
 import { memoFileDigest } from './memo-digest.ts';
+import { onceInFlight } from './once.ts';
 
 /** The files a .dsc names in its Checksums-Sha256 field, with their digests. */
 export function dscFiles(dscText: string): { name: string; sha256: string }[] {
@@ -29,7 +30,8 @@ export async function resolveDebianSource(spec: DebianSourcePackage, dirs: LabDi
   const dsc = path.join(dir, spec.dsc);
   let downloadFailure: string | undefined;
   if (!(await exists(dsc)) && opts.download) {
-    downloadFailure = await download(spec, dir).catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
+    // Two targets that need busybox fetch it once.
+    downloadFailure = await onceInFlight(dir, () => fetchInto(spec, dir)).catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
   }
   if (!(await exists(dsc))) {
     throw new MissingSourceError(
@@ -54,18 +56,6 @@ export async function resolveDebianSource(spec: DebianSourcePackage, dirs: LabDi
     if (got !== f.sha256) throw new LabError(`${file}: sha256 ${got} does not match ${spec.dsc} (${f.sha256})`, { fix: `delete ${dir} and let the lab fetch it again` });
   }
   return { package: spec.package, origin: 'debian-source', path: dsc, sha256: digest, pinned: spec.sha256 };
-}
-
-/** Packages being fetched, by folder: two targets that need busybox fetch it once. */
-const inFlight = new Map<string, Promise<string | undefined>>();
-
-function download(spec: DebianSourcePackage, dir: string): Promise<string | undefined> {
-  let p = inFlight.get(dir);
-  if (!p) {
-    p = fetchInto(spec, dir).finally(() => inFlight.delete(dir));
-    inFlight.set(dir, p);
-  }
-  return p;
 }
 
 async function fetchInto(spec: DebianSourcePackage, dir: string): Promise<undefined> {

@@ -7,6 +7,7 @@ import { downloadArchive, type DownloadProgress, type DownloadTuning } from './d
 import type { LabDirs } from '../util/paths.ts';
 import { memoFileDigest, memoTreeDigest } from './memo-digest.ts';
 import { resolveDebianSource } from './debian-source.ts';
+import { onceInFlight } from './once.ts';
 import type { ArchiveSource, DebianFileSource, SourceSpec } from '../catalog/source-spec.ts';
 
 export interface SourceOptions {
@@ -76,7 +77,8 @@ async function resolveArchive(spec: ArchiveSource, opts: SourceOptions): Promise
   let downloadFailure: string | undefined;
   if (!(await exists(file)) && downloadAllowed(opts)) {
     try {
-      await downloadOnce(file, () => downloadArchive(spec, file, { mirrors: opts.mirrors ?? [], ...(opts.downloadTuning ? { tuning: opts.downloadTuning } : {}), ...(opts.progress ? { progress: opts.progress } : {}), ...(opts.signal ? { signal: opts.signal } : {}) }));
+      // Targets that share an archive (the 3.10 ones) fetch it once.
+      await onceInFlight(file, () => downloadArchive(spec, file, { mirrors: opts.mirrors ?? [], ...(opts.downloadTuning ? { tuning: opts.downloadTuning } : {}), ...(opts.progress ? { progress: opts.progress } : {}), ...(opts.signal ? { signal: opts.signal } : {}) }));
     } catch (err) {
       downloadFailure = err instanceof Error ? err.message : String(err);
     }
@@ -99,17 +101,6 @@ async function resolveArchive(spec: ArchiveSource, opts: SourceOptions): Promise
   );
 }
 
-/** Downloads in flight, by destination: targets that share an archive (the three 3.10 ones) fetch it once. */
-const inFlight = new Map<string, Promise<unknown>>();
-
-function downloadOnce(file: string, run: () => Promise<unknown>): Promise<unknown> {
-  let p = inFlight.get(file);
-  if (!p) {
-    p = run().finally(() => inFlight.delete(file));
-    inFlight.set(file, p);
-  }
-  return p;
-}
 
 async function resolveDebianFile(spec: DebianFileSource, opts: SourceOptions): Promise<ResolvedSource> {
   if (!(await exists(spec.path))) {

@@ -5,6 +5,7 @@ import { type ProbeResult } from '../../model/scenario-result.ts';
 import { cannotJudge, type Judgement } from '../judge.ts';
 import { type Scenario, type ScenarioContext, type VariantPlan } from '../types.ts';
 import { type VariantRun } from '../../model/scenario-result.ts';
+import { worstOutcome } from '../../model/verdict.ts';
 
 interface Entry {
   name: string;
@@ -66,11 +67,6 @@ export function judgeUdhcpc6(output: string, truth: NetTruth, iface: string, lib
   return cannotJudge(`udhcpc6 printed neither "${UDHCPC6_NO_LINK_LOCAL}" nor "sending discover": ${JSON.stringify(output.trim().slice(0, 200))}`);
 }
 
-/** Worst of the probe's and the programs' outcomes: a variant passes only when every reader in it did. */
-function worst(a: Judgement['outcome'], b: Judgement['outcome']): Judgement['outcome'] {
-  return a === 'ERROR' || b === 'ERROR' ? 'ERROR' : a === 'FAIL' || b === 'FAIL' ? 'FAIL' : 'PASS';
-}
-
 /**
  * Runs udhcpc6 of the image with the variant's shared libraries first in the search path
  * (no network change: -n -q, one try; -o: an empty option request list, the getifaddrs()
@@ -113,8 +109,9 @@ export const getifaddrs: Scenario = {
         withPrograms.push(run);
         continue;
       }
+      // A variant passes only when every reader in it did.
       const prog = await runUdhcpc6(ctx, { ...v, shared: v.shared }, before);
-      withPrograms.push({ ...run, outcome: worst(run.outcome, prog.outcome), symptom: `${run.symptom}; ${prog.symptom}`, programs: [prog] });
+      withPrograms.push({ ...run, outcome: worstOutcome([run.outcome, prog.outcome]), symptom: `${run.symptom}; ${prog.symptom}`, programs: [prog] });
     }
     const linkage = variants.every((v) => v.shared) ? 'shared' : 'static';
     return { runs: withPrograms, key: { links: before.links.length, addresses: before.addrs.length, firstLinkChunkBytes: before.firstLinkChunkBytes, pageSizeKiB: ctx.manifest.kernel.pageSizeKiB, probeLinkage: linkage, programs: linkage === 'shared' ? 'busybox udhcpc6' : 'none (no image program is linked against the libc under test)' } };
