@@ -38,6 +38,17 @@ export function applyFragment(config: string, settings: ConfigSetting[]): string
   return `${config.trimEnd()}\n${lines.join('\n')}\n`;
 }
 
+/**
+ * Puts settings into a .config text in place of any line the text already has
+ * for the same name, for Kconfig copies that keep the *first* of two lines
+ * (busybox's) where the kernel's keeps the last.
+ */
+export function replaceSettings(config: string, settings: ConfigSetting[]): string {
+  const names = new Set(settings.map((s) => s.name));
+  const kept = config.split('\n').filter((l) => !names.has(/^(?:# )?([A-Za-z0-9_]+)[= ]/.exec(l)?.[1] ?? ''));
+  return applyFragment(kept.join('\n'), settings);
+}
+
 /** Reads a resolved .config into name → value ("n" for unset or absent). */
 export function readConfig(config: string): Map<string, string> {
   const values = new Map<string, string>();

@@ -96,10 +96,12 @@ export function mergeEntries(entries: CpioEntry[]): CpioEntry[] {
 }
 
 /** A uClibc image must hold no glibc: checked over every file before the image is written (see auditUclibcImage). */
-async function auditLayer(target: string, entries: CpioEntry[], libcs: GuestLibc[]): Promise<LibcAudit> {
+function auditLayer(target: string, entries: CpioEntry[], libcs: GuestLibc[]): LibcAudit {
   // Symlinks are checked by name (a /lib/ld-linux.so.3 link is glibc too); their data is empty, so never an ELF.
   const files = entries.flatMap((e) => (e.kind === 'file' ? [{ path: e.path, data: e.data }] : e.kind === 'symlink' ? [{ path: e.path, data: Buffer.alloc(0) }] : []));
-  const libFiles = (await Promise.all(libcs.map((l) => fs.readdir(path.join(l.sysroot, 'lib'))))).flat();
+  // The sonames uClibc ships are the names the layer put in the variants' lib folders.
+  const libDirs = libcs.map((l) => `${libcLibDir(l.variant)}/`);
+  const libFiles = entries.filter((e) => e.kind !== 'dir' && libDirs.some((d) => e.path.startsWith(d))).map((e) => e.path);
   const audit = auditUclibcImage(files, { loaders: libcs.map((l) => `${libcLibDir(l.variant)}/ld-uClibc.so.0`), sonames: uclibcSonames(libFiles) });
   if (audit.violations.length) {
     throw new LabError(`${target}: the uClibc image would carry files of another libc:\n  ${audit.violations.join('\n  ')}`, {
@@ -125,7 +127,7 @@ export async function buildRootfs(opts: { targetName: string; userland: Userland
   const hostKey = hostKeyFromSeed(Buffer.from(cacheKey({ hostKeyFor: inputs }), 'hex'));
   const entry = await storeEntry(opts.dirs.store, 'rootfs', inputs, async (out) => {
     const entries = mergeEntries(await labLayer({ ...opts, hostKeyDropbear: hostKey.dropbear }));
-    if (opts.libcs?.length) await fs.writeFile(path.join(out, 'libc-audit.json'), `${JSON.stringify(await auditLayer(opts.targetName, entries, opts.libcs), null, 2)}\n`);
+    if (opts.libcs?.length) await fs.writeFile(path.join(out, 'libc-audit.json'), `${JSON.stringify(auditLayer(opts.targetName, entries, opts.libcs), null, 2)}\n`);
     await fs.writeFile(path.join(out, 'rootfs.cpio'), writeCpio(entries));
     await fs.writeFile(path.join(out, 'host_key.pub'), `${hostKey.publicLine}\n`);
   });

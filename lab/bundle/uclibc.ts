@@ -106,9 +106,11 @@ export function uclibcRecipe(tc: Toolchain, sysroot: string): CompileRecipe {
  */
 export function uclibcSharedRecipe(tc: Toolchain, sysroot: string, guestLibDir: string): CompileRecipe {
   const lib = path.join(sysroot, 'usr', 'lib');
+  // Compiled exactly as for the static link; only the link differs.
+  const { cc, compile } = uclibcRecipe(tc, sysroot);
   return {
-    cc: `${tc.prefix}gcc`,
-    compile: ['-nostdinc', '-isystem', path.join(sysroot, 'usr', 'include'), '-isystem', '@GCC_INCLUDE@', '-fno-pie'],
+    cc,
+    compile,
     linkBefore: [
       '-nostdlib',
       '-no-pie',

@@ -10,7 +10,7 @@ import type { LabDirs } from '../util/paths.ts';
 import { runLogged } from '../util/run.ts';
 import { ccWrapperScript } from './cc-wrapper.ts';
 import { expandRecipe } from './compile.ts';
-import { applyFragment, parseFragment, verifyFragment } from './config-fragment.ts';
+import { parseFragment, replaceSettings, verifyFragment } from './config-fragment.ts';
 import { jobs } from './kernel.ts';
 import { toolchainVersion, type Toolchain } from './toolchain.ts';
 import { uclibcRecipe, uclibcSharedRecipe } from './uclibc.ts';
@@ -90,10 +90,8 @@ async function buildBusybox(p: Program, cc: string, tc: Toolchain, work: string,
   await runLogged('make', ['-C', work, 'defconfig'], { logFile });
   const settings = parseFragment('images/userland/busybox/config', p.files['config']!);
   const config = path.join(work, '.config');
-  // busybox's kconfig keeps the first of two lines for a symbol (the kernel's keeps the last): drop defconfig's own lines first.
-  const names = new Set(settings.map((x) => x.name));
-  const kept = (await fs.readFile(config, 'utf8')).split('\n').filter((l) => !names.has(/^(?:# )?([A-Za-z0-9_]+)[= ]/.exec(l)?.[1] ?? ''));
-  await fs.writeFile(config, applyFragment(kept.join('\n'), settings));
+  // busybox's kconfig keeps the first of two lines for a symbol: defconfig's own lines are replaced.
+  await fs.writeFile(config, replaceSettings(await fs.readFile(config, 'utf8'), settings));
   await runLogged('make', ['-C', work, 'oldconfig'], { logFile, input: '\n'.repeat(2000) });
   verifyFragment(await fs.readFile(config, 'utf8'), settings, `busybox for ${tc.arch}`);
   await runLogged('make', ['-C', work, `-j${jobs()}`, `CC=${cc}`, `CROSS_COMPILE=${tc.prefix}`, 'busybox'], { logFile });

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readElf } from '../../lab/formats/elf.ts';
 import { auditUclibcImage } from '../../lab/bundle/libc-audit.ts';
 import { ccWrapperScript } from '../../lab/bundle/cc-wrapper.ts';
-import { lastWins } from '../../lab/bundle/config-fragment.ts';
+import { lastWins, replaceSettings } from '../../lab/bundle/config-fragment.ts';
 import { dscFiles } from '../../lab/sources/debian-source.ts';
 import { judgeUdhcpc6 } from '../../lab/scenarios/defs/getifaddrs.ts';
 import type { NetTruth } from '../../lab/fabric/truth.ts';
@@ -137,6 +137,17 @@ describe('lastWins', () => {
       { name: 'CONFIG_CPU_LITTLE_ENDIAN', value: 'n', origin: 'target' },
     ]);
     expect(s.map((x) => `${x.name}=${x.value} (${x.origin})`)).toEqual(['CONFIG_PCI=y (board)', 'CONFIG_CPU_LITTLE_ENDIAN=n (target)']);
+  });
+});
+
+describe('replaceSettings', () => {
+  it("replaces a .config's own lines for the same names (busybox keeps the first of two)", () => {
+    const config = 'CONFIG_STATIC=y\nCONFIG_NSLOOKUP=y\n# CONFIG_PIE is not set\nCONFIG_NSLOOKUP_BIG=y\n';
+    const out = replaceSettings(config, [
+      { name: 'CONFIG_NSLOOKUP', value: 'n', origin: 'f:1' },
+      { name: 'CONFIG_PIE', value: 'n', origin: 'f:2' },
+    ]);
+    expect(out).toBe('CONFIG_STATIC=y\nCONFIG_NSLOOKUP_BIG=y\n# CONFIG_NSLOOKUP is not set\n# CONFIG_PIE is not set\n');
   });
 });
 
