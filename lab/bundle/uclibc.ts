@@ -6,7 +6,7 @@ import { loadSourceSpec } from '../catalog/source-spec.ts';
 import { prepareTree, type PreparedTree } from '../sources/prepare.ts';
 import { resolveSource, type SourceOptions } from '../sources/resolve.ts';
 import { sha256 } from '../util/digest.ts';
-import type { LabDirs } from '../util/paths.ts';
+import { repoRoot, type LabDirs } from '../util/paths.ts';
 import { runLogged } from '../util/run.ts';
 import { applyFragment, parseFragment, verifyFragment } from './config-fragment.ts';
 import { jobs } from './kernel.ts';
@@ -53,34 +53,57 @@ export async function buildUclibc(opts: {
   const source = await resolveSource(spec, opts.sources);
   const patches = await uclibcPatches(variant, opts.extraPatches);
   const tree = await prepareTree(source, patches, 'uClibc', dirs, logFile);
-  const fragmentFiles = ['common.config', `${opts.target.arch}.config`];
-  const texts = await Promise.all(fragmentFiles.map((f) => fs.readFile(path.join(uclibcDir, f), 'utf8')));
-  const entry = await storeEntry(
-    dirs.store,
+  const sysroot = await compileUclibc({ treeDir: tree.dir, treeKey: tree.key, configDir: uclibcDir, label: `uClibc (${variant})`, arch: opts.target.arch, headers: opts.headers, headersKey: opts.headersKey, tc, dirs, logFile });
+  return { variant, sysroot: sysroot.dir, recipe: uclibcRecipe(tc, sysroot.dir), patches, tree, hit: sysroot.hit };
+}
+
+/**
+ * Configures, builds and installs one uClibc-family tree (uClibc 0.9.33.2 or
+ * uClibc-ng) into a sysroot store entry: the config fragments of `configDir`
+ * (common + the arch's), the kernel headers, the cross compiler.
+ */
+export async function compileUclibc(opts: {
+  treeDir: string;
+  treeKey: string;
+  configDir: string;
+  label: string;
+  arch: string;
+  headers: string;
+  headersKey: string;
+  tc: Toolchain;
+  dirs: LabDirs;
+  logFile: string;
+}): Promise<{ dir: string; hit: boolean }> {
+  const { tc, logFile } = opts;
+  const fragmentFiles = ['common.config', `${opts.arch}.config`];
+  const texts = await Promise.all(fragmentFiles.map((f) => fs.readFile(path.join(opts.configDir, f), 'utf8')));
+  const shown = path.relative(repoRoot, opts.configDir);
+  return storeEntry(
+    opts.dirs.store,
     'uclibc',
-    { tree: tree.key, arch: tc.arch, config: texts.map((t) => sha256(t)), headers: opts.headersKey, toolchain: await toolchainVersion(tc) },
+    { tree: opts.treeKey, arch: tc.arch, config: texts.map((t) => sha256(t)), headers: opts.headersKey, toolchain: await toolchainVersion(tc) },
     async (out, scratch) => {
-      // uClibc 0.9.33 builds in its source directory: build in a private copy.
+      // uClibc builds in its source directory: build in a private copy.
       const work = path.join(scratch, 'uClibc');
-      await runLogged('cp', ['-a', `${tree.dir}/.`, work], { logFile });
+      await runLogged('cp', ['-a', `${opts.treeDir}/.`, work], { logFile });
       const settings = [
-        ...fragmentFiles.flatMap((f, i) => parseFragment(`images/libc/uclibc-0.9.33.2/${f}`, texts[i]!)),
+        ...fragmentFiles.flatMap((f, i) => parseFragment(`${shown}/${f}`, texts[i]!)),
         { name: 'KERNEL_HEADERS', value: JSON.stringify(opts.headers), origin: 'lab (kernel headers)' },
         { name: 'CROSS_COMPILER_PREFIX', value: JSON.stringify(tc.prefix), origin: 'lab (toolchain)' },
       ];
       await fs.writeFile(path.join(work, '.config'), applyFragment('', settings));
       await runLogged('make', ['-C', work, 'oldconfig'], { logFile, input: '\n'.repeat(2000) });
-      verifyFragment(await fs.readFile(path.join(work, '.config'), 'utf8'), settings, `uClibc (${variant}) for ${tc.arch}`);
+      verifyFragment(await fs.readFile(path.join(work, '.config'), 'utf8'), settings, `${opts.label} for ${tc.arch}`);
       await runLogged('make', ['-C', work, `-j${jobs()}`], { logFile });
       await runLogged('make', ['-C', work, `PREFIX=${out}`, 'install'], { logFile });
       await fs.copyFile(path.join(work, '.config'), path.join(out, 'uclibc.config'));
       await runLogged('cp', ['-a', `${opts.headers}/.`, path.join(out, 'usr', 'include')], { logFile });
     },
   );
-  return { variant, sysroot: entry.dir, recipe: uclibcRecipe(tc, entry.dir), patches, tree, hit: entry.hit };
 }
 
-export function uclibcRecipe(tc: Toolchain, sysroot: string): CompileRecipe {
+/** The static link against a uClibc sysroot; `pthread: false` for a build without threads (the lab's uClibc-ng). */
+export function uclibcRecipe(tc: Toolchain, sysroot: string, opts: { pthread?: boolean } = {}): CompileRecipe {
   const lib = path.join(sysroot, 'usr', 'lib');
   return {
     cc: `${tc.prefix}gcc`,
@@ -88,7 +111,7 @@ export function uclibcRecipe(tc: Toolchain, sysroot: string): CompileRecipe {
     linkBefore: ['-nostdlib', '-static', '-no-pie', path.join(lib, 'crt1.o'), path.join(lib, 'crti.o')],
     linkAfter: [
       '-Wl,--start-group',
-      path.join(lib, 'libpthread.a'),
+      ...(opts.pthread === false ? [] : [path.join(lib, 'libpthread.a')]),
       path.join(lib, 'libc.a'),
       '@LIBGCC@',
       ...(tc.arch === 'arm' ? ['@LIBGCC_EH@'] : []),
@@ -104,7 +127,7 @@ export function uclibcRecipe(tc: Toolchain, sysroot: string): CompileRecipe {
  * prefix, an rpath there, so its libc.so.0 is the variant's, not /lib's.
  * ld's --sysroot resolves the absolute /lib paths of usr/lib/libc.so (a linker script) inside the sysroot.
  */
-export function uclibcSharedRecipe(tc: Toolchain, sysroot: string, guestLibDir: string): CompileRecipe {
+export function uclibcSharedRecipe(tc: Toolchain, sysroot: string, guestLibDir: string, loader = 'ld-uClibc.so.0'): CompileRecipe {
   const lib = path.join(sysroot, 'usr', 'lib');
   // Compiled exactly as for the static link; only the link differs.
   const { cc, compile } = uclibcRecipe(tc, sysroot);
@@ -117,7 +140,7 @@ export function uclibcSharedRecipe(tc: Toolchain, sysroot: string, guestLibDir: 
       `-Wl,--sysroot=${sysroot}`,
       `-L${lib}`,
       `-Wl,-rpath-link,${path.join(sysroot, 'lib')}`,
-      `-Wl,--dynamic-linker=${guestLibDir}/ld-uClibc.so.0`,
+      `-Wl,--dynamic-linker=${guestLibDir}/${loader}`,
       ...(guestLibDir === '/lib' ? [] : [`-Wl,-rpath,${guestLibDir}`]),
       path.join(lib, 'crt1.o'),
       path.join(lib, 'crti.o'),

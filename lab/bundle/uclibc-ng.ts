@@ -1,0 +1,77 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { loadRangedSeries, uclibcNgDir } from '../catalog/libc.ts';
+import { exportTree, isAncestor } from '../sources/git-repo.ts';
+import { applySeries, describePatch, type Patch } from '../sources/patches.ts';
+import { storeEntry } from '../store/store.ts';
+import type { LabDirs } from '../util/paths.ts';
+import type { CompileRecipe } from './compile.ts';
+import type { Toolchain } from './toolchain.ts';
+import { compileUclibc, uclibcRecipe, uclibcSharedRecipe } from './uclibc.ts';
+
+export interface UclibcNgBuild {
+  commit: string;
+  /** MAJOR.MINOR.SUBLEVEL[EXTRAVERSION] from the tree's own Rules.mak. */
+  version: string;
+  sysroot: string;
+  /** The loader's file name in lib/ (uClibc-ng: ld-uClibc.so.1; a 0.9.3x tree: .so.0). */
+  loader: string;
+  /** Static link against libc.a (no threads in the lab's uClibc-ng config). */
+  recipe: CompileRecipe;
+  patches: Patch[];
+  hit: boolean;
+}
+
+/** The compat patches a revision needs: those whose upstream replacement it does not contain. */
+export async function compatPatchesFor(repo: string, commit: string): Promise<Patch[]> {
+  const series = await loadRangedSeries(path.join(uclibcNgDir, 'compat'));
+  const needed: Patch[] = [];
+  for (const p of series) if (!(await isAncestor(repo, p.until.commit, commit))) needed.push(await describePatch(p.file));
+  return needed;
+}
+
+/** "1.0.57", "1.0.1-git": what the tree says it is. */
+export function versionFromRulesMak(text: string): string {
+  const v = (name: string) => new RegExp(`^${name}\\s*:=\\s*(\\S*)`, 'm').exec(text)?.[1] ?? '';
+  const base = [v('MAJOR_VERSION'), v('MINOR_VERSION'), v('SUBLEVEL')].filter(Boolean).join('.');
+  return `${base || 'unknown'}${v('EXTRAVERSION')}`;
+}
+
+/**
+ * uClibc-ng at one commit of the user's repository, for a target's arch on its
+ * kernel headers. The exported tree is a store entry keyed by the commit and
+ * the compat patches; the sysroot one by the tree, config, headers and
+ * compiler — so a bisection that visits a commit twice builds it once.
+ */
+export async function buildUclibcNg(opts: {
+  repo: string;
+  commit: string;
+  arch: string;
+  headers: string;
+  headersKey: string;
+  tc: Toolchain;
+  dirs: LabDirs;
+  logFile: string;
+}): Promise<UclibcNgBuild> {
+  const { repo, commit, dirs, logFile } = opts;
+  const patches = await compatPatchesFor(repo, commit);
+  const tree = await storeEntry(dirs.sources, 'uclibc-ng', { commit, patches: patches.map((p) => p.sha256) }, async (out) => {
+    await exportTree(repo, commit, out, logFile);
+    await applySeries(out, patches, `uClibc-ng ${commit.slice(0, 12)}`);
+  });
+  const version = versionFromRulesMak(await fs.readFile(path.join(tree.dir, 'Rules.mak'), 'utf8').catch(() => ''));
+  const sysroot = await compileUclibc({ treeDir: tree.dir, treeKey: tree.key, configDir: uclibcNgDir, label: `uClibc-ng ${version} (${commit.slice(0, 12)})`, arch: opts.arch, headers: opts.headers, headersKey: opts.headersKey, tc: opts.tc, dirs, logFile });
+  const loader = await loaderName(path.join(sysroot.dir, 'lib'));
+  return { commit, version, sysroot: sysroot.dir, loader, recipe: uclibcRecipe(opts.tc, sysroot.dir, { pthread: false }), patches, hit: sysroot.hit && tree.hit };
+}
+
+/** The dynamic link of the probes against this build, loading it from `guestLibDir`. */
+export function uclibcNgSharedRecipe(tc: Toolchain, b: UclibcNgBuild, guestLibDir: string): CompileRecipe {
+  return uclibcSharedRecipe(tc, b.sysroot, guestLibDir, b.loader);
+}
+
+/** The highest-numbered ld-uClibc.so.N in lib/: the ABI the tree built (1 for uClibc-ng, 0 before). */
+async function loaderName(libDir: string): Promise<string> {
+  const names = (await fs.readdir(libDir).catch(() => [] as string[])).filter((n) => /^ld-uClibc\.so\.\d+$/.test(n)).sort();
+  return names.at(-1) ?? 'ld-uClibc.so.0';
+}

@@ -1,0 +1,89 @@
+import { bisectList, classify, type Observation, type StepState } from './search.ts';
+
+/** The parts of a git history a bisection walks (a real repository, or a fake one in the unit tests). */
+export interface History {
+  /** First-parent chain from `old` (excluded) to `newer` (included), oldest first. */
+  chain(old: string, newer: string): Promise<string[]>;
+  parents(commit: string): Promise<string[]>;
+  mergeBase(a: string, b: string): Promise<string>;
+  /** Release tags strictly between `old` and `newer` on its history, oldest first. */
+  releasesBetween(old: string, newer: string): Promise<{ tag: string; commit: string }[]>;
+}
+
+export interface Phase {
+  kind: 'releases' | 'commits' | 'merge';
+  /** The list this phase bisected, oldest first (its ends included). */
+  from: string;
+  to: string;
+  size: number;
+  outcome: string;
+}
+
+export interface WalkResult {
+  outcome: 'found' | 'ambiguous' | 'ends-alike' | 'end-untestable';
+  oldState: StepState;
+  newState: StepState;
+  /** The first commit that behaves like the new end. */
+  first?: string;
+  /** The commit just before it (old-like). */
+  lastOld?: string;
+  candidates?: string[];
+  /** A merge whose result differs from both of its parents' sides: the change is the merge itself. */
+  mergeItself?: boolean;
+  phases: Phase[];
+}
+
+/**
+ * Walks a history from `old` to `newer` with an observation per commit
+ * (cached by the caller). With `releases`, the release tags between them are
+ * bisected first and the commits then only between the two releases that
+ * bracket the change. The commit bisection follows the first-parent chain;
+ * when it lands on a merge, it descends into the merged side (merge base to
+ * second parent), as often as it lands on one.
+ */
+export async function walkHistory(h: History, old: string, newer: string, observe: (commit: string) => Promise<Observation>, opts: { releases?: boolean } = {}): Promise<WalkResult> {
+  const phases: Phase[] = [];
+  const stateOf = async (c: string) => classify(await observe(c));
+  const run = async (kind: Phase['kind'], list: string[]) => {
+    const r = await bisectList(list.length, (i) => observe(list[i]!));
+    phases.push({ kind, from: list[0]!, to: list.at(-1)!, size: list.length, outcome: r.outcome });
+    return r;
+  };
+  let lo = old;
+  let hi = newer;
+  if (opts.releases) {
+    const tags = await h.releasesBetween(old, newer);
+    if (tags.length) {
+      const list = [old, ...tags.map((t) => t.commit), newer];
+      const r = await run('releases', list);
+      if (r.outcome !== 'found' && r.outcome !== 'ambiguous') return { outcome: r.outcome, oldState: r.oldState!, newState: r.newState!, phases };
+      lo = list[r.lastOld!]!;
+      hi = list[r.outcome === 'found' ? r.first! : r.candidates!.at(-1)!]!;
+    }
+  }
+  for (let kind: Phase['kind'] = 'commits'; ; kind = 'merge') {
+    const list = [lo, ...(await h.chain(lo, hi))];
+    const r = await run(kind, list);
+    if (r.outcome === 'ends-alike' || r.outcome === 'end-untestable') {
+      return { outcome: r.outcome, oldState: r.oldState!, newState: r.newState!, phases };
+    }
+    const oldState = await stateOf(old);
+    const newState = await stateOf(newer);
+    if (r.outcome === 'ambiguous') {
+      return { outcome: 'ambiguous', oldState, newState, lastOld: list[r.lastOld!]!, candidates: r.candidates!.map((i) => list[i]!), phases };
+    }
+    const first = list[r.first!]!;
+    const parents = await h.parents(first);
+    if (parents.length < 2) return { outcome: 'found', oldState, newState, first, lastOld: list[r.lastOld!]!, phases };
+    // A merge: its first parent is old-like. Which side brought the change?
+    const side = parents[1]!;
+    const base = await h.mergeBase(parents[0]!, side);
+    const [sideState, baseState] = [await stateOf(side), await stateOf(base)];
+    if (sideState !== newState || baseState !== oldState) {
+      // Neither side alone behaves like the merge (or a side cannot be judged): the merge is the answer.
+      return { outcome: 'found', oldState, newState, first, lastOld: parents[0]!, mergeItself: true, phases };
+    }
+    lo = base;
+    hi = side;
+  }
+}
