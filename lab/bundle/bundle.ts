@@ -292,3 +292,12 @@ async function linkLatest(link: string, dir: string): Promise<void> {
   await fs.rename(tmp, link);
 }
 
+
+/** The kernel headers a target's libc is built on (3.10's for the uClibc targets): a store entry, shared with its bundle's build. */
+export async function targetKernelHeaders(target: Target, dirs: LabDirs, sources: SourceOptions, logFile: string): Promise<{ headers: string; key: string }> {
+  const line = await loadKernelLine(target.kernel.line);
+  const source = await resolveSource(line.source, sources);
+  const tree = await prepareTree(source, await loadSeries(line.patchesDir), `Linux ${line.version}`, dirs, logFile);
+  const headers = await kernelHeaders(tree, TOOLCHAINS[target.arch], dirs, logFile);
+  return { headers, key: path.basename(path.dirname(headers)) };
+}

@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { loadAllTargets } from '../catalog/targets.ts';
 import { installExitHandlers } from '../util/lifetime.ts';
 import { registerBuildCommand } from './build-command.ts';
+import { registerBisectCommand } from './bisect-command.ts';
 import { registerGuestCommands } from './guest-commands.ts';
 import { registerFabricCommand } from './fabric-command.ts';
 import { registerMatrixCommand, registerReportCommands } from './matrix-command.ts';
@@ -78,6 +79,7 @@ export function buildProgram(): Command {
   registerScenarioCommands(program, globalDirs);
   registerSweepCommand(program, globalDirs);
   registerValidatePatchCommand(program, globalDirs);
+  registerBisectCommand(program, globalDirs);
   registerMatrixCommand(program, globalDirs);
   registerReportCommands(program, globalDirs);
   registerBuildrootCommands(program, globalDirs);

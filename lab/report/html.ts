@@ -15,7 +15,7 @@ const VERDICT_COLORS: Record<string, string> = {
   SKIPPED: '#9e9e9e',
 };
 
-const CSS = `
+export const REPORT_CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"DejaVu Sans",sans-serif;margin:24px;color:#212121;max-width:1400px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd}
 h3{font-size:15px;margin:18px 0 6px}.muted{color:#666}
@@ -142,7 +142,7 @@ export function matrixHtml(r: MatrixResult, inputs: HtmlInputs): string {
   const skippedTargets = r.targets.filter((t) => t.status !== 'ran');
   const summary = `${ran.length} cell(s) judged, ${ran.length - unexpected.length} as expected, <span class="${unexpected.length ? 'reg' : 'ok'}">${unexpected.length} not as expected</span>, ${ran.filter((c) => c.verdict === 'ERROR').length} ERROR, ${r.cells.length - ran.length} skipped`;
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>reprolab matrix ${esc(r.startedAt)}</title><style>${CSS}</style></head>
+<html lang="en"><head><meta charset="utf-8"><title>reprolab matrix ${esc(r.startedAt)}</title><style>${REPORT_CSS}</style></head>
 <body>
 <h1>reprolab matrix</h1>
 <p class="muted">Started ${esc(r.startedAt)}, wall time ${(r.durationMs / 1000).toFixed(0)} s, ${r.jobs} VM(s) at once on ${esc(r.host.hostname)} (${r.host.cpus} cores, ${r.host.memGiB} GiB)${(r.timeoutMultiplier ?? 1) !== 1 ? `, timeouts ×${r.timeoutMultiplier}` : ''}; shards ${r.shards.map((s) => `${s.index}/${s.count}`).join(', ')}; repeat ${r.plan.repeat}.</p>

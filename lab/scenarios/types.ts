@@ -32,7 +32,12 @@ export interface VariantPlan {
   probeDir: string;
   describe: string;
   /** uClibc images: the variant's dynamically linked probes and its shared libraries in the guest. */
-  shared?: { probeDir: string; libDir: string };
+  shared?: {
+    probeDir: string;
+    libDir: string;
+    /** Whether the image's own programs (linked against /lib's libc.so.0) can run on it: not a uClibc-ng build (another ABI, libc.so.1). */
+    imagePrograms: boolean;
+  };
 }
 
 export interface RepeatResult {

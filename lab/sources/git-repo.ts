@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { LabError } from '../util/errors.ts';
+import { LabError, UsageError } from '../util/errors.ts';
 import { labSignal } from '../util/lifetime.ts';
 
 /**
@@ -30,14 +30,14 @@ async function git(repo: string, args: string[], opts: { allowFail?: boolean } =
   return { ok: r.exitCode === 0, out: r.stdout, err: r.stderr };
 }
 
-/** The repository at `dir`, or an error naming the option and what to give it. */
+/** The repository at `dir`, or a usage error naming the option and what to give it (the user gave it). */
 export async function openRepo(dir: string, option: string): Promise<string> {
   const abs = path.resolve(dir);
   if (!(await fs.stat(abs).then((s) => s.isDirectory(), () => false))) {
-    throw new LabError(`${option} ${dir}: no such directory`, { fix: 'give a git clone of the libc, e.g. git clone https://github.com/wbx-github/uclibc-ng' });
+    throw new UsageError(`${option} ${dir}: no such directory`, { fix: 'give a git clone of the libc, e.g. git clone https://github.com/wbx-github/uclibc-ng' });
   }
   const r = await git(abs, ['rev-parse', '--git-dir'], { allowFail: true });
-  if (!r.ok) throw new LabError(`${option} ${dir}: not a git repository (${r.err.trim()})`, { fix: 'give a git clone of the libc (bisecting needs its history)' });
+  if (!r.ok) throw new UsageError(`${option} ${dir}: not a git repository (${r.err.trim()})`, { fix: 'give a git clone of the libc (bisecting needs its history)' });
   return abs;
 }
 
@@ -45,7 +45,7 @@ export async function openRepo(dir: string, option: string): Promise<string> {
 export async function resolveRev(repo: string, rev: string, option: string): Promise<string> {
   const r = await git(repo, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { allowFail: true });
   if (!r.ok || !/^[0-9a-f]{40}$/.test(r.out.trim())) {
-    throw new LabError(`${option} ${rev}: no such commit in ${repo}`, { fix: 'give a tag (e.g. v1.0.0), a branch or a commit hash of that repository (git -C REPO log --oneline)' });
+    throw new UsageError(`${option} ${rev}: no such commit in ${repo}`, { fix: 'give a tag (e.g. v1.0.0), a branch or a commit hash of that repository (git -C REPO log --oneline)' });
   }
   return r.out.trim();
 }

@@ -18,6 +18,7 @@ let tmp = '';
 let aFile = '';
 let aPatch = '';
 let aMatrix = '';
+let aRepo = '';
 
 /** A bad value per option (by "command --flag", or "--flag" for every command). */
 const BAD = (): Record<string, string> => ({
@@ -62,6 +63,11 @@ const BAD = (): Record<string, string> => ({
   '--name': 'bad name!',
   '--like': 'no-such-target',
   '--buildroot': `${aFile}/buildroot`,
+  '--libc-repo': `${aFile}/sub`,
+  '--old': 'no-such-rev',
+  '--new': 'no-such-rev',
+  '--good': 'no-such-rev',
+  '--bad': 'no-such-rev',
 });
 
 /** Valid positional arguments (and required options) per command, so only the option under test is wrong. */
@@ -79,6 +85,7 @@ const BASE = (): Record<string, string[]> => ({
   'report prune': [],
   'import-buildroot': [tmp, '--board', 'malta'],
   'buildroot-external': [path.join(tmp, 'external')],
+  bisect: ['getifaddrs', '--target', 'mips-malta16k-3.10-uclibc', '--libc-repo', aRepo, '--old', 'v1', '--new', 'v2'],
 });
 
 interface Case {
@@ -141,6 +148,17 @@ describe('bad input gets one clear line and exit code 2, never a stack trace', (
     await fs.writeFile(aFile, 'x');
     aPatch = path.join(tmp, 'fix.patch');
     await fs.writeFile(aPatch, '--- a/x\n+++ b/x\n');
+    // A two-release git repository, so only the option under test is wrong in a bisect.
+    aRepo = path.join(tmp, 'libc-repo');
+    await fs.mkdir(aRepo);
+    const git = (...a: string[]) => execa('git', ['-C', aRepo, '-c', 'user.name=t', '-c', 'user.email=t@t', ...a]);
+    await git('init', '-q');
+    for (const v of ['v1', 'v2']) {
+      await fs.writeFile(path.join(aRepo, 'f'), v);
+      await git('add', 'f');
+      await git('commit', '-q', '-m', v);
+      await git('tag', v);
+    }
     aMatrix = path.join(tmp, 'matrix.json');
     const plan = { targets: ['arm-versatile-6.1-glibc'], scenarios: ['getifaddrs'], sweeps: [], repeat: 1, params: {} };
     await fs.writeFile(aMatrix, JSON.stringify({ schema: 1, kind: 'reprolab-matrix', plan, shards: [{ index: 1, count: 1 }], startedAt: '', finishedAt: '', durationMs: 0, jobs: 1, host: {}, outDir: tmp, targets: [], cells: [], sweeps: [] }));

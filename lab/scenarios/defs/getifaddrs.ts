@@ -105,7 +105,7 @@ export const getifaddrs: Scenario = {
     const withPrograms: VariantRun[] = [];
     for (const [i, run] of runs.entries()) {
       const v = variants[i]!;
-      if (!v.shared) {
+      if (!v.shared?.imagePrograms) {
         withPrograms.push(run);
         continue;
       }
@@ -114,7 +114,12 @@ export const getifaddrs: Scenario = {
       withPrograms.push({ ...run, outcome: worstOutcome([run.outcome, prog.outcome]), symptom: `${run.symptom}; ${prog.symptom}`, programs: [prog] });
     }
     const linkage = variants.every((v) => v.shared) ? 'shared' : 'static';
-    return { runs: withPrograms, key: { links: before.links.length, addresses: before.addrs.length, firstLinkChunkBytes: before.firstLinkChunkBytes, pageSizeKiB: ctx.manifest.kernel.pageSizeKiB, probeLinkage: linkage, programs: linkage === 'shared' ? 'busybox udhcpc6' : 'none (no image program is linked against the libc under test)' } };
+    const programs = variants.every((v) => v.shared?.imagePrograms)
+      ? 'busybox udhcpc6'
+      : linkage === 'shared'
+        ? "none (the image's programs are linked against uClibc 0.9.33.2's libc.so.0, not this libc's ABI)"
+        : 'none (no image program is linked against the libc under test)';
+    return { runs: withPrograms, key: { links: before.links.length, addresses: before.addrs.length, firstLinkChunkBytes: before.firstLinkChunkBytes, pageSizeKiB: ctx.manifest.kernel.pageSizeKiB, probeLinkage: linkage, programs } };
   },
 };
 

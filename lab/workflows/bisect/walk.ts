@@ -41,10 +41,11 @@ export interface WalkResult {
  * when it lands on a merge, it descends into the merged side (merge base to
  * second parent), as often as it lands on one.
  */
-export async function walkHistory(h: History, old: string, newer: string, observe: (commit: string) => Promise<Observation>, opts: { releases?: boolean } = {}): Promise<WalkResult> {
+export async function walkHistory(h: History, old: string, newer: string, observe: (commit: string) => Promise<Observation>, opts: { releases?: boolean; onPhase?: (kind: Phase['kind']) => void } = {}): Promise<WalkResult> {
   const phases: Phase[] = [];
   const stateOf = async (c: string) => classify(await observe(c));
   const run = async (kind: Phase['kind'], list: string[]) => {
+    opts.onPhase?.(kind);
     const r = await bisectList(list.length, (i) => observe(list[i]!));
     phases.push({ kind, from: list[0]!, to: list.at(-1)!, size: list.length, outcome: r.outcome });
     return r;

@@ -1,0 +1,195 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { buildBundle, targetKernelHeaders } from '../../bundle/bundle.ts';
+import type { BisectCommit, BisectResult, BisectStep } from '../../model/bisect-result.ts';
+import type { Target } from '../../model/target.ts';
+import { writeBisectHtml } from '../../report/bisect-html.ts';
+import type { Scenario, ScenarioParams } from '../../scenarios/types.ts';
+import { commitInfo, commitPatch, diffStat, firstParentChain, isAncestor, mergeBase, releaseTags } from '../../sources/git-repo.ts';
+import type { SourceOptions } from '../../sources/resolve.ts';
+import { LabError } from '../../util/errors.ts';
+import type { LabDirs } from '../../util/paths.ts';
+import { validatePatch } from '../validate-patch.ts';
+import { classify, confidence, type Observation } from './search.ts';
+import { BisectGuest, type StepRecord } from './step.ts';
+import { walkHistory, type History, type Phase } from './walk.ts';
+
+/** The ends as the user gave them: by age (--old/--new) or by behaviour (--good: no symptom, --bad: the symptom). */
+export type Ends = { givenAs: 'old/new'; old: string; new: string } | { givenAs: 'good/bad'; good: string; bad: string };
+
+export interface BisectOptions {
+  scenario: Scenario;
+  target: Target;
+  repo: string;
+  /** Full commit hashes. */
+  ends: Ends;
+  repeat: number;
+  releases: boolean;
+  validate: boolean;
+  params: ScenarioParams;
+  dirs: LabDirs;
+  sources: SourceOptions;
+  outDir: string;
+  progress: (line: string) => void;
+}
+
+/** A git repository as the bisection walks it. */
+export function gitHistory(repo: string): History {
+  return {
+    chain: (o, n) => firstParentChain(repo, o, n),
+    parents: async (c) => (await commitInfo(repo, c)).parents,
+    mergeBase: (a, b) => mergeBase(repo, a, b),
+    async releasesBetween(old, newer) {
+      const out: { tag: string; commit: string }[] = [];
+      for (const t of await releaseTags(repo)) {
+        if (t.commit === old || t.commit === newer) continue;
+        // Only tags on the way from old to new, each an ancestor of the next: a list a bisection can walk.
+        if (!(await isAncestor(repo, old, t.commit)) || !(await isAncestor(repo, t.commit, newer))) continue;
+        if (out.length && !(await isAncestor(repo, out.at(-1)!.commit, t.commit))) continue;
+        out.push(t);
+      }
+      return out;
+    },
+  };
+}
+
+async function describeCommit(repo: string, commit: string): Promise<BisectCommit> {
+  const i = await commitInfo(repo, commit);
+  return { commit: i.commit, short: i.short, title: i.title, author: i.author, date: i.date, ...(i.describe ? { describe: i.describe } : {}), ...(i.firstRelease ? { firstRelease: i.firstRelease } : {}) };
+}
+
+/** Old and new by ancestry, and (for --good/--bad) which state the old end must show. */
+async function orderEnds(repo: string, ends: Ends): Promise<{ old: string; newer: string; expectOld?: 'symptom' | 'clean' }> {
+  const [a, b] = ends.givenAs === 'old/new' ? [ends.old, ends.new] : [ends.good, ends.bad];
+  if (a === b) throw new LabError(`both ends are the same commit (${a.slice(0, 12)})`, { fix: 'give two different revisions' });
+  const names = ends.givenAs === 'old/new' ? ['--old', '--new'] : ['--good', '--bad'];
+  let old: string;
+  let newer: string;
+  if (await isAncestor(repo, a, b)) [old, newer] = [a, b];
+  else if (await isAncestor(repo, b, a)) [old, newer] = [b, a];
+  else throw new LabError(`${names[0]} ${a.slice(0, 12)} and ${names[1]} ${b.slice(0, 12)} are not one an ancestor of the other`, { fix: 'bisect between two revisions on one line of history (e.g. two release tags)' });
+  if (ends.givenAs === 'old/new') {
+    if (old !== a) throw new LabError(`--old ${a.slice(0, 12)} is newer than --new ${b.slice(0, 12)}`, { fix: 'swap them (or give --good/--bad and let the lab order them)' });
+    return { old, newer };
+  }
+  // The good end shows no symptom: if it is the older one, this bisects a cause; else a fix.
+  return { old, newer, expectOld: old === ends.good ? 'clean' : 'symptom' };
+}
+
+function rateText(o: Observation): string {
+  if (!o.built) return 'did not build';
+  const flaky = o.symptom > 0 && o.symptom < o.repeats ? ' (flaky)' : '';
+  return `${o.symptom}/${o.repeats}${o.errors ? ` + ${o.errors} ERROR` : ''}${flaky}`;
+}
+
+/**
+ * `reprolab bisect`: one guest for the whole bisection, each step's uClibc-ng
+ * built (cached) and uploaded into it; both ends first; the first revision
+ * whose behaviour differs from the old end's, with its commit, its release,
+ * the log of every step, and (--validate) its diff tried on uClibc 0.9.33.2.
+ */
+export async function runBisect(o: BisectOptions): Promise<BisectResult> {
+  const started = Date.now();
+  const { repo } = o;
+  if (!o.scenario.usesLibc) throw new LabError(`bisect walks libc revisions; scenario ${o.scenario.name} compares reader algorithms, not libcs`, { fix: 'bisect a libc scenario: getifaddrs or getifaddrs-mechanism' });
+  if (o.target.libc.kind !== 'uclibc' || o.target.imported) throw new LabError(`${o.target.name}: bisect builds uClibc-ng for a built-in uClibc target (its libc is ${o.target.libc.kind}${o.target.imported ? ', imported' : ''})`, { fix: 'use e.g. --target mips-malta16k-3.10-uclibc' });
+  const { old, newer, expectOld } = await orderEnds(repo, o.ends);
+  await fs.mkdir(o.outDir, { recursive: true });
+  o.progress(`${o.target.name}: building the image`);
+  const bundle = await buildBundle({ target: o.target, extraPatches: [], dirs: o.dirs, sources: o.sources, logDir: path.join(o.outDir, 'image'), progress: (s) => o.progress(`build ${s}`) });
+  const headers = await targetKernelHeaders(o.target, o.dirs, o.sources, path.join(o.outDir, 'image', 'linux-headers.log'));
+
+  const records = new Map<string, StepRecord & { n: number; phase: BisectStep['phase'] }>();
+  let phase: BisectStep['phase'] = 'ends';
+  await using guest = new BisectGuest({ target: o.target, bundleDir: bundle.dir, manifest: bundle.manifest, scenario: o.scenario, params: o.params, repo, headers, dirs: o.dirs, outDir: o.outDir, repeat: o.repeat, progress: o.progress });
+  const observe = async (commit: string): Promise<Observation> => {
+    const seen = records.get(commit);
+    if (seen) return seen.observation;
+    const n = records.size + 1;
+    const info = await commitInfo(repo, commit);
+    o.progress(`step ${n} (${phase}): ${info.short} ${info.describe ?? ''} ${info.title}`);
+    const rec = await guest.step(commit, n);
+    records.set(commit, { ...rec, n, phase });
+    o.progress(`step ${n}: ${info.short} ${classify(rec.observation)} ${rateText(rec.observation)} — ${rec.observation.detail}`);
+    return rec.observation;
+  };
+
+  const finish = async (r: Pick<BisectResult, 'outcome' | 'message'> & Partial<BisectResult>): Promise<BisectResult> => {
+    const steps: BisectStep[] = [];
+    for (const rec of [...records.values()].sort((a, b) => a.n - b.n)) {
+      const ob = rec.observation;
+      steps.push({ n: rec.n, phase: rec.phase, commit: await describeCommit(repo, rec.commit), ...(rec.version ? { version: rec.version } : {}), built: ob.built, builtNow: rec.builtNow, state: classify(ob), symptom: ob.symptom, repeats: ob.repeats, errors: ob.errors, rate: rateText(ob), detail: ob.detail, buildMs: rec.buildMs, runMs: rec.runMs, reboots: rec.reboots, evidenceDir: rec.evidenceDir, buildLog: rec.buildLog });
+    }
+    const conf = confidence([...records.values()].map((x) => x.observation));
+    const oldState = records.get(old) ? classify(records.get(old)!.observation) : undefined;
+    const result: BisectResult = {
+      schema: 1,
+      scenario: o.scenario.name,
+      bug: o.scenario.bug,
+      target: o.target.name,
+      repo,
+      ...(oldState === 'symptom' ? { direction: 'fix' as const } : oldState === 'clean' ? { direction: 'cause' as const } : {}),
+      old: await describeCommit(repo, old),
+      new: await describeCommit(repo, newer),
+      endsGivenAs: o.ends.givenAs,
+      steps,
+      phases: [],
+      repeat: o.repeat,
+      confidence: { rate: conf.rate, confidence: conf.confidence, flaky: conf.flaky },
+      builds: { now: steps.filter((s) => s.builtNow && s.built).length, fromStore: steps.filter((s) => !s.builtNow).length, failed: steps.filter((s) => !s.built).length },
+      boots: guest.boots,
+      startedAt: new Date(started).toISOString(),
+      durationMs: 0,
+      outDir: o.outDir,
+      ...r,
+    };
+    result.durationMs = Date.now() - started;
+    await fs.writeFile(path.join(o.outDir, 'bisect.json'), `${JSON.stringify(result, null, 2)}\n`);
+    await writeBisectHtml(path.join(o.outDir, 'bisect.html'), result);
+    return result;
+  };
+
+  // Both ends first: a wrong premise is said at once, before any step between them.
+  const oldObs = await observe(old);
+  const newObs = await observe(newer);
+  const [os, ns] = [classify(oldObs), classify(newObs)];
+  const label = (c: string) => (c === old ? (expectOld ? (expectOld === 'clean' ? '--good' : '--bad') : '--old') : expectOld ? (expectOld === 'clean' ? '--bad' : '--good') : '--new');
+  for (const [c, s, ob] of [[old, os, oldObs], [newer, ns, newObs]] as const) {
+    if (s === 'skip' || s === 'error') return finish({ outcome: 'ERROR', message: `${label(c)} ${c.slice(0, 12)} ${s === 'skip' ? 'did not build' : 'could not be judged'}: ${ob.detail}` });
+  }
+  if (os === ns) return finish({ outcome: 'ENDS_ALIKE', message: `both ends ${os === 'symptom' ? 'show the symptom' : 'are clean'} (${rateText(oldObs)} and ${rateText(newObs)}): nothing changed between them, nothing to bisect` });
+  if (expectOld && os !== expectOld) {
+    const good = expectOld === 'clean' ? old : newer;
+    return finish({ outcome: 'ENDS_UNEXPECTED', message: `--good ${good.slice(0, 12)} shows the symptom and --bad does not: the ends are the other way round (for a fix, --good is the newer revision)` });
+  }
+
+  const phases: Phase[] = [];
+  const walk = await walkHistory(gitHistory(repo), old, newer, observe, {
+    releases: o.releases,
+    onPhase: (k) => {
+      phase = k;
+    },
+  });
+  phases.push(...walk.phases);
+  if (walk.outcome === 'ambiguous') {
+    const candidates = await Promise.all(walk.candidates!.map((c) => describeCommit(repo, c)));
+    return finish({ outcome: 'AMBIGUOUS', message: `the change is one of ${candidates.length} revisions (${candidates.map((c) => c.short).join(', ')}): the others between them did not build or could not be judged`, candidates, lastOld: await describeCommit(repo, walk.lastOld!), phases });
+  }
+  if (walk.outcome !== 'found') return finish({ outcome: 'ERROR', message: `the walk ended with ${walk.outcome}`, phases });
+  const first = { ...(await describeCommit(repo, walk.first!)), diffStat: await diffStat(repo, walk.first!), ...(walk.mergeItself ? { mergeItself: true } : {}) };
+  const verb = os === 'symptom' ? 'fixed' : 'introduced';
+  const message = `${first.short} "${first.title}" (${first.author}, ${first.date.slice(0, 10)}) ${verb} it${first.firstRelease ? `; first release with it: ${first.firstRelease}` : ''}`;
+  let validation: BisectResult['validation'];
+  if (o.validate) validation = await validateBackport(o, first.commit);
+  return finish({ outcome: 'FOUND', message, first, lastOld: await describeCommit(repo, walk.lastOld!), phases, ...(validation ? { validation } : {}) });
+}
+
+/** The found commit's diff as a patch for the lab's uClibc 0.9.33.2, through validate-patch on the same target. */
+async function validateBackport(o: BisectOptions, commit: string): Promise<NonNullable<BisectResult['validation']>> {
+  const patch = path.join(o.outDir, `backport-${commit.slice(0, 12)}.patch`);
+  await fs.writeFile(patch, await commitPatch(o.repo, commit));
+  const outDir = path.join(o.outDir, 'validate');
+  o.progress(`validate-patch: ${path.basename(patch)} on uClibc 0.9.33.2 (${o.target.name})`);
+  const [v] = await validatePatch({ patches: [patch], targets: [o.target], dirs: o.dirs, sources: o.sources, params: o.params, outDir, progress: o.progress });
+  return { patch, finding: v!.finding, appliesAsIs: v!.finding !== 'DOES_NOT_APPLY', detail: v!.detail, outDir };
+}

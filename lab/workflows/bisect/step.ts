@@ -1,0 +1,185 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { buildProbes, type ProbeSet } from '../../bundle/probes.ts';
+import { TOOLCHAINS, toolchainVersion } from '../../bundle/toolchain.ts';
+import { buildUclibcNg, uclibcNgSharedRecipe, type UclibcNgBuild } from '../../bundle/uclibc-ng.ts';
+import { buildFabric, type Fabric } from '../../fabric/fabric.ts';
+import { startGuest, type Guest } from '../../guest/guest.ts';
+import type { BundleManifest } from '../../model/manifest.ts';
+import type { Target } from '../../model/target.ts';
+import type { Scenario, ScenarioParams, VariantPlan } from '../../scenarios/types.ts';
+import { describeError, LabError } from '../../util/errors.ts';
+import { labSignal } from '../../util/lifetime.ts';
+import type { LabDirs } from '../../util/paths.ts';
+import { libcLibDir, sharedProbeDir, staticProbeDir } from '../../model/guest-layout.ts';
+import type { Observation } from './search.ts';
+
+/** What a step did, beside its observation: for the step log. */
+export interface StepRecord {
+  commit: string;
+  variant: string;
+  version?: string;
+  /** Built now (false: every part came from the store). */
+  builtNow: boolean;
+  buildMs: number;
+  runMs: number;
+  /** Fresh boots this step needed (after an ERROR). */
+  reboots: number;
+  outcomes: string[];
+  symptoms: string[];
+  evidenceDir: string;
+  buildLog: string;
+  observation: Observation;
+}
+
+/**
+ * One guest for a whole bisection: booted once with the target's image and
+ * its fabric (the interfaces of the scenario), then for every step the
+ * revision's libc and probes are uploaded under their own prefix and the
+ * scenario's libc side runs R times. A step with an ERROR gets one fresh boot
+ * and one more try; a step never leaves its files behind for the next.
+ */
+export class BisectGuest implements AsyncDisposable {
+  private guest: Guest | undefined;
+  private fabric: Fabric | undefined;
+  boots = 0;
+
+  constructor(
+    private readonly o: {
+      target: Target;
+      bundleDir: string;
+      manifest: BundleManifest;
+      scenario: Scenario;
+      params: ScenarioParams;
+      repo: string;
+      headers: { headers: string; key: string };
+      dirs: LabDirs;
+      outDir: string;
+      repeat: number;
+      progress: (line: string) => void;
+    },
+  ) {}
+
+  private async boot(): Promise<Guest> {
+    if (this.guest?.vm.running) return this.guest;
+    await this.stop();
+    this.boots++;
+    this.o.progress(`booting ${this.o.manifest.target} (boot ${this.boots})`);
+    const guest = await startGuest(this.o.bundleDir, { dirs: this.o.dirs, logDir: path.join(this.o.outDir, `boot-${this.boots}`) });
+    this.guest = guest;
+    this.fabric = await buildFabric(guest, this.o.scenario.fabric({ ...this.o.scenario.defaults, ...this.o.params }));
+    return guest;
+  }
+
+  /** Builds the commit's uClibc-ng and probes (cached), then runs the scenario on it. */
+  async step(commit: string, index: number): Promise<StepRecord> {
+    const short = commit.slice(0, 12);
+    const variant = `ng-${short}`;
+    const evidenceDir = path.join(this.o.outDir, 'steps', `${String(index).padStart(2, '0')}-${short}`);
+    const buildLog = path.join(evidenceDir, 'build.log');
+    await fs.mkdir(evidenceDir, { recursive: true });
+    const t0 = Date.now();
+    const base = { commit, variant, evidenceDir, buildLog, reboots: 0, outcomes: [] as string[], symptoms: [] as string[] };
+    let built: { libc: UclibcNgBuild; probes: ProbeSet; shared: ProbeSet };
+    try {
+      built = await this.build(commit, variant, buildLog);
+    } catch (err) {
+      if (!(err instanceof LabError)) throw err;
+      const detail = describeError(err).split('\n').find((l) => l.startsWith('first error:')) ?? describeError(err).split('\n')[0]!;
+      return { ...base, builtNow: true, buildMs: Date.now() - t0, runMs: 0, observation: { built: false, repeats: 0, symptom: 0, errors: 0, detail: `did not build: ${detail}` } };
+    }
+    const buildMs = Date.now() - t0;
+    const builtNow = !(built.libc.hit && built.probes.hit && built.shared.hit);
+    const t1 = Date.now();
+    let run = await this.run(built, variant, evidenceDir, 'a');
+    let reboots = 0;
+    if (run.errors > 0) {
+      // Judge again on a fresh guest: an ERROR is the lab's, not the revision's, until it repeats.
+      this.o.progress(`${short}: ERROR (${run.symptoms.find((s) => s.startsWith('ERROR')) ?? ''}); fresh boot and one more try`);
+      await this.stop();
+      reboots = 1;
+      run = await this.run(built, variant, evidenceDir, 'b');
+    }
+    const observation: Observation = {
+      built: true,
+      repeats: run.outcomes.filter((o) => o === 'PASS' || o === 'FAIL').length,
+      symptom: run.outcomes.filter((o) => o === 'FAIL').length,
+      errors: run.errors,
+      detail: run.symptoms.find((_, i) => run.outcomes[i] === 'FAIL') ?? run.symptoms.find((_, i) => run.outcomes[i] === 'ERROR') ?? run.symptoms[0] ?? '',
+    };
+    return { ...base, version: built.libc.version, builtNow, buildMs, runMs: Date.now() - t1, reboots, outcomes: run.outcomes, symptoms: run.symptoms, observation };
+  }
+
+  private async build(commit: string, variant: string, logFile: string): Promise<{ libc: UclibcNgBuild; probes: ProbeSet; shared: ProbeSet }> {
+    const tc = TOOLCHAINS[this.o.target.arch];
+    const toolchain = await toolchainVersion(tc);
+    const libc = await buildUclibcNg({ repo: this.o.repo, commit, arch: this.o.target.arch, headers: this.o.headers.headers, headersKey: this.o.headers.key, tc, dirs: this.o.dirs, logFile });
+    const probes = await buildProbes({ variant, recipe: libc.recipe, libcKey: libc.sysroot, toolchain, dirs: this.o.dirs, logFile });
+    const shared = await buildProbes({ variant, linkage: 'shared', recipe: uclibcNgSharedRecipe(tc, libc, libcLibDir(variant)), libcKey: libc.sysroot, toolchain, dirs: this.o.dirs, logFile });
+    return { libc, probes, shared };
+  }
+
+  /** Uploads the step's files, runs R repeats, removes the files. Any failure of the lab's own is an ERROR repeat. */
+  private async run(b: { libc: UclibcNgBuild; probes: ProbeSet; shared: ProbeSet }, variant: string, evidenceDir: string, attempt: string): Promise<{ outcomes: string[]; symptoms: string[]; errors: number }> {
+    const outcomes: string[] = [];
+    const symptoms: string[] = [];
+    const plan: VariantPlan = {
+      variant,
+      role: 'unpatched',
+      probeDir: staticProbeDir(variant),
+      describe: `uClibc-ng ${b.libc.version} (${b.libc.commit.slice(0, 12)})`,
+      shared: { probeDir: sharedProbeDir(variant), libDir: libcLibDir(variant), imagePrograms: false },
+    };
+    try {
+      const guest = await this.boot();
+      await this.upload(guest, b, variant, evidenceDir);
+      try {
+        for (let r = 1; r <= this.o.repeat; r++) {
+          const res = await this.o.scenario.repeat({ guest, manifest: this.o.manifest, params: { ...this.o.scenario.defaults, ...this.o.params }, variants: [plan], evidenceDir: path.join(evidenceDir, attempt), repeat: r, fabric: this.fabric!.report });
+          const v = res.runs[0];
+          outcomes.push(v?.outcome ?? 'ERROR');
+          symptoms.push(v?.symptom ?? 'no result');
+        }
+      } finally {
+        if (guest.vm.running) await guest.exec(['rm', '-rf', `/opt/reprolab/libc/${variant}`, staticProbeDir(variant)]).catch(() => undefined);
+      }
+    } catch (err) {
+      while (outcomes.length < this.o.repeat) {
+        outcomes.push('ERROR');
+        symptoms.push(`ERROR: ${describeError(err).split('\n')[0]}`);
+      }
+    }
+    return { outcomes, symptoms, errors: outcomes.filter((o) => o === 'ERROR').length };
+  }
+
+  /** One tar of the libc's lib/ and both probe sets, unpacked at / in the guest. */
+  private async upload(guest: Guest, b: { libc: UclibcNgBuild; probes: ProbeSet; shared: ProbeSet }, variant: string, evidenceDir: string): Promise<void> {
+    const stage = path.join(evidenceDir, 'upload');
+    await fs.rm(stage, { recursive: true, force: true });
+    const lib = path.join(stage, libcLibDir(variant));
+    await fs.mkdir(path.dirname(lib), { recursive: true });
+    await fs.cp(path.join(b.libc.sysroot, 'lib'), lib, { recursive: true, verbatimSymlinks: true });
+    await fs.cp(b.probes.dir, path.join(stage, staticProbeDir(variant)), { recursive: true });
+    await fs.cp(b.shared.dir, path.join(stage, sharedProbeDir(variant)), { recursive: true });
+    const tar = path.join(evidenceDir, 'upload.tar');
+    await execa('tar', ['-cf', tar, '--owner=0', '--group=0', '-C', stage, 'opt'], { cancelSignal: labSignal });
+    await fs.rm(stage, { recursive: true, force: true });
+    await guest.upload(tar, '/tmp/reprolab-step.tar');
+    await fs.rm(tar, { force: true });
+    const r = await guest.exec(['sh', '-c', 'tar -xf /tmp/reprolab-step.tar -C / && rm -f /tmp/reprolab-step.tar']);
+    if (r.exitCode !== 0) throw new LabError(`unpacking ${variant} in the guest failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+  }
+
+  async stop(): Promise<void> {
+    const { guest, fabric } = this;
+    this.guest = undefined;
+    this.fabric = undefined;
+    if (fabric && guest?.vm.running) await fabric.teardown().catch(() => undefined);
+    if (guest) await guest.stop().catch(() => undefined);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
