@@ -19,6 +19,8 @@ import { storeEntry } from '../store/store.ts';
 import { Planner, planning, type PlannedStep } from '../store/plan.ts';
 import { crossGlibcVersion, TOOLCHAINS, toolchainVersion, type Toolchain } from './toolchain.ts';
 import { buildUclibc, uclibcSharedRecipe } from './uclibc.ts';
+import { buildUclibcNg } from './uclibc-ng.ts';
+import { openRepo, resolveRev } from '../sources/git-repo.ts';
 import { buildUserland } from './userland.ts';
 import { buildSourceUserland } from './userland-source.ts';
 import { BASELINE_VARIANT, libcLibDir } from '../model/guest-layout.ts';
@@ -103,6 +105,10 @@ interface LibcBuild {
   variant: string;
   recipe: CompileRecipe;
   key: string;
+  /** The loader's file name in the sysroot's lib/ (ld-uClibc.so.0; uClibc-ng: .so.1). */
+  loader?: string;
+  /** False for a uClibc-ng variant: the image's programs (linked against /lib's libc.so.0) cannot load it. */
+  imagePrograms?: boolean;
   manifest: Omit<VariantManifest, 'probes' | 'cc'>;
 }
 
@@ -148,7 +154,7 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
   const sharedSets: ProbeSet[] = [];
   if (uclibc) {
     for (const b of builds) {
-      const recipe = uclibcSharedRecipe(ctx.tc, b.key, libcLibDir(b.variant));
+      const recipe = uclibcSharedRecipe(ctx.tc, b.key, libcLibDir(b.variant), b.loader);
       const set = await buildProbes({ variant: b.variant, linkage: 'shared', recipe, libcKey: b.key, toolchain, dirs, logFile: step(`probes-${b.variant}-shared`) });
       ctx.note(`probes-${b.variant}-shared`, set.hit);
       sharedSets.push(set);
@@ -165,7 +171,7 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
   const rootfs: Rootfs = await buildRootfs({
     targetName: target.name,
     userland,
-    ...(uclibc ? { libcs: builds.map((b) => ({ variant: b.variant, sysroot: b.key })) } : {}),
+    ...(uclibc ? { libcs: builds.map((b) => ({ variant: b.variant, sysroot: b.key, ...(b.loader ? { loader: b.loader } : {}) })) } : {}),
     probes: [...probeSets, ...sharedSets],
     tools,
     dirs,
@@ -194,7 +200,7 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
       manifest: b.manifest,
       recipe: b.recipe,
       probes: probeSets[i]!,
-      ...(sharedSets[i] ? { shared: { probes: sharedSets[i]!, libDir: libcLibDir(b.variant) } } : {}),
+      ...(sharedSets[i] ? { shared: { probes: sharedSets[i]!, libDir: libcLibDir(b.variant), ...(b.imagePrograms === false ? { imagePrograms: false as const } : {}) } } : {}),
       staging: uclibc,
     })),
   };
@@ -239,6 +245,11 @@ async function uclibcBuilds(ctx: StepContext, kernelTree: PreparedTree): Promise
   const headers = await kernelHeaders(kernelTree, tc, req.dirs, ctx.step('linux-headers'));
   const builds: LibcBuild[] = [];
   for (const variant of req.variants ?? req.target.libc.variants) {
+    const ngRev = req.target.libc.uclibcNg?.[variant];
+    if (ngRev) {
+      builds.push(await uclibcNgBuild(ctx, variant, ngRev, headers));
+      continue;
+    }
     const libc = await buildUclibc({
       target: req.target,
       variant,
@@ -259,6 +270,25 @@ async function uclibcBuilds(ctx: StepContext, kernelTree: PreparedTree): Promise
     });
   }
   return builds;
+}
+
+/** A variant the target names as a uClibc-ng revision, from the uClibc-ng clone (REPROLAB_UCLIBC_NG_REPO or <overrides>/uclibc-ng). */
+async function uclibcNgBuild(ctx: StepContext, variant: string, rev: string, headers: string): Promise<LibcBuild> {
+  const { req, tc } = ctx;
+  const where = `${req.target.file}: libc.uclibcNg.${variant}`;
+  const repo = await openRepo(process.env.REPROLAB_UCLIBC_NG_REPO ?? path.join(req.dirs.overrides, 'uclibc-ng'), `${where} needs a uClibc-ng clone; the uClibc-ng repository`);
+  const commit = await resolveRev(repo, rev, where);
+  const logFile = ctx.step(`uclibc-${variant}`);
+  const ng = await buildUclibcNg({ repo, commit, arch: req.target.arch, headers, headersKey: path.basename(path.dirname(headers)), tc, dirs: req.dirs, logFile });
+  ctx.note(`uclibc-${variant}`, ng.hit);
+  return {
+    variant,
+    recipe: ng.recipe,
+    key: ng.sysroot,
+    loader: ng.loader,
+    imagePrograms: false,
+    manifest: { variant, libc: `uClibc-ng ${ng.version} (${rev} = ${commit})`, patches: ng.patches.map(relPatch), sysroot: ng.sysroot },
+  };
 }
 
 /** The uClibc the image ships in /lib: its programs and the lab's tools are linked against it. */

@@ -32,7 +32,7 @@ export async function compatPatchesFor(repo: string, commit: string): Promise<Pa
 
 /** "1.0.57", "1.0.1-git": what the tree says it is. */
 export function versionFromRulesMak(text: string): string {
-  const v = (name: string) => new RegExp(`^${name}\\s*:=\\s*(\\S*)`, 'm').exec(text)?.[1] ?? '';
+  const v = (name: string) => new RegExp(`^${name}[ \\t]*:=[ \\t]*(\\S*)`, 'm').exec(text)?.[1] ?? '';
   const base = [v('MAJOR_VERSION'), v('MINOR_VERSION'), v('SUBLEVEL')].filter(Boolean).join('.');
   return `${base || 'unknown'}${v('EXTRAVERSION')}`;
 }
@@ -60,7 +60,7 @@ export async function buildUclibcNg(opts: {
     await applySeries(out, patches, `uClibc-ng ${commit.slice(0, 12)}`);
   });
   const version = versionFromRulesMak(await fs.readFile(path.join(tree.dir, 'Rules.mak'), 'utf8').catch(() => ''));
-  const sysroot = await compileUclibc({ treeDir: tree.dir, treeKey: tree.key, configDir: uclibcNgDir, label: `uClibc-ng ${version} (${commit.slice(0, 12)})`, arch: opts.arch, headers: opts.headers, headersKey: opts.headersKey, tc: opts.tc, dirs, logFile });
+  const sysroot = await compileUclibc({ treeDir: tree.dir, treeKey: tree.key, configDir: uclibcNgDir, label: `uClibc-ng ${version} (${commit.slice(0, 12)})`, arch: opts.arch, headers: opts.headers, headersKey: opts.headersKey, tc: opts.tc, dirs, logFile, skipUnknown: true });
   const loader = await loaderName(path.join(sysroot.dir, 'lib'));
   return { commit, version, sysroot: sysroot.dir, loader, recipe: uclibcRecipe(opts.tc, sysroot.dir, { pthread: false }), patches, hit: sysroot.hit && tree.hit };
 }

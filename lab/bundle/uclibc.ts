@@ -73,6 +73,11 @@ export async function compileUclibc(opts: {
   tc: Toolchain;
   dirs: LabDirs;
   logFile: string;
+  /**
+   * One fragment for many revisions (uClibc-ng): a setting whose option the
+   * tree's Kconfig does not define is left out (and logged), not failed on.
+   */
+  skipUnknown?: boolean;
 }): Promise<{ dir: string; hit: boolean }> {
   const { tc, logFile } = opts;
   const fragmentFiles = ['common.config', `${opts.arch}.config`];
@@ -86,8 +91,13 @@ export async function compileUclibc(opts: {
       // uClibc builds in its source directory: build in a private copy.
       const work = path.join(scratch, 'uClibc');
       await runLogged('cp', ['-a', `${opts.treeDir}/.`, work], { logFile });
+      const fromFragments = fragmentFiles.flatMap((f, i) => parseFragment(`${shown}/${f}`, texts[i]!));
+      const known = opts.skipUnknown ? await kconfigSymbols(path.join(work, 'extra', 'Configs')) : undefined;
+      const kept = known ? fromFragments.filter((s) => known.has(s.name)) : fromFragments;
+      const dropped = fromFragments.filter((s) => !kept.includes(s));
+      if (dropped.length) await fs.appendFile(logFile, `\n# options this tree does not have (left out): ${dropped.map((s) => `${s.name} (${s.origin})`).join(', ')}\n`);
       const settings = [
-        ...fragmentFiles.flatMap((f, i) => parseFragment(`${shown}/${f}`, texts[i]!)),
+        ...kept,
         { name: 'KERNEL_HEADERS', value: JSON.stringify(opts.headers), origin: 'lab (kernel headers)' },
         { name: 'CROSS_COMPILER_PREFIX', value: JSON.stringify(tc.prefix), origin: 'lab (toolchain)' },
       ];
@@ -103,6 +113,16 @@ export async function compileUclibc(opts: {
 }
 
 /** The static link against a uClibc sysroot; `pthread: false` for a build without threads (the lab's uClibc-ng). */
+/** Every `config NAME` a Kconfig directory defines. */
+async function kconfigSymbols(dir: string): Promise<Set<string>> {
+  const names = new Set<string>();
+  for (const f of await fs.readdir(dir)) {
+    const text = await fs.readFile(path.join(dir, f), 'utf8').catch(() => '');
+    for (const m of text.matchAll(/^\s*(?:menu)?config\s+([A-Za-z0-9_]+)/gm)) names.add(m[1]!);
+  }
+  return names;
+}
+
 export function uclibcRecipe(tc: Toolchain, sysroot: string, opts: { pthread?: boolean } = {}): CompileRecipe {
   const lib = path.join(sysroot, 'usr', 'lib');
   return {

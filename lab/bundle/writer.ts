@@ -10,7 +10,7 @@ export interface BundleVariant {
   recipe: CompileRecipe;
   probes: ProbeSet;
   /** uClibc images: the dynamically linked probes and where the variant's shared libraries sit in the guest. */
-  shared?: { probes: ProbeSet; libDir: string };
+  shared?: { probes: ProbeSet; libDir: string; imagePrograms?: false };
   /** Link the sysroot as staging/<variant> (a lab- or product-built libc; not the system's glibc). */
   staging: boolean;
 }
@@ -60,7 +60,7 @@ export async function writeBundle(out: string, c: BundleContents, manifestFor: (
     await fs.writeFile(cc, wrapperScript(await expandRecipe(v.recipe)), { mode: 0o755 });
     await fs.symlink(v.probes.dir, path.join(out, 'target-probes', name));
     if (v.shared) await fs.symlink(v.shared.probes.dir, path.join(out, 'target-probes', `${name}-shared`));
-    variants.push({ ...v.manifest, cc: path.relative(out, cc), probes: v.probes.names, ...(v.shared ? { shared: { libDir: v.shared.libDir, probes: v.shared.probes.names } } : {}) });
+    variants.push({ ...v.manifest, cc: path.relative(out, cc), probes: v.probes.names, ...(v.shared ? { shared: { libDir: v.shared.libDir, probes: v.shared.probes.names, ...(v.shared.imagePrograms === false ? { imagePrograms: false } : {}) } } : {}) });
   }
   await writeBundleManifest(out, manifestFor(images, variants));
 }

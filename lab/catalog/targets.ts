@@ -12,6 +12,20 @@ const ARCHES: readonly Arch[] = ['arm', 'mipsel', 'mips'];
 const LINES: readonly KernelLine[] = ['3.10', '6.1'];
 const NAME = /^[a-z0-9][a-z0-9.-]*$/;
 
+/**
+ * `libc.uclibcNg`: which variants are uClibc-ng revisions, e.g. {"ng-1.0.57": "v1.0.57"}. Each is one
+ * of the variants; the baseline ("unpatched", the image's /lib that its programs are linked against) never is.
+ */
+function uclibcNgVariants(f: Fields, variants: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of f.keys()) {
+    if (!variants.includes(name)) f.fail(name, `one of libc.variants (${variants.join(', ')})`, name, `add "${name}" to libc.variants or remove it from libc.uclibcNg`);
+    if (name === 'unpatched') f.fail(name, 'absent: "unpatched" is the image\'s own uClibc 0.9.33.2', name);
+    out[name] = f.string(name, /^[A-Za-z0-9._\/~^-]+$/);
+  }
+  return out;
+}
+
 /** Parses and validates one target definition; errors name the file and the field. */
 export function parseTarget(file: string, text: string): Target {
   const top = new Fields(file, parseJson(file, text));
@@ -25,12 +39,13 @@ export function parseTarget(file: string, text: string): Target {
   const kernel = top.object('kernel');
   kernel.only(['line', 'board', 'pageSizeKiB', 'initramfs', 'cmdline']);
   const libc = top.object('libc');
-  libc.only(['kind', 'variants']);
+  libc.only(['kind', 'variants', 'uclibcNg']);
   const kind = libc.oneOf('kind', ['uclibc', 'glibc'] as const);
   const variants = kind === 'glibc' ? ['system'] : libc.stringList('variants', NAME);
   if (kind === 'uclibc' && !variants.includes('unpatched')) {
     libc.fail('variants', 'a list that includes "unpatched" (the baseline every verdict compares against)', variants);
   }
+  const uclibcNg = kind === 'uclibc' && libc.has('uclibcNg') ? uclibcNgVariants(libc.object('uclibcNg'), variants) : undefined;
   return {
     name,
     description: top.string('description'),
@@ -43,7 +58,7 @@ export function parseTarget(file: string, text: string): Target {
       initramfs: kernel.oneOf('initramfs', ['external', 'builtin'] as const),
       cmdline: kernel.string('cmdline'),
     },
-    libc: { kind, variants },
+    libc: { kind, variants, ...(uclibcNg ? { uclibcNg } : {}) },
     default: top.boolean('default', true),
     file,
   };

@@ -18,7 +18,7 @@ export interface VariantManifest {
   cc: string;
   probes: string[];
   /** uClibc images: the variant's shared runtime in the guest (libcLibDir) and the probes linked against it (sharedProbeDir). */
-  shared?: { libDir: string; probes: string[] };
+  shared?: { libDir: string; probes: string[]; imagePrograms?: false };
 }
 
 /** Everything a verdict depends on, written as <bundle>/manifest.json. */
@@ -83,9 +83,11 @@ function variant(f: Fields): VariantManifest {
   };
 }
 
-function sharedRuntime(f: Fields): { libDir: string; probes: string[] } {
-  f.only(['libDir', 'probes']);
-  return { libDir: f.string('libDir', /^\//), probes: f.strings('probes') };
+function sharedRuntime(f: Fields): { libDir: string; probes: string[]; imagePrograms?: false } {
+  f.only(['libDir', 'probes', 'imagePrograms']);
+  // false: a libc of another ABI (uClibc-ng's libc.so.1) that the image's own programs cannot load.
+  const imagePrograms = f.boolean('imagePrograms', true);
+  return { libDir: f.string('libDir', /^\//), probes: f.strings('probes'), ...(imagePrograms ? {} : { imagePrograms: false as const }) };
 }
 
 /** Checks every field a stage reads; an older or hand-edited manifest fails here, naming the file and field. */

@@ -32,6 +32,8 @@ export interface LibcSpec {
   kind: LibcKind;
   /** libc builds the probes are linked against; glibc targets have one: "system". */
   variants: string[];
+  /** uClibc targets: variants built from a uClibc-ng revision (variant name → tag, branch or commit) instead of 0.9.33.2. */
+  uclibcNg?: Record<string, string>;
 }
 
 export interface Target {

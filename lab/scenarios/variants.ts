@@ -17,7 +17,7 @@ export function planVariants(scenario: Scenario, manifest: BundleManifest, patch
 /** A libc variant with a shared build (uClibc images) also names its dynamically linked probes and libraries. */
 function withShared(p: VariantPlan, manifest: BundleManifest): VariantPlan {
   const shared = manifest.libc.variants.find((x) => x.variant === p.variant)?.shared;
-  return shared ? { ...p, shared: { probeDir: sharedProbeDir(p.variant), libDir: shared.libDir, imagePrograms: true } } : p;
+  return shared ? { ...p, shared: { probeDir: sharedProbeDir(p.variant), libDir: shared.libDir, imagePrograms: shared.imagePrograms !== false } } : p;
 }
 
 function libcPlans(scenario: Scenario, manifest: BundleManifest, patchedLibc: string): VariantPlan[] {

@@ -8,7 +8,10 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { buildBundle } from '../../lab/bundle/bundle.ts';
+import type { Target } from '../../lab/model/target.ts';
 import { getifaddrs } from '../../lab/scenarios/defs/getifaddrs.ts';
+import { runScenario } from '../../lab/scenarios/runner.ts';
 import { openRepo, resolveRev } from '../../lab/sources/git-repo.ts';
 import { runBisect } from '../../lab/workflows/bisect/bisect.ts';
 import { dirs, skipReasonFor, targets } from './lab.ts';
@@ -57,5 +60,22 @@ describe('bisect on a real uClibc-ng repository', () => {
     expect(r.outcome, r.message).toBe('ENDS_ALIKE');
     expect(r.steps.map((s) => s.state)).toEqual(['symptom', 'symptom']);
     expect(r.message).toMatch(/both ends show the symptom/);
+  });
+
+  it.skipIf(!!skip)(skip ?? 'a target whose patched variant names a uClibc-ng release: unpatched 0.9.33.2 fails with EBUSY, uClibc-ng v1.0.57 returns everything', { timeout: 60 * 60_000 }, async () => {
+    // The malta16k target with its "patched" role played by uClibc-ng v1.0.57 (another name, so the real target's bundle link stays).
+    const ngTarget: Target = { ...target, name: `${TARGET}-ng-e2e`, libc: { kind: 'uclibc', variants: ['unpatched', 'ng-1.0.57'], uclibcNg: { 'ng-1.0.57': 'v1.0.57' } } };
+    const bundle = await buildBundle({ target: ngTarget, extraPatches: [], dirs, sources: { dirs }, logDir: path.join(runRoot, 'ng-build'), progress: (s) => console.log(`build: ${s}`) });
+    const ng = bundle.manifest.libc.variants.find((v) => v.variant === 'ng-1.0.57')!;
+    expect(ng.libc).toMatch(/^uClibc-ng 1\.0\.57 \(v1\.0\.57 = [0-9a-f]{40}\)$/);
+    expect(ng.shared).toMatchObject({ libDir: '/opt/reprolab/libc/ng-1.0.57/lib', imagePrograms: false });
+    const r = await runScenario({ scenario: getifaddrs, bundleDir: bundle.dir, repeat: 1, params: {}, dirs, outDir: path.join(runRoot, 'ng-run'), patchedLibc: 'ng-1.0.57' });
+    console.log(JSON.stringify({ verdict: r.verdict, variants: r.variants.map((v) => `${v.variant} ${v.outcome} ${v.symptom}`), key: r.key }, null, 2));
+    expect(r.verdict, r.error).toBe('CONFIRMED');
+    expect(r.variants[0]!.symptom).toMatch(/EBUSY/);
+    expect(r.variants[1]).toMatchObject({ variant: 'ng-1.0.57', outcome: 'PASS' });
+    expect(r.variants[1]!.symptom).toMatch(/links, \d+ addresses, all present/);
+    // The image's busybox is linked against 0.9.33.2's libc.so.0: it is not run on uClibc-ng, and the result says so.
+    expect(String(r.key['programs'])).toMatch(/not this libc's ABI/);
   });
 });

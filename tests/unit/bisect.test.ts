@@ -131,6 +131,6 @@ describe('walkHistory', () => {
 describe('versionFromRulesMak', () => {
   it('reads the version a uClibc-ng tree says it is', () => {
     expect(versionFromRulesMak('MAJOR_VERSION := 1\nMINOR_VERSION := 0\nSUBLEVEL      := 1\nEXTRAVERSION  :=-git\n')).toBe('1.0.1-git');
-    expect(versionFromRulesMak('MAJOR_VERSION := 1\nMINOR_VERSION := 0\nSUBLEVEL      := 57\n')).toBe('1.0.57');
+    expect(versionFromRulesMak('MAJOR_VERSION := 1\nMINOR_VERSION := 0\nSUBLEVEL      := 57\nEXTRAVERSION  :=\nVERSION       := x\n')).toBe('1.0.57');
   });
 });

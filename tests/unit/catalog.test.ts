@@ -79,6 +79,15 @@ describe('target catalog', () => {
     expect(errorOf(() => parseTarget('images/targets/arm-x.json', JSON.stringify(bad))).message).toContain('libc.variants');
   });
 
+  it('lets a variant name a uClibc-ng revision, never the baseline and never one that is not a variant', () => {
+    const ng = { ...good, libc: { kind: 'uclibc', variants: ['unpatched', 'ng-1.0.57'], uclibcNg: { 'ng-1.0.57': 'v1.0.57' } } };
+    expect(parseTarget('images/targets/arm-x.json', JSON.stringify(ng)).libc).toEqual({ kind: 'uclibc', variants: ['unpatched', 'ng-1.0.57'], uclibcNg: { 'ng-1.0.57': 'v1.0.57' } });
+    const notVariant = { ...good, libc: { kind: 'uclibc', variants: ['unpatched'], uclibcNg: { 'ng-1.0.57': 'v1.0.57' } } };
+    expect(errorOf(() => parseTarget('images/targets/arm-x.json', JSON.stringify(notVariant))).message).toBe('images/targets/arm-x.json: libc.uclibcNg.ng-1.0.57 must be one of libc.variants (unpatched) (got "ng-1.0.57")');
+    const baseline = { ...good, libc: { kind: 'uclibc', variants: ['unpatched'], uclibcNg: { unpatched: 'v1.0.57' } } };
+    expect(errorOf(() => parseTarget('images/targets/arm-x.json', JSON.stringify(baseline))).message).toContain('libc.uclibcNg.unpatched must be absent');
+  });
+
   it('lists known targets when a name is unknown', async () => {
     const all = await loadTargets();
     const e = errorOf(() => selectTargets(all, ['arm-nope']));

@@ -114,11 +114,14 @@ export const getifaddrs: Scenario = {
       withPrograms.push({ ...run, outcome: worstOutcome([run.outcome, prog.outcome]), symptom: `${run.symptom}; ${prog.symptom}`, programs: [prog] });
     }
     const linkage = variants.every((v) => v.shared) ? 'shared' : 'static';
+    const otherAbi = "none (the image's programs are linked against uClibc 0.9.33.2's libc.so.0, not this libc's ABI)";
     const programs = variants.every((v) => v.shared?.imagePrograms)
       ? 'busybox udhcpc6'
-      : linkage === 'shared'
-        ? "none (the image's programs are linked against uClibc 0.9.33.2's libc.so.0, not this libc's ABI)"
-        : 'none (no image program is linked against the libc under test)';
+      : linkage !== 'shared'
+        ? 'none (no image program is linked against the libc under test)'
+        : variants.every((v) => !v.shared?.imagePrograms)
+          ? otherAbi
+          : variants.map((v) => `${v.variant}: ${v.shared?.imagePrograms ? 'busybox udhcpc6' : otherAbi}`).join('; ');
     return { runs: withPrograms, key: { links: before.links.length, addresses: before.addrs.length, firstLinkChunkBytes: before.firstLinkChunkBytes, pageSizeKiB: ctx.manifest.kernel.pageSizeKiB, probeLinkage: linkage, programs } };
   },
 };

@@ -87,7 +87,7 @@ export class BisectGuest implements AsyncDisposable {
     } catch (err) {
       if (!(err instanceof LabError)) throw err;
       const detail = describeError(err).split('\n').find((l) => l.startsWith('first error:')) ?? describeError(err).split('\n')[0]!;
-      return { ...base, builtNow: true, buildMs: Date.now() - t0, runMs: 0, observation: { built: false, repeats: 0, symptom: 0, errors: 0, detail: `did not build: ${detail}` } };
+      return { ...base, builtNow: true, buildMs: Date.now() - t0, runMs: 0, observation: { built: false, repeats: 0, symptom: 0, errors: 0, detail: detail.replace(/^first error: /, '') } };
     }
     const buildMs = Date.now() - t0;
     const builtNow = !(built.libc.hit && built.probes.hit && built.shared.hit);
