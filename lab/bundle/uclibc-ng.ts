@@ -55,8 +55,8 @@ export async function buildUclibcNg(opts: {
 }): Promise<UclibcNgBuild> {
   const { repo, commit, dirs, logFile } = opts;
   const patches = await compatPatchesFor(repo, commit);
-  const tree = await storeEntry(dirs.sources, 'uclibc-ng', { commit, patches: patches.map((p) => p.sha256) }, async (out) => {
-    await exportTree(repo, commit, out, logFile);
+  const tree = await storeEntry(dirs.sources, 'uclibc-ng', { commit, patches: patches.map((p) => p.sha256) }, async (out, scratch) => {
+    await exportTree(repo, commit, out, scratch, logFile);
     await applySeries(out, patches, `uClibc-ng ${commit.slice(0, 12)}`);
   });
   const version = versionFromRulesMak(await fs.readFile(path.join(tree.dir, 'Rules.mak'), 'utf8').catch(() => ''));

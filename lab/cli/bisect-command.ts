@@ -7,7 +7,7 @@ import { scenarioByName } from '../scenarios/registry.ts';
 import { openRepo, resolveRev } from '../sources/git-repo.ts';
 import { UsageError } from '../util/errors.ts';
 import { timeStamp } from '../util/paths.ts';
-import { runBisect, type Ends } from '../workflows/bisect/bisect.ts';
+import { checkBisectable, runBisect, type Ends } from '../workflows/bisect/bisect.ts';
 import type { Dirs } from './guest-commands.ts';
 import { whole } from './input.ts';
 import { PARAM_FLAGS, scenarioParams, type ParamOptions } from './scenario-params.ts';
@@ -40,7 +40,7 @@ export function printBisect(r: BisectResult, write: (line: string) => void): voi
     write(`    author ${r.first.author}, ${r.first.date}; first release with it: ${r.first.firstRelease ?? '(none yet)'}`);
     for (const l of r.first.diffStat.split('\n')) write(`    ${l}`);
   }
-  write(`  confidence: symptom rate ${(r.confidence.rate * 100).toFixed(0)}% over the steps that showed it; no clean step missed it with ${(r.confidence.confidence * 100).toFixed(2)}%${r.confidence.flaky ? ` (${r.confidence.flaky} flaky steps)` : ''}`);
+  write(`  confidence: symptom rate ${(r.confidence.rate * 100).toFixed(0)}% over the steps that showed it (95% lower bound ${(r.confidence.rateLow * 100).toFixed(0)}%); no clean step missed it with ${(r.confidence.confidence * 100).toFixed(1)}%${r.confidence.flaky ? ` (${r.confidence.flaky} flaky steps)` : ''}; more --repeat raises it`);
   write(`  ${r.steps.length} steps: ${r.builds.now} built, ${r.builds.fromStore} from the store, ${r.builds.failed} did not build; ${r.boots} boot(s); ${(r.durationMs / 1000).toFixed(0)} s`);
   if (r.validation) write(`  validate-patch on uClibc 0.9.33.2: ${r.validation.finding}; ${r.validation.appliesAsIs ? 'applies as is' : 'does NOT apply as is'} (${r.validation.patch})`);
   write(`  report: ${path.join(r.outDir, 'bisect.html')}`);
@@ -74,7 +74,9 @@ export function registerBisectCommand(program: Command, getDirs: Dirs): void {
     if (byState && (!opts.good || !opts.bad)) throw new UsageError(`${opts.good ? '--bad' : '--good'} is missing`, { fix: 'give both --good and --bad' });
     const { dirs, sources } = getDirs();
     const [target] = selectTargets(await loadAllTargets(dirs.imported), [opts.target]) as [Target];
-    const repoOption = opts.libcRepo ? '--libc-repo' : `the default uClibc-ng repository (${path.join(dirs.overrides, 'uclibc-ng')})`;
+    checkBisectable(scenario, target);
+    const fromEnv = opts.libcRepo !== undefined && opts.libcRepo === process.env.REPROLAB_UCLIBC_NG_REPO;
+    const repoOption = opts.libcRepo ? (fromEnv ? 'REPROLAB_UCLIBC_NG_REPO' : '--libc-repo') : `--libc-repo (default ${path.join(dirs.overrides, 'uclibc-ng')})`;
     const repo = await openRepo(opts.libcRepo ?? path.join(dirs.overrides, 'uclibc-ng'), repoOption);
     const ends: Ends = byAge
       ? { givenAs: 'old/new', old: await resolveRev(repo, opts.old!, '--old'), new: await resolveRev(repo, opts.new!, '--new') }

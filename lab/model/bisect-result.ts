@@ -69,8 +69,8 @@ export interface BisectResult {
   steps: BisectStep[];
   phases: { kind: string; from: string; to: string; size: number; outcome: string }[];
   repeat: number;
-  /** The symptom's rate over the steps that showed it, and the chance that no clean step was a miss: Π(1-(1-p)^R). */
-  confidence: { rate: number; confidence: number; flaky: number };
+  /** The symptom's rate over the steps that showed it, its lower 95% bound p, and the chance that no clean step was a miss: Π(1-(1-p)^R). */
+  confidence: { rate: number; rateLow: number; confidence: number; flaky: number };
   builds: { now: number; fromStore: number; failed: number };
   boots: number;
   startedAt: string;

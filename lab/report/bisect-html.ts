@@ -44,7 +44,7 @@ export function bisectHtml(r: BisectResult, htmlDir: string): string {
 <p class="muted">${esc(r.repo)} · ${esc(r.old.describe ?? r.old.short)} → ${esc(r.new.describe ?? r.new.short)} · ${r.direction ? `${r.direction} bisection` : ''} · ${r.repeat} repeats per step · ${r.steps.length} steps, ${r.builds.now} built, ${r.builds.fromStore} from the store, ${r.builds.failed} did not build · ${r.boots} boot(s) · ${secs(r.durationMs)} · ${esc(r.startedAt)}</p>
 <h2>Answer</h2>
 <p>${badge(r.outcome, OUTCOME_COLORS[r.outcome] ?? '#555')} ${esc(r.message)}</p>
-<p class="muted">Symptom rate over the steps that showed it: ${(r.confidence.rate * 100).toFixed(0)}%; confidence that no clean step missed it, Π(1-(1-p)^R): ${(r.confidence.confidence * 100).toFixed(2)}%${r.confidence.flaky ? `; ${r.confidence.flaky} flaky step(s)` : ''}.</p>
+<p class="muted">Symptom rate over the steps that showed it: ${(r.confidence.rate * 100).toFixed(0)}% (95% lower bound p = ${(r.confidence.rateLow * 100).toFixed(0)}%); confidence that no clean step missed it, Π(1-(1-p)^R): ${(r.confidence.confidence * 100).toFixed(1)}%${r.confidence.flaky ? `; ${r.confidence.flaky} flaky step(s)` : ''}.</p>
 ${answer}
 ${v}
 <h2>Steps</h2>

@@ -68,8 +68,12 @@ export async function commitInfo(repo: string, commit: string): Promise<CommitIn
   };
 }
 
+/** Exit 1 is "no"; anything else (an unknown commit, e.g. in a shallow clone) is an error, never a quiet "no". */
 export async function isAncestor(repo: string, ancestor: string, commit: string): Promise<boolean> {
-  return (await git(repo, ['merge-base', '--is-ancestor', ancestor, commit], { allowFail: true })).ok;
+  const r = await execa('git', ['-C', repo, 'merge-base', '--is-ancestor', ancestor, commit], { reject: false, env: { LC_ALL: 'C' }, cancelSignal: labSignal });
+  if (r.exitCode === 0) return true;
+  if (r.exitCode === 1) return false;
+  throw new LabError(`git merge-base --is-ancestor ${ancestor.slice(0, 12)} ${commit.slice(0, 12)} in ${repo} failed: ${r.stderr.trim()}`, { fix: 'the repository lacks one of these commits: fetch the full history (git fetch --unshallow, or a fresh clone)' });
 }
 
 export async function mergeBase(repo: string, a: string, b: string): Promise<string> {
@@ -102,8 +106,9 @@ export async function releaseTags(repo: string): Promise<{ tag: string; commit: 
 }
 
 /** Writes the commit's tree into `dest` (which must exist), without touching the repository's work tree. */
-export async function exportTree(repo: string, commit: string, dest: string, logFile: string): Promise<void> {
-  const tar = path.join(path.dirname(dest), `${path.basename(dest)}.tar`);
+export async function exportTree(repo: string, commit: string, dest: string, scratch: string, logFile: string): Promise<void> {
+  // The archive goes to the store entry's scratch folder: removed with it, whatever happens.
+  const tar = path.join(scratch, 'tree.tar');
   await git(repo, ['archive', '--format=tar', '-o', tar, commit]);
   const r = await execa('tar', ['-xf', tar, '-C', dest], { reject: false, cancelSignal: labSignal });
   await fs.rm(tar, { force: true });

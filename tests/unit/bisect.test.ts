@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bisectList, classify, confidence, type Observation } from '../../lab/workflows/bisect/search.ts';
+import { bisectList, classify, confidence, wilsonLower, type Observation } from '../../lab/workflows/bisect/search.ts';
 import { walkHistory, type History } from '../../lab/workflows/bisect/walk.ts';
 import { versionFromRulesMak } from '../../lab/bundle/uclibc-ng.ts';
 
@@ -79,13 +79,21 @@ describe('classify and confidence', () => {
     expect(classify(clean)).toBe('clean');
   });
 
-  it('is 1 for a symptom that always shows, and (1-(1-p)^R) per clean step for a flaky one', () => {
-    expect(confidence([symptom(), clean, clean]).confidence).toBe(1);
-    // p = 4/6; a clean step of 3 repeats misses it with (1/3)^3.
+  it('takes the lower 95% bound of the symptom rate, so few repeats never claim certainty', () => {
+    expect(wilsonLower(3, 3)).toBeCloseTo(0.4385, 3);
+    expect(wilsonLower(30, 30)).toBeCloseTo(0.8865, 3);
+    expect(wilsonLower(0, 5)).toBe(0);
+    // Always shown, 3 of 3 at one step: p >= 0.44, each clean step of 3 misses it with (1-0.44)^3.
+    const one = confidence([symptom(), clean, clean]);
+    expect(one.rate).toBe(1);
+    expect(one.confidence).toBeCloseTo((1 - (1 - wilsonLower(3, 3)) ** 3) ** 2);
+    expect(one.confidence).toBeLessThan(0.9);
+    // More evidence, more confidence.
+    expect(confidence([symptom(), symptom(), symptom(), symptom(), clean, clean]).confidence).toBeGreaterThan(one.confidence);
+    // Flaky: 4 of 6 pooled.
     const c = confidence([symptom(1), symptom(3), clean, clean]);
     expect(c.rate).toBeCloseTo(4 / 6);
-    expect(c.perCleanStepMiss[0]).toBeCloseTo((1 / 3) ** 3);
-    expect(c.confidence).toBeCloseTo((1 - (1 / 3) ** 3) ** 2);
+    expect(c.perCleanStepMiss[0]).toBeCloseTo((1 - wilsonLower(4, 6)) ** 3);
     expect(c.flaky).toBe(1);
     expect(confidence([clean, clean]).confidence).toBe(0);
   });
@@ -96,14 +104,16 @@ describe('walkHistory', () => {
   const chain: Record<string, string[]> = {
     'a0..a4': ['a1', 'a2', 'M', 'a4'],
     'a1..b2': ['b1', 'b2'],
-    'a0..r1': ['a1'],
-    'r1..a4': ['a2', 'M', 'a4'],
+    'a0..a1': ['a1'],
+    'a1..a4': ['a2', 'M', 'a4'],
   };
+  const parentsOf: Record<string, string[]> = { a1: ['a0'], a2: ['a1'], M: ['a2', 'b2'], a4: ['M'], b1: ['a1'], b2: ['b1'] };
   const history: History = {
     chain: async (o, n) => chain[`${o}..${n}`] ?? [],
-    parents: async (c) => (c === 'M' ? ['a2', 'b2'] : ['x']),
+    parents: async (c) => parentsOf[c] ?? [],
     mergeBase: async () => 'a1',
-    releasesBetween: async () => [{ tag: 'v1', commit: 'r1' }],
+    // Release v1 is the commit a1.
+    releasesBetween: async () => [{ tag: 'v1', commit: 'a1' }],
   };
   const fixed = new Set(['b2', 'M', 'a4']);
   const observe = async (c: string) => (fixed.has(c) ? clean : symptom());
@@ -119,7 +129,20 @@ describe('walkHistory', () => {
     const r = await walkHistory(history, 'a0', 'a4', async (c) => (seen.push(c), observe(c)), { releases: true });
     expect(r).toMatchObject({ outcome: 'found', first: 'b2' });
     expect(r.phases.map((p) => p.kind)).toEqual(['releases', 'commits', 'merge']);
-    expect(seen.slice(0, 3)).toEqual(['a0', 'a4', 'r1']);
+    expect(seen.slice(0, 3)).toEqual(['a0', 'a4', 'a1']);
+  });
+
+  it('does not blame the merge when its side cannot be built: the answer is the side or the merge', async () => {
+    const r = await walkHistory(history, 'a0', 'a4', async (c) => (c === 'b2' ? noBuild : observe(c)));
+    expect(r).toMatchObject({ outcome: 'ambiguous', candidates: ['b2', 'M'] });
+  });
+
+  it('does not name a commit whose own first parent behaves like it (a first-parent list can skip the parent)', async () => {
+    // b2's first parent is b0 (off the list), which is already fixed: b2 did not change anything.
+    parentsOf['b2'] = ['b0'];
+    const r = await walkHistory(history, 'a0', 'a4', async (c) => (c === 'b0' ? clean : observe(c)));
+    parentsOf['b2'] = ['b1'];
+    expect(r).toMatchObject({ outcome: 'ambiguous', candidates: ['b2'] });
   });
 
   it('names the merge itself when its side alone does not behave like it', async () => {

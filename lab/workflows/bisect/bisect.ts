@@ -7,7 +7,7 @@ import { writeBisectHtml } from '../../report/bisect-html.ts';
 import type { Scenario, ScenarioParams } from '../../scenarios/types.ts';
 import { commitInfo, commitPatch, diffStat, firstParentChain, isAncestor, mergeBase, releaseTags } from '../../sources/git-repo.ts';
 import type { SourceOptions } from '../../sources/resolve.ts';
-import { LabError } from '../../util/errors.ts';
+import { describeError, UsageError } from '../../util/errors.ts';
 import type { LabDirs } from '../../util/paths.ts';
 import { validatePatch } from '../validate-patch.ts';
 import { classify, confidence, type Observation } from './search.ts';
@@ -31,6 +31,12 @@ export interface BisectOptions {
   sources: SourceOptions;
   outDir: string;
   progress: (line: string) => void;
+}
+
+/** What bisect can walk: a libc scenario on a built-in uClibc target (checked before any repository or build). */
+export function checkBisectable(scenario: Scenario, target: Target): void {
+  if (!scenario.usesLibc) throw new UsageError(`bisect walks libc revisions; scenario ${scenario.name} compares reader algorithms, not libcs`, { fix: 'bisect a libc scenario: getifaddrs or getifaddrs-mechanism' });
+  if (target.libc.kind !== 'uclibc' || target.imported) throw new UsageError(`--target ${target.name}: bisect builds uClibc-ng for a built-in uClibc target (its libc is ${target.libc.kind}${target.imported ? ', imported' : ''})`, { fix: 'use e.g. --target mips-malta16k-3.10-uclibc' });
 }
 
 /** A git repository as the bisection walks it. */
@@ -61,15 +67,15 @@ async function describeCommit(repo: string, commit: string): Promise<BisectCommi
 /** Old and new by ancestry, and (for --good/--bad) which state the old end must show. */
 async function orderEnds(repo: string, ends: Ends): Promise<{ old: string; newer: string; expectOld?: 'symptom' | 'clean' }> {
   const [a, b] = ends.givenAs === 'old/new' ? [ends.old, ends.new] : [ends.good, ends.bad];
-  if (a === b) throw new LabError(`both ends are the same commit (${a.slice(0, 12)})`, { fix: 'give two different revisions' });
+  if (a === b) throw new UsageError(`both ends are the same commit (${a.slice(0, 12)})`, { fix: 'give two different revisions' });
   const names = ends.givenAs === 'old/new' ? ['--old', '--new'] : ['--good', '--bad'];
   let old: string;
   let newer: string;
   if (await isAncestor(repo, a, b)) [old, newer] = [a, b];
   else if (await isAncestor(repo, b, a)) [old, newer] = [b, a];
-  else throw new LabError(`${names[0]} ${a.slice(0, 12)} and ${names[1]} ${b.slice(0, 12)} are not one an ancestor of the other`, { fix: 'bisect between two revisions on one line of history (e.g. two release tags)' });
+  else throw new UsageError(`${names[0]} ${a.slice(0, 12)} and ${names[1]} ${b.slice(0, 12)} are not one an ancestor of the other`, { fix: 'bisect between two revisions on one line of history (e.g. two release tags)' });
   if (ends.givenAs === 'old/new') {
-    if (old !== a) throw new LabError(`--old ${a.slice(0, 12)} is newer than --new ${b.slice(0, 12)}`, { fix: 'swap them (or give --good/--bad and let the lab order them)' });
+    if (old !== a) throw new UsageError(`--old ${a.slice(0, 12)} is newer than --new ${b.slice(0, 12)}`, { fix: 'swap them (or give --good/--bad and let the lab order them)' });
     return { old, newer };
   }
   // The good end shows no symptom: if it is the older one, this bisects a cause; else a fix.
@@ -91,8 +97,7 @@ function rateText(o: Observation): string {
 export async function runBisect(o: BisectOptions): Promise<BisectResult> {
   const started = Date.now();
   const { repo } = o;
-  if (!o.scenario.usesLibc) throw new LabError(`bisect walks libc revisions; scenario ${o.scenario.name} compares reader algorithms, not libcs`, { fix: 'bisect a libc scenario: getifaddrs or getifaddrs-mechanism' });
-  if (o.target.libc.kind !== 'uclibc' || o.target.imported) throw new LabError(`${o.target.name}: bisect builds uClibc-ng for a built-in uClibc target (its libc is ${o.target.libc.kind}${o.target.imported ? ', imported' : ''})`, { fix: 'use e.g. --target mips-malta16k-3.10-uclibc' });
+  checkBisectable(o.scenario, o.target);
   const { old, newer, expectOld } = await orderEnds(repo, o.ends);
   await fs.mkdir(o.outDir, { recursive: true });
   o.progress(`${o.target.name}: building the image`);
@@ -122,20 +127,24 @@ export async function runBisect(o: BisectOptions): Promise<BisectResult> {
     }
     const conf = confidence([...records.values()].map((x) => x.observation));
     const oldState = records.get(old) ? classify(records.get(old)!.observation) : undefined;
+    const newState = records.get(newer) ? classify(records.get(newer)!.observation) : undefined;
+    // A direction only when the ends differ and both were judged.
+    const judged = (s: string | undefined) => s === 'symptom' || s === 'clean';
+    const directed = judged(oldState) && judged(newState) && oldState !== newState;
     const result: BisectResult = {
       schema: 1,
       scenario: o.scenario.name,
       bug: o.scenario.bug,
       target: o.target.name,
       repo,
-      ...(oldState === 'symptom' ? { direction: 'fix' as const } : oldState === 'clean' ? { direction: 'cause' as const } : {}),
+      ...(directed ? { direction: oldState === 'symptom' ? ('fix' as const) : ('cause' as const) } : {}),
       old: await describeCommit(repo, old),
       new: await describeCommit(repo, newer),
       endsGivenAs: o.ends.givenAs,
       steps,
       phases: [],
       repeat: o.repeat,
-      confidence: { rate: conf.rate, confidence: conf.confidence, flaky: conf.flaky },
+      confidence: { rate: conf.rate, rateLow: conf.rateLow, confidence: conf.confidence, flaky: conf.flaky },
       builds: { now: steps.filter((s) => s.builtNow && s.built).length, fromStore: steps.filter((s) => !s.builtNow).length, failed: steps.filter((s) => !s.built).length },
       boots: guest.boots,
       startedAt: new Date(started).toISOString(),
@@ -144,7 +153,9 @@ export async function runBisect(o: BisectOptions): Promise<BisectResult> {
       ...r,
     };
     result.durationMs = Date.now() - started;
-    await fs.writeFile(path.join(o.outDir, 'bisect.json'), `${JSON.stringify(result, null, 2)}\n`);
+    const json = path.join(o.outDir, 'bisect.json');
+    await fs.writeFile(`${json}.tmp-${process.pid}`, `${JSON.stringify(result, null, 2)}\n`);
+    await fs.rename(`${json}.tmp-${process.pid}`, json);
     await writeBisectHtml(path.join(o.outDir, 'bisect.html'), result);
     return result;
   };
@@ -180,7 +191,11 @@ export async function runBisect(o: BisectOptions): Promise<BisectResult> {
   const verb = os === 'symptom' ? 'fixed' : 'introduced';
   const message = `${first.short} "${first.title}" (${first.author}, ${first.date.slice(0, 10)}) ${verb} it${first.firstRelease ? `; first release with it: ${first.firstRelease}` : ''}`;
   let validation: BisectResult['validation'];
-  if (o.validate) validation = await validateBackport(o, first.commit);
+  if (o.validate) {
+    // validate-patch boots its own guests: this one is done.
+    await guest.stop();
+    validation = await validateBackport(o, first.commit).catch((err: unknown) => ({ patch: '', finding: 'ERROR', appliesAsIs: false, detail: `validate-patch failed: ${describeError(err)}`, outDir: path.join(o.outDir, 'validate') }));
+  }
   return finish({ outcome: 'FOUND', message, first, lastOld: await describeCommit(repo, walk.lastOld!), phases, ...(validation ? { validation } : {}) });
 }
 

@@ -95,22 +95,32 @@ export async function bisectList(n: number, oracle: Oracle): Promise<ListResult>
   return { outcome: 'ambiguous', ...ends, lastOld: lo, candidates: [...between, hi] };
 }
 
+/** The lower end of the 95% Wilson score interval of k successes in n trials: a rate that few trials cannot overstate. */
+export function wilsonLower(k: number, n: number, z = 1.96): number {
+  if (n === 0) return 0;
+  const p = k / n;
+  const z2 = z * z;
+  return Math.max(0, (p + z2 / (2 * n) - z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n));
+}
+
 /**
- * How far to trust an answer built on "no symptom" steps. With the symptom's
- * rate p estimated from the steps that showed it (k of R repeats, pooled), a
- * step of R repeats misses it with chance (1-p)^R; the answer holds only if no
- * clean step was a miss.
+ * How far to trust an answer built on "no symptom" steps. A step of R repeats
+ * misses a symptom of rate p with chance (1-p)^R; the answer holds only if no
+ * clean step was a miss: Π(1-(1-p)^R). p is taken conservatively, as the
+ * lower 95% bound of the pooled rate of the steps that showed it (k/n), so a
+ * few repeats cannot claim certainty (3 of 3 gives p ≥ 0.44, not 1).
  */
-export function confidence(obs: Observation[]): { rate: number; perCleanStepMiss: number[]; confidence: number; flaky: number } {
+export function confidence(obs: Observation[]): { rate: number; rateLow: number; perCleanStepMiss: number[]; confidence: number; flaky: number } {
   const shown = obs.filter((o) => classify(o) === 'symptom');
   const k = shown.reduce((a, o) => a + o.symptom, 0);
-  const r = shown.reduce((a, o) => a + o.repeats, 0);
-  const rate = r ? k / r : 0;
-  const perCleanStepMiss = obs.filter((o) => classify(o) === 'clean').map((o) => (1 - rate) ** o.repeats);
+  const n = shown.reduce((a, o) => a + o.repeats, 0);
+  const rateLow = wilsonLower(k, n);
+  const perCleanStepMiss = obs.filter((o) => classify(o) === 'clean').map((o) => (1 - rateLow) ** o.repeats);
   return {
-    rate,
+    rate: n ? k / n : 0,
+    rateLow,
     perCleanStepMiss,
-    confidence: rate === 0 ? 0 : perCleanStepMiss.reduce((c, m) => c * (1 - m), 1),
+    confidence: rateLow === 0 ? 0 : perCleanStepMiss.reduce((c, m) => c * (1 - m), 1),
     flaky: shown.filter((o) => o.symptom < o.repeats).length,
   };
 }

@@ -99,7 +99,12 @@ export class BisectGuest implements AsyncDisposable {
       this.o.progress(`${short}: ERROR (${run.symptoms.find((s) => s.startsWith('ERROR')) ?? ''}); fresh boot and one more try`);
       await this.stop();
       reboots = 1;
-      run = await this.run(built, variant, evidenceDir, 'b');
+      const again = await this.run(built, variant, evidenceDir, 'b');
+      // The first try's judged repeats stay: a symptom it saw is proof, whatever the second try shows.
+      const judged = run.outcomes.map((o, i) => ({ o, s: run.symptoms[i]! })).filter((x) => x.o !== 'ERROR');
+      run = { outcomes: [...judged.map((x) => x.o), ...again.outcomes], symptoms: [...judged.map((x) => x.s), ...again.symptoms], errors: again.errors };
+      // A guest that gave an ERROR twice is not trusted with the next step.
+      if (again.errors > 0) await this.stop();
     }
     const observation: Observation = {
       built: true,
@@ -133,8 +138,8 @@ export class BisectGuest implements AsyncDisposable {
     };
     try {
       const guest = await this.boot();
-      await this.upload(guest, b, variant, evidenceDir);
       try {
+        await this.upload(guest, b, variant, evidenceDir);
         for (let r = 1; r <= this.o.repeat; r++) {
           const res = await this.o.scenario.repeat({ guest, manifest: this.o.manifest, params: { ...this.o.scenario.defaults, ...this.o.params }, variants: [plan], evidenceDir: path.join(evidenceDir, attempt), repeat: r, fabric: this.fabric!.report });
           const v = res.runs[0];
@@ -142,7 +147,9 @@ export class BisectGuest implements AsyncDisposable {
           symptoms.push(v?.symptom ?? 'no result');
         }
       } finally {
-        if (guest.vm.running) await guest.exec(['rm', '-rf', `/opt/reprolab/libc/${variant}`, staticProbeDir(variant)]).catch(() => undefined);
+        // The next step must find none of this one's files (a failed removal is a lab failure: that guest is not reused).
+        const rm = guest.vm.running ? await guest.exec(['rm', '-rf', path.posix.dirname(libcLibDir(variant)), staticProbeDir(variant), '/tmp/reprolab-step.tar']).catch(() => undefined) : undefined;
+        if (rm?.exitCode !== 0) await this.stop();
       }
     } catch (err) {
       while (outcomes.length < this.o.repeat) {
@@ -163,10 +170,13 @@ export class BisectGuest implements AsyncDisposable {
     await fs.cp(b.probes.dir, path.join(stage, staticProbeDir(variant)), { recursive: true });
     await fs.cp(b.shared.dir, path.join(stage, sharedProbeDir(variant)), { recursive: true });
     const tar = path.join(evidenceDir, 'upload.tar');
-    await execa('tar', ['-cf', tar, '--owner=0', '--group=0', '-C', stage, 'opt'], { cancelSignal: labSignal });
-    await fs.rm(stage, { recursive: true, force: true });
-    await guest.upload(tar, '/tmp/reprolab-step.tar');
-    await fs.rm(tar, { force: true });
+    try {
+      await execa('tar', ['-cf', tar, '--owner=0', '--group=0', '-C', stage, 'opt'], { cancelSignal: labSignal });
+      await guest.upload(tar, '/tmp/reprolab-step.tar');
+    } finally {
+      await fs.rm(stage, { recursive: true, force: true });
+      await fs.rm(tar, { force: true });
+    }
     const r = await guest.exec(['sh', '-c', 'tar -xf /tmp/reprolab-step.tar -C / && rm -f /tmp/reprolab-step.tar']);
     if (r.exitCode !== 0) throw new LabError(`unpacking ${variant} in the guest failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
   }

@@ -75,13 +75,27 @@ export async function walkHistory(h: History, old: string, newer: string, observ
     }
     const first = list[r.first!]!;
     const parents = await h.parents(first);
-    if (parents.length < 2) return { outcome: 'found', oldState, newState, first, lastOld: list[r.lastOld!]!, phases };
+    // The answer is a commit that differs from its own first parent: in a first-parent list the
+    // previous entry usually is that parent, but not always (a side branch with back-merges).
+    if (parents[0] !== list[r.lastOld!] && (await stateOf(parents[0]!)) !== oldState) {
+      return { outcome: 'ambiguous', oldState, newState, lastOld: list[r.lastOld!]!, candidates: [first], phases };
+    }
+    if (parents.length < 2) return { outcome: 'found', oldState, newState, first, lastOld: parents[0]!, phases };
     // A merge: its first parent is old-like. Which side brought the change?
+    opts.onPhase?.('merge');
+    if (parents.length > 2) {
+      // An octopus merge: which of its sides brought the change is not one bisection away.
+      return { outcome: 'ambiguous', oldState, newState, lastOld: parents[0]!, candidates: [...parents.slice(1), first], phases };
+    }
     const side = parents[1]!;
     const base = await h.mergeBase(parents[0]!, side);
     const [sideState, baseState] = [await stateOf(side), await stateOf(base)];
-    if (sideState !== newState || baseState !== oldState) {
-      // Neither side alone behaves like the merge (or a side cannot be judged): the merge is the answer.
+    if (baseState !== oldState || (sideState !== oldState && sideState !== newState)) {
+      // The merge base contradicts its old-like descendant, or the side cannot be judged: no proof either way.
+      return { outcome: 'ambiguous', oldState, newState, lastOld: parents[0]!, candidates: [side, first], phases };
+    }
+    if (sideState === oldState) {
+      // Both sides behave like the old end and only their merge does not: the merge itself is the change.
       return { outcome: 'found', oldState, newState, first, lastOld: parents[0]!, mergeItself: true, phases };
     }
     lo = base;
