@@ -32,7 +32,11 @@ const r = await runBisect({
   target: target!,
   repo,
   ends: { givenAs: 'old/new', old: await resolveRev(repo, opt('old', 'v1.0.0'), '--old'), new: await resolveRev(repo, opt('new', 'v1.0.57'), '--new') },
-  repeat: Number(opt('repeat', '3')),
+  repeat: (() => {
+    const n = Number(opt('repeat', '3'));
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--repeat ${opt('repeat', '3')}: expected a whole number >= 1`);
+    return n;
+  })(),
   releases: true,
   validate: false,
   params: {},

@@ -276,7 +276,7 @@ async function uclibcBuilds(ctx: StepContext, kernelTree: PreparedTree): Promise
 async function uclibcNgBuild(ctx: StepContext, variant: string, rev: string, headers: string): Promise<LibcBuild> {
   const { req, tc } = ctx;
   const where = `${req.target.file}: libc.uclibcNg.${variant}`;
-  const repo = await openRepo(process.env.REPROLAB_UCLIBC_NG_REPO ?? path.join(req.dirs.overrides, 'uclibc-ng'), `${where} needs a uClibc-ng clone; the uClibc-ng repository`);
+  const repo = await openRepo(process.env.REPROLAB_UCLIBC_NG_REPO ?? path.join(req.dirs.overrides, 'uclibc-ng'), `${where} names a uClibc-ng revision; its clone (REPROLAB_UCLIBC_NG_REPO, or <overrides>/uclibc-ng)`);
   const commit = await resolveRev(repo, rev, where);
   const logFile = ctx.step(`uclibc-${variant}`);
   const ng = await buildUclibcNg({ repo, commit, arch: req.target.arch, headers, headersKey: path.basename(path.dirname(headers)), tc, dirs: req.dirs, logFile });

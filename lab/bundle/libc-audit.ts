@@ -29,7 +29,7 @@ const GLIBC_NAME = /(^|\/)(ld-linux[^/]*\.so[^/]*|libc\.so\.6|libc-2\.[0-9]+\.so
  * (`sonames`), or is static and linked against uClibc (its startup is
  * __uClibc_main, not glibc's __libc_start_main).
  */
-export function auditUclibcImage(files: ImageFile[], opts: { loaders: string[]; sonames: string[] }): LibcAudit {
+export function auditUclibcImage(files: ImageFile[], opts: { loaders: string[]; sonames: string[]; libDirs?: string[] }): LibcAudit {
   const loaders = new Set(opts.loaders);
   const sonames = new Set(opts.sonames);
   const elves: AuditedElf[] = [];
@@ -39,7 +39,10 @@ export function auditUclibcImage(files: ImageFile[], opts: { loaders: string[]; 
     const elf = readElf(f.data);
     if (!elf) continue;
     const foreign = elf.needed.filter((n) => !sonames.has(n));
-    if (elf.interp !== undefined) {
+    if (elf.interp !== undefined && isRunnableUclibcLibrary(f.path, elf.interp, opts.libDirs ?? [])) {
+      // uClibc-ng's libuClibc-*.so names its loader so it can be run to print its version; it is a library.
+      elves.push({ path: f.path, linkage: 'library', interp: elf.interp, needed: elf.needed });
+    } else if (elf.interp !== undefined) {
       elves.push({ path: f.path, linkage: 'dynamic', interp: elf.interp, needed: elf.needed });
       if (!loaders.has(elf.interp)) violations.push(`${f.path}: loads ${elf.interp}, not a uClibc loader (${[...loaders].join(', ')})`);
     } else if (elf.dynamic) {
@@ -53,6 +56,11 @@ export function auditUclibcImage(files: ImageFile[], opts: { loaders: string[]; 
     if (foreign.length) violations.push(`${f.path}: needs ${foreign.join(', ')}, which uClibc does not ship`);
   }
   return { elves, violations };
+}
+
+/** A shared object in a variant's own lib folder whose interpreter is a uClibc loader by name (ld-uClibc.so.N). */
+function isRunnableUclibcLibrary(file: string, interp: string, libDirs: string[]): boolean {
+  return libDirs.some((d) => file.startsWith(d)) && /\.so(\.|$)/.test(path.basename(file)) && /^ld-uClibc\.so\.[0-9]+$/.test(path.basename(interp));
 }
 
 /** The sonames of a uClibc install's lib/ folder (its symlinks named *.so.N). */

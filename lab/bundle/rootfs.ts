@@ -104,7 +104,7 @@ function auditLayer(target: string, entries: CpioEntry[], libcs: GuestLibc[]): L
   // The sonames uClibc ships are the names the layer put in the variants' lib folders.
   const libDirs = libcs.map((l) => `${libcLibDir(l.variant)}/`);
   const libFiles = entries.filter((e) => e.kind !== 'dir' && libDirs.some((d) => e.path.startsWith(d))).map((e) => e.path);
-  const audit = auditUclibcImage(files, { loaders: libcs.map((l) => `${libcLibDir(l.variant)}/${l.loader ?? 'ld-uClibc.so.0'}`), sonames: uclibcSonames(libFiles) });
+  const audit = auditUclibcImage(files, { libDirs, loaders: libcs.map((l) => `${libcLibDir(l.variant)}/${l.loader ?? 'ld-uClibc.so.0'}`), sonames: uclibcSonames(libFiles) });
   if (audit.violations.length) {
     throw new LabError(`${target}: the uClibc image would carry files of another libc:\n  ${audit.violations.join('\n  ')}`, {
       fix: 'link every program of a uClibc image against its uClibc (images/userland/, images/tools/), or leave the file out',

@@ -7,7 +7,9 @@ import { storeEntry } from '../store/store.ts';
 import type { LabDirs } from '../util/paths.ts';
 import type { CompileRecipe } from './compile.ts';
 import type { Toolchain } from './toolchain.ts';
-import { compileUclibc, uclibcRecipe, uclibcSharedRecipe } from './uclibc.ts';
+import { compileUclibc, DROPPED_OPTIONS, uclibcRecipe, uclibcSharedRecipe } from './uclibc.ts';
+import { planning } from '../store/plan.ts';
+import { LabError } from '../util/errors.ts';
 
 export interface UclibcNgBuild {
   commit: string;
@@ -16,6 +18,8 @@ export interface UclibcNgBuild {
   sysroot: string;
   /** The loader's file name in lib/ (uClibc-ng: ld-uClibc.so.1; a 0.9.3x tree: .so.0). */
   loader: string;
+  /** Fragment settings this revision's Kconfig does not define, left out of its config. */
+  droppedOptions: string[];
   /** Static link against libc.a (no threads in the lab's uClibc-ng config). */
   recipe: CompileRecipe;
   patches: Patch[];
@@ -62,7 +66,8 @@ export async function buildUclibcNg(opts: {
   const version = versionFromRulesMak(await fs.readFile(path.join(tree.dir, 'Rules.mak'), 'utf8').catch(() => ''));
   const sysroot = await compileUclibc({ treeDir: tree.dir, treeKey: tree.key, configDir: uclibcNgDir, label: `uClibc-ng ${version} (${commit.slice(0, 12)})`, arch: opts.arch, headers: opts.headers, headersKey: opts.headersKey, tc: opts.tc, dirs, logFile, skipUnknown: true });
   const loader = await loaderName(path.join(sysroot.dir, 'lib'));
-  return { commit, version, sysroot: sysroot.dir, loader, recipe: uclibcRecipe(opts.tc, sysroot.dir, { pthread: false }), patches, hit: sysroot.hit && tree.hit };
+  const droppedOptions = (await fs.readFile(path.join(sysroot.dir, DROPPED_OPTIONS), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  return { commit, version, sysroot: sysroot.dir, loader, droppedOptions, recipe: uclibcRecipe(opts.tc, sysroot.dir, { pthread: false }), patches, hit: sysroot.hit && tree.hit };
 }
 
 /** The dynamic link of the probes against this build, loading it from `guestLibDir`. */
@@ -72,6 +77,10 @@ export function uclibcNgSharedRecipe(tc: Toolchain, b: UclibcNgBuild, guestLibDi
 
 /** The highest-numbered ld-uClibc.so.N in lib/: the ABI the tree built (1 for uClibc-ng, 0 before). */
 async function loaderName(libDir: string): Promise<string> {
-  const names = (await fs.readdir(libDir).catch(() => [] as string[])).filter((n) => /^ld-uClibc\.so\.\d+$/.test(n)).sort();
-  return names.at(-1) ?? 'ld-uClibc.so.0';
+  const names = (await fs.readdir(libDir).catch(() => [] as string[])).filter((n) => /^ld-uClibc\.so\.\d+$/.test(n));
+  const highest = names.sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop())).at(-1);
+  // A dry run has built nothing yet: it plans with uClibc-ng's loader name.
+  if (!highest && planning()) return 'ld-uClibc.so.1';
+  if (!highest) throw new LabError(`${libDir}: the uClibc-ng build installed no ld-uClibc.so.N`, { fix: 'check HAVE_SHARED in images/libc/uclibc-ng/common.config and the build log' });
+  return highest;
 }

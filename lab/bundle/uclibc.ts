@@ -57,6 +57,9 @@ export async function buildUclibc(opts: {
   return { variant, sysroot: sysroot.dir, recipe: uclibcRecipe(tc, sysroot.dir), patches, tree, hit: sysroot.hit };
 }
 
+/** The fragment settings a tree's Kconfig does not define (skipUnknown), one NAME=value per line. */
+export const DROPPED_OPTIONS = 'lab-dropped-options.txt';
+
 /**
  * Configures, builds and installs one uClibc-family tree (uClibc 0.9.33.2 or
  * uClibc-ng) into a sysroot store entry: the config fragments of `configDir`
@@ -86,7 +89,7 @@ export async function compileUclibc(opts: {
   return storeEntry(
     opts.dirs.store,
     'uclibc',
-    { tree: opts.treeKey, arch: tc.arch, config: texts.map((t) => sha256(t)), headers: opts.headersKey, toolchain: await toolchainVersion(tc) },
+    { tree: opts.treeKey, arch: tc.arch, config: texts.map((t) => sha256(t)), headers: opts.headersKey, toolchain: await toolchainVersion(tc), ...(opts.skipUnknown ? { skipUnknown: true } : {}) },
     async (out, scratch) => {
       // uClibc builds in its source directory: build in a private copy.
       const work = path.join(scratch, 'uClibc');
@@ -96,6 +99,8 @@ export async function compileUclibc(opts: {
       const kept = known ? fromFragments.filter((s) => known.has(s.name)) : fromFragments;
       const dropped = fromFragments.filter((s) => !kept.includes(s));
       if (dropped.length) await fs.appendFile(logFile, `\n# options this tree does not have (left out): ${dropped.map((s) => `${s.name} (${s.origin})`).join(', ')}\n`);
+      // Kept beside the sysroot: a bisection shows which options each step went without.
+      await fs.writeFile(path.join(out, DROPPED_OPTIONS), dropped.map((s) => `${s.name}=${s.value}\n`).join(''));
       const settings = [
         ...kept,
         { name: 'KERNEL_HEADERS', value: JSON.stringify(opts.headers), origin: 'lab (kernel headers)' },
@@ -112,7 +117,6 @@ export async function compileUclibc(opts: {
   );
 }
 
-/** The static link against a uClibc sysroot; `pthread: false` for a build without threads (the lab's uClibc-ng). */
 /** Every `config NAME` a Kconfig directory defines. */
 async function kconfigSymbols(dir: string): Promise<Set<string>> {
   const names = new Set<string>();
@@ -123,6 +127,7 @@ async function kconfigSymbols(dir: string): Promise<Set<string>> {
   return names;
 }
 
+/** The static link against a uClibc sysroot; `pthread: false` for a build without threads (the lab's uClibc-ng). */
 export function uclibcRecipe(tc: Toolchain, sysroot: string, opts: { pthread?: boolean } = {}): CompileRecipe {
   const lib = path.join(sysroot, 'usr', 'lib');
   return {

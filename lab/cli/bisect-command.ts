@@ -62,7 +62,8 @@ export function registerBisectCommand(program: Command, getDirs: Dirs): void {
     .option('--validate', "offer the found commit's diff to validate-patch against the lab's uClibc 0.9.33.2")
     .option('--json', 'print the result as JSON')
     .option('--out <dir>', 'output directory (default <cache>/bisect/<time>-<scenario>-<target>)');
-  for (const [flag, help] of PARAM_FLAGS.slice(0, 1)) cmd.option(flag, help);
+  // The libc scenarios' one knob.
+  for (const [flag, help] of PARAM_FLAGS.filter(([f]) => f.startsWith('--interfaces'))) cmd.option(flag, help);
   cmd.action(async (name: string, opts: BisectFlags) => {
     const scenario = scenarioByName(name);
     const params = scenarioParams(opts);

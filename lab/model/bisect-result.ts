@@ -19,6 +19,8 @@ export interface BisectStep {
   commit: BisectCommit;
   /** The version the tree says it is (Rules.mak). */
   version?: string;
+  /** Config settings the lab's fragment has and this revision's Kconfig does not (left out of its build). */
+  droppedOptions?: string[];
   built: boolean;
   /** Built in this run (false: from the store). */
   builtNow: boolean;

@@ -54,7 +54,8 @@ export async function commitInfo(repo: string, commit: string): Promise<CommitIn
   const r = await git(repo, ['log', '-1', '--format=%H%x00%h%x00%s%x00%an <%ae>%x00%aI%x00%P', commit]);
   const [full, short, title, author, date, parents] = r.out.split('\0');
   const describe = await git(repo, ['describe', '--tags', commit], { allowFail: true });
-  const contains = await git(repo, ['describe', '--contains', commit], { allowFail: true });
+  // Only release tags (v1.0.2), not whatever tag is nearest.
+  const contains = await git(repo, ['describe', '--contains', '--match', 'v[0-9]*', commit], { allowFail: true });
   return {
     commit: full!,
     short: short!,
@@ -66,6 +67,10 @@ export async function commitInfo(repo: string, commit: string): Promise<CommitIn
     // "v1.0.2~2^2~9": the release is the tag the path starts from.
     ...(contains.ok ? { firstRelease: contains.out.trim().split(/[~^]/)[0]! } : {}),
   };
+}
+
+export async function parentsOf(repo: string, commit: string): Promise<string[]> {
+  return (await git(repo, ['rev-list', '--parents', '-n', '1', commit])).out.trim().split(' ').slice(1);
 }
 
 /** Exit 1 is "no"; anything else (an unknown commit, e.g. in a shallow clone) is an error, never a quiet "no". */

@@ -98,6 +98,17 @@ describe('auditUclibcImage', () => {
     expect(audit.elves.map((e) => e.linkage)).toEqual(['dynamic', 'dynamic', 'static']);
   });
 
+  it("reads uClibc-ng's runnable libuClibc-*.so in a variant's lib folder as a library, and the same interpreter elsewhere as a violation", () => {
+    const lib = elf32({ interp: '/lib/ld-uClibc.so.1', needed: [] });
+    const files = [
+      { path: '/opt/reprolab/libc/ng/lib/libuClibc-1.0.57.so', data: lib },
+      { path: '/usr/bin/tool', data: lib },
+    ];
+    const audit = auditUclibcImage(files, { ...opts, libDirs: ['/opt/reprolab/libc/ng/lib/'] });
+    expect(audit.elves.map((e) => e.linkage)).toEqual(['library', 'dynamic']);
+    expect(audit.violations).toEqual([`/usr/bin/tool: loads /lib/ld-uClibc.so.1, not a uClibc loader (${opts.loaders.join(', ')})`]);
+  });
+
   it('names every glibc file, foreign loader, foreign library and glibc-static program', () => {
     const audit = auditUclibcImage(
       [

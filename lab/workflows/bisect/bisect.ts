@@ -5,7 +5,7 @@ import type { BisectCommit, BisectResult, BisectStep } from '../../model/bisect-
 import type { Target } from '../../model/target.ts';
 import { writeBisectHtml } from '../../report/bisect-html.ts';
 import type { Scenario, ScenarioParams } from '../../scenarios/types.ts';
-import { commitInfo, commitPatch, diffStat, firstParentChain, isAncestor, mergeBase, releaseTags } from '../../sources/git-repo.ts';
+import { commitInfo, commitPatch, diffStat, firstParentChain, isAncestor, mergeBase, parentsOf, releaseTags } from '../../sources/git-repo.ts';
 import type { SourceOptions } from '../../sources/resolve.ts';
 import { describeError, UsageError } from '../../util/errors.ts';
 import type { LabDirs } from '../../util/paths.ts';
@@ -43,7 +43,7 @@ export function checkBisectable(scenario: Scenario, target: Target): void {
 export function gitHistory(repo: string): History {
   return {
     chain: (o, n) => firstParentChain(repo, o, n),
-    parents: async (c) => (await commitInfo(repo, c)).parents,
+    parents: (c) => parentsOf(repo, c),
     mergeBase: (a, b) => mergeBase(repo, a, b),
     async releasesBetween(old, newer) {
       const out: { tag: string; commit: string }[] = [];
@@ -123,7 +123,7 @@ export async function runBisect(o: BisectOptions): Promise<BisectResult> {
     const steps: BisectStep[] = [];
     for (const rec of [...records.values()].sort((a, b) => a.n - b.n)) {
       const ob = rec.observation;
-      steps.push({ n: rec.n, phase: rec.phase, commit: await describeCommit(repo, rec.commit), ...(rec.version ? { version: rec.version } : {}), built: ob.built, builtNow: rec.builtNow, state: classify(ob), symptom: ob.symptom, repeats: ob.repeats, errors: ob.errors, rate: rateText(ob), detail: ob.detail, buildMs: rec.buildMs, runMs: rec.runMs, reboots: rec.reboots, evidenceDir: rec.evidenceDir, buildLog: rec.buildLog });
+      steps.push({ n: rec.n, phase: rec.phase, commit: await describeCommit(repo, rec.commit), ...(rec.version ? { version: rec.version } : {}), ...(rec.droppedOptions?.length ? { droppedOptions: rec.droppedOptions } : {}), built: ob.built, builtNow: rec.builtNow, state: classify(ob), symptom: ob.symptom, repeats: ob.repeats, errors: ob.errors, rate: rateText(ob), detail: ob.detail, buildMs: rec.buildMs, runMs: rec.runMs, reboots: rec.reboots, evidenceDir: rec.evidenceDir, buildLog: rec.buildLog });
     }
     const conf = confidence([...records.values()].map((x) => x.observation));
     const oldState = records.get(old) ? classify(records.get(old)!.observation) : undefined;
@@ -189,7 +189,10 @@ export async function runBisect(o: BisectOptions): Promise<BisectResult> {
   if (walk.outcome !== 'found') return finish({ outcome: 'ERROR', message: `the walk ended with ${walk.outcome}`, phases });
   const first = { ...(await describeCommit(repo, walk.first!)), diffStat: await diffStat(repo, walk.first!), ...(walk.mergeItself ? { mergeItself: true } : {}) };
   const verb = os === 'symptom' ? 'fixed' : 'introduced';
-  const message = `${first.short} "${first.title}" (${first.author}, ${first.date.slice(0, 10)}) ${verb} it${first.firstRelease ? `; first release with it: ${first.firstRelease}` : ''}`;
+  // If the lab's own config differs across the boundary (an option one side does not have), say so: the change may be the config's.
+  const dropped = (c: string) => (records.get(c)?.droppedOptions ?? []).join(' ');
+  const configNote = dropped(walk.first!) !== dropped(walk.lastOld!) ? `; NOTE: the lab's config differs across it (left out before: ${dropped(walk.lastOld!) || 'nothing'}; after: ${dropped(walk.first!) || 'nothing'})` : '';
+  const message = `${first.short} "${first.title}" (${first.author}, ${first.date.slice(0, 10)}) ${verb} it${first.firstRelease ? `; first release with it: ${first.firstRelease}` : ''}${configNote}`;
   let validation: BisectResult['validation'];
   if (o.validate) {
     // validate-patch boots its own guests: this one is done.

@@ -20,6 +20,8 @@ export interface StepRecord {
   commit: string;
   variant: string;
   version?: string;
+  /** Config settings this revision's Kconfig does not have (left out of its build). */
+  droppedOptions?: string[];
   /** Built now (false: every part came from the store). */
   builtNow: boolean;
   buildMs: number;
@@ -86,8 +88,13 @@ export class BisectGuest implements AsyncDisposable {
       built = await this.build(commit, variant, buildLog);
     } catch (err) {
       if (!(err instanceof LabError)) throw err;
-      const detail = describeError(err).split('\n').find((l) => l.startsWith('first error:')) ?? describeError(err).split('\n')[0]!;
-      return { ...base, builtNow: true, buildMs: Date.now() - t0, runMs: 0, observation: { built: false, repeats: 0, symptom: 0, errors: 0, detail: detail.replace(/^first error: /, '') } };
+      const text = describeError(err);
+      const detail = (text.split('\n').find((l) => l.startsWith('first error:')) ?? text.split('\n')[0]!).replace(/^first error: /, '');
+      // Only the revision's own failures (its make, a compat patch that does not apply, its Kconfig) make it a skip;
+      // anything else (a lock, git, the toolchain) is the lab's: an ERROR, never read as either side.
+      const own = err.logPath === buildLog || /does not apply|did not survive dependency resolution/.test(err.message);
+      const observation: Observation = own ? { built: false, repeats: 0, symptom: 0, errors: 0, detail } : { built: true, repeats: 0, symptom: 0, errors: 1, detail: `the lab failed while building: ${detail}` };
+      return { ...base, builtNow: true, buildMs: Date.now() - t0, runMs: 0, observation };
     }
     const buildMs = Date.now() - t0;
     const builtNow = !(built.libc.hit && built.probes.hit && built.shared.hit);
@@ -113,7 +120,7 @@ export class BisectGuest implements AsyncDisposable {
       errors: run.errors,
       detail: run.symptoms.find((_, i) => run.outcomes[i] === 'FAIL') ?? run.symptoms.find((_, i) => run.outcomes[i] === 'ERROR') ?? run.symptoms[0] ?? '',
     };
-    return { ...base, version: built.libc.version, builtNow, buildMs, runMs: Date.now() - t1, reboots, outcomes: run.outcomes, symptoms: run.symptoms, observation };
+    return { ...base, version: built.libc.version, droppedOptions: built.libc.droppedOptions, builtNow, buildMs, runMs: Date.now() - t1, reboots, outcomes: run.outcomes, symptoms: run.symptoms, observation };
   }
 
   private async build(commit: string, variant: string, logFile: string): Promise<{ libc: UclibcNgBuild; probes: ProbeSet; shared: ProbeSet }> {
