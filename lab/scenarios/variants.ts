@@ -39,7 +39,8 @@ function libcPlans(scenario: Scenario, manifest: BundleManifest, patchedLibc: st
     }
     return [
       { variant: 'unpatched', role: 'unpatched', probeDir: `${PROBES}/unpatched`, describe: `${libcOf('unpatched')}, release + build compat patches` },
-      { variant: patchedLibc, role: 'patched', probeDir: `${PROBES}/${patchedLibc}`, describe: `${libcOf(patchedLibc)} + ${patchedLibc} series` },
+      // A uClibc-ng revision is a libc of its own, not a patch series on the release.
+      { variant: patchedLibc, role: 'patched', probeDir: `${PROBES}/${patchedLibc}`, describe: libcOf(patchedLibc).startsWith('uClibc-ng') ? libcOf(patchedLibc) : `${libcOf(patchedLibc)} + ${patchedLibc} series` },
     ];
   }
   const base = built.includes('unpatched') ? 'unpatched' : built[0]!;

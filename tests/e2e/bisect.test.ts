@@ -63,17 +63,19 @@ describe('bisect on a real uClibc-ng repository', () => {
   });
 
   it.skipIf(!!skip)(skip ?? 'a target whose patched variant names a uClibc-ng release: unpatched 0.9.33.2 fails with EBUSY, uClibc-ng v1.0.57 returns everything', { timeout: 60 * 60_000 }, async () => {
-    // The malta16k target with its "patched" role played by uClibc-ng v1.0.57 (another name, so the real target's bundle link stays).
-    const ngTarget: Target = { ...target, name: `${TARGET}-ng-e2e`, libc: { kind: 'uclibc', variants: ['unpatched', 'ng-1.0.57'], uclibcNg: { 'ng-1.0.57': 'v1.0.57' } } };
+    // The malta16k target with its "patched" variant built from uClibc-ng v1.0.57 (another name, so the real target's bundle link stays).
+    const ngTarget: Target = { ...target, name: `${TARGET}-ng-e2e`, libc: { kind: 'uclibc', variants: ['unpatched', 'patched'], uclibcNg: { patched: 'v1.0.57' } } };
     const bundle = await buildBundle({ target: ngTarget, extraPatches: [], dirs, sources: { dirs }, logDir: path.join(runRoot, 'ng-build'), progress: (s) => console.log(`build: ${s}`) });
-    const ng = bundle.manifest.libc.variants.find((v) => v.variant === 'ng-1.0.57')!;
+    const ng = bundle.manifest.libc.variants.find((v) => v.variant === 'patched')!;
     expect(ng.libc).toMatch(/^uClibc-ng 1\.0\.57 \(v1\.0\.57 = [0-9a-f]{40}\)$/);
-    expect(ng.shared).toMatchObject({ libDir: '/opt/reprolab/libc/ng-1.0.57/lib', imagePrograms: false });
-    const r = await runScenario({ scenario: getifaddrs, bundleDir: bundle.dir, repeat: 1, params: {}, dirs, outDir: path.join(runRoot, 'ng-run'), patchedLibc: 'ng-1.0.57' });
+    expect(ng.shared).toMatchObject({ libDir: '/opt/reprolab/libc/patched/lib', imagePrograms: false });
+    // As `reprolab run` runs it: the patched role is the "patched" variant.
+    const r = await runScenario({ scenario: getifaddrs, bundleDir: bundle.dir, repeat: 1, params: {}, dirs, outDir: path.join(runRoot, 'ng-run') });
     console.log(JSON.stringify({ verdict: r.verdict, variants: r.variants.map((v) => `${v.variant} ${v.outcome} ${v.symptom}`), key: r.key }, null, 2));
     expect(r.verdict, r.error).toBe('CONFIRMED');
     expect(r.variants[0]!.symptom).toMatch(/EBUSY/);
-    expect(r.variants[1]).toMatchObject({ variant: 'ng-1.0.57', outcome: 'PASS' });
+    expect(r.variants[1]).toMatchObject({ variant: 'patched', outcome: 'PASS' });
+    expect(r.depends.libc[1]!.libc).toMatch(/^uClibc-ng 1\.0\.57/);
     expect(r.variants[1]!.symptom).toMatch(/links, \d+ addresses, all present/);
     // The image's busybox is linked against 0.9.33.2's libc.so.0: it is not run on uClibc-ng, and the result says so.
     expect(String(r.key['programs'])).toMatch(/not this libc's ABI/);
