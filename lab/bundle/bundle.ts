@@ -276,6 +276,7 @@ async function uclibcBuilds(ctx: StepContext, kernelTree: PreparedTree): Promise
 async function uclibcNgBuild(ctx: StepContext, variant: string, rev: string, headers: string): Promise<LibcBuild> {
   const { req, tc } = ctx;
   const where = `${req.target.file}: libc.uclibcNg.${variant}`;
+  if (req.extraPatches.length) throw new LabError(`--patch: ${where} is a uClibc-ng revision, and patches apply to uClibc 0.9.33.2 only`, { fix: `build the other variants with --variant, or commit the change to the uClibc-ng clone and name that commit` });
   const repo = await openRepo(process.env.REPROLAB_UCLIBC_NG_REPO ?? path.join(req.dirs.overrides, 'uclibc-ng'), `${where} names a uClibc-ng revision; its clone (REPROLAB_UCLIBC_NG_REPO, or <overrides>/uclibc-ng)`);
   const commit = await resolveRev(repo, rev, where);
   const logFile = ctx.step(`uclibc-${variant}`);

@@ -58,9 +58,10 @@ export function auditUclibcImage(files: ImageFile[], opts: { loaders: string[]; 
   return { elves, violations };
 }
 
-/** A shared object in a variant's own lib folder whose interpreter is a uClibc loader by name (ld-uClibc.so.N). */
+/** uClibc-ng's libuClibc-<version>.so in a variant's own lib folder (never the image's /lib), naming /lib/ld-uClibc.so.N. */
 function isRunnableUclibcLibrary(file: string, interp: string, libDirs: string[]): boolean {
-  return libDirs.some((d) => file.startsWith(d)) && /\.so(\.|$)/.test(path.basename(file)) && /^ld-uClibc\.so\.[0-9]+$/.test(path.basename(interp));
+  const inVariant = libDirs.some((d) => d !== '/lib/' && path.dirname(file) === d.replace(/\/$/, ''));
+  return inVariant && /^libuClibc-[0-9][0-9A-Za-z.-]*\.so$/.test(path.basename(file)) && /^\/lib\/ld-uClibc\.so\.[0-9]+$/.test(interp);
 }
 
 /** The sonames of a uClibc install's lib/ folder (its symlinks named *.so.N). */

@@ -66,7 +66,13 @@ export async function buildUclibcNg(opts: {
   const version = versionFromRulesMak(await fs.readFile(path.join(tree.dir, 'Rules.mak'), 'utf8').catch(() => ''));
   const sysroot = await compileUclibc({ treeDir: tree.dir, treeKey: tree.key, configDir: uclibcNgDir, label: `uClibc-ng ${version} (${commit.slice(0, 12)})`, arch: opts.arch, headers: opts.headers, headersKey: opts.headersKey, tc: opts.tc, dirs, logFile, skipUnknown: true });
   const loader = await loaderName(path.join(sysroot.dir, 'lib'));
-  const droppedOptions = (await fs.readFile(path.join(sysroot.dir, DROPPED_OPTIONS), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  const droppedFile = path.join(sysroot.dir, DROPPED_OPTIONS);
+  const droppedText = await fs.readFile(droppedFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    // A dry run has built nothing; a built sysroot without the file is not one this code wrote.
+    if (planning()) return '';
+    throw new LabError(`${droppedFile}: ${err.code ?? err.message}`, { fix: `remove ${sysroot.dir} from the store so it is built again` });
+  });
+  const droppedOptions = droppedText.split('\n').filter(Boolean);
   return { commit, version, sysroot: sysroot.dir, loader, droppedOptions, recipe: uclibcRecipe(opts.tc, sysroot.dir, { pthread: false }), patches, hit: sysroot.hit && tree.hit };
 }
 

@@ -6,6 +6,7 @@ import { loadSourceSpec } from '../catalog/source-spec.ts';
 import { prepareTree, type PreparedTree } from '../sources/prepare.ts';
 import { resolveSource, type SourceOptions } from '../sources/resolve.ts';
 import { sha256 } from '../util/digest.ts';
+import { LabError } from '../util/errors.ts';
 import { repoRoot, type LabDirs } from '../util/paths.ts';
 import { runLogged } from '../util/run.ts';
 import { applyFragment, parseFragment, verifyFragment } from './config-fragment.ts';
@@ -95,7 +96,7 @@ export async function compileUclibc(opts: {
       const work = path.join(scratch, 'uClibc');
       await runLogged('cp', ['-a', `${opts.treeDir}/.`, work], { logFile });
       const fromFragments = fragmentFiles.flatMap((f, i) => parseFragment(`${shown}/${f}`, texts[i]!));
-      const known = opts.skipUnknown ? await kconfigSymbols(path.join(work, 'extra', 'Configs')) : undefined;
+      const known = opts.skipUnknown ? await kconfigSymbols(path.join(work, 'extra', 'Configs'), logFile) : undefined;
       const kept = known ? fromFragments.filter((s) => known.has(s.name)) : fromFragments;
       const dropped = fromFragments.filter((s) => !kept.includes(s));
       if (dropped.length) await fs.appendFile(logFile, `\n# options this tree does not have (left out): ${dropped.map((s) => `${s.name} (${s.origin})`).join(', ')}\n`);
@@ -118,9 +119,12 @@ export async function compileUclibc(opts: {
 }
 
 /** Every `config NAME` a Kconfig directory defines. */
-async function kconfigSymbols(dir: string): Promise<Set<string>> {
+async function kconfigSymbols(dir: string, logFile: string): Promise<Set<string>> {
   const names = new Set<string>();
-  for (const f of await fs.readdir(dir)) {
+  const files = await fs.readdir(dir).catch(() => {
+    throw new LabError(`${path.dirname(path.dirname(dir))}: this tree has no extra/Configs (not a uClibc tree?)`, { logPath: logFile });
+  });
+  for (const f of files) {
     const text = await fs.readFile(path.join(dir, f), 'utf8').catch(() => '');
     for (const m of text.matchAll(/^\s*(?:menu)?config\s+([A-Za-z0-9_]+)/gm)) names.add(m[1]!);
   }

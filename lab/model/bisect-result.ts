@@ -35,6 +35,8 @@ export interface BisectStep {
   buildMs: number;
   runMs: number;
   reboots: number;
+  /** The first try's ERROR, when the step was retried on a fresh boot. */
+  retryReason?: string;
   evidenceDir: string;
   buildLog: string;
 }

@@ -31,7 +31,7 @@ export function bisectHtml(r: BisectResult, htmlDir: string): string {
     .map(
       (s) => `<tr><td>${s.n}</td><td>${esc(s.phase)}</td><td><code>${esc(s.commit.short)}</code></td><td>${esc(s.commit.describe ?? '')}</td><td>${esc(s.version ?? '')}</td><td>${esc(s.commit.title)}</td>
 <td>${s.built ? (s.builtNow ? 'built' : 'store') : 'no'}</td><td>${badge(s.state, STATE_COLORS[s.state] ?? '#555')}</td><td>${esc(s.rate)}</td><td class="note">${esc(s.detail)}${s.droppedOptions?.length ? `<br>config left out (not in this tree): ${esc(s.droppedOptions.join(' '))}` : ''}</td>
-<td>${secs(s.buildMs)}</td><td>${secs(s.runMs)}</td><td>${s.reboots || ''}</td><td>${rel(htmlDir, s.evidenceDir, 'evidence')} · ${rel(htmlDir, s.buildLog, 'build log')}</td></tr>`,
+<td>${secs(s.buildMs)}</td><td>${secs(s.runMs)}</td><td>${s.reboots ? `${s.reboots}<br><span class="note">${esc(s.retryReason ?? '')}</span>` : ''}</td><td>${rel(htmlDir, s.evidenceDir, 'evidence')} · ${rel(htmlDir, s.buildLog, 'build log')}</td></tr>`,
     )
     .join('\n');
   const v = r.validation

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { bisectList, classify, confidence, wilsonLower, type Observation } from '../../lab/workflows/bisect/search.ts';
 import { walkHistory, type History } from '../../lab/workflows/bisect/walk.ts';
 import { versionFromRulesMak } from '../../lab/bundle/uclibc-ng.ts';
+import { isRevisionsOwnFailure } from '../../lab/workflows/bisect/step.ts';
+import { LabError } from '../../lab/util/errors.ts';
 
 const R = 3;
 const symptom = (k = R): Observation => ({ built: true, repeats: R, symptom: k, errors: 0, detail: `symptom ${k}/${R}` });
@@ -77,6 +79,8 @@ describe('classify and confidence', () => {
     expect(classify(noBuild)).toBe('skip');
     expect(classify(symptom(1))).toBe('symptom');
     expect(classify(clean)).toBe('clean');
+    // A symptom seen is proof, even beside an ERROR repeat.
+    expect(classify({ built: true, repeats: 1, symptom: 1, errors: 1, detail: '' })).toBe('symptom');
   });
 
   it('takes the lower 95% bound of the symptom rate, so few repeats never claim certainty', () => {
@@ -112,6 +116,7 @@ describe('walkHistory', () => {
     chain: async (o, n) => chain[`${o}..${n}`] ?? [],
     parents: async (c) => parentsOf[c] ?? [],
     mergeBase: async () => 'a1',
+    isAncestor: async () => false,
     // Release v1 is the commit a1.
     releasesBetween: async () => [{ tag: 'v1', commit: 'a1' }],
   };
@@ -145,6 +150,12 @@ describe('walkHistory', () => {
     expect(r).toMatchObject({ outcome: 'ambiguous', candidates: ['b2'] });
   });
 
+  it('does not name a side commit the old-like mainline already contains (criss-cross merges)', async () => {
+    const r = await walkHistory({ ...history, isAncestor: async (a, b) => a === 'b2' && b === 'a2' }, 'a0', 'a4', observe);
+    expect(r).toMatchObject({ outcome: 'ambiguous', candidates: ['b2'] });
+    expect(r.reason).toMatch(/criss-cross/);
+  });
+
   it('names the merge itself when its side alone does not behave like it', async () => {
     const r = await walkHistory(history, 'a0', 'a4', async (c) => (c === 'M' || c === 'a4' ? clean : symptom()));
     expect(r).toMatchObject({ outcome: 'found', first: 'M', mergeItself: true });
@@ -155,5 +166,20 @@ describe('versionFromRulesMak', () => {
   it('reads the version a uClibc-ng tree says it is', () => {
     expect(versionFromRulesMak('MAJOR_VERSION := 1\nMINOR_VERSION := 0\nSUBLEVEL      := 1\nEXTRAVERSION  :=-git\n')).toBe('1.0.1-git');
     expect(versionFromRulesMak('MAJOR_VERSION := 1\nMINOR_VERSION := 0\nSUBLEVEL      := 57\nEXTRAVERSION  :=\nVERSION       := x\n')).toBe('1.0.57');
+  });
+});
+
+describe('isRevisionsOwnFailure', () => {
+  const log = '/x/steps/03-abc/build.log';
+  it("skips a revision for its own make, probe compile, compat patch or Kconfig, and calls everything else the lab's ERROR", () => {
+    expect(isRevisionsOwnFailure(new LabError('make -C /w -j2… failed (exit 2)', { logPath: log }), log)).toBe(true);
+    expect(isRevisionsOwnFailure(new LabError('mipsel-linux-gnu-gcc -nostdinc -isystem… failed (exit 1)', { logPath: log }), log)).toBe(true);
+    expect(isRevisionsOwnFailure(new LabError('uClibc-ng abc patch 0001-x.patch does not apply: Rules.mak hunk #1'), log)).toBe(true);
+    expect(isRevisionsOwnFailure(new LabError('uClibc-ng 1.0.9: config settings did not survive dependency resolution: X'), log)).toBe(true);
+    // Killed, not started, another log, git: the lab's.
+    expect(isRevisionsOwnFailure(new LabError('make -C /w -j2… failed (SIGKILL)', { logPath: log }), log)).toBe(false);
+    expect(isRevisionsOwnFailure(new LabError('cp -a /t/. /w… failed (exit 1)', { logPath: log }), log)).toBe(false);
+    expect(isRevisionsOwnFailure(new LabError('make -C /w -j2… failed (exit 2)', { logPath: '/other.log' }), log)).toBe(false);
+    expect(isRevisionsOwnFailure(new LabError('unpacking abc of /repo failed: x', { logPath: log }), log)).toBe(false);
   });
 });

@@ -103,10 +103,13 @@ describe('auditUclibcImage', () => {
     const files = [
       { path: '/opt/reprolab/libc/ng/lib/libuClibc-1.0.57.so', data: lib },
       { path: '/usr/bin/tool', data: lib },
+      // Not in a variant's own folder, or not uClibc-ng's library name: the loader rule holds.
+      { path: '/lib/libuClibc-1.0.57.so', data: lib },
+      { path: '/opt/reprolab/libc/ng/lib/libfoo.so', data: lib },
     ];
-    const audit = auditUclibcImage(files, { ...opts, libDirs: ['/opt/reprolab/libc/ng/lib/'] });
-    expect(audit.elves.map((e) => e.linkage)).toEqual(['library', 'dynamic']);
-    expect(audit.violations).toEqual([`/usr/bin/tool: loads /lib/ld-uClibc.so.1, not a uClibc loader (${opts.loaders.join(', ')})`]);
+    const audit = auditUclibcImage(files, { ...opts, libDirs: ['/lib/', '/opt/reprolab/libc/ng/lib/'] });
+    expect(audit.elves.map((e) => e.linkage)).toEqual(['library', 'dynamic', 'dynamic', 'dynamic']);
+    expect(audit.violations).toEqual(['/usr/bin/tool', '/lib/libuClibc-1.0.57.so', '/opt/reprolab/libc/ng/lib/libfoo.so'].map((f) => `${f}: loads /lib/ld-uClibc.so.1, not a uClibc loader (${opts.loaders.join(', ')})`));
   });
 
   it('names every glibc file, foreign loader, foreign library and glibc-static program', () => {

@@ -45,6 +45,7 @@ export function gitHistory(repo: string): History {
     chain: (o, n) => firstParentChain(repo, o, n),
     parents: (c) => parentsOf(repo, c),
     mergeBase: (a, b) => mergeBase(repo, a, b),
+    isAncestor: (a, b) => isAncestor(repo, a, b),
     async releasesBetween(old, newer) {
       const out: { tag: string; commit: string }[] = [];
       for (const t of await releaseTags(repo)) {
@@ -101,7 +102,9 @@ export async function runBisect(o: BisectOptions): Promise<BisectResult> {
   const { old, newer, expectOld } = await orderEnds(repo, o.ends);
   await fs.mkdir(o.outDir, { recursive: true });
   o.progress(`${o.target.name}: building the image`);
-  const bundle = await buildBundle({ target: o.target, extraPatches: [], dirs: o.dirs, sources: o.sources, logDir: path.join(o.outDir, 'image'), progress: (s) => o.progress(`build ${s}`) });
+  // The image and its baseline are what a step needs; a variant the target takes from uClibc-ng would come from another clone.
+  const variants = o.target.libc.variants.filter((v) => !o.target.libc.uclibcNg?.[v]);
+  const bundle = await buildBundle({ target: o.target, variants, extraPatches: [], dirs: o.dirs, sources: o.sources, logDir: path.join(o.outDir, 'image'), progress: (s) => o.progress(`build ${s}`) });
   const headers = await targetKernelHeaders(o.target, o.dirs, o.sources, path.join(o.outDir, 'image', 'linux-headers.log'));
 
   const records = new Map<string, StepRecord & { n: number; phase: BisectStep['phase'] }>();
@@ -123,7 +126,7 @@ export async function runBisect(o: BisectOptions): Promise<BisectResult> {
     const steps: BisectStep[] = [];
     for (const rec of [...records.values()].sort((a, b) => a.n - b.n)) {
       const ob = rec.observation;
-      steps.push({ n: rec.n, phase: rec.phase, commit: await describeCommit(repo, rec.commit), ...(rec.version ? { version: rec.version } : {}), ...(rec.droppedOptions?.length ? { droppedOptions: rec.droppedOptions } : {}), built: ob.built, builtNow: rec.builtNow, state: classify(ob), symptom: ob.symptom, repeats: ob.repeats, errors: ob.errors, rate: rateText(ob), detail: ob.detail, buildMs: rec.buildMs, runMs: rec.runMs, reboots: rec.reboots, evidenceDir: rec.evidenceDir, buildLog: rec.buildLog });
+      steps.push({ n: rec.n, phase: rec.phase, commit: await describeCommit(repo, rec.commit), ...(rec.version ? { version: rec.version } : {}), ...(rec.droppedOptions?.length ? { droppedOptions: rec.droppedOptions } : {}), built: ob.built, builtNow: rec.builtNow, state: classify(ob), symptom: ob.symptom, repeats: ob.repeats, errors: ob.errors, rate: rateText(ob), detail: ob.detail, buildMs: rec.buildMs, runMs: rec.runMs, reboots: rec.reboots, ...(rec.retryReason ? { retryReason: rec.retryReason } : {}), evidenceDir: rec.evidenceDir, buildLog: rec.buildLog });
     }
     const conf = confidence([...records.values()].map((x) => x.observation));
     const oldState = records.get(old) ? classify(records.get(old)!.observation) : undefined;
@@ -175,16 +178,22 @@ export async function runBisect(o: BisectOptions): Promise<BisectResult> {
   }
 
   const phases: Phase[] = [];
-  const walk = await walkHistory(gitHistory(repo), old, newer, observe, {
-    releases: o.releases,
-    onPhase: (k) => {
-      phase = k;
-    },
-  });
+  let walk: Awaited<ReturnType<typeof walkHistory>>;
+  try {
+    walk = await walkHistory(gitHistory(repo), old, newer, observe, {
+      releases: o.releases,
+      onPhase: (k) => {
+        phase = k;
+      },
+    });
+  } catch (err) {
+    // The steps so far are evidence too: written, with what stopped the walk.
+    return finish({ outcome: 'ERROR', message: `the bisection stopped after ${records.size} steps: ${describeError(err)}` });
+  }
   phases.push(...walk.phases);
   if (walk.outcome === 'ambiguous') {
     const candidates = await Promise.all(walk.candidates!.map((c) => describeCommit(repo, c)));
-    return finish({ outcome: 'AMBIGUOUS', message: `the change is one of ${candidates.length} revisions (${candidates.map((c) => c.short).join(', ')}): the others between them did not build or could not be judged`, candidates, lastOld: await describeCommit(repo, walk.lastOld!), phases });
+    return finish({ outcome: 'AMBIGUOUS', message: `the change is one of ${candidates.length} revision(s) (${candidates.map((c) => c.short).join(', ')}): ${walk.reason ?? 'the revisions between them did not build or could not be judged'}`, candidates, lastOld: await describeCommit(repo, walk.lastOld!), phases });
   }
   if (walk.outcome !== 'found') return finish({ outcome: 'ERROR', message: `the walk ended with ${walk.outcome}`, phases });
   const first = { ...(await describeCommit(repo, walk.first!)), diffStat: await diffStat(repo, walk.first!), ...(walk.mergeItself ? { mergeItself: true } : {}) };
@@ -194,7 +203,9 @@ export async function runBisect(o: BisectOptions): Promise<BisectResult> {
   const configNote = dropped(walk.first!) !== dropped(walk.lastOld!) ? `; NOTE: the lab's config differs across it (left out before: ${dropped(walk.lastOld!) || 'nothing'}; after: ${dropped(walk.first!) || 'nothing'})` : '';
   const message = `${first.short} "${first.title}" (${first.author}, ${first.date.slice(0, 10)}) ${verb} it${first.firstRelease ? `; first release with it: ${first.firstRelease}` : ''}${configNote}`;
   let validation: BisectResult['validation'];
-  if (o.validate) {
+  if (o.validate && walk.mergeItself) {
+    validation = { patch: '', finding: 'NOT_OFFERED', appliesAsIs: false, detail: `${first.short} is a merge whose change comes from combining both sides: it has no diff of its own to offer as a patch`, outDir: '' };
+  } else if (o.validate) {
     // validate-patch boots its own guests: this one is done.
     await guest.stop();
     validation = await validateBackport(o, first.commit).catch((err: unknown) => ({ patch: '', finding: 'ERROR', appliesAsIs: false, detail: `validate-patch failed: ${describeError(err)}`, outDir: path.join(o.outDir, 'validate') }));
@@ -209,5 +220,6 @@ async function validateBackport(o: BisectOptions, commit: string): Promise<NonNu
   const outDir = path.join(o.outDir, 'validate');
   o.progress(`validate-patch: ${path.basename(patch)} on uClibc 0.9.33.2 (${o.target.name})`);
   const [v] = await validatePatch({ patches: [patch], targets: [o.target], dirs: o.dirs, sources: o.sources, params: o.params, outDir, progress: o.progress });
-  return { patch, finding: v!.finding, appliesAsIs: v!.finding !== 'DOES_NOT_APPLY', detail: v!.detail, outDir };
+  // Whether it applied is known only when the patch step ran and got past applying (a finding other than these two).
+  return { patch, finding: v!.finding, appliesAsIs: !['DOES_NOT_APPLY', 'ERROR'].includes(v!.finding), detail: v!.detail, outDir };
 }

@@ -18,15 +18,17 @@ export interface Observation {
 }
 
 /**
- * A step's class. "skip": did not build (as `git bisect skip`); "error": it
- * built but a repeat could not be judged — never read as either side.
+ * A step's class. "skip": did not build (as `git bisect skip`). A repeat that
+ * showed the symptom is proof of it, whatever another repeat did; "error": no
+ * repeat showed it and one could not be judged — never read as clean.
  */
 export type StepState = 'symptom' | 'clean' | 'skip' | 'error';
 
 export function classify(o: Observation): StepState {
   if (!o.built) return 'skip';
+  if (o.symptom > 0) return 'symptom';
   if (o.errors > 0 || o.repeats === 0) return 'error';
-  return o.symptom > 0 ? 'symptom' : 'clean';
+  return 'clean';
 }
 
 export type ListOutcome =

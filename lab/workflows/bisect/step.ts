@@ -15,6 +15,16 @@ import type { LabDirs } from '../../util/paths.ts';
 import { libcLibDir, sharedProbeDir, staticProbeDir } from '../../model/guest-layout.ts';
 import type { Observation } from './search.ts';
 
+/**
+ * A build failure that says something about the revision (a skip, as `git bisect skip`): its make or
+ * the probes' compile exiting non-zero, a compat patch that does not apply, its Kconfig. A signal, a
+ * tool that did not start, git, a lock or a copy is the lab's own failure: ERROR.
+ */
+export function isRevisionsOwnFailure(err: LabError, buildLog: string): boolean {
+  if (/does not apply|did not survive dependency resolution|has no extra\/Configs/.test(err.message)) return true;
+  return err.logPath === buildLog && /^(make|\S*gcc) .*failed \(exit \d+\)/.test(err.message);
+}
+
 /** What a step did, beside its observation: for the step log. */
 export interface StepRecord {
   commit: string;
@@ -28,6 +38,8 @@ export interface StepRecord {
   runMs: number;
   /** Fresh boots this step needed (after an ERROR). */
   reboots: number;
+  /** Why the step was retried on a fresh boot (its first try's ERROR). */
+  retryReason?: string;
   outcomes: string[];
   symptoms: string[];
   evidenceDir: string;
@@ -92,7 +104,7 @@ export class BisectGuest implements AsyncDisposable {
       const detail = (text.split('\n').find((l) => l.startsWith('first error:')) ?? text.split('\n')[0]!).replace(/^first error: /, '');
       // Only the revision's own failures (its make, a compat patch that does not apply, its Kconfig) make it a skip;
       // anything else (a lock, git, the toolchain) is the lab's: an ERROR, never read as either side.
-      const own = err.logPath === buildLog || /does not apply|did not survive dependency resolution/.test(err.message);
+      const own = isRevisionsOwnFailure(err, buildLog);
       const observation: Observation = own ? { built: false, repeats: 0, symptom: 0, errors: 0, detail } : { built: true, repeats: 0, symptom: 0, errors: 1, detail: `the lab failed while building: ${detail}` };
       return { ...base, builtNow: true, buildMs: Date.now() - t0, runMs: 0, observation };
     }
@@ -101,7 +113,9 @@ export class BisectGuest implements AsyncDisposable {
     const t1 = Date.now();
     let run = await this.run(built, variant, evidenceDir, 'a');
     let reboots = 0;
+    let retryReason: string | undefined;
     if (run.errors > 0) {
+      retryReason = run.symptoms.find((s) => s.startsWith('ERROR')) ?? 'ERROR';
       // Judge again on a fresh guest: an ERROR is the lab's, not the revision's, until it repeats.
       this.o.progress(`${short}: ERROR (${run.symptoms.find((s) => s.startsWith('ERROR')) ?? ''}); fresh boot and one more try`);
       await this.stop();
@@ -120,7 +134,7 @@ export class BisectGuest implements AsyncDisposable {
       errors: run.errors,
       detail: run.symptoms.find((_, i) => run.outcomes[i] === 'FAIL') ?? run.symptoms.find((_, i) => run.outcomes[i] === 'ERROR') ?? run.symptoms[0] ?? '',
     };
-    return { ...base, version: built.libc.version, droppedOptions: built.libc.droppedOptions, builtNow, buildMs, runMs: Date.now() - t1, reboots, outcomes: run.outcomes, symptoms: run.symptoms, observation };
+    return { ...base, version: built.libc.version, droppedOptions: built.libc.droppedOptions, builtNow, buildMs, runMs: Date.now() - t1, reboots, ...(retryReason ? { retryReason } : {}), outcomes: run.outcomes, symptoms: run.symptoms, observation };
   }
 
   private async build(commit: string, variant: string, logFile: string): Promise<{ libc: UclibcNgBuild; probes: ProbeSet; shared: ProbeSet }> {
