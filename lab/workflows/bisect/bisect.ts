@@ -66,7 +66,7 @@ async function describeCommit(repo: string, commit: string): Promise<BisectCommi
 }
 
 /** Old and new by ancestry, and (for --good/--bad) which state the old end must show. */
-async function orderEnds(repo: string, ends: Ends): Promise<{ old: string; newer: string; expectOld?: 'symptom' | 'clean' }> {
+async function orderEnds(repo: string, ends: Ends): Promise<{ old: string; newer: string; expectOld?: 'symptom' | 'clean'; flagOf: (c: string) => string }> {
   const [a, b] = ends.givenAs === 'old/new' ? [ends.old, ends.new] : [ends.good, ends.bad];
   if (a === b) throw new UsageError(`both ends are the same commit (${a.slice(0, 12)})`, { fix: 'give two different revisions' });
   const names = ends.givenAs === 'old/new' ? ['--old', '--new'] : ['--good', '--bad'];
@@ -77,10 +77,10 @@ async function orderEnds(repo: string, ends: Ends): Promise<{ old: string; newer
   else throw new UsageError(`${names[0]} ${a.slice(0, 12)} and ${names[1]} ${b.slice(0, 12)} are not one an ancestor of the other`, { fix: 'bisect between two revisions on one line of history (e.g. two release tags)' });
   if (ends.givenAs === 'old/new') {
     if (old !== a) throw new UsageError(`--old ${a.slice(0, 12)} is newer than --new ${b.slice(0, 12)}`, { fix: 'swap them (or give --good/--bad and let the lab order them)' });
-    return { old, newer };
+    return { old, newer, flagOf: (c) => (c === old ? '--old' : '--new') };
   }
   // The good end shows no symptom: if it is the older one, this bisects a cause; else a fix.
-  return { old, newer, expectOld: old === ends.good ? 'clean' : 'symptom' };
+  return { old, newer, expectOld: old === ends.good ? 'clean' : 'symptom', flagOf: (c) => (c === ends.good ? '--good' : '--bad') };
 }
 
 function rateText(o: Observation): string {
@@ -99,7 +99,7 @@ export async function runBisect(o: BisectOptions): Promise<BisectResult> {
   const started = Date.now();
   const { repo } = o;
   checkBisectable(o.scenario, o.target);
-  const { old, newer, expectOld } = await orderEnds(repo, o.ends);
+  const { old, newer, expectOld, flagOf } = await orderEnds(repo, o.ends);
   await fs.mkdir(o.outDir, { recursive: true });
   o.progress(`${o.target.name}: building the image`);
   // The image and its baseline are what a step needs; a variant the target takes from uClibc-ng would come from another clone.
@@ -167,9 +167,8 @@ export async function runBisect(o: BisectOptions): Promise<BisectResult> {
   const oldObs = await observe(old);
   const newObs = await observe(newer);
   const [os, ns] = [classify(oldObs), classify(newObs)];
-  const label = (c: string) => (c === old ? (expectOld ? (expectOld === 'clean' ? '--good' : '--bad') : '--old') : expectOld ? (expectOld === 'clean' ? '--bad' : '--good') : '--new');
   for (const [c, s, ob] of [[old, os, oldObs], [newer, ns, newObs]] as const) {
-    if (s === 'skip' || s === 'error') return finish({ outcome: 'ERROR', message: `${label(c)} ${c.slice(0, 12)} ${s === 'skip' ? 'did not build' : 'could not be judged'}: ${ob.detail}` });
+    if (s === 'skip' || s === 'error') return finish({ outcome: 'ERROR', message: `${flagOf(c)} ${c.slice(0, 12)} ${s === 'skip' ? 'did not build' : 'could not be judged'}: ${ob.detail}` });
   }
   if (os === ns) return finish({ outcome: 'ENDS_ALIKE', message: `both ends ${os === 'symptom' ? 'show the symptom' : 'are clean'} (${rateText(oldObs)} and ${rateText(newObs)}): nothing changed between them, nothing to bisect` });
   if (expectOld && os !== expectOld) {
