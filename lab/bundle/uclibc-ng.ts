@@ -4,10 +4,9 @@ import { loadRangedSeries, uclibcNgDir } from '../catalog/libc.ts';
 import { exportTree, isAncestor } from '../sources/git-repo.ts';
 import { applySeries, describePatch, type Patch } from '../sources/patches.ts';
 import { storeEntry } from '../store/store.ts';
-import type { LabDirs } from '../util/paths.ts';
 import type { CompileRecipe } from './compile.ts';
 import type { Toolchain } from './toolchain.ts';
-import { compileUclibc, DROPPED_OPTIONS, uclibcRecipe, uclibcSharedRecipe } from './uclibc.ts';
+import { compileUclibc, DROPPED_OPTIONS, uclibcRecipe, uclibcSharedRecipe, type UclibcBuildEnv } from './uclibc.ts';
 import { planning } from '../store/plan.ts';
 import { LabError } from '../util/errors.ts';
 
@@ -47,16 +46,7 @@ export function versionFromRulesMak(text: string): string {
  * the compat patches; the sysroot one by the tree, config, headers and
  * compiler — so a bisection that visits a commit twice builds it once.
  */
-export async function buildUclibcNg(opts: {
-  repo: string;
-  commit: string;
-  arch: string;
-  headers: string;
-  headersKey: string;
-  tc: Toolchain;
-  dirs: LabDirs;
-  logFile: string;
-}): Promise<UclibcNgBuild> {
+export async function buildUclibcNg(opts: UclibcBuildEnv & { repo: string; commit: string }): Promise<UclibcNgBuild> {
   const { repo, commit, dirs, logFile } = opts;
   const patches = await compatPatchesFor(repo, commit);
   const tree = await storeEntry(dirs.sources, 'uclibc-ng', { commit, patches: patches.map((p) => p.sha256) }, async (out, scratch) => {
@@ -64,7 +54,8 @@ export async function buildUclibcNg(opts: {
     await applySeries(out, patches, `uClibc-ng ${commit.slice(0, 12)}`);
   });
   const version = versionFromRulesMak(await fs.readFile(path.join(tree.dir, 'Rules.mak'), 'utf8').catch(() => ''));
-  const sysroot = await compileUclibc({ treeDir: tree.dir, treeKey: tree.key, configDir: uclibcNgDir, label: `uClibc-ng ${version} (${commit.slice(0, 12)})`, arch: opts.arch, headers: opts.headers, headersKey: opts.headersKey, tc: opts.tc, dirs, logFile, skipUnknown: true });
+  const { repo: _repo, commit: _commit, ...env } = opts;
+  const sysroot = await compileUclibc({ ...env, treeDir: tree.dir, treeKey: tree.key, configDir: uclibcNgDir, label: `uClibc-ng ${version} (${commit.slice(0, 12)})`, skipUnknown: true });
   const loader = await loaderName(path.join(sysroot.dir, 'lib'));
   const droppedFile = path.join(sysroot.dir, DROPPED_OPTIONS);
   const droppedText = await fs.readFile(droppedFile, 'utf8').catch((err: NodeJS.ErrnoException) => {

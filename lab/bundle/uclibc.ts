@@ -58,6 +58,16 @@ export async function buildUclibc(opts: {
   return { variant, sysroot: sysroot.dir, recipe: uclibcRecipe(tc, sysroot.dir), patches, tree, hit: sysroot.hit };
 }
 
+/** What every uClibc-family build of a target needs besides its tree: the arch, its kernel headers, the compiler, where to put things. */
+export interface UclibcBuildEnv {
+  arch: string;
+  headers: string;
+  headersKey: string;
+  tc: Toolchain;
+  dirs: LabDirs;
+  logFile: string;
+}
+
 /** The fragment settings a tree's Kconfig does not define (skipUnknown), one NAME=value per line. */
 export const DROPPED_OPTIONS = 'lab-dropped-options.txt';
 
@@ -66,17 +76,11 @@ export const DROPPED_OPTIONS = 'lab-dropped-options.txt';
  * uClibc-ng) into a sysroot store entry: the config fragments of `configDir`
  * (common + the arch's), the kernel headers, the cross compiler.
  */
-export async function compileUclibc(opts: {
+export async function compileUclibc(opts: UclibcBuildEnv & {
   treeDir: string;
   treeKey: string;
   configDir: string;
   label: string;
-  arch: string;
-  headers: string;
-  headersKey: string;
-  tc: Toolchain;
-  dirs: LabDirs;
-  logFile: string;
   /**
    * One fragment for many revisions (uClibc-ng): a setting whose option the
    * tree's Kconfig does not define is left out (and logged), not failed on.
