@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadKernelLine } from '../catalog/kernel-line.ts';
 import type { Target } from '../model/target.ts';
-import { assertTreeHas, prepareTree, type PreparedTree } from '../sources/prepare.ts';
+import { assertTreeHas, prepareTree } from '../sources/prepare.ts';
 import { resolveSource, type SourceOptions } from '../sources/resolve.ts';
 import { readBundleManifest, type BundleManifest, type VariantManifest } from '../model/manifest.ts';
 import { cacheKey } from '../util/digest.ts';
@@ -48,6 +48,8 @@ export interface Bundle {
   hit: boolean;
   /** Which steps were rebuilt (for tests and the "rebuilds only what changed" promise). */
   rebuilt: string[];
+  /** uClibc targets: the kernel headers its libcs were built on (bisect builds more on them). */
+  kernelHeaders?: { headers: string; key: string };
 }
 
 export async function buildBundle(req: BuildRequest): Promise<Bundle> {
@@ -143,7 +145,8 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
   await assertTreeHas(kernelTree, 'Kbuild', `Linux ${line.version}`);
 
   const uclibc = target.libc.kind === 'uclibc';
-  const builds = uclibc ? await uclibcBuilds(ctx, kernelTree) : [await systemGlibc(ctx.tc)];
+  const headers = uclibc ? await kernelHeaders(kernelTree, ctx.tc, dirs, step('linux-headers')) : undefined;
+  const builds = headers ? await uclibcBuilds(ctx, headers) : [await systemGlibc(ctx.tc)];
   const probeSets: ProbeSet[] = [];
   for (const b of builds) {
     const set = await buildProbes({ variant: b.variant, recipe: b.recipe, libcKey: b.key, toolchain, dirs, logFile: step(`probes-${b.variant}`) });
@@ -236,13 +239,12 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
   const manifest = await readBundleManifest(entry.dir);
   // A stable name for the latest bundle of each target, like Buildroot's output/.
   await linkLatest(path.join(dirs.cache, 'bundles', target.name), entry.dir);
-  return { dir: entry.dir, manifest, hit: entry.hit, rebuilt };
+  return { dir: entry.dir, manifest, hit: entry.hit, rebuilt, ...(headers ? { kernelHeaders: { headers, key: path.basename(path.dirname(headers)) } } : {}) };
 }
 
-/** Kernel headers, then one uClibc per variant on them. */
-async function uclibcBuilds(ctx: StepContext, kernelTree: PreparedTree): Promise<LibcBuild[]> {
+/** One uClibc per variant on the kernel headers. */
+async function uclibcBuilds(ctx: StepContext, headers: string): Promise<LibcBuild[]> {
   const { req, tc } = ctx;
-  const headers = await kernelHeaders(kernelTree, tc, req.dirs, ctx.step('linux-headers'));
   const builds: LibcBuild[] = [];
   for (const variant of req.variants ?? req.target.libc.variants) {
     const ngRev = req.target.libc.uclibcNg?.[variant];
@@ -321,14 +323,4 @@ async function linkLatest(link: string, dir: string): Promise<void> {
   await fs.rm(tmp, { force: true });
   await fs.symlink(dir, tmp);
   await fs.rename(tmp, link);
-}
-
-
-/** The kernel headers a target's libc is built on (3.10's for the uClibc targets): a store entry, shared with its bundle's build. */
-export async function targetKernelHeaders(target: Target, dirs: LabDirs, sources: SourceOptions, logFile: string): Promise<{ headers: string; key: string }> {
-  const line = await loadKernelLine(target.kernel.line);
-  const source = await resolveSource(line.source, sources);
-  const tree = await prepareTree(source, await loadSeries(line.patchesDir), `Linux ${line.version}`, dirs, logFile);
-  const headers = await kernelHeaders(tree, TOOLCHAINS[target.arch], dirs, logFile);
-  return { headers, key: path.basename(path.dirname(headers)) };
 }

@@ -22,12 +22,12 @@ export interface CommitInfo {
   firstRelease?: string;
 }
 
-async function git(repo: string, args: string[], opts: { allowFail?: boolean } = {}): Promise<{ ok: boolean; out: string; err: string }> {
+async function git(repo: string, args: string[], opts: { allowFail?: boolean } = {}): Promise<{ ok: boolean; code: number | undefined; out: string; err: string }> {
   const r = await execa('git', ['-C', repo, ...args], { reject: false, env: { LC_ALL: 'C' }, cancelSignal: labSignal, stripFinalNewline: true });
   if (r.exitCode !== 0 && !opts.allowFail) {
     throw new LabError(`git ${args.join(' ')} in ${repo} failed (exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
   }
-  return { ok: r.exitCode === 0, out: r.stdout, err: r.stderr };
+  return { ok: r.exitCode === 0, code: r.exitCode, out: r.stdout, err: r.stderr };
 }
 
 /** The repository at `dir`, or a usage error naming the option and what to give it (the user gave it). */
@@ -75,10 +75,10 @@ export async function parentsOf(repo: string, commit: string): Promise<string[]>
 
 /** Exit 1 is "no"; anything else (an unknown commit, e.g. in a shallow clone) is an error, never a quiet "no". */
 export async function isAncestor(repo: string, ancestor: string, commit: string): Promise<boolean> {
-  const r = await execa('git', ['-C', repo, 'merge-base', '--is-ancestor', ancestor, commit], { reject: false, env: { LC_ALL: 'C' }, cancelSignal: labSignal });
-  if (r.exitCode === 0) return true;
-  if (r.exitCode === 1) return false;
-  throw new LabError(`git merge-base --is-ancestor ${ancestor.slice(0, 12)} ${commit.slice(0, 12)} in ${repo} failed: ${r.stderr.trim()}`, { fix: 'the repository lacks one of these commits: fetch the full history (git fetch --unshallow, or a fresh clone)' });
+  const r = await git(repo, ['merge-base', '--is-ancestor', ancestor, commit], { allowFail: true });
+  if (r.code === 0) return true;
+  if (r.code === 1) return false;
+  throw new LabError(`git merge-base --is-ancestor ${ancestor.slice(0, 12)} ${commit.slice(0, 12)} in ${repo} failed: ${r.err.trim()}`, { fix: 'the repository lacks one of these commits: fetch the full history (git fetch --unshallow, or a fresh clone)' });
 }
 
 export async function mergeBase(repo: string, a: string, b: string): Promise<string> {

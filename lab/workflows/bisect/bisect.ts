@@ -1,18 +1,18 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { buildBundle, targetKernelHeaders } from '../../bundle/bundle.ts';
+import { buildBundle } from '../../bundle/bundle.ts';
 import type { BisectCommit, BisectResult, BisectStep } from '../../model/bisect-result.ts';
 import type { Target } from '../../model/target.ts';
 import { writeBisectHtml } from '../../report/bisect-html.ts';
 import type { Scenario, ScenarioParams } from '../../scenarios/types.ts';
 import { commitInfo, commitPatch, diffStat, firstParentChain, isAncestor, mergeBase, parentsOf, releaseTags } from '../../sources/git-repo.ts';
 import type { SourceOptions } from '../../sources/resolve.ts';
-import { describeError, UsageError } from '../../util/errors.ts';
+import { describeError, LabError, UsageError } from '../../util/errors.ts';
 import type { LabDirs } from '../../util/paths.ts';
 import { validatePatch } from '../validate-patch.ts';
 import { classify, confidence, type Observation } from './search.ts';
 import { BisectGuest, type StepRecord } from './step.ts';
-import { walkHistory, type History, type Phase } from './walk.ts';
+import { walkHistory, type History } from './walk.ts';
 
 /** The ends as the user gave them: by age (--old/--new) or by behaviour (--good: no symptom, --bad: the symptom). */
 export type Ends = { givenAs: 'old/new'; old: string; new: string } | { givenAs: 'good/bad'; good: string; bad: string };
@@ -105,7 +105,9 @@ export async function runBisect(o: BisectOptions): Promise<BisectResult> {
   // The image and its baseline are what a step needs; a variant the target takes from uClibc-ng would come from another clone.
   const variants = o.target.libc.variants.filter((v) => !o.target.libc.uclibcNg?.[v]);
   const bundle = await buildBundle({ target: o.target, variants, extraPatches: [], dirs: o.dirs, sources: o.sources, logDir: path.join(o.outDir, 'image'), progress: (s) => o.progress(`build ${s}`) });
-  const headers = await targetKernelHeaders(o.target, o.dirs, o.sources, path.join(o.outDir, 'image', 'linux-headers.log'));
+  // The uClibc-ng builds go on the headers the image's own uClibc was built on.
+  const headers = bundle.kernelHeaders;
+  if (!headers) throw new LabError(`${o.target.name}: its build gave no kernel headers (not a uClibc target?)`);
 
   const records = new Map<string, StepRecord & { n: number; phase: BisectStep['phase'] }>();
   let phase: BisectStep['phase'] = 'ends';
@@ -176,7 +178,6 @@ export async function runBisect(o: BisectOptions): Promise<BisectResult> {
     return finish({ outcome: 'ENDS_UNEXPECTED', message: `--good ${good.slice(0, 12)} shows the symptom and --bad does not: the ends are the other way round (for a fix, --good is the newer revision)` });
   }
 
-  const phases: Phase[] = [];
   let walk: Awaited<ReturnType<typeof walkHistory>>;
   try {
     walk = await walkHistory(gitHistory(repo), old, newer, observe, {
@@ -189,7 +190,7 @@ export async function runBisect(o: BisectOptions): Promise<BisectResult> {
     // The steps so far are evidence too: written, with what stopped the walk.
     return finish({ outcome: 'ERROR', message: `the bisection stopped after ${records.size} steps: ${describeError(err)}` });
   }
-  phases.push(...walk.phases);
+  const { phases } = walk;
   if (walk.outcome === 'ambiguous') {
     const candidates = await Promise.all(walk.candidates!.map((c) => describeCommit(repo, c)));
     return finish({ outcome: 'AMBIGUOUS', message: `the change is one of ${candidates.length} revision(s) (${candidates.map((c) => c.short).join(', ')}): ${walk.reason ?? 'the revisions between them did not build or could not be judged'}`, candidates, lastOld: await describeCommit(repo, walk.lastOld!), phases });

@@ -25,6 +25,13 @@ export function isRevisionsOwnFailure(err: LabError, buildLog: string): boolean 
   return err.logPath === buildLog && /^(make|\S*gcc) .*failed \(exit \d+\)/.test(err.message);
 }
 
+/** A step's builds: its uClibc-ng and the probes linked against it, static and shared. */
+interface StepBuild {
+  libc: UclibcNgBuild;
+  probes: ProbeSet;
+  shared: ProbeSet;
+}
+
 /** What a step did, beside its observation: for the step log. */
 export interface StepRecord {
   commit: string;
@@ -95,7 +102,7 @@ export class BisectGuest implements AsyncDisposable {
     await fs.mkdir(evidenceDir, { recursive: true });
     const t0 = Date.now();
     const base = { commit, variant, evidenceDir, buildLog, reboots: 0, outcomes: [] as string[], symptoms: [] as string[] };
-    let built: { libc: UclibcNgBuild; probes: ProbeSet; shared: ProbeSet };
+    let built: StepBuild;
     try {
       built = await this.build(commit, variant, buildLog);
     } catch (err) {
@@ -117,7 +124,7 @@ export class BisectGuest implements AsyncDisposable {
     if (run.errors > 0) {
       retryReason = run.symptoms.find((s) => s.startsWith('ERROR')) ?? 'ERROR';
       // Judge again on a fresh guest: an ERROR is the lab's, not the revision's, until it repeats.
-      this.o.progress(`${short}: ERROR (${run.symptoms.find((s) => s.startsWith('ERROR')) ?? ''}); fresh boot and one more try`);
+      this.o.progress(`${short}: ${retryReason}; fresh boot and one more try`);
       await this.stop();
       reboots = 1;
       const again = await this.run(built, variant, evidenceDir, 'b');
@@ -137,7 +144,7 @@ export class BisectGuest implements AsyncDisposable {
     return { ...base, version: built.libc.version, droppedOptions: built.libc.droppedOptions, builtNow, buildMs, runMs: Date.now() - t1, reboots, ...(retryReason ? { retryReason } : {}), outcomes: run.outcomes, symptoms: run.symptoms, observation };
   }
 
-  private async build(commit: string, variant: string, logFile: string): Promise<{ libc: UclibcNgBuild; probes: ProbeSet; shared: ProbeSet }> {
+  private async build(commit: string, variant: string, logFile: string): Promise<StepBuild> {
     const tc = TOOLCHAINS[this.o.target.arch];
     const toolchain = await toolchainVersion(tc);
     const libc = await buildUclibcNg({ repo: this.o.repo, commit, arch: this.o.target.arch, headers: this.o.headers.headers, headersKey: this.o.headers.key, tc, dirs: this.o.dirs, logFile });
@@ -147,7 +154,7 @@ export class BisectGuest implements AsyncDisposable {
   }
 
   /** Uploads the step's files, runs R repeats, removes the files. Any failure of the lab's own is an ERROR repeat. */
-  private async run(b: { libc: UclibcNgBuild; probes: ProbeSet; shared: ProbeSet }, variant: string, evidenceDir: string, attempt: string): Promise<{ outcomes: string[]; symptoms: string[]; errors: number }> {
+  private async run(b: StepBuild, variant: string, evidenceDir: string, attempt: string): Promise<{ outcomes: string[]; symptoms: string[]; errors: number }> {
     const outcomes: string[] = [];
     const symptoms: string[] = [];
     const plan: VariantPlan = {
@@ -182,7 +189,7 @@ export class BisectGuest implements AsyncDisposable {
   }
 
   /** One tar of the libc's lib/ and both probe sets, unpacked at / in the guest. */
-  private async upload(guest: Guest, b: { libc: UclibcNgBuild; probes: ProbeSet; shared: ProbeSet }, variant: string, evidenceDir: string): Promise<void> {
+  private async upload(guest: Guest, b: StepBuild, variant: string, evidenceDir: string): Promise<void> {
     const stage = path.join(evidenceDir, 'upload');
     await fs.rm(stage, { recursive: true, force: true });
     const lib = path.join(stage, libcLibDir(variant));
