@@ -4,7 +4,7 @@ import { repoRoot } from '../util/paths.ts';
 import { VERDICTS, type Verdict } from '../model/verdict.ts';
 import { Fields, parseJson } from '../model/fields.ts';
 
-export const expectationsDir = path.join(repoRoot, 'images', 'scenarios');
+import { BUILTIN_SCENARIO_DIR } from './scenario-defs.ts';
 
 export interface Expectation {
   verdict: Verdict;
@@ -12,10 +12,9 @@ export interface Expectation {
   note: string;
 }
 
-/** images/scenarios/<scenario>.expect.json: per target, the verdict measured on it and why. */
-export async function loadExpectations(scenario: string): Promise<{ file: string; targets: Map<string, Expectation> }> {
-  const file = path.join(expectationsDir, `${scenario}.expect.json`);
-  const rel = path.relative(repoRoot, file);
+/** <scenario dir>/<scenario>/expect.json: per target, the verdict measured on it and why. */
+export async function loadExpectations(scenario: string, file = path.join(BUILTIN_SCENARIO_DIR, scenario, 'expect.json')): Promise<{ file: string; targets: Map<string, Expectation> }> {
+  const rel = file.startsWith(`${repoRoot}/`) ? path.relative(repoRoot, file) : file;
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');

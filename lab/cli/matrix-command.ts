@@ -14,9 +14,8 @@ import { loadMatrixResult, type MatrixResult } from '../model/matrix-result.ts';
 import { FETCH_HINT, missingSources } from '../report/missing-sources.ts';
 import { runMatrix, writeReports } from '../matrix/run-matrix.ts';
 import { previousRun, pruneRuns } from '../matrix/runs.ts';
-import { SCENARIO_NAMES } from '../scenarios/types.ts';
 import { thresholdText } from '../scenarios/sweep.ts';
-import { scenarioByName } from '../scenarios/registry.ts';
+import { scenarioByName, scenarioNames } from '../scenarios/registry.ts';
 import { UsageError } from '../util/errors.ts';
 import { timeStamp, type LabDirs } from '../util/paths.ts';
 import type { Dirs } from './guest-commands.ts';
@@ -56,7 +55,7 @@ function printSummary(r: MatrixResult, files: { json: string; junit: string; htm
     write(`${t.padEnd(first)}${row.join('')}`);
   }
   const unexpected = unexpectedCells(r);
-  write(`('!' = not the verdict images/scenarios/<scenario>.expect.json records; '·' = in another shard)`);
+  write(`('!' = not the verdict <scenario>/expect.json records; '·' = in another shard)`);
   for (const c of unexpected) write(`NOT AS EXPECTED ${c.target} ${c.scenario}: ${c.verdict}${c.expected ? `, expected ${c.expected}` : ', no expectation recorded'} — ${c.summary}${c.evidenceDir ? ` (evidence ${c.evidenceDir})` : ''}`);
   for (const c of r.cells.filter((x) => x.retried)) write(`retried ${c.target} ${c.scenario}: ${c.retried}`);
   for (const t of r.targets.filter((x) => x.status !== 'ran')) write(`${t.status === 'skipped' ? 'SKIPPED' : t.status === 'source-error' ? 'SOURCE ERROR' : 'BUILD FAILED'} ${t.target}: ${t.reason}`);
@@ -84,7 +83,7 @@ export function registerMatrixCommand(program: Command, getDirs: Dirs): void {
     .command('matrix')
     .description('the nightly job: every available target × scenario (unpatched and patched), one VM per target, up to -j at once; writes matrix.json, junit.xml and report.html')
     .option('--targets <names>', 'comma-separated targets (default: every default target; those without sources are listed as skipped)')
-    .option('--scenarios <names>', `comma-separated scenarios (default: ${SCENARIO_NAMES.join(',')})`)
+    .option('--scenarios <names>', 'comma-separated scenarios (default: every built-in one and every one in --scenario-dir)')
     .option('--repeat <n>', 'repetitions of each cell in its boot (reproduction rate k/n)', '1')
     .option('-j, --jobs <n>', 'VMs at once (default: from cores and free memory)')
     .option('--shard <i/n>', 'run only shard i of n of the plan (CI parallel jobs); join them with reprolab report merge')
@@ -116,7 +115,7 @@ export function registerMatrixCommand(program: Command, getDirs: Dirs): void {
     ) => {
       const { dirs, sources } = getDirs();
       const targets = selectTargets(await loadAllTargets(dirs.imported), list(opts.targets));
-      const scenarios = (opts.scenarios ? list(opts.scenarios) : [...SCENARIO_NAMES]).map((n) => flagged('--scenarios', n, scenarioByName));
+      const scenarios = (opts.scenarios ? list(opts.scenarios) : scenarioNames()).map((n) => flagged('--scenarios', n, scenarioByName));
       const repeat = whole('--repeat', opts.repeat, 1, 10_000);
       const guestMiB = Math.max(...targets.map((t) => t.qemu.memoryMiB));
       const jobs = opts.jobs ? whole('--jobs', opts.jobs, 1, 64) : defaultJobs(os.cpus().length, os.freemem(), guestMiB);

@@ -45,7 +45,7 @@ export function registerScenarioCommands(program: Command, getDirs: Dirs): void 
     const repeat = whole('--repeat', opts.repeat, 1, 10_000);
     const { dirs, sources } = getDirs();
     const [target] = selectTargets(await loadAllTargets(dirs.imported), [opts.target]) as [Target];
-    const expectations = await loadExpectations(scenario.name);
+    const expectations = await loadExpectations(scenario.name, scenario.definition?.expectFile);
     const when = timeStamp();
     const log = (l: string) => console.error(l);
     const bundle = await buildBundle({ target, extraPatches: [], dirs, sources, logDir: path.join(dirs.logs, `${target.name}-${when}`), progress: (s) => log(`build: ${s}`) });

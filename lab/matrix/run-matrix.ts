@@ -85,7 +85,7 @@ export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
   const sweepItems = req.targets.flatMap((t) => req.sweeps.map((s) => ({ target: t.name, sweep: s })));
   const mySweeps = shardCells(sweepItems, req.shard, allCells.length);
   const expectations = new Map<string, Map<string, Expectation>>();
-  for (const s of req.scenarios) expectations.set(s.name, (await loadExpectations(s.name)).targets);
+  for (const s of req.scenarios) expectations.set(s.name, (await loadExpectations(s.name, s.definition?.expectFile)).targets);
 
   const cells = new Map<string, MatrixCellResult>();
   const sweeps: MatrixSweepResult[] = [];

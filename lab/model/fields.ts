@@ -103,6 +103,11 @@ export class Fields {
     return Object.keys(this.value as Record<string, unknown>);
   }
 
+  /** The JSON type of a field that may be either of two ('number' or 'string'…). */
+  typeOf(key: string): string {
+    return typeof this.raw(key);
+  }
+
   has(key: string): boolean {
     return this.raw(key) !== undefined;
   }

@@ -20,7 +20,7 @@ export interface VerdictChange {
   scenario: string;
   before: string;
   after: string;
-  /** Does the new verdict match images/scenarios/<scenario>.expect.json? */
+  /** Does the new verdict match <scenario>/expect.json? */
   nowExpected: boolean;
   /** One line for a person: what changed and where to look. */
   detail: string;
@@ -81,7 +81,7 @@ export interface MatrixCellResult extends MatrixCell {
   status: 'ran' | 'skipped';
   /** Absent when skipped. */
   verdict?: Verdict;
-  /** From images/scenarios/<scenario>.expect.json, when it has this target. */
+  /** From <scenario>/expect.json, when it has this target. */
   expected?: Verdict;
   expectedNote?: string;
   /** Ran and gave the expected verdict. */

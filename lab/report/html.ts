@@ -151,7 +151,7 @@ export function matrixHtml(r: MatrixResult, inputs: HtmlInputs): string {
 ${changes(r)}
 <h2>Verdicts</h2>
 ${grid(r)}
-<p class="note">CONFIRMED: the unpatched variant shows the field symptom and the patched one does not. NOT_REPRODUCED: neither fails here. FIX_INEFFECTIVE: both fail. PATCH_REGRESSION: only the patched one fails. REPRODUCED: the symptom shows on a libc with no patched build. ERROR: the lab could not judge (boot, SSH, timeout). A red outline is a verdict other than images/scenarios/&lt;scenario&gt;.expect.json records.</p>
+<p class="note">CONFIRMED: the unpatched variant shows the field symptom and the patched one does not. NOT_REPRODUCED: neither fails here. FIX_INEFFECTIVE: both fail. PATCH_REGRESSION: only the patched one fails. REPRODUCED: the symptom shows on a libc with no patched build. ERROR: the lab could not judge (boot, SSH, timeout). A red outline is a verdict other than the scenario's expect.json records.</p>
 ${skippedTargets.length ? `<h2>Targets not run</h2><ul>${skippedTargets.map((t) => `<li><b>${esc(t.target)}</b>: ${esc(t.reason ?? t.status)}</li>`).join('')}</ul>${missingHtml(r)}` : ''}
 ${usbStallsHtml(r)}
 ${r.sweeps.length ? `<h2>Sweeps</h2><div class="sweeps">${r.sweeps.map((s) => sweep(s, inputs)).join('\n')}</div>` : ''}

@@ -1,22 +1,57 @@
+import path from 'node:path';
 import { UsageError } from '../util/errors.ts';
-import { getifaddrs } from './defs/getifaddrs.ts';
-import { getifaddrsMechanism } from './defs/getifaddrs-mechanism.ts';
-import { dumpBuffer, dumpHang, dumpRead } from './defs/dumps.ts';
-import { uevent } from './defs/uevent.ts';
-import { SCENARIO_NAMES, type Scenario, type ScenarioName } from './types.ts';
+import { BUILTIN_SCENARIO_DIR, loadScenarioDir } from '../catalog/scenario-defs.ts';
+import { scenarioFromDefinition } from './from-definition.ts';
+import type { Scenario } from './types.ts';
 
-export const SCENARIOS: Record<ScenarioName, Scenario> = {
-  getifaddrs,
-  'getifaddrs-mechanism': getifaddrsMechanism,
-  uevent,
-  'dump-read': dumpRead,
-  'dump-buffer': dumpBuffer,
-  'dump-hang': dumpHang,
-};
+/**
+ * The scenarios every command sees: the built-in directory (images/scenarios) and the
+ * user's (--scenario-dir, REPROLAB_SCENARIOS=DIR1:DIR2), read the same way, once.
+ */
+let extraDirs: string[] | undefined;
+let loaded: Map<string, Scenario> | undefined;
+
+/** --scenario-dir: the CLI sets these before any command looks a scenario up. */
+export function useScenarioDirs(dirs: string[]): void {
+  extraDirs = dirs.map((d) => path.resolve(d));
+  loaded = undefined;
+}
+
+export function scenarioDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  return extraDirs ?? (env['REPROLAB_SCENARIOS'] ?? '').split(':').filter(Boolean).map((d) => path.resolve(d));
+}
+
+function load(): Map<string, Scenario> {
+  if (loaded) return loaded;
+  const all = new Map<string, Scenario>();
+  const from = new Map<string, string>();
+  for (const [dir, builtin] of [[BUILTIN_SCENARIO_DIR, true] as const, ...scenarioDirs().map((d) => [d, false] as const)]) {
+    for (const def of loadScenarioDir(dir, builtin)) {
+      const seen = from.get(def.name);
+      if (seen) throw new UsageError(`${def.file}: scenario "${def.name}" is already defined by ${seen}`, { fix: 'give the scenario (and its folder) another name' });
+      from.set(def.name, def.file);
+      all.set(def.name, scenarioFromDefinition(def));
+    }
+  }
+  loaded = all;
+  return all;
+}
+
+/** Every scenario, built-in first, in directory order. */
+export function allScenarios(): Scenario[] {
+  return [...load().values()];
+}
+
+export function scenarioNames(): string[] {
+  return [...load().keys()];
+}
+
+export function builtinScenarioNames(): string[] {
+  return allScenarios().filter((s) => s.definition?.builtin).map((s) => s.name);
+}
 
 export function scenarioByName(name: string): Scenario {
-  if (!(SCENARIO_NAMES as readonly string[]).includes(name)) {
-    throw new UsageError(`unknown scenario "${name}"`, { fix: `use one of: ${SCENARIO_NAMES.join(', ')}` });
-  }
-  return SCENARIOS[name as ScenarioName];
+  const s = load().get(name);
+  if (!s) throw new UsageError(`unknown scenario "${name}"`, { fix: `use one of: ${scenarioNames().join(', ')} (a scenario of your own: --scenario-dir DIR or REPROLAB_SCENARIOS)` });
+  return s;
 }

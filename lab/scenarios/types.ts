@@ -4,8 +4,7 @@ import type { FabricReport, FabricSpec } from '../fabric/fabric.ts';
 import type { BurstSpec } from '../fabric/usb-plan.ts';
 import type { Guest } from '../guest/guest.ts';
 
-export const SCENARIO_NAMES = ['getifaddrs', 'getifaddrs-mechanism', 'uevent', 'dump-read', 'dump-buffer', 'dump-hang'] as const;
-export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+import type { ScenarioDefinition } from '../catalog/scenario-defs.ts';
 
 /** Knobs a user can turn per run; each scenario has defaults. */
 export interface ScenarioParams {
@@ -57,8 +56,9 @@ export interface ScenarioContext {
 }
 
 export interface Scenario {
-  name: ScenarioName;
-  bug: 'B1' | 'B2' | 'B3' | 'B4' | 'B5';
+  name: string;
+  /** B1…B5 for the field bugs of BUGS.md; a user's scenario names its own. */
+  bug: string;
   title: string;
   /** True when the variants are libc builds (validate-patch runs these); else reader algorithms. */
   usesLibc: boolean;
@@ -67,4 +67,15 @@ export interface Scenario {
   fabric(params: ScenarioParams): FabricSpec;
   /** One repetition: every variant once, judged against ground truth read in the guest. */
   repeat(ctx: ScenarioContext): Promise<RepeatResult>;
+  /** Where it was defined (every registered scenario; test fakes have none). */
+  definition?: ScenarioDefinition;
 }
+
+/** The probe a definition names, with its arguments for a variant (parameters filled in). */
+export interface ProbeCall {
+  program: string;
+  argsFor: (v: VariantPlan) => string[];
+}
+
+/** A scenario's judging that needs code (a USB burst, a loader trace, a watchdog), behind one shape. */
+export type CodeRepeat = (ctx: ScenarioContext, probe: ProbeCall) => Promise<RepeatResult>;

@@ -6,7 +6,7 @@ import type { Target } from '../model/target.ts';
 import type { SourceOptions } from '../sources/resolve.ts';
 import { describeError, LabError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
-import { SCENARIOS } from '../scenarios/registry.ts';
+import { allScenarios } from '../scenarios/registry.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import { type ScenarioParams } from '../scenarios/types.ts';
 import { type ScenarioResult } from '../model/scenario-result.ts';
@@ -77,7 +77,7 @@ export async function validatePatch(opts: {
       continue;
     }
     const results: ScenarioResult[] = [];
-    for (const scenario of Object.values(SCENARIOS).filter((s) => s.usesLibc)) {
+    for (const scenario of allScenarios().filter((s) => s.usesLibc)) {
       say(`${target.name}: ${scenario.name}`);
       results.push(
         await runScenario({

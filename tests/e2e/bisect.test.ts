@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildBundle } from '../../lab/bundle/bundle.ts';
 import type { Target } from '../../lab/model/target.ts';
-import { getifaddrs } from '../../lab/scenarios/defs/getifaddrs.ts';
+import { scenarioByName } from '../../lab/scenarios/registry.ts';
 import { runScenario } from '../../lab/scenarios/runner.ts';
 import { openRepo, resolveRev } from '../../lab/sources/git-repo.ts';
 import { runBisect } from '../../lab/workflows/bisect/bisect.ts';
@@ -31,7 +31,7 @@ describe('bisect on a real uClibc-ng repository', () => {
 
   it.skipIf(!!skip)(skip ?? `finds the commit that fixed B1 between ${OLD.slice(0, 12)} and ${NEW.slice(0, 12)}, and offers it to validate-patch`, { timeout: 60 * 60_000 }, async () => {
     const ends = { givenAs: 'good/bad' as const, good: await resolveRev(repo!, NEW, '--good'), bad: await resolveRev(repo!, OLD, '--bad') };
-    const r = await runBisect({ scenario: getifaddrs, target, repo: repo!, ends, repeat: 2, releases: false, validate: true, params: {}, dirs, sources: { dirs }, outDir: path.join(runRoot, 'fix'), progress });
+    const r = await runBisect({ scenario: scenarioByName('getifaddrs'), target, repo: repo!, ends, repeat: 2, releases: false, validate: true, params: {}, dirs, sources: { dirs }, outDir: path.join(runRoot, 'fix'), progress });
     console.log(JSON.stringify({ outcome: r.outcome, message: r.message, steps: r.steps.map((s) => `${s.n} ${s.commit.short} ${s.state} ${s.rate} ${s.detail}`), validation: r.validation?.finding }, null, 2));
     expect(r.outcome, r.message).toBe('FOUND');
     expect(r.direction).toBe('fix');
@@ -56,7 +56,7 @@ describe('bisect on a real uClibc-ng repository', () => {
 
   it.skipIf(!!skip)(skip ?? 'says at once that both ends show the symptom, without a step between them', { timeout: 30 * 60_000 }, async () => {
     const before = await resolveRev(repo!, `${OLD}~1`, '--old');
-    const r = await runBisect({ scenario: getifaddrs, target, repo: repo!, ends: { givenAs: 'old/new', old: before, new: OLD }, repeat: 1, releases: false, validate: false, params: {}, dirs, sources: { dirs }, outDir: path.join(runRoot, 'alike'), progress });
+    const r = await runBisect({ scenario: scenarioByName('getifaddrs'), target, repo: repo!, ends: { givenAs: 'old/new', old: before, new: OLD }, repeat: 1, releases: false, validate: false, params: {}, dirs, sources: { dirs }, outDir: path.join(runRoot, 'alike'), progress });
     expect(r.outcome, r.message).toBe('ENDS_ALIKE');
     expect(r.steps.map((s) => s.state)).toEqual(['symptom', 'symptom']);
     expect(r.message).toMatch(/both ends show the symptom/);
@@ -70,7 +70,7 @@ describe('bisect on a real uClibc-ng repository', () => {
     expect(ng.libc).toMatch(/^uClibc-ng 1\.0\.57 \(v1\.0\.57 = [0-9a-f]{40}\)$/);
     expect(ng.shared).toMatchObject({ libDir: '/opt/reprolab/libc/patched/lib', imagePrograms: false });
     // As `reprolab run` runs it: the patched role is the "patched" variant.
-    const r = await runScenario({ scenario: getifaddrs, bundleDir: bundle.dir, repeat: 1, params: {}, dirs, outDir: path.join(runRoot, 'ng-run') });
+    const r = await runScenario({ scenario: scenarioByName('getifaddrs'), bundleDir: bundle.dir, repeat: 1, params: {}, dirs, outDir: path.join(runRoot, 'ng-run') });
     console.log(JSON.stringify({ verdict: r.verdict, variants: r.variants.map((v) => `${v.variant} ${v.outcome} ${v.symptom}`), key: r.key }, null, 2));
     expect(r.verdict, r.error).toBe('CONFIRMED');
     expect(r.variants[0]!.symptom).toMatch(/EBUSY/);

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadMatrixResult } from '../../lab/model/matrix-result.ts';
-import { SCENARIO_NAMES } from '../../lab/scenarios/types.ts';
+import { builtinScenarioNames } from '../../lab/scenarios/registry.ts';
 import { repoRoot } from '../../lab/util/paths.ts';
 import { layOutBuildrootOutput } from '../fixtures/buildroot-layout.ts';
 import { buildTarget, dirs, skipReasonFor } from './lab.ts';
@@ -72,7 +72,7 @@ describe('reprolab import-buildroot', () => {
     console.log(m.stdout);
     expect(m.exitCode, m.all.slice(-3000)).toBe(0);
     const result = await loadMatrixResult(path.join(root, 'matrix', 'matrix.json'));
-    expect(result.cells).toHaveLength(names.length * SCENARIO_NAMES.length);
+    expect(result.cells).toHaveLength(names.length * builtinScenarioNames().length);
     for (const c of result.cells) {
       expect(c.status).toBe('ran');
       expect(c.verdict, `${c.target} ${c.scenario}: ${c.summary}`).toBe(c.expected);

@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { cellId } from '../../lab/matrix/plan.ts';
 import { loadMatrixResult, type MatrixResult } from '../../lab/model/matrix-result.ts';
 import { missingSources } from '../../lab/report/missing-sources.ts';
-import { SCENARIO_NAMES } from '../../lab/scenarios/types.ts';
+import { builtinScenarioNames } from '../../lab/scenarios/registry.ts';
 import { repoRoot } from '../../lab/util/paths.ts';
 import { skipReasonFor, targets } from './lab.ts';
 
@@ -48,7 +48,7 @@ describe('reprolab matrix', () => {
     expect(r.stdout.trim().split('\n').at(-1)).toBe(`report: ${path.join(fullDir, 'report.html')}`);
 
     const full = await loadMatrixResult(path.join(fullDir, 'matrix.json'));
-    expect(full.cells).toHaveLength(defaults.length * SCENARIO_NAMES.length);
+    expect(full.cells).toHaveLength(defaults.length * builtinScenarioNames().length);
     for (const c of full.cells) {
       if (skipReasonFor(c.target)) {
         expect(c.status).toBe('skipped');
@@ -86,7 +86,7 @@ describe('reprolab matrix', () => {
     };
     expect(junit.testsuites).toMatchObject({ tests: String(full.cells.length), failures: '0', errors: '0', skipped: String(full.cells.filter((c) => c.status === 'skipped').length) });
     expect(junit.testsuites.testsuite.map((s) => s.name)).toEqual(defaults.map((t) => t.name));
-    expect(junit.testsuites.testsuite[0]!.testcase).toHaveLength(SCENARIO_NAMES.length);
+    expect(junit.testsuites.testsuite[0]!.testcase).toHaveLength(builtinScenarioNames().length);
 
     // The page as a browser shows it: the grid has a verdict in every judged cell.
     const html = path.join(fullDir, 'report.html');

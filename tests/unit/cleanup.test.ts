@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildFabric } from '../../lab/fabric/fabric.ts';
 import type { Guest } from '../../lab/guest/guest.ts';
 import type { ExecResult } from '../../lab/guest/ssh.ts';
-import { uevent } from '../../lab/scenarios/defs/uevent.ts';
+import { scenarioByName } from '../../lab/scenarios/registry.ts';
 import type { ScenarioContext, VariantPlan } from '../../lab/scenarios/types.ts';
 import { Scope, sleep } from '../../lab/util/lifetime.ts';
 import { describeError } from '../../lab/util/errors.ts';
@@ -61,7 +61,7 @@ describe('an error in a phase undoes what the phase set up', () => {
       { variant: 'fixed', role: 'patched', probeDir: '/opt/reprolab/probes/system', describe: 'fixed' },
     ];
     const ctx = { guest, manifest: sampleManifest(), params: {}, variants, evidenceDir: root, repeat: 1, fabric: {} } as unknown as ScenarioContext;
-    const err = await uevent.repeat(ctx).catch((e: unknown) => e);
+    const err = await scenarioByName('uevent').repeat(ctx).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/QEMU exited/);
     expect(log.at(-1)).toBe('kill -KILL 700 701');
   });

@@ -1,14 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { parseExpectations } from '../../lab/catalog/expectations.ts';
 import type { NetTruth } from '../../lab/fabric/truth.ts';
-import { judgeDump, judgeHang } from '../../lab/scenarios/defs/dumps.ts';
-import { judgeAgainstEither, judgeGetifaddrs } from '../../lab/scenarios/defs/getifaddrs.ts';
-import { judgeMechanism } from '../../lab/scenarios/defs/getifaddrs-mechanism.ts';
+import { judgeHang } from '../../lab/scenarios/defs/dumps.ts';
+import { judgeGetifaddrs } from '../../lab/scenarios/defs/getifaddrs.ts';
+import { judgeAgainstEither } from '../../lab/scenarios/truth-run.ts';
+import { judgeCounts, netCounts } from '../../lab/scenarios/counts-judge.ts';
+import { scenarioByName } from '../../lab/scenarios/registry.ts';
+import type { CountsJudge } from '../../lab/catalog/scenario-defs.ts';
 import { judgeListener } from '../../lab/scenarios/defs/uevent.ts';
 import { errnoName, parseResult } from '../../lab/scenarios/result-line.ts';
 import { type ProbeResult } from '../../lab/model/scenario-result.ts';
 import { formatRanges, missingSeqnums, parseRanges } from '../../lab/scenarios/seqnums.ts';
 import { aggregate, pairVerdict, upperBound95 } from '../../lab/scenarios/verdict.ts';
+
+
+/** The built-in declarative rules, as their definitions in images/scenarios state them. */
+const ruleOf = (name: string) => scenarioByName(name).definition!.judge as CountsJudge;
+const judgeMechanism = (r: ProbeResult, t: NetTruth) => judgeCounts(ruleOf('getifaddrs-mechanism'), r, netCounts(t));
+const judgeDump = (r: ProbeResult, tcp: number, scenario = 'dump-buffer') => judgeCounts(ruleOf(scenario), r, { tcp, tcp6: 0, udp: 0, udp6: 0, unix: 0 });
 
 describe('paired verdicts', () => {
   it('follows the rule for every pair of outcomes', () => {
@@ -113,7 +122,7 @@ describe('judges', () => {
 
   it('the mechanism probe passes only with complete counts', () => {
     expect(judgeMechanism({ probe: 'm', ok: true, links: 2, addrs: 3 }, truth).outcome).toBe('PASS');
-    expect(judgeMechanism({ probe: 'm', ok: true, links: 2, addrs: 2 }, truth).symptom).toBe('incomplete: links 2/2, addresses 2/3');
+    expect(judgeMechanism({ probe: 'm', ok: true, links: 2, addrs: 2 }, truth).symptom).toBe('incomplete: links 2/2, addrs 2/3');
     expect(judgeMechanism({ probe: 'm', ok: false, error: 'EBUSY', links: 0, addrs: 0, requests: 2, firstChunkBytes: 7000 }, truth).symptom).toBe('errno=EBUSY after 2 requests (first chunk 7000 B)');
   });
 
@@ -126,9 +135,9 @@ describe('judges', () => {
 
   it('dump readers pass only with exactly the sockets /proc/net/tcp lists', () => {
     expect(judgeDump({ probe: 'd', ok: true, sockets: 502, complete: true }, 502).outcome).toBe('PASS');
-    expect(judgeDump({ probe: 'd', ok: true, sockets: 40, complete: false }, 502).symptom).toBe('sockets 40/502 (no NLMSG_DONE)');
+    expect(judgeDump({ probe: 'd', ok: true, sockets: 40, complete: false }, 502).symptom).toBe('incomplete: sockets 40/502 (no NLMSG_DONE)');
     expect(judgeDump({ probe: 'd', ok: false, error: 'EMSGSIZE', sockets: 100, maxChunkBytes: 32000, bufferBytes: 16384 }, 502).symptom).toBe(
-      'errno=EMSGSIZE (chunk 32000 B > buffer 16384 B), sockets 100/502',
+      'errno=EMSGSIZE (chunk 32000 B > buffer 16384 B), sockets 100',
     );
   });
 

@@ -1,9 +1,9 @@
-import { readNetTruth } from '../../fabric/guest-ops.ts';
 import type { NetTruth } from '../../fabric/truth.ts';
-import { runCommand, runProbe, type ProbeRun } from '../probe-run.ts';
+import { runCommand } from '../probe-run.ts';
+import { emptyTruth, runAgainstNetTruth } from '../truth-run.ts';
 import { type ProbeResult } from '../../model/scenario-result.ts';
 import { cannotJudge, type Judgement } from '../judge.ts';
-import { type Scenario, type ScenarioContext, type VariantPlan } from '../types.ts';
+import { type CodeRepeat, type ScenarioContext, type VariantPlan } from '../types.ts';
 import { type VariantRun } from '../../model/scenario-result.ts';
 import { worstOutcome } from '../../model/verdict.ts';
 
@@ -25,12 +25,6 @@ export function compareWithTruth(entries: Entry[], truth: NetTruth): { missing: 
     // Every link has an entry; links without a hardware address (eql, teql0) have one with no ifa_addr.
     linksSeen: truth.links.filter((l) => entries.some((e) => e.name === l.name)).length,
   };
-}
-
-/** Why a ground truth cannot back a verdict (no link or no address read), or undefined. */
-export function emptyTruth(truth: NetTruth): string | undefined {
-  if (truth.links.length && truth.addrs.length) return undefined;
-  return `the ground truth read in the guest is empty (${truth.links.length} links, ${truth.addrs.length} addresses): nothing to compare with`;
 }
 
 /** PASS only when getifaddrs() returned every link and address the kernel reports. */
@@ -90,68 +84,34 @@ async function runUdhcpc6(ctx: ScenarioContext, v: VariantPlan & { shared: { lib
   return { program: 'busybox udhcpc6', ...judgeUdhcpc6(`${r.stdout}${r.stderr}`, truth, 'eth0', v.shared.libDir), evidence: r.evidence };
 }
 
-export const getifaddrs: Scenario = {
-  name: 'getifaddrs',
-  bug: 'B1',
-  title: "getifaddrs() of the target's real libc with many interfaces",
-  usesLibc: true,
-  defaults: { interfaces: 40 },
-  fabric: (p) => ({ interfaces: p.interfaces ?? 40 }),
-  async repeat(ctx) {
-    // A uClibc image: the dynamically linked probe, loading the variant's own libc.so.0 as a product's programs do.
-    const variants = ctx.variants.map((v) => (v.shared ? { ...v, probeDir: v.shared.probeDir } : v));
-    const { before, runs } = await runAgainstNetTruth({ ...ctx, variants }, 'ifaddrs-probe', () => ['--list'], judgeGetifaddrs, stripEntries);
-    // Then a program of the image that calls getifaddrs(), against the same libc (uClibc images build busybox with udhcpc6).
-    const withPrograms: VariantRun[] = [];
-    for (const [i, run] of runs.entries()) {
-      const v = variants[i]!;
-      if (!v.shared?.imagePrograms) {
-        withPrograms.push(run);
-        continue;
-      }
-      // A variant passes only when every reader in it did.
-      const prog = await runUdhcpc6(ctx, { ...v, shared: v.shared }, before);
-      withPrograms.push({ ...run, outcome: worstOutcome([run.outcome, prog.outcome]), symptom: `${run.symptom}; ${prog.symptom}`, programs: [prog] });
+/** B1's code judge: the probe against the kernel's every address, then a program of the image on the same libc. */
+export const getifaddrsRepeat: CodeRepeat = async (ctx, probe) => {
+  // A uClibc image: the dynamically linked probe, loading the variant's own libc.so.0 as a product's programs do.
+  const variants = ctx.variants.map((v) => (v.shared ? { ...v, probeDir: v.shared.probeDir } : v));
+  const { before, runs } = await runAgainstNetTruth({ ...ctx, variants }, probe.program, probe.argsFor, judgeGetifaddrs, stripEntries);
+  // Then a program of the image that calls getifaddrs(), against the same libc (uClibc images build busybox with udhcpc6).
+  const withPrograms: VariantRun[] = [];
+  for (const [i, run] of runs.entries()) {
+    const v = variants[i]!;
+    if (!v.shared?.imagePrograms) {
+      withPrograms.push(run);
+      continue;
     }
-    const linkage = variants.every((v) => v.shared) ? 'shared' : 'static';
-    const otherAbi = "none (the image's programs are linked against uClibc 0.9.33.2's libc.so.0, not this libc's ABI)";
-    const programs = variants.every((v) => v.shared?.imagePrograms)
-      ? 'busybox udhcpc6'
-      : linkage !== 'shared'
-        ? 'none (no image program is linked against the libc under test)'
-        : variants.every((v) => !v.shared?.imagePrograms)
-          ? otherAbi
-          : variants.map((v) => `${v.variant}: ${v.shared?.imagePrograms ? 'busybox udhcpc6' : otherAbi}`).join('; ');
-    return { runs: withPrograms, key: { links: before.links.length, addresses: before.addrs.length, firstLinkChunkBytes: before.firstLinkChunkBytes, pageSizeKiB: ctx.manifest.kernel.pageSizeKiB, probeLinkage: linkage, programs } };
-  },
+    // A variant passes only when every reader in it did.
+    const prog = await runUdhcpc6(ctx, { ...v, shared: v.shared }, before);
+    withPrograms.push({ ...run, outcome: worstOutcome([run.outcome, prog.outcome]), symptom: `${run.symptom}; ${prog.symptom}`, programs: [prog] });
+  }
+  const linkage = variants.every((v) => v.shared) ? 'shared' : 'static';
+  const otherAbi = "none (the image's programs are linked against uClibc 0.9.33.2's libc.so.0, not this libc's ABI)";
+  const programs = variants.every((v) => v.shared?.imagePrograms)
+    ? 'busybox udhcpc6'
+    : linkage !== 'shared'
+      ? 'none (no image program is linked against the libc under test)'
+      : variants.every((v) => !v.shared?.imagePrograms)
+        ? otherAbi
+        : variants.map((v) => `${v.variant}: ${v.shared?.imagePrograms ? 'busybox udhcpc6' : otherAbi}`).join('; ');
+  return { runs: withPrograms, key: { links: before.links.length, addresses: before.addrs.length, firstLinkChunkBytes: before.firstLinkChunkBytes, pageSizeKiB: ctx.manifest.kernel.pageSizeKiB, probeLinkage: linkage, programs } };
 };
-
-/** The truth is read before and after the probes; a probe that matches either saw a consistent kernel. */
-export function judgeAgainstEither(judge: NetJudge, r: ProbeResult, before: NetTruth, after: NetTruth): Judgement {
-  const first = judge(r, before);
-  return first.outcome === 'PASS' ? first : judge(r, after).outcome === 'PASS' ? judge(r, after) : first;
-}
-
-type NetJudge = (r: ProbeResult, t: NetTruth) => Judgement;
-
-/** Runs `probe` once per variant between two reads of the kernel's links and addresses, and judges each against them. */
-export async function runAgainstNetTruth(
-  ctx: ScenarioContext,
-  probe: string,
-  argsFor: (v: VariantPlan) => string[],
-  judge: NetJudge,
-  shown: (r: ProbeResult) => ProbeResult = (r) => r,
-): Promise<{ before: NetTruth; runs: VariantRun[]; byRole: (role: VariantPlan['role']) => ProbeResult | undefined }> {
-  const before = await readNetTruth(ctx.guest);
-  const done: { v: VariantPlan; p: ProbeRun }[] = [];
-  for (const v of ctx.variants) done.push({ v, p: await runProbe(ctx, v, probe, argsFor(v)) });
-  const after = await readNetTruth(ctx.guest);
-  return {
-    before,
-    runs: done.map(({ v, p }) => ({ variant: v.variant, role: v.role, ...judgeAgainstEither(judge, p.result, before, after), probe: shown(p.result), evidence: p.evidence })),
-    byRole: (role) => done.find((d) => d.v.role === role)?.p.result,
-  };
-}
 
 /** The entry list stays in the evidence file; the result keeps the counts. */
 function stripEntries(r: ProbeResult): ProbeResult {

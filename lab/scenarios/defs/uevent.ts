@@ -8,7 +8,7 @@ import { writeEvidence } from '../probe-run.ts';
 import { parseResult } from '../result-line.ts';
 import { type ProbeResult } from '../../model/scenario-result.ts';
 import { formatRanges, missingSeqnums, parseRanges } from '../seqnums.ts';
-import { type Scenario, type ScenarioContext, type VariantPlan } from '../types.ts';
+import { type CodeRepeat, type ScenarioContext, type VariantPlan } from '../types.ts';
 import { type VariantRun } from '../../model/scenario-result.ts';
 import { cannotJudge, lacks, notCounts, type Judgement } from '../judge.ts';
 
@@ -63,39 +63,32 @@ async function stopListener(ctx: ScenarioContext, v: VariantPlan, pid: number): 
   return { result: parseResult(r.stdout, ctx.manifest.arch, `uevent-listener (${v.variant})`), evidence };
 }
 
-export const uevent: Scenario = {
-  name: 'uevent',
-  bug: 'B2',
-  title: 'a uevent listener with SO_RCVBUF 1024 during a real USB hotplug burst',
-  usesLibc: false,
-  defaults: { burst: DEFAULT_BURST, delayUs: 2000, trigger: 0 },
-  fabric: () => ({}),
-  async repeat(ctx) {
-    const burst = ctx.params.burst ?? DEFAULT_BURST;
-    await using scope = new Scope();
-    const pids = await startListeners(ctx, ctx.params.delayUs ?? 2000, scope);
-    const before = await readSeqnum(ctx.guest);
-    const usb = await runUsbBurst(ctx.guest, burst, { burstId: `r${ctx.repeat}-${process.pid}-${Date.now().toString(36)}` });
-    // A burst the guest never saw tests nothing: that is the lab failing to build the condition (ERROR), not a pass.
-    if (usb.enumerationTimedOut) {
-      throw new LabError(`${USB_STALL}: ${usb.notEnumerated} of ${usb.added} devices never enumerated while held (+enum), so the burst did not happen as asked`, { logPath: ctx.guest.consoleLog });
-    }
-    let after = usb.seqnumAfter;
-    if (ctx.params.trigger) after = (await triggerUevents(ctx.guest, ctx.params.trigger)).after;
-    if (after === before) throw new LabError(`the burst raised no uevents in the guest (${usb.notEnumerated} of ${usb.added} devices never enumerated): nothing to judge`, { logPath: ctx.guest.consoleLog });
-    // Give the slow consumers time to drain what they have queued.
-    await new Promise((r) => setTimeout(r, 500 + ((after - before) * (ctx.params.delayUs ?? 2000)) / 1000));
-    const runs: VariantRun[] = [];
-    const key: Record<string, number | string | boolean> = { uevents: after - before, burst: formatBurst(burst), notEnumerated: usb.notEnumerated, usbSettleMs: usb.settleMs };
-    for (const v of ctx.variants) {
-      const { result, evidence } = await stopListener(ctx, v, pids.get(v)!);
-      pids.delete(v);
-      const j = judgeListener(result, before, after);
-      runs.push({ variant: v.variant, role: v.role, outcome: j.outcome, symptom: j.symptom, probe: { ...result, seqnums: undefined } as ProbeResult, evidence });
-      key[`${v.role}Lost`] = j.lost;
-      key[`${v.role}Rcvbuf`] = Number(result['rcvbuf']);
-    }
-    if (usb.leftover.length) throw new LabError(`USB devices left attached after the burst: ${usb.leftover.join(', ')}`);
-    return { runs, key };
-  },
+/** B2's code judge: both listeners through a real USB hotplug burst (QMP), against the kernel's SEQNUM delta. */
+export const ueventRepeat: CodeRepeat = async (ctx) => {
+  const burst = ctx.params.burst ?? DEFAULT_BURST;
+  await using scope = new Scope();
+  const pids = await startListeners(ctx, ctx.params.delayUs ?? 2000, scope);
+  const before = await readSeqnum(ctx.guest);
+  const usb = await runUsbBurst(ctx.guest, burst, { burstId: `r${ctx.repeat}-${process.pid}-${Date.now().toString(36)}` });
+  // A burst the guest never saw tests nothing: that is the lab failing to build the condition (ERROR), not a pass.
+  if (usb.enumerationTimedOut) {
+    throw new LabError(`${USB_STALL}: ${usb.notEnumerated} of ${usb.added} devices never enumerated while held (+enum), so the burst did not happen as asked`, { logPath: ctx.guest.consoleLog });
+  }
+  let after = usb.seqnumAfter;
+  if (ctx.params.trigger) after = (await triggerUevents(ctx.guest, ctx.params.trigger)).after;
+  if (after === before) throw new LabError(`the burst raised no uevents in the guest (${usb.notEnumerated} of ${usb.added} devices never enumerated): nothing to judge`, { logPath: ctx.guest.consoleLog });
+  // Give the slow consumers time to drain what they have queued.
+  await new Promise((r) => setTimeout(r, 500 + ((after - before) * (ctx.params.delayUs ?? 2000)) / 1000));
+  const runs: VariantRun[] = [];
+  const key: Record<string, number | string | boolean> = { uevents: after - before, burst: formatBurst(burst), notEnumerated: usb.notEnumerated, usbSettleMs: usb.settleMs };
+  for (const v of ctx.variants) {
+    const { result, evidence } = await stopListener(ctx, v, pids.get(v)!);
+    pids.delete(v);
+    const j = judgeListener(result, before, after);
+    runs.push({ variant: v.variant, role: v.role, outcome: j.outcome, symptom: j.symptom, probe: { ...result, seqnums: undefined } as ProbeResult, evidence });
+    key[`${v.role}Lost`] = j.lost;
+    key[`${v.role}Rcvbuf`] = Number(result['rcvbuf']);
+  }
+  if (usb.leftover.length) throw new LabError(`USB devices left attached after the burst: ${usb.leftover.join(', ')}`);
+  return { runs, key };
 };

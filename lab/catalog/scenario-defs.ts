@@ -1,0 +1,236 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { repoRoot } from '../util/paths.ts';
+import { LabError, UsageError } from '../util/errors.ts';
+import { Fields, parseJson } from '../model/fields.ts';
+
+/**
+ * Scenario definitions: the declarative half of every scenario, built-in or a user's.
+ * A scenario directory holds one folder per scenario:
+ *   <name>/scenario.json | scenario.yaml | scenario.yml   the definition (this file's reader)
+ *   <name>/probes/*.c                                      its probes (a user's scenario; built-ins use images/probes)
+ *   <name>/expect.json                                     the verdict measured per target, and why
+ *   <name>/patches/*.patch                                 libc patches validate-patch offers by default
+ * images/scenarios is the built-in directory, read the same way.
+ */
+export const BUILTIN_SCENARIO_DIR = path.join(repoRoot, 'images', 'scenarios');
+
+export const ROLES = ['unpatched', 'patched'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Knobs a definition may default and a user may turn (--interfaces, --sockets…). */
+export const PARAM_NAMES = ['interfaces', 'sockets', 'buffer', 'iterations', 'budgetMs', 'delayUs', 'trigger', 'burst'] as const;
+export type ParamName = (typeof PARAM_NAMES)[number];
+
+export const NET_QUANTITIES = ['links', 'addrs', 'inet', 'inet6'] as const;
+export const SOCKET_QUANTITIES = ['tcp', 'tcp6', 'udp', 'udp6', 'unix'] as const;
+export const TRUTHS = { net: NET_QUANTITIES, sockets: SOCKET_QUANTITIES } as const;
+export type TruthKind = keyof typeof TRUTHS;
+
+/** The code judges a definition may name: what needs code (a USB burst, a loader trace) stays code. */
+export const CODE_JUDGES = ['getifaddrs', 'uevent', 'dump-hang'] as const;
+export type CodeJudge = (typeof CODE_JUDGES)[number];
+
+/**
+ * The declarative rule: ERROR when a truth quantity compared is 0 (nothing to compare with)
+ * or a compared field is not a whole number; FAIL when the probe says ok=false (failSymptom)
+ * or a field differs from the truth; PASS when every field equals its truth quantity.
+ */
+export interface CountsJudge {
+  truth: TruthKind;
+  /** result-line field → truth quantity it must equal. */
+  equal: Record<string, string>;
+  /** The symptom of ok=false: {field} is replaced by the result line's field. */
+  failSymptom: string;
+}
+
+export interface ScenarioDefinition {
+  name: string;
+  bug: string;
+  title: string;
+  /** libc: the variants are libc builds (validate-patch, bisect run these); reader: the legacy and fixed algorithm. */
+  variants: 'libc' | 'reader';
+  defaults: Partial<Record<ParamName, number | string>>;
+  fabric: { interfaces?: string; sockets?: string; churn?: { sockets: number; links: number; periodMs: number } };
+  /** The probe program each role runs, and its arguments ({param} is a parameter's value). */
+  probe?: { program: string; args: Record<Role, string[]> };
+  judge: { code: CodeJudge } | CountsJudge;
+  /** "name=role.field" | "name=truth.quantity" | "name=param.name": the numbers that explain a verdict. */
+  key: Record<string, string>;
+  /** Where it came from, for messages (relative to the repository for built-ins). */
+  file: string;
+  dir: string;
+  builtin: boolean;
+  /** A user's scenario: its probe sources (built for every target and libc variant). */
+  probesDir?: string;
+  probes: string[];
+  expectFile: string;
+  patches: string[];
+}
+
+const NAME = /^[a-z][a-z0-9-]{0,39}$/;
+const DEFINITION_FILES = ['scenario.json', 'scenario.yaml', 'scenario.yml'];
+
+function displayPath(file: string): string {
+  return file.startsWith(`${repoRoot}/`) ? path.relative(repoRoot, file) : file;
+}
+
+function parseText(file: string, text: string): unknown {
+  if (file.endsWith('.json')) return parseJson(file, text);
+  try {
+    return parseYaml(text);
+  } catch (err) {
+    throw new LabError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, { fix: `correct the YAML syntax in ${file}` });
+  }
+}
+
+/** "{interfaces}" → the parameters a template names; an unknown one is an error naming the field. */
+function paramRefs(f: Fields, key: string, text: string): void {
+  for (const m of text.matchAll(/\{([^}]*)\}/g)) {
+    if (!(PARAM_NAMES as readonly string[]).includes(m[1]!)) f.fail(key, `a text whose {…} name parameters (${PARAM_NAMES.join(', ')})`, text);
+  }
+}
+
+function readArgs(f: Fields, key: string, variants: 'libc' | 'reader'): Record<Role, string[]> {
+  const a = f.object(key);
+  a.only(ROLES);
+  const out = {} as Record<Role, string[]>;
+  for (const role of ROLES) {
+    if (!a.has(role)) a.fail(role, `a list of arguments (the ${role} role${variants === 'reader' ? role === 'unpatched' ? ', the legacy reader' : ', the fixed reader' : ''})`, undefined);
+    out[role] = a.strings(role);
+    out[role].forEach((arg, i) => paramRefs(a, `${role}[${i}]`, arg));
+  }
+  return out;
+}
+
+function readJudge(f: Fields): ScenarioDefinition['judge'] {
+  const j = f.object('judge');
+  if (j.has('code')) {
+    j.only(['code']);
+    return { code: j.oneOf('code', CODE_JUDGES) };
+  }
+  j.only(['truth', 'equal', 'failSymptom']);
+  const truth = j.oneOf('truth', Object.keys(TRUTHS) as TruthKind[]);
+  const eq = j.object('equal');
+  const equal: Record<string, string> = {};
+  if (!eq.keys().length) j.fail('equal', 'an object of result-line field → truth quantity (at least one)', {});
+  for (const field of eq.keys()) {
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(field)) eq.fail(field, 'named like a result-line field (letters, digits, _)', field);
+    equal[field] = eq.oneOf(field, TRUTHS[truth]);
+  }
+  return { truth, equal, failSymptom: j.optionalString('failSymptom', 'errno={error}') };
+}
+
+function readKey(f: Fields): Record<string, string> {
+  if (!f.has('key')) return {};
+  const k = f.object('key');
+  const out: Record<string, string> = {};
+  for (const name of k.keys()) {
+    out[name] = k.string(name, /^(unpatched|patched|truth|param)\.[A-Za-z][A-Za-z0-9_]*$/);
+  }
+  return out;
+}
+
+function readDefaults(f: Fields): ScenarioDefinition['defaults'] {
+  if (!f.has('defaults')) return {};
+  const d = f.object('defaults');
+  d.only(PARAM_NAMES);
+  const out: ScenarioDefinition['defaults'] = {};
+  for (const name of d.keys() as ParamName[]) out[name] = name === 'burst' ? d.string(name) : d.integer(name, 0, 1_000_000);
+  return out;
+}
+
+function readFabric(f: Fields): ScenarioDefinition['fabric'] {
+  if (!f.has('fabric')) return {};
+  const fab = f.object('fabric');
+  fab.only(['interfaces', 'sockets', 'churn']);
+  const out: ScenarioDefinition['fabric'] = {};
+  if (fab.has('interfaces')) {
+    out.interfaces = fab.typeOf('interfaces') === 'number' ? String(fab.integer('interfaces', 1, 4096)) : fab.string('interfaces');
+    paramRefs(fab, 'interfaces', out.interfaces);
+  }
+  if (fab.has('sockets')) {
+    out.sockets = fab.string('sockets');
+    paramRefs(fab, 'sockets', out.sockets);
+  }
+  if (fab.has('churn')) {
+    const c = fab.object('churn');
+    c.only(['sockets', 'links', 'periodMs']);
+    out.churn = { sockets: c.integer('sockets', 0, 10_000), links: c.integer('links', 0, 256), periodMs: c.integer('periodMs', 1, 60_000) };
+  }
+  return out;
+}
+
+/** Reads and validates one definition; `dir` is the scenario's folder. */
+export function parseScenarioDefinition(file: string, text: string, dir: string, builtin: boolean): ScenarioDefinition {
+  const shown = displayPath(file);
+  const f = new Fields(shown, parseText(shown, text));
+  f.only(['name', 'bug', 'title', 'variants', 'defaults', 'fabric', 'probe', 'judge', 'key']);
+  const name = f.string('name', NAME);
+  if (name !== path.basename(dir)) f.fail('name', `the folder's name "${path.basename(dir)}"`, name, `rename the folder or set "name": "${path.basename(dir)}" in ${shown}`);
+  const variants = f.oneOf('variants', ['libc', 'reader'] as const);
+  let probe: ScenarioDefinition['probe'];
+  if (f.has('probe')) {
+    const p = f.object('probe');
+    p.only(['program', 'args']);
+    probe = { program: p.string('program', /^[a-z][a-z0-9_-]*$/), args: readArgs(p, 'args', variants) };
+  }
+  const judge = readJudge(f);
+  const defaults = readDefaults(f);
+  const fabric = readFabric(f);
+  // Every {param} a template names needs a default, so a run without options is complete.
+  const templates = [...(probe ? ROLES.flatMap((r) => probe.args[r]) : []), fabric.interfaces ?? '', fabric.sockets ?? ''];
+  for (const m of templates.join(' ').matchAll(/\{([^}]*)\}/g)) {
+    if (!(m[1]! in defaults)) f.fail(`defaults.${m[1]}`, `a default value (a template names {${m[1]}})`, undefined);
+  }
+  if (!('code' in judge) && !probe) f.fail('probe', 'an object {program, args} (a declarative judge judges a probe)', undefined);
+  const probesDir = builtin ? undefined : path.join(dir, 'probes');
+  const probes = probesDir ? cFiles(probesDir) : [];
+  if (probe && probesDir && !probes.includes(probe.program)) {
+    f.fail('probe.program', `the name of a C file in ${displayPath(probesDir)} (found: ${probes.length ? probes.map((p) => `${p}.c`).join(', ') : 'none'})`, probe.program, `write ${displayPath(path.join(probesDir, `${probe.program}.c`))}`);
+  }
+  const patchesDir = path.join(dir, 'patches');
+  return {
+    name,
+    bug: f.string('bug', /^[A-Z][A-Z0-9-]{0,15}$/),
+    title: f.string('title'),
+    variants,
+    defaults,
+    fabric,
+    ...(probe ? { probe } : {}),
+    judge,
+    key: readKey(f),
+    file: shown,
+    dir,
+    builtin,
+    ...(probesDir ? { probesDir } : {}),
+    probes,
+    expectFile: path.join(dir, 'expect.json'),
+    patches: fs.existsSync(patchesDir) ? fs.readdirSync(patchesDir).filter((n) => n.endsWith('.patch')).sort().map((n) => path.join(patchesDir, n)) : [],
+  };
+}
+
+function cFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter((n) => n.endsWith('.c')).map((n) => n.slice(0, -2)).sort();
+}
+
+/** Every scenario folder of one directory; a folder without a definition file is an error naming it. */
+export function loadScenarioDir(dir: string, builtin: boolean): ScenarioDefinition[] {
+  const shown = displayPath(dir);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  } catch {
+    throw new UsageError(`scenario directory ${shown} does not exist or cannot be read`, { fix: 'pass an existing directory to --scenario-dir (or REPROLAB_SCENARIOS)' });
+  }
+  return names.map((name) => {
+    const sub = path.join(dir, name);
+    const found = DEFINITION_FILES.map((f) => path.join(sub, f)).filter((f) => fs.existsSync(f));
+    if (found.length !== 1) {
+      throw new UsageError(`${displayPath(sub)}: ${found.length ? `more than one definition (${found.map((f) => path.basename(f)).join(', ')})` : 'no scenario definition'}`, { fix: `keep exactly one of ${DEFINITION_FILES.join(', ')} in ${displayPath(sub)}` });
+    }
+    return parseScenarioDefinition(found[0]!, fs.readFileSync(found[0]!, 'utf8'), sub, builtin);
+  });
+}

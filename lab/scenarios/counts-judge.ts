@@ -1,0 +1,36 @@
+import type { CountsJudge } from '../catalog/scenario-defs.ts';
+import type { ProbeResult } from '../model/scenario-result.ts';
+import type { NetTruth, SocketTruth } from '../fabric/truth.ts';
+import { cannotJudge, lacks, notCounts, type Judgement } from './judge.ts';
+
+/** The numbers a declarative rule compares with, by quantity name (links, addrs, inet, inet6; tcp, udp…). */
+export type TruthCounts = Record<string, number>;
+
+export function netCounts(t: NetTruth): TruthCounts {
+  return { links: t.links.length, addrs: t.addrs.length, inet: t.addrs.filter((a) => a.family === 'inet').length, inet6: t.addrs.filter((a) => a.family === 'inet6').length };
+}
+
+export function socketCounts(t: SocketTruth): TruthCounts {
+  return { ...t };
+}
+
+/** "errno={error} after {requests} requests" with the result line's fields ("?" for an absent one). */
+export function fillTemplate(template: string, r: ProbeResult): string {
+  return template.replace(/\{([A-Za-z][A-Za-z0-9_]*)\}/g, (_, f: string) => (r[f] === undefined ? '?' : String(r[f])));
+}
+
+/**
+ * The declarative rule (see CountsJudge): a truth of 0 backs no verdict, a probe's
+ * own ok=false is the symptom, a compared field must be a whole number equal to the truth.
+ */
+export function judgeCounts(rule: CountsJudge, r: ProbeResult, truth: TruthCounts): Judgement {
+  const pairs = Object.entries(rule.equal);
+  const zero = pairs.filter(([, q]) => !(truth[q]! > 0));
+  if (zero.length) return cannotJudge(`the ground truth (${rule.truth}) is empty: ${zero.map(([, q]) => `${q}=${truth[q]}`).join(', ')}: nothing to compare with`);
+  if (!r.ok) return { outcome: 'FAIL', symptom: fillTemplate(rule.failSymptom, r) };
+  const bad = notCounts(r, pairs.map(([f]) => f));
+  if (bad.length) return cannotJudge(lacks(r, bad));
+  const shown = pairs.map(([f, q]) => `${f} ${String(r[f])}/${truth[q]}`).join(', ');
+  if (pairs.some(([f, q]) => r[f] !== truth[q])) return { outcome: 'FAIL', symptom: `incomplete: ${shown}${r['complete'] === false ? ' (no NLMSG_DONE)' : ''}` };
+  return { outcome: 'PASS', symptom: shown };
+}

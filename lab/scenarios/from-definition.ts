@@ -1,0 +1,90 @@
+import type { CodeJudge, CountsJudge, ScenarioDefinition } from '../catalog/scenario-defs.ts';
+import { parseSockets, startChurn } from '../fabric/guest-ops.ts';
+import type { FabricSpec } from '../fabric/fabric.ts';
+import { formatBurst, parseBurst } from '../fabric/usb-plan.ts';
+import { LabError } from '../util/errors.ts';
+import { judgeCounts, netCounts, socketCounts, type TruthCounts } from './counts-judge.ts';
+import { getifaddrsRepeat } from './defs/getifaddrs.ts';
+import { dumpHangRepeat } from './defs/dumps.ts';
+import { ueventRepeat } from './defs/uevent.ts';
+import { runAgainstNetTruth, runAgainstSocketTruth } from './truth-run.ts';
+import type { CodeRepeat, ProbeCall, RepeatResult, Scenario, ScenarioContext, ScenarioParams } from './types.ts';
+import type { SocketTruth } from '../fabric/truth.ts';
+
+const CODE: Record<CodeJudge, CodeRepeat> = { getifaddrs: getifaddrsRepeat, uevent: ueventRepeat, 'dump-hang': dumpHangRepeat };
+
+/** "{buffer}" → the parameter's value. */
+export function fillParams(template: string, params: ScenarioParams): string {
+  return template.replace(/\{([A-Za-z]+)\}/g, (_, name: string) => {
+    const v = (params as Record<string, unknown>)[name];
+    if (v === undefined) throw new LabError(`the scenario template "${template}" names {${name}}, which has no value`);
+    return name === 'burst' && typeof v === 'object' ? formatBurst(v as never) : String(v);
+  });
+}
+
+function paramsOf(def: ScenarioDefinition): ScenarioParams {
+  const { burst, ...rest } = def.defaults;
+  return { ...(rest as ScenarioParams), ...(typeof burst === 'string' ? { burst: parseBurst(burst) } : {}) };
+}
+
+function fabricOf(def: ScenarioDefinition, p: ScenarioParams): FabricSpec {
+  const f = def.fabric;
+  return {
+    ...(f.interfaces ? { interfaces: Number(fillParams(f.interfaces, p)) } : {}),
+    ...(f.sockets ? { sockets: parseSockets(fillParams(f.sockets, p)) } : {}),
+  };
+}
+
+/** The numbers a definition's `key` names, from the truth, the results by role and the parameters. */
+function keyOf(def: ScenarioDefinition, truth: TruthCounts, byRole: (r: 'unpatched' | 'patched') => Record<string, unknown> | undefined, p: ScenarioParams): RepeatResult['key'] {
+  const key: RepeatResult['key'] = {};
+  for (const [name, ref] of Object.entries(def.key)) {
+    const [from, field] = ref.split('.') as [string, string];
+    const v = from === 'truth' ? truth[field] : from === 'param' ? (p as Record<string, unknown>)[field] : byRole(from as 'unpatched')?.[field];
+    key[name] = typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' ? v : 0;
+  }
+  return key;
+}
+
+/** A declarative scenario's repetition: the probe per variant between two truth reads, judged by the counts rule. */
+function countsRepeat(def: ScenarioDefinition, rule: CountsJudge): CodeRepeat {
+  return async (ctx, probe) => {
+    if (rule.truth === 'net') {
+      const t = await runAgainstNetTruth(ctx, probe.program, probe.argsFor, (r, truth) => judgeCounts(rule, r, netCounts(truth)));
+      return { runs: t.runs, key: keyOf(def, netCounts(t.before), t.byRole, ctx.params) };
+    }
+    const compared = [...new Set(Object.values(rule.equal))] as (keyof SocketTruth)[];
+    const t = await runAgainstSocketTruth(ctx, probe.program, probe.argsFor, (r, truth) => judgeCounts(rule, r, socketCounts(truth)), compared);
+    return { runs: t.runs, key: keyOf(def, socketCounts(t.before), t.byRole, ctx.params) };
+  };
+}
+
+/** One definition (built-in or a user's) as the Scenario every command runs. */
+export function scenarioFromDefinition(def: ScenarioDefinition): Scenario {
+  const inner = 'code' in def.judge ? CODE[def.judge.code] : countsRepeat(def, def.judge);
+  const probeCall = (params: ScenarioParams): ProbeCall => ({
+    program: def.probe?.program ?? '',
+    argsFor: (v) => (def.probe ? def.probe.args[v.role].map((a) => fillParams(a, params)) : []),
+  });
+  const defaults = paramsOf(def);
+  // Checked on load: a socket spec or a burst that does not parse is the definition's error.
+  try {
+    fabricOf(def, defaults);
+  } catch (err) {
+    throw new LabError(`${def.file}: fabric: ${(err as Error).message}`, { fix: `edit ${def.file}` });
+  }
+  return {
+    name: def.name,
+    bug: def.bug,
+    title: def.title,
+    usesLibc: def.variants === 'libc',
+    defaults,
+    fabric: (p) => fabricOf(def, p),
+    async repeat(ctx: ScenarioContext) {
+      // Churn runs for the repetition and is stopped (its links removed) however it ends.
+      await using _churn = def.fabric.churn ? await startChurn(ctx.guest, def.fabric.churn) : undefined;
+      return inner(ctx, probeCall(ctx.params));
+    },
+    definition: def,
+  };
+}
