@@ -13,7 +13,7 @@ import { glibcRecipe, type CompileRecipe } from './compile.ts';
 import { writeBundle, type BundleImages } from './writer.ts';
 import { buildKernel, kernelHeaders, type KernelImage } from './kernel.ts';
 import { loadSeries, type Patch } from '../sources/patches.ts';
-import { buildProbes, buildTools, type ProbeSet } from './probes.ts';
+import { buildProbes, buildTools, type ProbeSet, type ScenarioProbes, type ScenarioProbeSet } from './probes.ts';
 import { buildRootfs, type Rootfs } from './rootfs.ts';
 import { storeEntry } from '../store/store.ts';
 import { Planner, planning, type PlannedStep } from '../store/plan.ts';
@@ -40,6 +40,8 @@ export interface BuildRequest {
   logDir: string;
   /** Progress callback: one short line per step. */
   progress?: (step: string) => void;
+  /** Users' scenarios: their probes, built for every libc variant (static; and shared on uClibc), outside the image. */
+  scenarioProbes?: ScenarioProbes[];
 }
 
 export interface Bundle {
@@ -50,6 +52,8 @@ export interface Bundle {
   rebuilt: string[];
   /** uClibc targets: the kernel headers its libcs were built on (bisect builds more on them). */
   kernelHeaders?: { headers: string; key: string };
+  /** The probes of the users' scenarios asked for, per variant and linkage (empty for an imported product). */
+  scenarioProbes: ScenarioProbeSet[];
 }
 
 export async function buildBundle(req: BuildRequest): Promise<Bundle> {
@@ -99,7 +103,7 @@ async function importedBundle(target: Target): Promise<Bundle> {
   const manifest = await readBundleManifest(dir).catch((err: unknown) => {
     throw new LabError(`${target.name}: its imported bundle is gone or unreadable (${dir}): ${(err as Error).message}`, { fix: `import it again: reprolab import-buildroot ${target.imported!.from} --board ${target.qemu.machine} --name ${target.name}` });
   });
-  return { dir, manifest, hit: true, rebuilt: [] };
+  return { dir, manifest, hit: true, rebuilt: [], scenarioProbes: [] };
 }
 
 /** One libc build the probes link against, and what the manifest says of it. */
@@ -234,12 +238,26 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
   });
   const entry = await storeEntry(dirs.store, 'bundle', parts, (out) => writeBundle(out, contents, manifestOf));
   ctx.note('bundle', entry.hit);
+  // Not part of the image (its key stays the same): run.ts uploads them when the scenario runs.
+  const scenarioProbes: ScenarioProbeSet[] = [];
+  for (const sp of req.scenarioProbes ?? []) {
+    for (const [i, b] of builds.entries()) {
+      const name = `scenario-${sp.scenario}-${b.variant}`;
+      const set = await buildProbes({ variant: b.variant, recipe: b.recipe, libcKey: b.key, toolchain, dirs, logFile: step(name), srcDir: sp.dir });
+      ctx.note(name, set.hit);
+      scenarioProbes.push({ ...set, scenario: sp.scenario });
+      if (!uclibc) continue;
+      const shared = await buildProbes({ variant: b.variant, linkage: 'shared', recipe: uclibcSharedRecipe(ctx.tc, b.key, libcLibDir(b.variant), builds[i]!.loader), libcKey: b.key, toolchain, dirs, logFile: step(`${name}-shared`), srcDir: sp.dir });
+      ctx.note(`${name}-shared`, shared.hit);
+      scenarioProbes.push({ ...shared, scenario: sp.scenario });
+    }
+  }
   // A dry run ends here: nothing was built, so there is no manifest to read and no link to move.
   if (planning()) return undefined;
   const manifest = await readBundleManifest(entry.dir);
   // A stable name for the latest bundle of each target, like Buildroot's output/.
   await linkLatest(path.join(dirs.cache, 'bundles', target.name), entry.dir);
-  return { dir: entry.dir, manifest, hit: entry.hit, rebuilt, ...(headers ? { kernelHeaders: { headers, key: path.basename(path.dirname(headers)) } } : {}) };
+  return { dir: entry.dir, manifest, hit: entry.hit, rebuilt, scenarioProbes, ...(headers ? { kernelHeaders: { headers, key: path.basename(path.dirname(headers)) } } : {}) };
 }
 
 /** One uClibc per variant on the kernel headers. */

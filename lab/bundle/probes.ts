@@ -7,6 +7,7 @@ import { runLogged } from '../util/run.ts';
 import { expandRecipe, glibcRecipe, PROBE_CFLAGS, type CompileRecipe } from './compile.ts';
 import { crossGlibcVersion, toolchainVersion, type Toolchain } from './toolchain.ts';
 import { storeEntry } from '../store/store.ts';
+import { LabError } from '../util/errors.ts';
 
 /** Probes: the code under test, linked against each libc variant. */
 export const probesDir = path.join(repoRoot, 'images', 'probes');
@@ -29,7 +30,7 @@ async function cSources(dir: string): Promise<{ file: string; sha256: string }[]
   return Promise.all(names.map(async (n) => ({ file: n, sha256: await sha256File(path.join(dir, n)) })));
 }
 
-/** Compiles each C file of `srcDir` into one static program, held to PROBE_CFLAGS. */
+/** Compiles each C file of `srcDir` into one program, held to PROBE_CFLAGS; a user's probes also see the lab's result-line helpers. */
 async function buildPrograms(opts: {
   step: 'probes' | 'tools';
   linkage: ProbeSet['linkage'];
@@ -44,26 +45,44 @@ async function buildPrograms(opts: {
 }): Promise<ProbeSet> {
   const sources = await cSources(opts.srcDir);
   const programs = sources.filter((s) => s.file.endsWith('.c')).map((s) => s.file.replace(/\.c$/, ''));
+  const own = path.resolve(opts.srcDir) === path.resolve(probesDir) || opts.step === 'tools';
+  const helpers = own ? [] : (await cSources(probesDir)).filter((s) => s.file.endsWith('.h'));
   const entry = await storeEntry(
     opts.dirs.store,
     opts.step,
-    { sources, libc: opts.libcKey, recipe: opts.recipe, cflags: PROBE_CFLAGS, toolchain: opts.toolchain },
+    { sources, ...(helpers.length ? { helpers } : {}), libc: opts.libcKey, recipe: opts.recipe, cflags: PROBE_CFLAGS, toolchain: opts.toolchain },
     async (out) => {
       const r = await expandRecipe(opts.recipe);
+      const include = [`-I${opts.srcDir}`, ...(own ? [] : [`-I${probesDir}`])];
       for (const name of programs) {
-        await runLogged(
-          r.cc,
-          [...r.compile, ...PROBE_CFLAGS, `-I${opts.srcDir}`, ...r.linkBefore, path.join(opts.srcDir, `${name}.c`), '-o', path.join(out, name), ...r.linkAfter],
-          { logFile: opts.logFile },
-        );
+        const file = path.join(opts.srcDir, `${name}.c`);
+        try {
+          await runLogged(r.cc, [...r.compile, ...PROBE_CFLAGS, ...include, ...r.linkBefore, file, '-o', path.join(out, name), ...r.linkAfter], { logFile: opts.logFile });
+        } catch (err) {
+          if (own || !(err instanceof LabError)) throw err;
+          // A user's probe: the message names their file, not the compiler's argument list.
+          const first = /first error: (.*)/.exec(err.message)?.[1];
+          throw new LabError(`${file} does not compile for ${opts.variant} (${opts.linkage})${first ? `: ${first}` : ''}`, { logPath: opts.logFile, fix: `fix the probe (it is built with ${PROBE_CFLAGS.join(' ')}); the compiler's output is in ${opts.logFile}` });
+        }
       }
     },
   );
   return { variant: opts.variant, linkage: opts.linkage, dir: entry.dir, names: programs, hit: entry.hit };
 }
 
-export function buildProbes(opts: { variant: string; linkage?: ProbeSet['linkage']; recipe: CompileRecipe; libcKey: string; toolchain: string; dirs: LabDirs; logFile: string }): Promise<ProbeSet> {
-  return buildPrograms({ ...opts, linkage: opts.linkage ?? 'static', step: 'probes', srcDir: probesDir });
+/** The lab's probes (images/probes), or a user's scenario's (`srcDir`), linked against one libc variant. */
+export function buildProbes(opts: { variant: string; linkage?: ProbeSet['linkage']; recipe: CompileRecipe; libcKey: string; toolchain: string; dirs: LabDirs; logFile: string; srcDir?: string }): Promise<ProbeSet> {
+  return buildPrograms({ ...opts, linkage: opts.linkage ?? 'static', step: 'probes', srcDir: opts.srcDir ?? probesDir });
+}
+
+/** A user's scenario whose probes a bundle builds beside its own (not in the image: uploaded when it runs). */
+export interface ScenarioProbes {
+  scenario: string;
+  dir: string;
+}
+
+export interface ScenarioProbeSet extends ProbeSet {
+  scenario: string;
 }
 
 /**

@@ -225,7 +225,7 @@ export function loadScenarioDir(dir: string, builtin: boolean): ScenarioDefiniti
   } catch {
     throw new UsageError(`scenario directory ${shown} does not exist or cannot be read`, { fix: 'pass an existing directory to --scenario-dir (or REPROLAB_SCENARIOS)' });
   }
-  return names.map((name) => {
+  const defs = names.map((name) => {
     const sub = path.join(dir, name);
     const found = DEFINITION_FILES.map((f) => path.join(sub, f)).filter((f) => fs.existsSync(f));
     if (found.length !== 1) {
@@ -233,4 +233,6 @@ export function loadScenarioDir(dir: string, builtin: boolean): ScenarioDefiniti
     }
     return parseScenarioDefinition(found[0]!, fs.readFileSync(found[0]!, 'utf8'), sub, builtin);
   });
+  // By bug, then name: B1's scenarios first, as BUGS.md lists them.
+  return defs.sort((a, b) => a.bug.localeCompare(b.bug) || a.name.localeCompare(b.name));
 }

@@ -50,7 +50,7 @@ export function registerBisectCommand(program: Command, getDirs: Dirs): void {
   const cmd = program
     .command('bisect')
     .description('find the libc commit that fixed (or introduced) a field bug: builds uClibc-ng revisions of a git repository, runs the scenario on each in one booted guest, both ends first')
-    .argument('<scenario>', 'a libc scenario: getifaddrs | getifaddrs-mechanism')
+    .argument('<scenario>', 'a scenario whose variants are libc builds, e.g. getifaddrs (reprolab scenarios lists them)')
     .requiredOption('--target <name>', 'a built-in uClibc target, e.g. mips-malta16k-3.10-uclibc')
     .addOption(new Option('--libc-repo <dir>', 'a git clone of uClibc-ng (default: <overrides>/uclibc-ng)').env('REPROLAB_UCLIBC_NG_REPO'))
     .option('--old <rev>', 'the older end (tag, branch or commit)')

@@ -10,7 +10,8 @@ import { registerFabricCommand } from './fabric-command.ts';
 import { registerMatrixCommand, registerReportCommands } from './matrix-command.ts';
 import { registerBuildrootCommands } from './buildroot-commands.ts';
 import { registerSourcesCommand, sourceLines, sourceState } from './sources-command.ts';
-import { checkSharedOptions, collect } from './input.ts';
+import { checkSharedOptions, collect, inputDirOption } from './input.ts';
+import { scenarioNames, useScenarioDirs } from '../scenarios/registry.ts';
 import { registerScenarioCommands, registerSweepCommand, registerValidatePatchCommand } from './scenario-commands.ts';
 import { diagnose, fixCommand, healthy, install } from '../doctor/doctor.ts';
 import { targetAvailability } from '../sources/availability.ts';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
     .option('--source <package=dir>', 'use an unpacked source tree instead of the archive (repeatable)', collect, [] as string[])
     .option('--offline', 'never download a missing source archive (env: REPROLAB_OFFLINE=1)')
     .option('--mirror <url>', 'a mirror tried before upstream for source archives, <url>/<archive> (repeatable; env: REPROLAB_MIRRORS)', collect, [] as string[])
+    .option('--scenario-dir <dir>', "a directory of your own scenarios, one folder each (repeatable; env: REPROLAB_SCENARIOS=DIR1:DIR2); see the README's 'A scenario of your own'", collect, [] as string[])
     .addOption(new Option('--timeout-multiplier <x>', 'scale every timeout of the lab (boot, SSH, QMP, USB, probes) by x on a loaded machine; recorded in every result').env('REPROLAB_TIMEOUT_MULTIPLIER'));
 
   function globalDirs() {
@@ -52,6 +54,11 @@ export function buildProgram(): Command {
 
   // Shared option values are checked before any action: a bad one never starts a build or a boot.
   program.hook('preAction', async (_self, action) => {
+    const scenarioDirs = program.opts<{ scenarioDir: string[] }>().scenarioDir;
+    for (const d of scenarioDirs) inputDirOption('--scenario-dir', d);
+    if (scenarioDirs.length) useScenarioDirs(scenarioDirs);
+    // A broken definition is reported before any build or boot, naming its file.
+    if (scenarioDirs.length || process.env['REPROLAB_SCENARIOS']) scenarioNames();
     await checkSharedOptions({ ...program.opts(), ...action.opts() }, async () => (await loadAllTargets(globalDirs().dirs.imported)).map((t) => t.name));
   });
 

@@ -8,7 +8,7 @@ import { expectationsName, type Target } from '../model/target.ts';
 import { loadAllTargets, loadTargets, selectTargets } from '../catalog/targets.ts';
 import { writeSweepPlot } from '../report/sweep-plot.ts';
 import { skipReason, sourceProblem, targetAvailability } from '../sources/availability.ts';
-import { scenarioByName } from '../scenarios/registry.ts';
+import { allScenarios, scenarioByName, scenarioProbesOf } from '../scenarios/registry.ts';
 import { SWEEP_AXES, parseRange, runSweep, thresholdText } from '../scenarios/sweep.ts';
 import { SUPPORTED_LIBCS, validatePatch } from '../workflows/validate-patch.ts';
 import { LabError, UsageError } from '../util/errors.ts';
@@ -30,10 +30,22 @@ export function printResult(r: ScenarioResult, write: (line: string) => void): v
 }
 
 export function registerScenarioCommands(program: Command, getDirs: Dirs): void {
+  program
+    .command('scenarios')
+    .description("list the scenarios: the built-in ones (images/scenarios) and your own (--scenario-dir, REPROLAB_SCENARIOS), with where each is defined")
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }) => {
+      const rows = allScenarios().map((s) => {
+        const d = s.definition!;
+        return { name: s.name, bug: s.bug, title: s.title, variants: d.variants, judge: 'code' in d.judge ? `code: ${d.judge.code}` : `counts vs ${d.judge.truth} truth`, builtin: d.builtin, definition: d.file, ...(d.probesDir ? { probes: d.probes } : {}) };
+      });
+      if (opts.json) return console.log(JSON.stringify(rows, null, 2));
+      for (const r of rows) console.log(`${r.name.padEnd(22)} ${r.bug.padEnd(14)} ${r.variants.padEnd(7)} ${r.judge.padEnd(24)} ${r.builtin ? 'built-in' : r.definition}\n${''.padEnd(23)}${r.title}`);
+    });
   const run = program
     .command('run')
     .description('run one scenario on one target: unpatched and patched variants, judged against the guest ground truth')
-    .argument('<scenario>', 'getifaddrs | getifaddrs-mechanism | uevent | dump-read | dump-buffer | dump-hang')
+    .argument('<scenario>', 'a scenario name (reprolab scenarios lists them)')
     .requiredOption('--target <name>', 'target to build, boot and judge')
     .option('--repeat <n>', 'repetitions in one boot; the result gives a reproduction rate k/n', '1')
     .option('--json', 'print the result as one JSON object')
@@ -48,9 +60,9 @@ export function registerScenarioCommands(program: Command, getDirs: Dirs): void 
     const expectations = await loadExpectations(scenario.name, scenario.definition?.expectFile);
     const when = timeStamp();
     const log = (l: string) => console.error(l);
-    const bundle = await buildBundle({ target, extraPatches: [], dirs, sources, logDir: path.join(dirs.logs, `${target.name}-${when}`), progress: (s) => log(`build: ${s}`) });
+    const bundle = await buildBundle({ target, extraPatches: [], dirs, sources, logDir: path.join(dirs.logs, `${target.name}-${when}`), progress: (s) => log(`build: ${s}`), scenarioProbes: scenarioProbesOf([scenario]) });
     const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'runs', `${when}-${scenario.name}-${target.name}`));
-    const result = await runScenario({ scenario, bundleDir: bundle.dir, repeat, params, dirs, outDir, progress: (l) => log(`${scenario.name}: ${l}`) });
+    const result = await runScenario({ scenario, bundleDir: bundle.dir, repeat, params, dirs, outDir, progress: (l) => log(`${scenario.name}: ${l}`), scenarioProbes: bundle.scenarioProbes });
     const expected = expectations.targets.get(expectationsName(target));
     if (opts.json) console.log(JSON.stringify({ ...result, expected: expected ?? null }, null, 2));
     else printResult(result, (l) => console.log(l));
@@ -70,7 +82,7 @@ export function registerSweepCommand(program: Command, getDirs: Dirs): void {
   const sweep = program
     .command('sweep')
     .description('run a scenario over a range of one parameter on one boot: finds the smallest value where the unpatched variant fails, checks the patched one everywhere, writes a table and an SVG plot')
-    .argument('<scenario>', 'getifaddrs | getifaddrs-mechanism (--interfaces) | uevent (--burst) | dump-read | dump-buffer (--sockets)')
+    .argument('<scenario>', 'a scenario name, e.g. getifaddrs (--interfaces), uevent (--burst), dump-buffer (--sockets); reprolab scenarios lists them')
     .requiredOption('--target <name>', 'target to build, boot and judge')
     .option('--interfaces <range>', 'B1: interface counts, FROM..TO[:STEP], e.g. 0..64')
     .option('--burst <range>', 'B2: USB devices per burst, FROM..TO[:STEP]; kinds and timing from --burst-shape')
@@ -98,9 +110,9 @@ export function registerSweepCommand(program: Command, getDirs: Dirs): void {
       const { dirs, sources } = getDirs();
       const [target] = selectTargets(await loadAllTargets(dirs.imported), [opts.target]) as [Target];
       const when = timeStamp();
-      const bundle = await buildBundle({ target, extraPatches: [], dirs, sources, logDir: path.join(dirs.logs, `${target.name}-${when}`), progress: (s) => console.error(`build: ${s}`) });
+      const bundle = await buildBundle({ target, extraPatches: [], dirs, sources, logDir: path.join(dirs.logs, `${target.name}-${when}`), progress: (s) => console.error(`build: ${s}`), scenarioProbes: scenarioProbesOf([scenario]) });
       const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'sweeps', `${when}-${scenario.name}-${target.name}`));
-      const result = await runSweep({ scenario, bundleDir: bundle.dir, axis, range, params, dirs, outDir, progress: (l) => console.error(l) });
+      const result = await runSweep({ scenario, bundleDir: bundle.dir, axis, range, params, dirs, outDir, progress: (l) => console.error(l), scenarioProbes: bundle.scenarioProbes });
       const svg = await writeSweepPlot(outDir, result);
       if (opts.json) {
         console.log(JSON.stringify({ ...result, plot: svg }, null, 2));

@@ -9,6 +9,7 @@ import { describeProgress } from '../sources/download.ts';
 import type { SourceOptions } from '../sources/resolve.ts';
 import { USB_STALL } from '../scenarios/defs/uevent.ts';
 import { runScenario } from '../scenarios/runner.ts';
+import type { ScenarioProbes } from '../bundle/probes.ts';
 import { runSweep } from '../scenarios/sweep.ts';
 import { type Scenario, type ScenarioParams } from '../scenarios/types.ts';
 import { type ScenarioResult } from '../model/scenario-result.ts';
@@ -28,6 +29,8 @@ export interface TargetRunOptions {
   repeat: number;
   params: ScenarioParams;
   expectations: Map<string, Map<string, Expectation>>;
+  /** The users' scenarios among the cells and sweeps: their probes are built beside the image. */
+  scenarioProbes?: ScenarioProbes[];
   /** Replaced only by unit tests (a fake guest and scenario run); the matrix uses the real ones. */
   seams?: Partial<TargetRunSeams>;
 }
@@ -99,6 +102,7 @@ export class TargetRun {
         sources: this.o.sources,
         logDir: path.join(this.o.outDir, 'build-logs'),
         progress,
+        ...(this.o.scenarioProbes?.length ? { scenarioProbes: this.o.scenarioProbes } : {}),
       });
       Object.assign(this.info, { bundleDir: this.bundle.dir, bundleKey: this.bundle.manifest.key, buildSeconds: (Date.now() - started) / 1000 });
       return undefined;
@@ -138,7 +142,7 @@ export class TargetRun {
       const bootDir = path.join(this.o.outDir, `boot-${this.info.boots}`);
       return { attempt: { verdict: 'ERROR', error: `boot failed: ${describeError(err)}`, evidenceDir: bootDir, durationMs: Date.now() - started }, consoleLog: path.join(bootDir, 'console.log') };
     }
-    const result = await this.seams.runScenario({ scenario, bundleDir: this.bundle!.dir, repeat: this.o.repeat, params: this.o.params, dirs: this.o.dirs, outDir, guest, progress });
+    const result = await this.seams.runScenario({ scenario, bundleDir: this.bundle!.dir, repeat: this.o.repeat, params: this.o.params, dirs: this.o.dirs, outDir, guest, progress, scenarioProbes: this.bundle!.scenarioProbes });
     if (!guest.vm.running) await this.stop();
     const error = attemptError(result);
     return {
@@ -250,7 +254,7 @@ export class TargetRun {
     const outDir = path.join(this.o.outDir, `sweep-${req.scenario}`);
     try {
       const guest = await this.ensureGuest(progress);
-      const s = await runSweep({ scenario, bundleDir: this.bundle!.dir, axis: req.axis, range: req.range, params: this.o.params, dirs: this.o.dirs, outDir, progress, guest });
+      const s = await runSweep({ scenario, bundleDir: this.bundle!.dir, axis: req.axis, range: req.range, params: this.o.params, dirs: this.o.dirs, outDir, progress, guest, scenarioProbes: this.bundle!.scenarioProbes });
       if (!guest.vm.running) await this.stop();
       const svg = await writeSweepPlot(outDir, s);
       return {

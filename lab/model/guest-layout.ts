@@ -21,3 +21,8 @@ export function sharedProbeDir(variant: string): string {
 export function libcLibDir(variant: string): string {
   return variant === BASELINE_VARIANT ? '/lib' : `/opt/reprolab/libc/${variant}/lib`;
 }
+
+/** A user's scenario's probes, uploaded when it runs (they are not in the image). */
+export function scenarioProbeDir(scenario: string, variant: string, linkage: 'static' | 'shared' = 'static'): string {
+  return `/opt/reprolab/scenarios/${scenario}/${variant}${linkage === 'shared' ? '/shared' : ''}`;
+}

@@ -48,7 +48,9 @@ function keyOf(def: ScenarioDefinition, truth: TruthCounts, byRole: (r: 'unpatch
 
 /** A declarative scenario's repetition: the probe per variant between two truth reads, judged by the counts rule. */
 function countsRepeat(def: ScenarioDefinition, rule: CountsJudge): CodeRepeat {
-  return async (ctx, probe) => {
+  return async (given, probe) => {
+    // A libc scenario on a uClibc image runs the dynamically linked probe: it loads the variant's own libc.so, as a product's programs do.
+    const ctx = def.variants === 'libc' ? { ...given, variants: given.variants.map((v) => (v.shared ? { ...v, probeDir: v.shared.probeDir } : v)) } : given;
     if (rule.truth === 'net') {
       const t = await runAgainstNetTruth(ctx, probe.program, probe.argsFor, (r, truth) => judgeCounts(rule, r, netCounts(truth)));
       return { runs: t.runs, key: keyOf(def, netCounts(t.before), t.byRole, ctx.params) };

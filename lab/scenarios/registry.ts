@@ -3,6 +3,7 @@ import { UsageError } from '../util/errors.ts';
 import { BUILTIN_SCENARIO_DIR, loadScenarioDir } from '../catalog/scenario-defs.ts';
 import { scenarioFromDefinition } from './from-definition.ts';
 import type { Scenario } from './types.ts';
+import type { ScenarioProbes } from '../bundle/probes.ts';
 
 /**
  * The scenarios every command sees: the built-in directory (images/scenarios) and the
@@ -48,6 +49,11 @@ export function scenarioNames(): string[] {
 
 export function builtinScenarioNames(): string[] {
   return allScenarios().filter((s) => s.definition?.builtin).map((s) => s.name);
+}
+
+/** What buildBundle must build for these scenarios beside the image: the probes of the users' ones. */
+export function scenarioProbesOf(scenarios: Scenario[]): ScenarioProbes[] {
+  return scenarios.flatMap((s) => (s.definition?.probesDir ? [{ scenario: s.name, dir: s.definition.probesDir }] : []));
 }
 
 export function scenarioByName(name: string): Scenario {

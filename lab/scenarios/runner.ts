@@ -4,7 +4,10 @@ import { readBundleManifest, type BundleManifest } from '../model/manifest.ts';
 import { buildFabric, type Fabric } from '../fabric/fabric.ts';
 import { shellQuote } from '../util/shell-quote.ts';
 import { startGuest, type Guest } from '../guest/guest.ts';
-import { describeError } from '../util/errors.ts';
+import { describeError, LabError } from '../util/errors.ts';
+import { uploadTree } from '../guest/upload-tree.ts';
+import type { ScenarioProbeSet } from '../bundle/probes.ts';
+import { scenarioProbeDir } from '../model/guest-layout.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { type RepeatResult, type Scenario, type ScenarioParams, type VariantPlan } from './types.ts';
 import { type ScenarioResult, type VariantRun, type VariantSummary } from '../model/scenario-result.ts';
@@ -27,6 +30,19 @@ export interface RunOptions {
   progress?: (line: string) => void;
   /** Reuse a booted guest (sweeps); it is then neither booted nor stopped here. */
   guest?: Guest;
+  /** A user's scenario: its probes as the bundle built them (buildBundle's scenarioProbes). */
+  scenarioProbes?: ScenarioProbeSet[];
+}
+
+/** A user's scenario's probes are not in the image: they go to their guest folders before it runs. */
+async function installScenarioProbes(opts: RunOptions, guest: Guest): Promise<void> {
+  const { scenario } = opts;
+  if (!scenario.definition?.probesDir) return;
+  const sets = (opts.scenarioProbes ?? []).filter((p) => p.scenario === scenario.name);
+  if (!sets.length) {
+    throw new LabError(`the probes of scenario "${scenario.name}" (${scenario.definition.probesDir}) were not built for this image`, { fix: 'an imported Buildroot product has no lab toolchain to build them; run the scenario on a lab-built target' });
+  }
+  await uploadTree(guest, sets.map((p) => ({ from: p.dir, to: scenarioProbeDir(scenario.name, p.variant, p.linkage) })), opts.outDir, `the probes of ${scenario.name}`);
 }
 
 function summarize(plan: VariantPlan, runs: VariantRun[]): VariantSummary {
@@ -78,6 +94,8 @@ export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
       say(`booting ${manifest.target}`);
       guest = await startGuest(opts.bundleDir, { dirs: opts.dirs, logDir: opts.outDir });
     }
+    phase = "installing the scenario's probes";
+    await installScenarioProbes(opts, guest);
     phase = 'reading uname';
     uname = (await guest.exec(['uname', '-a'])).stdout.trim();
     phase = 'building the fabric';

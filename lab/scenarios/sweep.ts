@@ -5,6 +5,7 @@ import { startGuest, type Guest } from '../guest/guest.ts';
 import { LabError, UsageError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { runScenario } from './runner.ts';
+import type { ScenarioProbeSet } from '../bundle/probes.ts';
 import { type Scenario, type ScenarioParams } from './types.ts';
 import { type ScenarioResult } from '../model/scenario-result.ts';
 import { type Outcome } from '../model/verdict.ts';
@@ -107,6 +108,8 @@ export async function runSweep(opts: {
   progress?: (line: string) => void;
   /** Reuse a booted guest (the matrix); it is then neither booted nor stopped here. */
   guest?: Guest;
+  /** A user's scenario: its probes as the bundle built them. */
+  scenarioProbes?: ScenarioProbeSet[];
 }): Promise<SweepResult> {
   const manifest = await readBundleManifest(opts.bundleDir);
   await fs.mkdir(opts.outDir, { recursive: true });
@@ -123,6 +126,7 @@ export async function runSweep(opts: {
         dirs: opts.dirs,
         outDir: path.join(opts.outDir, `${opts.axis}-${value}`),
         guest,
+        ...(opts.scenarioProbes ? { scenarioProbes: opts.scenarioProbes } : {}),
       });
       const u = r.variants.find((v) => v.role === 'unpatched');
       const p = r.variants.find((v) => v.role === 'patched');

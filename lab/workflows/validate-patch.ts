@@ -6,7 +6,8 @@ import type { Target } from '../model/target.ts';
 import type { SourceOptions } from '../sources/resolve.ts';
 import { describeError, LabError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
-import { allScenarios } from '../scenarios/registry.ts';
+import { allScenarios, scenarioProbesOf } from '../scenarios/registry.ts';
+import type { ScenarioProbeSet } from '../bundle/probes.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import { type ScenarioParams } from '../scenarios/types.ts';
 import { type ScenarioResult } from '../model/scenario-result.ts';
@@ -55,21 +56,25 @@ export async function validatePatch(opts: {
   for (const target of opts.targets) {
     say(`${target.name}: building uClibc with ${opts.patches.map((p) => path.basename(p)).join(', ')}`);
     let bundleDir: string;
+    let scenarioProbes: ScenarioProbeSet[] = [];
+    const scenarios = allScenarios().filter((s) => s.usesLibc);
     try {
       const logDir = path.join(opts.outDir, target.name, 'build');
       bundleDir = target.imported
         ? await importedCandidateBundle({ target, patches: opts.patches, builtins: opts.builtins ?? [], dirs: opts.dirs, sources: opts.sources, logFile: path.join(logDir, 'candidate.log'), progress: (s) => say(`${target.name}: ${s}`) })
-        : (
-            await buildBundle({
-              target,
-              variants: ['unpatched', CANDIDATE_VARIANT],
-              extraPatches: opts.patches,
-              dirs: opts.dirs,
-              sources: opts.sources,
-              logDir,
-              progress: (s) => say(`${target.name}: build ${s}`),
-            })
-          ).dir;
+        : await buildBundle({
+            target,
+            variants: ['unpatched', CANDIDATE_VARIANT],
+            extraPatches: opts.patches,
+            dirs: opts.dirs,
+            sources: opts.sources,
+            logDir,
+            progress: (s) => say(`${target.name}: build ${s}`),
+            scenarioProbes: scenarioProbesOf(scenarios),
+          }).then((b) => {
+            scenarioProbes = b.scenarioProbes;
+            return b.dir;
+          });
     } catch (err) {
       const text = describeError(err);
       const finding: PatchFinding = /does not apply/.test(text) ? 'DOES_NOT_APPLY' : err instanceof LabError ? 'DOES_NOT_BUILD' : 'ERROR';
@@ -77,7 +82,7 @@ export async function validatePatch(opts: {
       continue;
     }
     const results: ScenarioResult[] = [];
-    for (const scenario of allScenarios().filter((s) => s.usesLibc)) {
+    for (const scenario of scenarios) {
       say(`${target.name}: ${scenario.name}`);
       results.push(
         await runScenario({
@@ -88,6 +93,7 @@ export async function validatePatch(opts: {
           dirs: opts.dirs,
           outDir: path.join(opts.outDir, target.name, scenario.name),
           patchedLibc: CANDIDATE_VARIANT,
+          scenarioProbes,
           progress: (l) => say(`${target.name}: ${scenario.name}: ${l}`),
         }),
       );

@@ -64,6 +64,7 @@ const BAD = (): Record<string, string> => ({
   '--like': 'no-such-target',
   '--buildroot': `${aFile}/buildroot`,
   '--libc-repo': `${aFile}/sub`,
+  '--scenario-dir': `${aFile}/sub`,
   '--old': 'no-such-rev',
   '--new': 'no-such-rev',
   '--good': 'no-such-rev',

@@ -1,16 +1,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { buildProbes, type ProbeSet } from '../../bundle/probes.ts';
 import { TOOLCHAINS, toolchainVersion } from '../../bundle/toolchain.ts';
 import { buildUclibcNg, uclibcNgSharedRecipe, type UclibcNgBuild } from '../../bundle/uclibc-ng.ts';
 import { buildFabric, type Fabric } from '../../fabric/fabric.ts';
 import { startGuest, type Guest } from '../../guest/guest.ts';
+import { uploadTree } from '../../guest/upload-tree.ts';
 import type { BundleManifest } from '../../model/manifest.ts';
 import type { Target } from '../../model/target.ts';
 import type { Scenario, ScenarioParams, VariantPlan } from '../../scenarios/types.ts';
 import { describeError, LabError } from '../../util/errors.ts';
-import { labSignal } from '../../util/lifetime.ts';
 import type { LabDirs } from '../../util/paths.ts';
 import { libcLibDir, sharedProbeDir, staticProbeDir } from '../../model/guest-layout.ts';
 import type { Observation } from './search.ts';
@@ -148,8 +147,10 @@ export class BisectGuest implements AsyncDisposable {
     const tc = TOOLCHAINS[this.o.target.arch];
     const toolchain = await toolchainVersion(tc);
     const libc = await buildUclibcNg({ repo: this.o.repo, commit, arch: this.o.target.arch, headers: this.o.headers.headers, headersKey: this.o.headers.key, tc, dirs: this.o.dirs, logFile });
-    const probes = await buildProbes({ variant, recipe: libc.recipe, libcKey: libc.sysroot, toolchain, dirs: this.o.dirs, logFile });
-    const shared = await buildProbes({ variant, linkage: 'shared', recipe: uclibcNgSharedRecipe(tc, libc, libcLibDir(variant)), libcKey: libc.sysroot, toolchain, dirs: this.o.dirs, logFile });
+    // A user's scenario brings its own probes; they take the lab's place under the step's prefix.
+    const srcDir = this.o.scenario.definition?.probesDir;
+    const probes = await buildProbes({ variant, recipe: libc.recipe, libcKey: libc.sysroot, toolchain, dirs: this.o.dirs, logFile, ...(srcDir ? { srcDir } : {}) });
+    const shared = await buildProbes({ variant, linkage: 'shared', recipe: uclibcNgSharedRecipe(tc, libc, libcLibDir(variant)), libcKey: libc.sysroot, toolchain, dirs: this.o.dirs, logFile, ...(srcDir ? { srcDir } : {}) });
     return { libc, probes, shared };
   }
 
@@ -188,25 +189,18 @@ export class BisectGuest implements AsyncDisposable {
     return { outcomes, symptoms, errors: outcomes.filter((o) => o === 'ERROR').length };
   }
 
-  /** One tar of the libc's lib/ and both probe sets, unpacked at / in the guest. */
-  private async upload(guest: Guest, b: StepBuild, variant: string, evidenceDir: string): Promise<void> {
-    const stage = path.join(evidenceDir, 'upload');
-    await fs.rm(stage, { recursive: true, force: true });
-    const lib = path.join(stage, libcLibDir(variant));
-    await fs.mkdir(path.dirname(lib), { recursive: true });
-    await fs.cp(path.join(b.libc.sysroot, 'lib'), lib, { recursive: true, verbatimSymlinks: true });
-    await fs.cp(b.probes.dir, path.join(stage, staticProbeDir(variant)), { recursive: true });
-    await fs.cp(b.shared.dir, path.join(stage, sharedProbeDir(variant)), { recursive: true });
-    const tar = path.join(evidenceDir, 'upload.tar');
-    try {
-      await execa('tar', ['-cf', tar, '--owner=0', '--group=0', '-C', stage, 'opt'], { cancelSignal: labSignal });
-      await guest.upload(tar, '/tmp/reprolab-step.tar');
-    } finally {
-      await fs.rm(stage, { recursive: true, force: true });
-      await fs.rm(tar, { force: true });
-    }
-    const r = await guest.exec(['sh', '-c', 'tar -xf /tmp/reprolab-step.tar -C / && rm -f /tmp/reprolab-step.tar']);
-    if (r.exitCode !== 0) throw new LabError(`unpacking ${variant} in the guest failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+  /** The libc's lib/ and both probe sets, in one upload. */
+  private upload(guest: Guest, b: StepBuild, variant: string, evidenceDir: string): Promise<void> {
+    return uploadTree(
+      guest,
+      [
+        { from: path.join(b.libc.sysroot, 'lib'), to: libcLibDir(variant) },
+        { from: b.probes.dir, to: staticProbeDir(variant) },
+        { from: b.shared.dir, to: sharedProbeDir(variant) },
+      ],
+      evidenceDir,
+      variant,
+    );
   }
 
   async stop(): Promise<void> {
