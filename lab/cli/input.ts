@@ -48,6 +48,14 @@ export function inputFileOption(flag: string, value: string): string {
   return file;
 }
 
+/** A file the command writes: its folder must exist, and it must not be a directory. */
+export function outFileOption(flag: string, value: string): string {
+  const file = path.resolve(value);
+  if (statOrNothing(file)?.isDirectory()) throw new UsageError(`${flag} ${value}: is a directory`, { fix: `give ${flag} a file name, e.g. ${path.join(value, 'repro.tar.gz')}` });
+  if (!statOrNothing(path.dirname(file))?.isDirectory()) throw new UsageError(`${flag} ${value}: ${path.dirname(file)} is not an existing directory`);
+  return file;
+}
+
 /** A directory that must already exist. */
 export function inputDirOption(flag: string, value: string): string {
   const dir = path.resolve(value);

@@ -5,6 +5,7 @@ import { loadAllTargets } from '../catalog/targets.ts';
 import { installExitHandlers } from '../util/lifetime.ts';
 import { registerBuildCommand } from './build-command.ts';
 import { registerBisectCommand } from './bisect-command.ts';
+import { registerReproCommands } from './repro-command.ts';
 import { registerGuestCommands } from './guest-commands.ts';
 import { registerFabricCommand } from './fabric-command.ts';
 import { registerMatrixCommand, registerReportCommands } from './matrix-command.ts';
@@ -87,6 +88,7 @@ export function buildProgram(): Command {
   registerSweepCommand(program, globalDirs);
   registerValidatePatchCommand(program, globalDirs);
   registerBisectCommand(program, globalDirs);
+  registerReproCommands(program);
   registerMatrixCommand(program, globalDirs);
   registerReportCommands(program, globalDirs);
   registerBuildrootCommands(program, globalDirs);

@@ -103,6 +103,12 @@ export class Fields {
     return Object.keys(this.value as Record<string, unknown>);
   }
 
+  /** An object field as it is, for free-form maps (a run's parameters). */
+  record(key: string): Record<string, unknown> {
+    this.object(key);
+    return this.raw(key) as Record<string, unknown>;
+  }
+
   /** The JSON type of a field that may be either of two ('number' or 'string'…). */
   typeOf(key: string): string {
     return typeof this.raw(key);

@@ -1,5 +1,8 @@
 /** What one `reprolab run` decided (result.json) and the pieces it is made of. */
-import type { Outcome, Aggregate, Verdict } from './verdict.ts';
+import fs from 'node:fs/promises';
+import { Fields, parseJson } from './fields.ts';
+import { VERDICTS, type Outcome, type Aggregate, type Verdict } from './verdict.ts';
+import { LabError } from '../util/errors.ts';
 
 export interface ProbeResult {
   probe: string;
@@ -58,6 +61,10 @@ export interface ScenarioResult {
     qemu: string;
     uname?: string;
     consoleLog?: string;
+    /** The bundle the guest booted (a repro pack copies its images). */
+    bundleDir?: string;
+    /** A user's scenario: its probe builds, uploaded into the guest. */
+    scenarioProbes?: { variant: string; linkage: 'static' | 'shared'; dir: string }[];
   };
   evidenceDir: string;
   startedAt: string;
@@ -65,4 +72,41 @@ export interface ScenarioResult {
   /** The --timeout-multiplier every wait of this run was scaled by. */
   timeoutMultiplier: number;
   aggregate: Aggregate;
+}
+
+/** What a repro pack reads back from a cell's result.json, validated (the file names itself and the field). */
+export interface CellRecord {
+  scenario: string;
+  target: string;
+  verdict: Verdict;
+  repeats: number;
+  params: Record<string, unknown>;
+  variants: { variant: string; role: 'unpatched' | 'patched'; describe: string; outcome: string; symptom: string }[];
+  bundleDir: string;
+  bundleKey: string;
+  scenarioProbes: { variant: string; linkage: 'static' | 'shared'; dir: string }[];
+}
+
+export async function readCellRecord(file: string): Promise<CellRecord> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    throw new LabError(`${file}: no such file`, { fix: 'give the directory of one cell: <run>/<target>/<scenario> of a matrix, or the evidence directory of reprolab run' });
+  }
+  const top = new Fields(file, parseJson(file, text));
+  const deps = top.object('depends');
+  if (!deps.has('bundleDir')) deps.fail('bundleDir', 'the bundle the cell booted (written by this version of the lab)', undefined, 'run the cell again with this version of reprolab, then pack it');
+  const rate = top.object('rate');
+  return {
+    scenario: top.string('scenario'),
+    target: top.string('target'),
+    verdict: top.oneOf('verdict', VERDICTS),
+    repeats: rate.integer('repeats', 0, 1_000_000),
+    params: top.record('params'),
+    variants: top.list('variants').map((v) => ({ variant: v.string('variant'), role: v.oneOf('role', ['unpatched', 'patched'] as const), describe: v.string('describe'), outcome: v.string('outcome'), symptom: v.optionalString('symptom', '') })),
+    bundleDir: deps.string('bundleDir'),
+    bundleKey: deps.string('bundleKey'),
+    scenarioProbes: deps.has('scenarioProbes') ? deps.list('scenarioProbes').map((p) => ({ variant: p.string('variant'), linkage: p.oneOf('linkage', ['static', 'shared'] as const), dir: p.string('dir') })) : [],
+  };
 }

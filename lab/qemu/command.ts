@@ -2,13 +2,15 @@ import path from 'node:path';
 import { type BundleManifest } from '../model/manifest.ts';
 
 export interface QemuLaunch {
+  /** The bundle's directory; a repro pack passes '.' so every path is relative to the pack. */
   bundleDir: string;
   manifest: BundleManifest;
-  /** Host port (on 127.0.0.1) forwarded to the guest's SSH server. */
-  sshPort: number;
-  qmpSocket: string;
+  /** Host port (on 127.0.0.1) forwarded to the guest's SSH server (none in a repro pack: it drives the serial console). */
+  sshPort?: number;
+  /** The QMP socket (none in a repro pack: it does no hotplug). */
+  qmpSocket?: string;
   /** Base64 body of the lab's ssh-ed25519 public key, handed to /init on the command line. */
-  sshKey: string;
+  sshKey?: string;
   /** Extra kernel command line (e.g. a broken init= for tests). */
   extraCmdline?: string[];
 }
@@ -20,7 +22,7 @@ const PCI_NICS = new Set(['pcnet', 'e1000', 'rtl8139', 'ne2k_pci', 'virtio-net-p
 export function qemuCommand(l: QemuLaunch): { binary: string; args: string[] } {
   const m = l.manifest;
   const img = (rel: string) => path.join(l.bundleDir, rel);
-  const cmdline = [m.cmdline, 'panic=1', `reprolab.sshkey=${l.sshKey}`, ...(l.extraCmdline ?? [])].join(' ');
+  const cmdline = [m.cmdline, 'panic=1', ...(l.sshKey ? [`reprolab.sshkey=${l.sshKey}`] : []), ...(l.extraCmdline ?? [])].join(' ');
   const args = [
     '-M', m.qemu.machine,
     '-cpu', m.qemu.cpu,
@@ -30,12 +32,12 @@ export function qemuCommand(l: QemuLaunch): { binary: string; args: string[] } {
     ...(m.kernel.initramfs === 'external' ? ['-initrd', img('images/rootfs.cpio')] : []),
     '-append', cmdline,
     // Host side binds to loopback only.
-    '-nic', `user,model=${m.qemu.nic},hostfwd=tcp:127.0.0.1:${l.sshPort}-:22`,
+    '-nic', `user,model=${m.qemu.nic}${l.sshPort ? `,hostfwd=tcp:127.0.0.1:${l.sshPort}-:22` : ''}`,
     ...(PCI_NICS.has(m.qemu.nic) ? ['-global', `${m.qemu.nic}.romfile=`] : []),
     '-device', `${m.qemu.usb},id=usbhc`,
     // Entropy for the guest's SSH server, so it answers at once.
     '-device', 'virtio-rng-pci',
-    '-qmp', `unix:${l.qmpSocket},server=on,wait=off`,
+    ...(l.qmpSocket ? ['-qmp', `unix:${l.qmpSocket},server=on,wait=off`] : []),
     '-audiodev', 'none,id=noaudio',
     '-vga', 'none',
     '-display', 'none',

@@ -7,7 +7,7 @@ import { cannotJudge, lacks, notCounts, type Judgement } from './judge.ts';
 export type TruthCounts = Record<string, number>;
 
 export function netCounts(t: NetTruth): TruthCounts {
-  return { links: t.links.length, addrs: t.addrs.length, inet: t.addrs.filter((a) => a.family === 'inet').length, inet6: t.addrs.filter((a) => a.family === 'inet6').length };
+  return { links: t.links.length, addrs: t.addrs.length, inet: t.addrs.filter((a) => a.family === 'inet').length, inet6: t.addrs.filter((a) => a.family === 'inet6').length, firstLinkChunkBytes: t.firstLinkChunkBytes };
 }
 
 export function socketCounts(t: SocketTruth): TruthCounts {

@@ -141,7 +141,11 @@ export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
     params: { ...params, ...(params.burst ? { burst: formatBurst(params.burst) } : {}), repeat: opts.repeat },
     ...(error ? { error } : {}),
     ...(fabric ? { fabric: { interfaces: fabric.report.interfaces ? { requested: fabric.report.interfaces.requested, created: fabric.report.interfaces.created, failed: fabric.report.interfaces.failed, wallMs: fabric.report.interfaces.wallMs } : undefined, links: fabric.report.net.counts, sockets: fabric.report.sockets?.total } } : {}),
-    depends: depends(manifest, guest, uname),
+    depends: {
+      ...depends(manifest, guest, uname),
+      bundleDir: path.resolve(opts.bundleDir),
+      ...(scenario.definition?.probesDir ? { scenarioProbes: (opts.scenarioProbes ?? []).filter((p) => p.scenario === scenario.name).map((p) => ({ variant: p.variant, linkage: p.linkage, dir: p.dir })) } : {}),
+    },
     evidenceDir: opts.outDir,
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,

@@ -1,0 +1,175 @@
+# judge.awk: the verdict of a reprolab repro pack, read from the guest's serial console log.
+# POSIX awk only (mawk, gawk, busybox awk). The pack sets, with -v:
+#   RULE     counts | getifaddrs   (the scenario's judge)
+#   TRUTH    net | sockets          (what the counts rule compares with)
+#   EQUAL    field=quantity;...     (counts: each result-line field must equal that truth quantity)
+#   FAILSYM  the symptom of ok=false, {field} replaced by the result line's field
+#   ROLES    "unpatched patched" (or "unpatched" alone: one libc as shipped)
+#   REPEATS  how many repetitions the guest ran
+# It is the lab's rule (lab/scenarios/counts-judge.ts, defs/getifaddrs.ts) written again in awk;
+# tests/unit/repro-judge.test.ts holds the two to the same answers.
+
+function count(s, pat,   n, i) {
+	n = 0
+	while ((i = index(s, pat)) > 0) { n++; s = substr(s, i + length(pat)) }
+	return n
+}
+# A whole number field of a JSON line ("" when absent or not a whole number >= 0).
+function num(line, f,   re, v) {
+	re = "\"" f "\":[0-9]+[,}]"
+	if (!match(line, re)) return ""
+	return substr(line, RSTART + length(f) + 3, RLENGTH - length(f) - 4)
+}
+function str(line, f,   re) {
+	re = "\"" f "\":\"[^\"]*\""
+	if (!match(line, re)) return ""
+	return substr(line, RSTART + length(f) + 4, RLENGTH - length(f) - 5)
+}
+function raw(line, f,   v) {
+	v = str(line, f); if (v != "") return v
+	v = num(line, f); if (v != "") return v
+	if (index(line, "\"" f "\":true")) return "true"
+	if (index(line, "\"" f "\":false")) return "false"
+	return "?"
+}
+function fill(t, line,   out, name) {
+	out = ""
+	while (match(t, /\{[A-Za-z][A-Za-z0-9_]*\}/)) {
+		name = substr(t, RSTART + 1, RLENGTH - 2)
+		out = out substr(t, 1, RSTART - 1) raw(line, name)
+		t = substr(t, RSTART + RLENGTH)
+	}
+	return out t
+}
+# The quantities of the lab's netlink dump line (REPROLAB-FABRIC {...,"links":[...],"addrs":[...]}) into Q.
+function netq(line,   a, b, links, addrs) {
+	a = index(line, "\"links\":["); b = index(line, "],\"addrs\":[")
+	if (!a || !b || !index(line, "\"ok\":true")) return 0
+	links = substr(line, a + 9, b - a - 9); addrs = substr(line, b + 11)
+	Q["links"] = count(links, "\"index\":"); Q["addrs"] = count(addrs, "\"index\":")
+	Q["inet"] = count(addrs, "\"family\":\"inet\""); Q["inet6"] = count(addrs, "\"family\":\"inet6\"")
+	return 1
+}
+function truthq(rep, phase,   k, n, i, parts) {
+	for (k in Q) delete Q[k]
+	if (TRUTH == "net") return ((rep SUBSEP phase) in truth) ? netq(truth[rep, phase]) : 0
+	if (!((rep SUBSEP phase) in sockets)) return 0
+	n = split(sockets[rep, phase], parts, " ")
+	for (i = 1; i + 1 <= n; i += 2) Q[parts[i]] = parts[i + 1]
+	return 1
+}
+# The counts rule: PASS needs a non-empty truth and every field a whole number equal to it.
+function counts_judge(line,   n, i, pair, f, q, shown, bad, diff, v) {
+	n = split(EQUAL, pairs, ";")
+	for (i = 1; i <= n; i++) {
+		split(pairs[i], pair, "=")
+		if (!(Q[pair[2]] > 0)) { SYM = "cannot judge: the ground truth (" TRUTH ") is empty: " pair[2] "=" (Q[pair[2]] + 0) ": nothing to compare with"; return "ERROR" }
+	}
+	if (index(line, "\"ok\":true") == 0) { SYM = fill(FAILSYM, line); return "FAIL" }
+	shown = ""; bad = ""; diff = 0
+	for (i = 1; i <= n; i++) {
+		split(pairs[i], pair, "="); f = pair[1]; q = pair[2]; v = num(line, f)
+		if (v == "") { bad = bad (bad == "" ? "" : ", ") f; continue }
+		shown = shown (shown == "" ? "" : ", ") f " " v "/" Q[q]
+		if (v + 0 != Q[q] + 0) diff = 1
+	}
+	if (bad != "") { SYM = "cannot judge: the result line has no whole-number " bad; return "ERROR" }
+	if (diff) { SYM = "incomplete: " shown (index(line, "\"complete\":false") ? " (no NLMSG_DONE)" : ""); return "FAIL" }
+	SYM = shown
+	return "PASS"
+}
+# B1's rule: every link has an entry and every inet/inet6 address the kernel lists was returned.
+function ifaddrs_judge(line, dump,   a, b, links, addrs, s, o, idx, nlinks, naddrs, fam, k, e, seen, missing, first, nm, got, want, linksSeen, shownMissing) {
+	a = index(dump, "\"links\":["); b = index(dump, "],\"addrs\":[")
+	links = substr(dump, a + 9, b - a - 9); addrs = substr(dump, b + 11)
+	nlinks = 0; naddrs = 0
+	s = links
+	while (match(s, /\{[^}]*\}/)) { o = substr(s, RSTART, RLENGTH); s = substr(s, RSTART + RLENGTH); nm[num(o, "index")] = str(o, "name"); names[++nlinks] = str(o, "name") }
+	s = addrs
+	while (match(s, /\{[^}]*\}/)) {
+		o = substr(s, RSTART, RLENGTH); s = substr(s, RSTART + RLENGTH); naddrs++
+		fam = str(o, "family"); idx = num(o, "index")
+		if (fam == "inet" || fam == "inet6") want[((idx in nm) ? nm[idx] : idx) " " fam " " str(o, "address")] = 1
+	}
+	if (!a || !b || nlinks == 0 || naddrs == 0) { SYM = "cannot judge: the ground truth read in the guest is empty (" nlinks " links, " naddrs " addresses): nothing to compare with"; return "ERROR" }
+	if (index(line, "\"ok\":true") == 0) { SYM = "errno=" (str(line, "error") == "" ? "unknown" : str(line, "error")); return "FAIL" }
+	e = index(line, "\"entries\":[")
+	if (!e) { SYM = "cannot judge: the result line has no \"entries\" list"; return "ERROR" }
+	s = substr(line, e + 11)
+	while (match(s, /\{[^}]*\}/)) {
+		o = substr(s, RSTART, RLENGTH); s = substr(s, RSTART + RLENGTH)
+		seen[str(o, "name")] = 1; fam = str(o, "family")
+		if (fam == "inet" || fam == "inet6") got[str(o, "name") " " fam " " str(o, "address")] = 1
+	}
+	missing = 0; shownMissing = ""
+	for (k in want) if (!(k in got)) { missing++; if (missing <= 3) shownMissing = shownMissing (missing > 1 ? "; " : "") k }
+	linksSeen = 0
+	for (k = 1; k <= nlinks; k++) if (names[k] in seen) linksSeen++
+	for (k in names) delete names[k]
+	if (missing || linksSeen != nlinks) { SYM = "incomplete: " linksSeen "/" nlinks " links, " missing " addresses missing (" shownMissing ")"; return "FAIL" }
+	SYM = nlinks " links, " naddrs " addresses, all present"
+	return "PASS"
+}
+function judge_with(rep, phase, line) {
+	if (!truthq(rep, phase)) { SYM = "cannot judge: no ground truth was read (" phase ")"; return "ERROR" }
+	if (RULE == "getifaddrs") return ifaddrs_judge(line, truth[rep, phase])
+	return counts_judge(line)
+}
+function judge(rep, role,   line, o1, s1, o2, q, n, i, pair, moved) {
+	if (!((rep SUBSEP role) in results)) { SYM = "cannot judge: the probe printed no REPROLAB-RESULT line (exit " ((rep SUBSEP role) in exitc ? exitc[rep, role] : "unknown") ")"; return "ERROR" }
+	if (nresults[rep, role] != 1) { SYM = "cannot judge: expected one REPROLAB-RESULT line, got " nresults[rep, role]; return "ERROR" }
+	if (exitc[rep, role] + 0 > 1) { SYM = "cannot judge: the probe exited " exitc[rep, role]; return "ERROR" }
+	line = results[rep, role]
+	if (TRUTH == "sockets" && RULE == "counts") {
+		# The held sockets may not move during the run (the lab's rule): else there is no stable truth.
+		truthq(rep, "after"); for (q in Q) after[q] = Q[q]
+		n = split(EQUAL, pairs, ";"); moved = ""
+		truthq(rep, "before")
+		for (i = 1; i <= n; i++) { split(pairs[i], pair, "="); if (Q[pair[2]] != after[pair[2]]) moved = moved " " pair[2] " " Q[pair[2]] " -> " after[pair[2]] }
+		if (moved != "") { SYM = "cannot judge: the guest's socket counts moved during the run:" moved; return "ERROR" }
+		return judge_with(rep, "before", line)
+	}
+	o1 = judge_with(rep, "before", line); s1 = SYM
+	if (o1 == "PASS") return o1
+	o2 = judge_with(rep, "after", line)
+	if (o2 == "PASS") return o2
+	SYM = s1
+	return o1
+}
+
+{ sub(/\r$/, "") }
+/^REPROLAB-PACK-REPEAT / { rep = $2; next }
+/^REPROLAB-PACK-TRUTH / { want_truth = $2; next }
+/^REPROLAB-FABRIC / { if (want_truth != "") { truth[rep, want_truth] = $0; want_truth = "" } next }
+/^REPROLAB-PACK-SOCKETS / { sock_phase = $2; sockets[rep, sock_phase] = ""; next }
+/^ *[0-9]+ \/proc\/net\/(tcp6?|udp6?|unix)$/ {
+	if (sock_phase != "") { n = $1 - 1; if (n < 0) n = 0; t = $2; sub(/^\/proc\/net\//, "", t); sockets[rep, sock_phase] = sockets[rep, sock_phase] " " t " " n }
+	next
+}
+/^REPROLAB-PACK-RUN / { role = $2; sock_phase = ""; next }
+/^REPROLAB-RESULT / { results[rep, role] = $0; nresults[rep, role]++; print "  r" rep " " role ": " (length($0) > 400 ? substr($0, 1, 400) "… (whole line in console.log)" : $0); next }
+/^REPROLAB-PACK-EXIT / { exitc[rep, role] = $2; next }
+/^REPROLAB-PACK-DONE/ { done = 1; next }
+/^REPROLAB-PACK-/ { sock_phase = "" }
+
+END {
+	nroles = split(ROLES, role_list, " ")
+	errors = 0; reproduced = 0; patched_failed = 0
+	for (r = 1; r <= REPEATS; r++) {
+		for (i = 1; i <= nroles; i++) {
+			ro = role_list[i]
+			if (!done) { out = "ERROR"; SYM = "cannot judge: the guest did not finish the run (no REPROLAB-PACK-DONE on the console)" }
+			else out = judge(r, ro)
+			printf "REPROLAB-PACK-JUDGED r%d %s %s %s\n", r, ro, out, SYM
+			oc[r, ro] = out
+		}
+		if (oc[r, "unpatched"] == "ERROR" || (nroles > 1 && oc[r, "patched"] == "ERROR")) errors++
+		if (oc[r, "unpatched"] == "FAIL") reproduced++
+		if (nroles > 1 && oc[r, "patched"] == "FAIL") patched_failed++
+	}
+	if (REPEATS < 1 || errors > 0) verdict = "ERROR"
+	else if (nroles < 2) verdict = reproduced > 0 ? "REPRODUCED" : "NOT_REPRODUCED"
+	else if (patched_failed > 0) verdict = reproduced > 0 ? "FIX_INEFFECTIVE" : "PATCH_REGRESSION"
+	else verdict = reproduced > 0 ? "CONFIRMED" : "NOT_REPRODUCED"
+	printf "VERDICT %s (unpatched showed the symptom in %d/%d repeats)\n", verdict, reproduced, REPEATS
+}

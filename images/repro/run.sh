@@ -1,0 +1,85 @@
+#!/bin/sh
+# run.sh of a reprolab repro pack: boots the image under QEMU, builds the same conditions the lab
+# built, runs both variants' probes, prints their result lines and the verdict.
+# Needs only qemu-system-* and a POSIX shell with its utilities (sed, awk, grep, mkfifo);
+# no Node, no lab. Exit 0 when the verdict is the one the lab recorded, 1 when it differs, 2 when
+# the run could not be made (QEMU missing, the guest did not boot or did not finish).
+# Environment: REPRO_BOOT_TIMEOUT (s, default 600), REPRO_RUN_TIMEOUT (s, default 900).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here" || exit 2
+qemu=@QEMU_BINARY@
+expected=@EXPECTED@
+boot_timeout=${REPRO_BOOT_TIMEOUT:-600}
+run_timeout=${REPRO_RUN_TIMEOUT:-900}
+
+if ! command -v "$qemu" >/dev/null 2>&1; then
+	echo "run.sh: $qemu is not installed (Debian: apt-get install qemu-system-arm or qemu-system-mips)" >&2
+	exit 2
+fi
+if command -v sha256sum >/dev/null 2>&1 && ! sha256sum -c SHA256SUMS >/dev/null; then
+	echo "run.sh: a file of the pack does not match SHA256SUMS" >&2
+	exit 2
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/repro.XXXXXX") || exit 2
+qpid=
+cleanup() {
+	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkfifo "$work/console-in" || exit 2
+log=console.log
+: > "$log"
+
+# The serial console is QEMU's stdin and stdout; the guest keeps a shell on it.
+"$qemu" @QEMU_ARGS@ < "$work/console-in" > "$log" 2>&1 &
+qpid=$!
+exec 3> "$work/console-in"
+
+# wait_for PATTERN SECONDS: a line of the console log matching PATTERN (a grep regular expression).
+wait_for() {
+	i=0
+	while [ "$i" -lt "$2" ]; do
+		tr -d '\r' < "$log" | grep -q "$1" && return 0
+		kill -0 "$qpid" 2>/dev/null || return 1
+		sleep 1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+echo "booting @TARGET@ (console: $here/$log)"
+if ! wait_for '^REPROLAB-READY' "$boot_timeout"; then
+	echo "run.sh: the guest did not boot within ${boot_timeout} s; see $log" >&2
+	exit 2
+fi
+# The script goes in over the console: no echo, read by cat up to Ctrl-D, then run.
+printf '%s\n' 'stty -echo; echo REPROLAB""-PACK-ARMED; cat > /tmp/repro.sh; sh /tmp/repro.sh 2>&1' >&3
+if ! wait_for '^REPROLAB-PACK-ARMED' 60; then
+	echo "run.sh: the guest's console shell did not answer; see $log" >&2
+	exit 2
+fi
+cat guest.sh >&3
+printf '\004' >&3
+echo "running @SCENARIO@ (this takes a while under TCG)"
+if ! wait_for '^REPROLAB-PACK-DONE' "$run_timeout"; then
+	echo "run.sh: the guest did not finish within ${run_timeout} s; judging what it printed" >&2
+fi
+printf '%s\n' 'reboot -f' >&3
+i=0
+while kill -0 "$qpid" 2>/dev/null && [ "$i" -lt 30 ]; do sleep 1; i=$((i + 1)); done
+kill "$qpid" 2>/dev/null
+qpid=
+
+tr -d '\r' < "$log" | awk @JUDGE_VARS@ -f judge.awk > verdict.txt
+cat verdict.txt
+got=$(sed -n 's/^VERDICT \([A-Z_]*\).*/\1/p' verdict.txt)
+if [ "$got" = "$expected" ]; then
+	echo "as the lab recorded: $expected"
+	exit 0
+fi
+echo "the lab recorded $expected; this run gave ${got:-no verdict}"
+exit 1

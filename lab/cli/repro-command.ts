@@ -1,0 +1,27 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { packRepro } from '../workflows/repro/pack.ts';
+import { inputDirOption, outFileOption } from './input.ts';
+
+export function registerReproCommands(program: Command): void {
+  const repro = program.command('repro').description('hand a result over: a pack that reproduces one cell with only QEMU and a POSIX shell');
+  repro
+    .command('pack')
+    .description('pack one cell (RUN_DIR/<target>/<scenario> of a matrix, or the evidence directory of reprolab run): kernel, dtb, rootfs, the QEMU command, the fabric and probe commands of both variants, the judge, a README and run.sh')
+    .argument('<cell>', 'the cell directory (it holds result.json)')
+    .option('-o, --output <file>', 'the pack to write (default ./repro-<target>-<scenario>.tar.gz)')
+    .action(async (cell: string, opts: { output?: string }) => {
+      inputDirOption('<cell>', cell);
+      if (opts.output) outFileOption('--output', opts.output);
+      const work = await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-pack-'));
+      try {
+        const r = await packRepro({ cellDir: path.resolve(cell), ...(opts.output ? { out: opts.output } : {}), work, progress: (l) => console.error(l) });
+        console.log(`${r.file}: ${r.files.length} files, verdict to reproduce ${r.verdict}`);
+        console.log(`  run it: tar -xzf ${path.basename(r.file)} && cd ${r.name} && sh run.sh`);
+      } finally {
+        await fs.rm(work, { recursive: true, force: true });
+      }
+    });
+}
