@@ -1,0 +1,134 @@
+import path from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import type { CountsJudge } from '../../lab/catalog/scenario-defs.ts';
+import type { NetTruth } from '../../lab/fabric/truth.ts';
+import type { ProbeResult } from '../../lab/model/scenario-result.ts';
+import { judgeCounts, netCounts } from '../../lab/scenarios/counts-judge.ts';
+import { judgeGetifaddrs } from '../../lab/scenarios/defs/getifaddrs.ts';
+import { judgeAgainstEither } from '../../lab/scenarios/truth-run.ts';
+import { repoRoot } from '../../lab/util/paths.ts';
+
+/*
+ * A repro pack judges with images/repro/judge.awk, the lab with TypeScript: the same
+ * rule written twice. These hold the two to the same outcome (and the same symptom
+ * for PASS and FAIL) on the same console output, with the host's POSIX awk.
+ */
+
+type Link = NetTruth['links'][number];
+type Addr = NetTruth['addrs'][number];
+const LINKS: Link[] = [
+  { index: 1, name: 'lo', kind: '', up: true },
+  { index: 2, name: 'eth0', kind: '', up: true },
+  { index: 3, name: 'eql', kind: '', up: false },
+];
+const ADDRS: Addr[] = [
+  { index: 1, family: 'inet', address: '127.0.0.1', prefix: 8 },
+  { index: 2, family: 'inet', address: '10.0.2.15', prefix: 24 },
+  { index: 2, family: 'inet6', address: 'fe80::1', prefix: 64 },
+];
+const truth = (links: Link[], addrs: Addr[]): NetTruth => ({ links, addrs, sysfs: links.map((l) => l.name), mismatch: [], firstLinkChunkBytes: 100, linkChunks: 1 });
+const dumpLine = (t: NetTruth) => `REPROLAB-FABRIC ${JSON.stringify({ ok: true, attempts: 1, linkChunks: 1, firstLinkChunkBytes: 100, links: t.links, addrs: t.addrs })}`;
+
+interface Run {
+  role: 'unpatched' | 'patched';
+  result?: ProbeResult;
+  exit?: number;
+}
+
+/** The console as guest.sh makes it print (CRLF, as a serial console has it). */
+function consoleOf(before: string[], after: string[], runs: Run[], opts: { done?: boolean; sockets?: boolean } = {}): string {
+  const truthLines = (phase: string, body: string[]) => (opts.sockets ? [`REPROLAB-PACK-SOCKETS ${phase}`, ...body] : [`REPROLAB-PACK-TRUTH ${phase}`, ...body]);
+  const lines = [
+    'Linux version 6.1 (boot noise)',
+    'REPROLAB-READY kernel=6.1 target=t',
+    'REPROLAB-PACK-REPEAT 1',
+    ...truthLines('before', before),
+    ...runs.flatMap((r) => [`REPROLAB-PACK-RUN ${r.role}`, ...(r.result ? [`REPROLAB-RESULT ${JSON.stringify(r.result)}`] : []), `REPROLAB-PACK-EXIT ${r.exit ?? (r.result?.ok ? 0 : 1)}`]),
+    ...truthLines('after', after),
+    ...(opts.done === false ? [] : ['REPROLAB-PACK-DONE']),
+  ];
+  return lines.map((l) => `${l}\r\n`).join('');
+}
+
+async function awkJudge(vars: Record<string, string>, text: string): Promise<{ judged: Record<string, { outcome: string; symptom: string }>; verdict: string }> {
+  const args = Object.entries(vars).flatMap(([k, v]) => ['-v', `${k}=${v}`]);
+  const r = await execa('awk', [...args, '-f', path.join(repoRoot, 'images', 'repro', 'judge.awk')], { input: text.replace(/\r/g, '') });
+  const judged: Record<string, { outcome: string; symptom: string }> = {};
+  for (const m of r.stdout.matchAll(/^REPROLAB-PACK-JUDGED r1 (\S+) (\S+) (.*)$/gm)) judged[m[1]!] = { outcome: m[2]!, symptom: m[3]! };
+  return { judged, verdict: /^VERDICT (\S+)/m.exec(r.stdout)?.[1] ?? '' };
+}
+
+describe('judge.awk gives the lab judges\' answers', () => {
+  const rule: CountsJudge = { truth: 'net', equal: { count: 'links' }, failSymptom: 'errno={error}' };
+  const counts = { RULE: 'counts', TRUTH: 'net', EQUAL: 'count=links', FAILSYM: 'errno={error}', ROLES: 'unpatched patched', REPEATS: '1' };
+  const full = truth(LINKS, ADDRS);
+  const empty = truth([], []);
+
+  it('the counts rule: PASS, FAIL, ERROR as counts-judge.ts decides them', async () => {
+    const cases: [string, NetTruth, ProbeResult][] = [
+      ['pass', full, { probe: 'p', ok: true, count: 3 }],
+      ['short', full, { probe: 'p', ok: true, count: 2 }],
+      ['failed', full, { probe: 'p', ok: false, errno: 16, error: 'EBUSY' }],
+      ['no count', full, { probe: 'p', ok: true }],
+      ['text count', full, { probe: 'p', ok: true, count: '3' }],
+      ['empty truth', empty, { probe: 'p', ok: true, count: 0 }],
+    ];
+    for (const [name, t, result] of cases) {
+      const lab = judgeCounts(rule, result, netCounts(t));
+      const pack = await awkJudge(counts, consoleOf([dumpLine(t)], [dumpLine(t)], [{ role: 'unpatched', result }, { role: 'patched', result: { probe: 'p', ok: true, count: t.links.length } }]));
+      expect(pack.judged['unpatched']?.outcome, name).toBe(lab.outcome);
+      if (lab.outcome !== 'ERROR') expect(pack.judged['unpatched']?.symptom, name).toBe(lab.symptom);
+    }
+  });
+
+  it('the sockets truth: counts from wc -l, and a table that moved is an ERROR', async () => {
+    const vars = { ...counts, TRUTH: 'sockets', EQUAL: 'sockets=tcp', FAILSYM: 'errno={error}, sockets {sockets}' };
+    const wc = (n: number) => [`  ${n + 1} /proc/net/tcp`, '    1 /proc/net/tcp6', '    3 /proc/net/unix'];
+    const ok = await awkJudge(vars, consoleOf(wc(502), wc(502), [{ role: 'unpatched', result: { probe: 'd', ok: true, sockets: 34, complete: false } }, { role: 'patched', result: { probe: 'd', ok: true, sockets: 502 } }], { sockets: true }));
+    const tcp = { tcp: 502, tcp6: 0, udp: 0, udp6: 0, unix: 2 };
+    const r: CountsJudge = { truth: 'sockets', equal: { sockets: 'tcp' }, failSymptom: vars.FAILSYM };
+    expect(ok.judged['unpatched']).toEqual({ outcome: 'FAIL', symptom: judgeCounts(r, { probe: 'd', ok: true, sockets: 34, complete: false }, tcp).symptom });
+    expect(ok.judged['patched']).toEqual({ outcome: 'PASS', symptom: 'sockets 502/502' });
+    expect(ok.verdict).toBe('CONFIRMED');
+    const moved = await awkJudge(vars, consoleOf(wc(502), wc(503), [{ role: 'unpatched', result: { probe: 'd', ok: true, sockets: 502 } }, { role: 'patched', result: { probe: 'd', ok: true, sockets: 502 } }], { sockets: true }));
+    expect(moved.judged['unpatched']?.outcome).toBe('ERROR');
+    expect(moved.verdict).toBe('ERROR');
+  });
+
+  it("B1's rule: every link and address, against the truth before or after", async () => {
+    const vars = { ...counts, RULE: 'getifaddrs', EQUAL: '', FAILSYM: '' };
+    const entry = (name: string, family: string, address = '') => ({ name, family, address });
+    const all = [entry('lo', 'packet'), entry('eth0', 'packet'), entry('eql', 'other'), entry('lo', 'inet', '127.0.0.1'), entry('eth0', 'inet', '10.0.2.15'), entry('eth0', 'inet6', 'fe80::1')];
+    const later = truth(LINKS, [...ADDRS, { index: 1, family: 'inet6', address: '::1', prefix: 128 }]);
+    const cases: [string, NetTruth, NetTruth, ProbeResult][] = [
+      ['complete', full, full, { probe: 'ifaddrs', ok: true, entries: all }],
+      ['an address missing', full, full, { probe: 'ifaddrs', ok: true, entries: all.slice(0, 5) }],
+      ['a link missing', full, full, { probe: 'ifaddrs', ok: true, entries: all.filter((e) => e.name !== 'eql') }],
+      ['EBUSY', full, full, { probe: 'ifaddrs', ok: false, errno: 16, error: 'EBUSY' }],
+      ['no entries', full, full, { probe: 'ifaddrs', ok: true }],
+      ['empty truth', empty, empty, { probe: 'ifaddrs', ok: true, entries: [] }],
+      ['matches the later truth', full, later, { probe: 'ifaddrs', ok: true, entries: [...all, entry('lo', 'inet6', '::1')] }],
+    ];
+    for (const [name, before, after, result] of cases) {
+      const lab = judgeAgainstEither(judgeGetifaddrs, result, before, after);
+      const pack = await awkJudge(vars, consoleOf([dumpLine(before)], [dumpLine(after)], [{ role: 'unpatched', result }, { role: 'patched', result: { probe: 'ifaddrs', ok: true, entries: all } }]));
+      expect(pack.judged['unpatched']?.outcome, name).toBe(lab.outcome);
+      if (lab.outcome !== 'ERROR') expect(pack.judged['unpatched']?.symptom, name).toBe(lab.symptom);
+    }
+  });
+
+  it('no result line, two of them, a probe exiting above 1, or a run that never finished: ERROR, never a pass', async () => {
+    const good = { probe: 'p', ok: true, count: 3 };
+    const t = [dumpLine(full)];
+    expect((await awkJudge(counts, consoleOf(t, t, [{ role: 'unpatched', exit: 127 }, { role: 'patched', result: good }]))).judged['unpatched']?.outcome).toBe('ERROR');
+    expect((await awkJudge(counts, consoleOf(t, t, [{ role: 'unpatched', result: good, exit: 2 }, { role: 'patched', result: good }]))).judged['unpatched']?.outcome).toBe('ERROR');
+    const twice = consoleOf(t, t, [{ role: 'unpatched', result: good }, { role: 'patched', result: good }]).replace(/(REPROLAB-RESULT [^\r]*\r\n)/, '$1$1');
+    expect((await awkJudge(counts, twice)).judged['unpatched']?.outcome).toBe('ERROR');
+    const unfinished = await awkJudge(counts, consoleOf(t, t, [{ role: 'unpatched', result: good }, { role: 'patched', result: good }], { done: false }));
+    expect(unfinished.verdict).toBe('ERROR');
+    // And the good path, for contrast.
+    expect((await awkJudge(counts, consoleOf(t, t, [{ role: 'unpatched', result: good }, { role: 'patched', result: good }]))).verdict).toBe('NOT_REPRODUCED');
+    expect((await awkJudge({ ...counts, ROLES: 'unpatched' }, consoleOf(t, t, [{ role: 'unpatched', result: { probe: 'p', ok: false, error: 'EBUSY' } }]))).verdict).toBe('REPRODUCED');
+  });
+});
