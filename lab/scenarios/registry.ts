@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { UsageError } from '../util/errors.ts';
+import { LabError, UsageError } from '../util/errors.ts';
 import { BUILTIN_SCENARIO_DIR, loadScenarioDir } from '../catalog/scenario-defs.ts';
 import { scenarioFromDefinition } from './from-definition.ts';
 import type { Scenario } from './types.ts';
@@ -27,11 +27,17 @@ function load(): Map<string, Scenario> {
   const all = new Map<string, Scenario>();
   const from = new Map<string, string>();
   for (const [dir, builtin] of [[BUILTIN_SCENARIO_DIR, true] as const, ...scenarioDirs().map((d) => [d, false] as const)]) {
-    for (const def of loadScenarioDir(dir, builtin)) {
-      const seen = from.get(def.name);
-      if (seen) throw new UsageError(`${def.file}: scenario "${def.name}" is already defined by ${seen}`, { fix: 'give the scenario (and its folder) another name' });
-      from.set(def.name, def.file);
-      all.set(def.name, scenarioFromDefinition(def));
+    try {
+      for (const def of loadScenarioDir(dir, builtin)) {
+        const seen = from.get(def.name);
+        if (seen) throw new UsageError(`${def.file}: scenario "${def.name}" is already defined by ${seen}`, { fix: 'give the scenario (and its folder) another name' });
+        from.set(def.name, def.file);
+        all.set(def.name, scenarioFromDefinition(def));
+      }
+    } catch (err) {
+      // A user's definition is input like an option: a mistake in it is a usage error (exit 2).
+      if (builtin || !(err instanceof LabError) || err instanceof UsageError) throw err;
+      throw new UsageError(err.message, err.fix ? { fix: err.fix } : {});
     }
   }
   loaded = all;

@@ -39,16 +39,22 @@ const verdicts = (r: MatrixResult, keep: (id: string) => boolean = () => true) =
   r.cells.filter((c) => keep(cellId(c))).map((c) => [cellId(c), c.status, c.verdict ?? null]);
 
 const fullDir = path.join(root, 'full');
+/** A scenario of a user's own, in a directory outside the repository, as a user keeps one (README: "A scenario of your own"). */
+const userScenarios = path.join(root, 'my-scenarios');
+await fs.cp(path.join(repoRoot, 'tests', 'e2e', 'scenarios'), userScenarios, { recursive: true });
+const scenarioCount = builtinScenarioNames().length + 1;
 
 describe('reprolab matrix', () => {
-  it('every scenario on every available target gives its expected verdict; JSON, JUnit and HTML say the same', { timeout: 80 * 60_000 }, async () => {
-    const r = await lab(['matrix', '--targets', defaults.map((t) => t.name).join(','), '-j', '2', '--out', fullDir, '--no-compare', ...CI_KNOBS]);
+  it("every scenario (the built-in ones and a user's own) on every available target gives its expected verdict; JSON, JUnit and HTML say the same", { timeout: 80 * 60_000 }, async () => {
+    const r = await lab(['--scenario-dir', userScenarios, 'matrix', '--targets', defaults.map((t) => t.name).join(','), '-j', '2', '--out', fullDir, '--no-compare', ...CI_KNOBS]);
     console.log(r.all.split('\n').filter((l) => !l.startsWith('›')).slice(-30).join('\n'));
     expect(r.exitCode, r.all.slice(-3000)).toBe(0);
     expect(r.stdout.trim().split('\n').at(-1)).toBe(`report: ${path.join(fullDir, 'report.html')}`);
 
     const full = await loadMatrixResult(path.join(fullDir, 'matrix.json'));
-    expect(full.cells).toHaveLength(defaults.length * builtinScenarioNames().length);
+    expect(full.cells).toHaveLength(defaults.length * scenarioCount);
+    // The user's scenario ran beside the built-in ones, judged against its own expect.json.
+    expect(full.cells.filter((c) => c.scenario === 'if-nameindex' && c.status === 'ran').map((c) => c.target).sort()).toEqual(available.map((t) => t.name).sort());
     for (const c of full.cells) {
       if (skipReasonFor(c.target)) {
         expect(c.status).toBe('skipped');
@@ -86,7 +92,7 @@ describe('reprolab matrix', () => {
     };
     expect(junit.testsuites).toMatchObject({ tests: String(full.cells.length), failures: '0', errors: '0', skipped: String(full.cells.filter((c) => c.status === 'skipped').length) });
     expect(junit.testsuites.testsuite.map((s) => s.name)).toEqual(defaults.map((t) => t.name));
-    expect(junit.testsuites.testsuite[0]!.testcase).toHaveLength(builtinScenarioNames().length);
+    expect(junit.testsuites.testsuite[0]!.testcase).toHaveLength(scenarioCount);
 
     // The page as a browser shows it: the grid has a verdict in every judged cell.
     const html = path.join(fullDir, 'report.html');
