@@ -65,6 +65,7 @@ const BAD = (): Record<string, string> => ({
   '--buildroot': `${aFile}/buildroot`,
   '--libc-repo': `${aFile}/sub`,
   '--scenario-dir': `${aFile}/sub`,
+  'repro pack --output': `${aFile}/sub/repro.tar.gz`,
   '--old': 'no-such-rev',
   '--new': 'no-such-rev',
   '--good': 'no-such-rev',
@@ -87,6 +88,7 @@ const BASE = (): Record<string, string[]> => ({
   'import-buildroot': [tmp, '--board', 'malta'],
   'buildroot-external': [path.join(tmp, 'external')],
   bisect: ['getifaddrs', '--target', 'mips-malta16k-3.10-uclibc', '--libc-repo', aRepo, '--old', 'v1', '--new', 'v2'],
+  'repro pack': [tmp],
 });
 
 interface Case {
