@@ -7,7 +7,9 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../../lab/util/paths.ts';
 import { buildBundle } from '../../lab/bundle/bundle.ts';
 import type { Target } from '../../lab/model/target.ts';
 import { scenarioByName } from '../../lab/scenarios/registry.ts';
@@ -52,6 +54,20 @@ describe('bisect on a real uClibc-ng repository', () => {
     for (const s of r.steps.filter((x) => x.built)) expect((await fs.readdir(path.join(s.evidenceDir, 'a'))).some((f) => f.includes('ifaddrs-probe'))).toBe(true);
     expect(r.validation, 'validate-patch ran on the found commit').toBeDefined();
     expect(r.validation!.finding).not.toBe('ERROR');
+  });
+
+  it.skipIf(!!skip)(skip ?? "bisects a user's scenario (if-nameindex, from a directory outside the repository) through the CLI to the same commit", { timeout: 30 * 60_000 }, async () => {
+    const mine = path.join(runRoot, 'my-scenarios');
+    await fs.cp(path.join(repoRoot, 'tests', 'e2e', 'scenarios'), mine, { recursive: true });
+    const out = path.join(runRoot, 'user-scenario');
+    const r = await execa(path.join(repoRoot, 'reprolab'), ['--scenario-dir', mine, 'bisect', 'if-nameindex', '--target', TARGET, '--libc-repo', repoDir, '--good', NEW, '--bad', OLD, '--repeat', '1', '--json', '--out', out], { reject: false, all: true });
+    expect(r.exitCode, r.all.slice(-2000)).toBe(0);
+    const b = JSON.parse(r.stdout) as { outcome: string; first: { commit: string }; steps: { state: string; detail: string }[] };
+    expect(b.outcome).toBe('FOUND');
+    // uClibc-ng's if_nameindex() shares __netlink_request() with getifaddrs(): one fix for both.
+    expect(b.first.commit).toBe('0a3cc64d4c8050758482f68c48482e6e375c4ffa');
+    expect(b.steps[0]!.detail).toMatch(/EBUSY/);
+    expect(b.steps[1]!.detail).toMatch(/^count (\d+)\/\1$/);
   });
 
   it.skipIf(!!skip)(skip ?? 'says at once that both ends show the symptom, without a step between them', { timeout: 30 * 60_000 }, async () => {
