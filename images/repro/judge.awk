@@ -32,12 +32,14 @@ function raw(line, f,   v) {
 	if (index(line, "\"" f "\":false")) return "false"
 	return "?"
 }
-function fill(t, line,   out, name) {
+function fill(t, line,   out, name, start, len) {
 	out = ""
 	while (match(t, /\{[A-Za-z][A-Za-z0-9_]*\}/)) {
-		name = substr(t, RSTART + 1, RLENGTH - 2)
-		out = out substr(t, 1, RSTART - 1) raw(line, name)
-		t = substr(t, RSTART + RLENGTH)
+		# raw() matches too: keep this match's place before calling it.
+		start = RSTART; len = RLENGTH
+		name = substr(t, start + 1, len - 2)
+		out = out substr(t, 1, start - 1) raw(line, name)
+		t = substr(t, start + len)
 	}
 	return out t
 }

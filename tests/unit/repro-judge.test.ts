@@ -82,6 +82,15 @@ describe('judge.awk gives the lab judges\' answers', () => {
     }
   });
 
+  it("a symptom template with several fields is filled as the lab fills it (getifaddrs-mechanism's)", async () => {
+    const r: CountsJudge = { truth: 'net', equal: { links: 'links', addrs: 'addrs' }, failSymptom: 'errno={error} after {requests} requests (first chunk {firstChunkBytes} B)' };
+    const result: ProbeResult = { probe: 'ifaddrs-mechanism', ok: false, links: 0, addrs: 0, firstChunkBytes: 6600, requests: 2, errno: 16, error: 'EBUSY' };
+    const vars = { ...counts, EQUAL: 'links=links;addrs=addrs', FAILSYM: r.failSymptom };
+    const pack = await awkJudge(vars, consoleOf([dumpLine(full)], [dumpLine(full)], [{ role: 'unpatched', result }, { role: 'patched', result: { probe: 'm', ok: true, links: 3, addrs: 3 } }]));
+    expect(pack.judged['unpatched']).toEqual(judgeCounts(r, result, netCounts(full)));
+    expect(pack.judged['patched']).toEqual({ outcome: 'PASS', symptom: 'links 3/3, addrs 3/3' });
+  });
+
   it('the sockets truth: counts from wc -l, and a table that moved is an ERROR', async () => {
     const vars = { ...counts, TRUTH: 'sockets', EQUAL: 'sockets=tcp', FAILSYM: 'errno={error}, sockets {sockets}' };
     const wc = (n: number) => [`  ${n + 1} /proc/net/tcp`, '    1 /proc/net/tcp6', '    3 /proc/net/unix'];
