@@ -17,6 +17,9 @@ import { Fields, parseJson } from '../model/fields.ts';
 export const BUILTIN_SCENARIO_DIR = path.join(repoRoot, 'images', 'scenarios');
 
 export const ROLES = ['unpatched', 'patched'] as const;
+/** What a sweep can vary: the interface count, held sockets, the USB burst's device count. */
+export const SWEEP_AXES = ['interfaces', 'sockets', 'burst'] as const;
+export type SweepAxis = (typeof SWEEP_AXES)[number];
 export type Role = (typeof ROLES)[number];
 
 /** Knobs a definition may default and a user may turn (--interfaces, --sockets…). */
@@ -56,6 +59,8 @@ export interface ScenarioDefinition {
   /** The probe program each role runs, and its arguments ({param} is a parameter's value). */
   probe?: { program: string; args: Record<Role, string[]> };
   judge: { code: CodeJudge } | CountsJudge;
+  /** The parameter `reprolab sweep` and the matrix's --sweep vary (it must have a default). */
+  sweep?: SweepAxis;
   /** "name=role.field" | "name=truth.quantity" | "name=param.name": the numbers that explain a verdict. */
   key: Record<string, string>;
   /** Where it came from, for messages (relative to the repository for built-ins). */
@@ -166,7 +171,7 @@ function readFabric(f: Fields): ScenarioDefinition['fabric'] {
 export function parseScenarioDefinition(file: string, text: string, dir: string, builtin: boolean): ScenarioDefinition {
   const shown = displayPath(file);
   const f = new Fields(shown, parseText(shown, text));
-  f.only(['name', 'bug', 'title', 'variants', 'defaults', 'fabric', 'probe', 'judge', 'key']);
+  f.only(['name', 'bug', 'title', 'variants', 'defaults', 'fabric', 'probe', 'judge', 'key', 'sweep']);
   const name = f.string('name', NAME);
   if (name !== path.basename(dir)) f.fail('name', `the folder's name "${path.basename(dir)}"`, name, `rename the folder or set "name": "${path.basename(dir)}" in ${shown}`);
   const variants = f.oneOf('variants', ['libc', 'reader'] as const);
@@ -185,6 +190,8 @@ export function parseScenarioDefinition(file: string, text: string, dir: string,
     if (!(m[1]! in defaults)) f.fail(`defaults.${m[1]}`, `a default value (a template names {${m[1]}})`, undefined);
   }
   if (!('code' in judge) && !probe) f.fail('probe', 'an object {program, args} (a declarative judge judges a probe)', undefined);
+  const sweep = f.has('sweep') ? f.oneOf('sweep', SWEEP_AXES) : undefined;
+  if (sweep && !(sweep in defaults)) f.fail(`defaults.${sweep}`, `a default value (the scenario sweeps ${sweep})`, undefined);
   const probesDir = builtin ? undefined : path.join(dir, 'probes');
   const probes = probesDir ? cFiles(probesDir) : [];
   if (probe && probesDir && !probes.includes(probe.program)) {
@@ -201,6 +208,7 @@ export function parseScenarioDefinition(file: string, text: string, dir: string,
     ...(probe ? { probe } : {}),
     judge,
     key: readKey(f),
+    ...(sweep ? { sweep } : {}),
     file: shown,
     dir,
     builtin,

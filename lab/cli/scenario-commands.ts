@@ -9,7 +9,7 @@ import { loadAllTargets, loadTargets, selectTargets } from '../catalog/targets.t
 import { writeSweepPlot } from '../report/sweep-plot.ts';
 import { skipReason, sourceProblem, targetAvailability } from '../sources/availability.ts';
 import { allScenarios, scenarioByName, scenarioProbesOf } from '../scenarios/registry.ts';
-import { SWEEP_AXES, parseRange, runSweep, thresholdText } from '../scenarios/sweep.ts';
+import { sweepAxisOf, parseRange, runSweep, thresholdText } from '../scenarios/sweep.ts';
 import { SUPPORTED_LIBCS, validatePatch } from '../workflows/validate-patch.ts';
 import { LabError, UsageError } from '../util/errors.ts';
 import { runScenario } from '../scenarios/runner.ts';
@@ -97,8 +97,8 @@ export function registerSweepCommand(program: Command, getDirs: Dirs): void {
       opts: { target: string; interfaces?: string; burst?: string; burstShape?: string; sockets?: string; buffer?: string; json?: boolean; out?: string },
     ) => {
       const scenario = scenarioByName(name);
-      const axis = SWEEP_AXES[scenario.name];
-      if (!axis) throw new UsageError(`${scenario.name} has no sweep parameter`, { fix: 'sweep getifaddrs, getifaddrs-mechanism, uevent, dump-read or dump-buffer' });
+      const axis = sweepAxisOf(scenario);
+      if (!axis) throw new UsageError(`${scenario.name} has no sweep parameter`, { fix: `sweep one of ${allScenarios().filter((s) => sweepAxisOf(s)).map((s) => s.name).join(', ')}, or give ${scenario.definition?.file ?? 'its definition'} a "sweep"` });
       const given = { interfaces: opts.interfaces, burst: opts.burst, sockets: opts.sockets };
       const text = given[axis];
       if (!text) throw new UsageError(`sweep ${scenario.name} needs --${axis} FROM..TO[:STEP]`);

@@ -1,5 +1,6 @@
 import type { MatrixCell, Shard } from '../model/matrix-result.ts';
-import { parseRange, SWEEP_AXES, type SweepAxis, type SweepRange } from '../scenarios/sweep.ts';
+import { parseRange, type SweepAxis, type SweepRange } from '../scenarios/sweep.ts';
+import { allScenarios } from '../scenarios/registry.ts';
 import { UsageError } from '../util/errors.ts';
 
 export const cellId = (c: MatrixCell): string => `${c.target}/${c.scenario}`;
@@ -51,10 +52,11 @@ export interface SweepRequest {
 export function parseSweepRequest(text: string): SweepRequest {
   const i = text.indexOf(':');
   const name = i > 0 ? text.slice(0, i) : '';
-  const axis = SWEEP_AXES[name];
+  const known = allScenarios();
+  const axis = known.find((s) => s.name === name)?.definition?.sweep;
   if (!axis) {
     throw new UsageError(`--sweep ${text}: expected SCENARIO:FROM..TO[:STEP] with a scenario that has a sweep parameter`, {
-      fix: `e.g. --sweep getifaddrs-mechanism:0..48:16; sweepable: ${Object.keys(SWEEP_AXES).join(', ')}`,
+      fix: `e.g. --sweep getifaddrs-mechanism:0..48:16; sweepable: ${known.filter((s) => s.definition?.sweep).map((s) => s.name).join(', ')}`,
     });
   }
   return { scenario: name, axis, range: parseRange(`--sweep ${name}:`, text.slice(i + 1)), text };

@@ -10,8 +10,9 @@ import { type Scenario, type ScenarioParams } from './types.ts';
 import { type ScenarioResult } from '../model/scenario-result.ts';
 import { type Outcome } from '../model/verdict.ts';
 
-/** The parameter a sweep varies: interfaces (B1), the USB burst's device count (B2), held sockets (B3, B4). */
-export type SweepAxis = 'interfaces' | 'burst' | 'sockets';
+/** The parameter a sweep varies: interfaces (B1), the USB burst's device count (B2), held sockets (B3, B4); a definition's `sweep`. */
+export type { SweepAxis } from '../catalog/scenario-defs.ts';
+import type { SweepAxis } from '../catalog/scenario-defs.ts';
 
 export interface SweepRange {
   from: number;
@@ -35,13 +36,10 @@ export function rangeValues(r: SweepRange): number[] {
   return out;
 }
 
-export const SWEEP_AXES: Record<string, SweepAxis> = {
-  getifaddrs: 'interfaces',
-  'getifaddrs-mechanism': 'interfaces',
-  uevent: 'burst',
-  'dump-read': 'sockets',
-  'dump-buffer': 'sockets',
-};
+/** The parameter a scenario's definition sweeps, if any. */
+export function sweepAxisOf(s: Scenario): SweepAxis | undefined {
+  return s.definition?.sweep;
+}
 
 export interface SweepPoint {
   value: number;
