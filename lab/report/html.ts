@@ -103,6 +103,7 @@ ${attempts}
 <table><tr><th>role</th><th>variant</th><th>outcome</th><th>symptom</th><th>evidence</th></tr>${variants}</table>
 ${key ? `<h3>Measured</h3><table>${key}</table>` : ''}
 <p>${[link(c.resultFile, 'result.json', htmlDir), link(c.evidenceDir, 'evidence directory', htmlDir), link(c.consoleLog, 'console log', htmlDir)].filter(Boolean).join(' · ')}</p>
+${c.verdict && c.verdict !== 'ERROR' && c.evidenceDir ? `<p class="note">Hand it over: <code>reprolab repro pack ${esc(c.evidenceDir)}</code> writes a tar.gz that reproduces this cell with only QEMU and sh (a scenario of your own: give its --scenario-dir too).</p>` : ''}
 ${c.uname ? `<p class="note">${esc(c.uname)}</p>` : ''}
 ${c.qemu ? `<h3>QEMU command line</h3><pre>${esc(c.qemu)}</pre>` : ''}
 ${digests ? `<h3>Digests</h3><table>${digests}</table>` : ''}
