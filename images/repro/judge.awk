@@ -3,9 +3,13 @@
 #   RULE     counts | getifaddrs   (the scenario's judge)
 #   TRUTH    net | sockets          (what the counts rule compares with)
 #   EQUAL    field=quantity;...     (counts: each result-line field must equal that truth quantity)
-#   FAILSYM  the symptom of ok=false, {field} replaced by the result line's field
 #   ROLES    "unpatched patched" (or "unpatched" alone: one libc as shipped)
 #   REPEATS  how many repetitions the guest ran
+#   ARCH     arm | mips (errno numbers differ; a probe names its errors, this decodes bare numbers)
+#   FABRIC   the fabric steps guest.sh runs ("links", "sockets"), each of which must report success
+#   COUNTSONFAIL  1: the compared fields must be whole numbers even when the probe says ok=false
+# and in the environment (no escape processing): REPRO_FAILSYM, the symptom of ok=false,
+# {field} replaced by the result line's top-level field and {truth.quantity} by the truth's.
 # It is the lab's rule (lab/scenarios/counts-judge.ts, defs/getifaddrs.ts) written again in awk;
 # tests/unit/repro-judge.test.ts holds the two to the same answers.
 
@@ -14,31 +18,68 @@ function count(s, pat,   n, i) {
 	while ((i = index(s, pat)) > 0) { n++; s = substr(s, i + length(pat)) }
 	return n
 }
-# A whole number field of a JSON line ("" when absent or not a whole number >= 0).
-function num(line, f,   re, v) {
-	re = "\"" f "\":[0-9]+[,}]"
-	if (!match(line, re)) return ""
-	return substr(line, RSTART + length(f) + 3, RLENGTH - length(f) - 4)
+# The top level of a one-line JSON object, nested objects and arrays emptied ({} []), strings kept;
+# "" when the text is not one whole object (cut off or spliced on the console).
+function toplevel(json,   n, i, c, depth, instr, esc, out) {
+	n = length(json); depth = 0; instr = 0; esc = 0; out = ""
+	if (substr(json, 1, 1) != "{") return ""
+	for (i = 1; i <= n; i++) {
+		c = substr(json, i, 1)
+		if (instr) {
+			if (depth <= 1) out = out c
+			if (esc) esc = 0
+			else if (c == "\\") esc = 1
+			else if (c == "\"") instr = 0
+			continue
+		}
+		if (c == "\"") { instr = 1; if (depth <= 1) out = out c; continue }
+		if (c == "{" || c == "[") { depth++; if (depth <= 2) out = out c; continue }
+		if (c == "}" || c == "]") {
+			if (depth <= 2) out = out c
+			depth--
+			if (depth < 0 || (depth == 0 && i != n)) return ""
+			continue
+		}
+		if (depth <= 1) out = out c
+	}
+	return (depth == 0 && !instr) ? out : ""
 }
-function str(line, f,   re) {
-	re = "\"" f "\":\"[^\"]*\""
-	if (!match(line, re)) return ""
-	return substr(line, RSTART + length(f) + 4, RLENGTH - length(f) - 5)
+# A whole number top-level field of a flattened line ("" when absent or not a whole number >= 0).
+function num(flat, f,   re) {
+	re = "[{,]\"" f "\":[0-9]+[,}]"
+	if (!match(flat, re)) return ""
+	return substr(flat, RSTART + length(f) + 4, RLENGTH - length(f) - 5)
 }
-function raw(line, f,   v) {
-	v = str(line, f); if (v != "") return v
-	v = num(line, f); if (v != "") return v
-	if (index(line, "\"" f "\":true")) return "true"
-	if (index(line, "\"" f "\":false")) return "false"
+function str(flat, f,   re) {
+	re = "[{,]\"" f "\":\"[^\"]*\""
+	if (!match(flat, re)) return ""
+	return substr(flat, RSTART + length(f) + 5, RLENGTH - length(f) - 6)
+}
+function okv(flat) {
+	if (index(flat, ",\"ok\":true") || index(flat, "{\"ok\":true")) return "true"
+	if (index(flat, ",\"ok\":false") || index(flat, "{\"ok\":false")) return "false"
+	return ""
+}
+# The error by name: a probe names it; a bare errno is decoded for the guest's architecture.
+function errname(flat,   e, n) {
+	e = str(flat, "error"); n = num(flat, "errno")
+	if ((e == "" || e == "EOTHER") && n != "") return ((ARCH SUBSEP n) in ERRNO) ? ERRNO[ARCH, n] : "errno " n
+	return e
+}
+function raw(flat, f,   v) {
+	if (f == "error") { v = errname(flat); return v == "" ? "?" : v }
+	v = str(flat, f); if (v != "") return v
+	v = num(flat, f); if (v != "") return v
+	v = okv(flat); if (f == "ok" && v != "") return v
 	return "?"
 }
-function fill(t, line,   out, name, start, len) {
+function fill(t, flat,   out, name, start, len) {
 	out = ""
-	while (match(t, /\{[A-Za-z][A-Za-z0-9_]*\}/)) {
+	while (match(t, /\{[A-Za-z][A-Za-z0-9_.]*\}/)) {
 		# raw() matches too: keep this match's place before calling it.
 		start = RSTART; len = RLENGTH
 		name = substr(t, start + 1, len - 2)
-		out = out substr(t, 1, start - 1) raw(line, name)
+		out = out substr(t, 1, start - 1) (substr(name, 1, 6) == "truth." ? Q[substr(name, 7)] + 0 : raw(flat, name))
 		t = substr(t, start + len)
 	}
 	return out t
@@ -61,27 +102,29 @@ function truthq(rep, phase,   k, n, i, parts) {
 	return 1
 }
 # The counts rule: PASS needs a non-empty truth and every field a whole number equal to it.
-function counts_judge(line,   n, i, pair, f, q, shown, bad, diff, v) {
+function counts_judge(flat,   n, i, pair, f, q, shown, bad, diff, v, failed) {
 	n = split(EQUAL, pairs, ";")
 	for (i = 1; i <= n; i++) {
 		split(pairs[i], pair, "=")
 		if (!(Q[pair[2]] > 0)) { SYM = "cannot judge: the ground truth (" TRUTH ") is empty: " pair[2] "=" (Q[pair[2]] + 0) ": nothing to compare with"; return "ERROR" }
 	}
-	if (index(line, "\"ok\":true") == 0) { SYM = fill(FAILSYM, line); return "FAIL" }
+	failed = okv(flat) != "true"
+	if (failed && !COUNTSONFAIL) { SYM = fill(ENVIRON["REPRO_FAILSYM"], flat); return "FAIL" }
 	shown = ""; bad = ""; diff = 0
 	for (i = 1; i <= n; i++) {
-		split(pairs[i], pair, "="); f = pair[1]; q = pair[2]; v = num(line, f)
+		split(pairs[i], pair, "="); f = pair[1]; q = pair[2]; v = num(flat, f)
 		if (v == "") { bad = bad (bad == "" ? "" : ", ") f; continue }
 		shown = shown (shown == "" ? "" : ", ") f " " v "/" Q[q]
 		if (v + 0 != Q[q] + 0) diff = 1
 	}
 	if (bad != "") { SYM = "cannot judge: the result line has no whole-number " bad; return "ERROR" }
-	if (diff) { SYM = "incomplete: " shown (index(line, "\"complete\":false") ? " (no NLMSG_DONE)" : ""); return "FAIL" }
+	if (failed) { SYM = fill(ENVIRON["REPRO_FAILSYM"], flat); return "FAIL" }
+	if (diff) { SYM = "incomplete: " shown (index(flat, ",\"complete\":false") ? " (no NLMSG_DONE)" : ""); return "FAIL" }
 	SYM = shown
 	return "PASS"
 }
 # B1's rule: every link has an entry and every inet/inet6 address the kernel lists was returned.
-function ifaddrs_judge(line, dump,   a, b, links, addrs, s, o, idx, nlinks, naddrs, fam, k, e, seen, missing, first, nm, got, want, linksSeen, shownMissing) {
+function ifaddrs_judge(line, flat, dump,   a, b, links, addrs, s, o, idx, nlinks, naddrs, fam, k, e, seen, missing, nm, got, want, linksSeen, shownMissing, err) {
 	a = index(dump, "\"links\":["); b = index(dump, "],\"addrs\":[")
 	links = substr(dump, a + 9, b - a - 9); addrs = substr(dump, b + 11)
 	nlinks = 0; naddrs = 0
@@ -93,11 +136,12 @@ function ifaddrs_judge(line, dump,   a, b, links, addrs, s, o, idx, nlinks, nadd
 		fam = str(o, "family"); idx = num(o, "index")
 		if (fam == "inet" || fam == "inet6") want[((idx in nm) ? nm[idx] : idx) " " fam " " str(o, "address")] = 1
 	}
-	if (!a || !b || nlinks == 0 || naddrs == 0) { SYM = "cannot judge: the ground truth read in the guest is empty (" nlinks " links, " naddrs " addresses): nothing to compare with"; return "ERROR" }
-	if (index(line, "\"ok\":true") == 0) { SYM = "errno=" (str(line, "error") == "" ? "unknown" : str(line, "error")); return "FAIL" }
-	e = index(line, "\"entries\":[")
-	if (!e) { SYM = "cannot judge: the result line has no \"entries\" list"; return "ERROR" }
-	s = substr(line, e + 11)
+	if (!a || !b || nlinks == 0 || naddrs == 0) { SYM = "cannot judge: the ground truth read in the guest is empty (" nlinks " links, " naddrs " addresses): nothing to compare with"; for (k in names) delete names[k]; return "ERROR" }
+	if (okv(flat) != "true") { err = errname(flat); SYM = "errno=" (err == "" ? "unknown" : err); for (k in names) delete names[k]; return "FAIL" }
+	# The entry list is the top-level "entries" array (the flattened line shows it as []).
+	if (!index(flat, ",\"entries\":[]")) { SYM = "cannot judge: the result line has no \"entries\" list"; for (k in names) delete names[k]; return "ERROR" }
+	e = index(line, ",\"entries\":[")
+	s = substr(line, e + 12)
 	while (match(s, /\{[^}]*\}/)) {
 		o = substr(s, RSTART, RLENGTH); s = substr(s, RSTART + RLENGTH)
 		seen[str(o, "name")] = 1; fam = str(o, "family")
@@ -112,16 +156,22 @@ function ifaddrs_judge(line, dump,   a, b, links, addrs, s, o, idx, nlinks, nadd
 	SYM = nlinks " links, " naddrs " addresses, all present"
 	return "PASS"
 }
-function judge_with(rep, phase, line) {
+function judge_with(rep, phase, line, flat) {
 	if (!truthq(rep, phase)) { SYM = "cannot judge: no ground truth was read (" phase ")"; return "ERROR" }
-	if (RULE == "getifaddrs") return ifaddrs_judge(line, truth[rep, phase])
-	return counts_judge(line)
+	if (RULE == "getifaddrs") return ifaddrs_judge(line, flat, truth[rep, phase])
+	return counts_judge(flat)
 }
-function judge(rep, role,   line, o1, s1, o2, q, n, i, pair, moved) {
+function judge(rep, role,   line, flat, o1, s1, o2, q, n, i, pair, moved, after) {
+	if (FABRIC_ERR != "") { SYM = "cannot judge: " FABRIC_ERR; return "ERROR" }
 	if (!((rep SUBSEP role) in results)) { SYM = "cannot judge: the probe printed no REPROLAB-RESULT line (exit " ((rep SUBSEP role) in exitc ? exitc[rep, role] : "unknown") ")"; return "ERROR" }
 	if (nresults[rep, role] != 1) { SYM = "cannot judge: expected one REPROLAB-RESULT line, got " nresults[rep, role]; return "ERROR" }
 	if (exitc[rep, role] + 0 > 1) { SYM = "cannot judge: the probe exited " exitc[rep, role]; return "ERROR" }
 	line = results[rep, role]
+	# As the lab's parser: one whole JSON object with a "probe" name and a true/false "ok", else no verdict.
+	flat = toplevel(substr(line, 17))
+	if (flat == "" || str(flat, "probe") == "" || okv(flat) == "") { SYM = "cannot judge: broken result line (not one JSON object with \"probe\" and \"ok\"; cut off on the console?)"; return "ERROR" }
+	# Both truth reads must have happened (the lab's run stops at a failed read).
+	for (i = 1; i <= 2; i++) if (!truthq(rep, i == 1 ? "before" : "after")) { SYM = "cannot judge: no ground truth was read (" (i == 1 ? "before" : "after") " the probes)"; return "ERROR" }
 	if (TRUTH == "sockets" && RULE == "counts") {
 		# The held sockets may not move during the run (the lab's rule): else there is no stable truth.
 		truthq(rep, "after"); for (q in Q) after[q] = Q[q]
@@ -129,20 +179,43 @@ function judge(rep, role,   line, o1, s1, o2, q, n, i, pair, moved) {
 		truthq(rep, "before")
 		for (i = 1; i <= n; i++) { split(pairs[i], pair, "="); if (Q[pair[2]] != after[pair[2]]) moved = moved " " pair[2] " " Q[pair[2]] " -> " after[pair[2]] }
 		if (moved != "") { SYM = "cannot judge: the guest's socket counts moved during the run:" moved; return "ERROR" }
-		return judge_with(rep, "before", line)
+		return judge_with(rep, "before", line, flat)
 	}
-	o1 = judge_with(rep, "before", line); s1 = SYM
+	o1 = judge_with(rep, "before", line, flat); s1 = SYM
 	if (o1 == "PASS") return o1
-	o2 = judge_with(rep, "after", line)
+	o2 = judge_with(rep, "after", line, flat)
 	if (o2 == "PASS") return o2
 	SYM = s1
 	return o1
 }
+# What a fabric step of the lab's helper reported: it must have succeeded, with every socket asked for.
+function fabric_check(step, line,   s, w, o) {
+	if (!index(line, "\"ok\":true")) { FABRIC_ERR = "the fabric's " step " step failed in the guest: " substr(line, 17, 200); return }
+	s = line
+	while (match(s, /"wanted":[0-9]+,"open":[0-9]+/)) {
+		w = substr(s, RSTART, RLENGTH); s = substr(s, RSTART + RLENGTH)
+		split(w, o, /[:,]/)
+		if (o[2] != o[4]) FABRIC_ERR = "the guest opened fewer sockets than asked (" o[4] " of " o[2] ")"
+	}
+}
 
+BEGIN {
+	n = split("1 EPERM 2 ENOENT 4 EINTR 5 EIO 11 EAGAIN 12 ENOMEM 13 EACCES 16 EBUSY 19 ENODEV 22 EINVAL 24 EMFILE 90 EMSGSIZE 93 EPROTONOSUPPORT 95 EOPNOTSUPP 97 EAFNOSUPPORT 105 ENOBUFS 110 ETIMEDOUT", a, " ")
+	for (i = 1; i < n; i += 2) ERRNO["arm", a[i]] = a[i + 1]
+	n = split("1 EPERM 2 ENOENT 4 EINTR 5 EIO 11 EAGAIN 12 ENOMEM 13 EACCES 16 EBUSY 19 ENODEV 22 EINVAL 24 EMFILE 97 EMSGSIZE 120 EPROTONOSUPPORT 122 EOPNOTSUPP 124 EAFNOSUPPORT 132 ENOBUFS 145 ETIMEDOUT", a, " ")
+	for (i = 1; i < n; i += 2) ERRNO["mips", a[i]] = a[i + 1]
+	nfab = split(FABRIC, fab_list, " ")
+	FABRIC_ERR = ""
+}
 { sub(/\r$/, "") }
 /^REPROLAB-PACK-REPEAT / { rep = $2; next }
+/^REPROLAB-PACK-FABRIC / { want_fabric = $2; next }
 /^REPROLAB-PACK-TRUTH / { want_truth = $2; next }
-/^REPROLAB-FABRIC / { if (want_truth != "") { truth[rep, want_truth] = $0; want_truth = "" } next }
+/^REPROLAB-FABRIC / {
+	if (want_fabric != "") { fabric_seen[want_fabric] = 1; fabric_check(want_fabric, $0); want_fabric = "" }
+	else if (want_truth != "") { truth[rep, want_truth] = $0; want_truth = "" }
+	next
+}
 /^REPROLAB-PACK-SOCKETS / { sock_phase = $2; sockets[rep, sock_phase] = ""; next }
 /^ *[0-9]+ \/proc\/net\/(tcp6?|udp6?|unix)$/ {
 	if (sock_phase != "") { n = $1 - 1; if (n < 0) n = 0; t = $2; sub(/^\/proc\/net\//, "", t); sockets[rep, sock_phase] = sockets[rep, sock_phase] " " t " " n }
@@ -155,6 +228,7 @@ function judge(rep, role,   line, o1, s1, o2, q, n, i, pair, moved) {
 /^REPROLAB-PACK-/ { sock_phase = "" }
 
 END {
+	for (i = 1; i <= nfab; i++) if (!(fab_list[i] in fabric_seen) && FABRIC_ERR == "") FABRIC_ERR = "the fabric's " fab_list[i] " step reported nothing"
 	nroles = split(ROLES, role_list, " ")
 	errors = 0; reproduced = 0; patched_failed = 0
 	for (r = 1; r <= REPEATS; r++) {

@@ -13,7 +13,7 @@ import { glibcRecipe, type CompileRecipe } from './compile.ts';
 import { writeBundle, type BundleImages } from './writer.ts';
 import { buildKernel, kernelHeaders, type KernelImage } from './kernel.ts';
 import { loadSeries, type Patch } from '../sources/patches.ts';
-import { buildProbes, buildTools, type ProbeSet, type ScenarioProbes, type ScenarioProbeSet } from './probes.ts';
+import { buildProbes, buildTools, type ProbeSet, type ScenarioProbeBuilds, type ScenarioProbes } from './probes.ts';
 import { buildRootfs, type Rootfs } from './rootfs.ts';
 import { storeEntry } from '../store/store.ts';
 import { Planner, planning, type PlannedStep } from '../store/plan.ts';
@@ -52,8 +52,8 @@ export interface Bundle {
   rebuilt: string[];
   /** uClibc targets: the kernel headers its libcs were built on (bisect builds more on them). */
   kernelHeaders?: { headers: string; key: string };
-  /** The probes of the users' scenarios asked for, per variant and linkage (empty for an imported product). */
-  scenarioProbes: ScenarioProbeSet[];
+  /** The probes of the users' scenarios asked for, per variant and linkage, and those that did not build (none for an imported product). */
+  scenarioProbes: ScenarioProbeBuilds;
 }
 
 export async function buildBundle(req: BuildRequest): Promise<Bundle> {
@@ -103,7 +103,7 @@ async function importedBundle(target: Target): Promise<Bundle> {
   const manifest = await readBundleManifest(dir).catch((err: unknown) => {
     throw new LabError(`${target.name}: its imported bundle is gone or unreadable (${dir}): ${(err as Error).message}`, { fix: `import it again: reprolab import-buildroot ${target.imported!.from} --board ${target.qemu.machine} --name ${target.name}` });
   });
-  return { dir, manifest, hit: true, rebuilt: [], scenarioProbes: [] };
+  return { dir, manifest, hit: true, rebuilt: [], scenarioProbes: { sets: [], failed: [] } };
 }
 
 /** One libc build the probes link against, and what the manifest says of it. */
@@ -239,17 +239,25 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
   const entry = await storeEntry(dirs.store, 'bundle', parts, (out) => writeBundle(out, contents, manifestOf));
   ctx.note('bundle', entry.hit);
   // Not part of the image (its key stays the same): run.ts uploads them when the scenario runs.
-  const scenarioProbes: ScenarioProbeSet[] = [];
+  const scenarioProbes: ScenarioProbeBuilds = { sets: [], failed: [] };
   for (const sp of req.scenarioProbes ?? []) {
-    for (const [i, b] of builds.entries()) {
-      const name = `scenario-${sp.scenario}-${b.variant}`;
-      const set = await buildProbes({ variant: b.variant, recipe: b.recipe, libcKey: b.key, toolchain, dirs, logFile: step(name), srcDir: sp.dir });
-      ctx.note(name, set.hit);
-      scenarioProbes.push({ ...set, scenario: sp.scenario });
-      if (!uclibc) continue;
-      const shared = await buildProbes({ variant: b.variant, linkage: 'shared', recipe: uclibcSharedRecipe(ctx.tc, b.key, libcLibDir(b.variant), builds[i]!.loader), libcKey: b.key, toolchain, dirs, logFile: step(`${name}-shared`), srcDir: sp.dir });
-      ctx.note(`${name}-shared`, shared.hit);
-      scenarioProbes.push({ ...shared, scenario: sp.scenario });
+    const mine: ScenarioProbeBuilds['sets'] = [];
+    try {
+      for (const [i, b] of builds.entries()) {
+        const name = `scenario-${sp.scenario}-${b.variant}`;
+        const set = await buildProbes({ variant: b.variant, recipe: b.recipe, libcKey: b.key, toolchain, dirs, logFile: step(name), srcDir: sp.dir });
+        ctx.note(name, set.hit);
+        mine.push({ ...set, scenario: sp.scenario });
+        if (!uclibc) continue;
+        const shared = await buildProbes({ variant: b.variant, linkage: 'shared', recipe: uclibcSharedRecipe(ctx.tc, b.key, libcLibDir(b.variant), builds[i]!.loader), libcKey: b.key, toolchain, dirs, logFile: step(`${name}-shared`), srcDir: sp.dir });
+        ctx.note(`${name}-shared`, shared.hit);
+        mine.push({ ...shared, scenario: sp.scenario });
+      }
+      scenarioProbes.sets.push(...mine);
+    } catch (err) {
+      // A user's probe that does not compile is that scenario's ERROR; the image and the other scenarios go on.
+      if (!(err instanceof LabError) || planning()) throw err;
+      scenarioProbes.failed.push({ scenario: sp.scenario, message: err.message, ...(err.logPath ? { logPath: err.logPath } : {}) });
     }
   }
   // A dry run ends here: nothing was built, so there is no manifest to read and no link to move.

@@ -85,6 +85,12 @@ export interface ScenarioProbeSet extends ProbeSet {
   scenario: string;
 }
 
+/** What a bundle built of the users' scenarios' probes: a probe that does not compile fails its own scenario, not the image. */
+export interface ScenarioProbeBuilds {
+  sets: ScenarioProbeSet[];
+  failed: { scenario: string; message: string; logPath?: string }[];
+}
+
 /**
  * The lab's own guest tools (rl-fabric), statically linked against the image's
  * baseline libc (never a variant under test): the toolchain's glibc on a glibc

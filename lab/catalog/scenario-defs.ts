@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { repoRoot } from '../util/paths.ts';
 import { LabError, UsageError } from '../util/errors.ts';
 import { Fields, parseJson } from '../model/fields.ts';
+import { sha256 } from '../util/digest.ts';
 
 /**
  * Scenario definitions: the declarative half of every scenario, built-in or a user's.
@@ -44,8 +45,10 @@ export interface CountsJudge {
   truth: TruthKind;
   /** result-line field → truth quantity it must equal. */
   equal: Record<string, string>;
-  /** The symptom of ok=false: {field} is replaced by the result line's field. */
+  /** The symptom of ok=false: {field} is replaced by the result line's field, {truth.quantity} by the truth's. */
   failSymptom: string;
+  /** The compared fields must be whole numbers even when the probe says ok=false (a reader that failed still says how far it got). */
+  countsOnFail: boolean;
 }
 
 export interface ScenarioDefinition {
@@ -65,6 +68,8 @@ export interface ScenarioDefinition {
   key: Record<string, string>;
   /** Where it came from, for messages (relative to the repository for built-ins). */
   file: string;
+  /** The definition file's sha256: a repro pack refuses a definition changed since its cell ran. */
+  sha256: string;
   dir: string;
   builtin: boolean;
   /** A user's scenario: its probe sources (built for every target and libc variant). */
@@ -104,7 +109,11 @@ function readArgs(f: Fields, key: string, variants: 'libc' | 'reader'): Record<R
   for (const role of ROLES) {
     if (!a.has(role)) a.fail(role, `a list of arguments (the ${role} role${variants === 'reader' ? role === 'unpatched' ? ', the legacy reader' : ', the fixed reader' : ''})`, undefined);
     out[role] = a.strings(role);
-    out[role].forEach((arg, i) => paramRefs(a, `${role}[${i}]`, arg));
+    out[role].forEach((arg, i) => {
+      // Arguments travel to the guest as text over a serial console (a repro pack): printable and short.
+      if (/[\x00-\x1f\x7f]/.test(arg) || arg.length > 256) a.fail(`${role}[${i}]`, 'printable text of at most 256 characters', arg);
+      paramRefs(a, `${role}[${i}]`, arg);
+    });
   }
   return out;
 }
@@ -115,7 +124,7 @@ function readJudge(f: Fields): ScenarioDefinition['judge'] {
     j.only(['code']);
     return { code: j.oneOf('code', CODE_JUDGES) };
   }
-  j.only(['truth', 'equal', 'failSymptom']);
+  j.only(['truth', 'equal', 'failSymptom', 'countsOnFail']);
   const truth = j.oneOf('truth', Object.keys(TRUTHS) as TruthKind[]);
   const eq = j.object('equal');
   const equal: Record<string, string> = {};
@@ -124,7 +133,13 @@ function readJudge(f: Fields): ScenarioDefinition['judge'] {
     if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(field)) eq.fail(field, 'named like a result-line field (letters, digits, _)', field);
     equal[field] = eq.oneOf(field, TRUTHS[truth]);
   }
-  return { truth, equal, failSymptom: j.optionalString('failSymptom', 'errno={error}') };
+  const failSymptom = j.optionalString('failSymptom', 'errno={error}');
+  for (const m of failSymptom.matchAll(/\{([^}]*)\}/g)) {
+    const ok = /^[A-Za-z][A-Za-z0-9_]*$/.test(m[1]!) || (m[1]!.startsWith('truth.') && (TRUTHS[truth] as readonly string[]).includes(m[1]!.slice(6)));
+    if (!ok) j.fail('failSymptom', `a text whose {…} name result-line fields or truth.<${TRUTHS[truth].join('|')}>`, failSymptom);
+  }
+  if (/[\x00-\x1f\x7f]/.test(failSymptom)) j.fail('failSymptom', 'a text without control characters', failSymptom);
+  return { truth, equal, failSymptom, countsOnFail: j.boolean('countsOnFail', false) };
 }
 
 function readKey(f: Fields): Record<string, string> {
@@ -132,7 +147,12 @@ function readKey(f: Fields): Record<string, string> {
   const k = f.object('key');
   const out: Record<string, string> = {};
   for (const name of k.keys()) {
-    out[name] = k.string(name, /^(unpatched|patched|truth|param)\.[A-Za-z][A-Za-z0-9_]*$/);
+    const ref = k.string(name, /^(unpatched|patched|truth|param)\.[A-Za-z][A-Za-z0-9_]*$/);
+    const [from, what] = ref.split('.') as [string, string];
+    const truthNames = [...new Set([...NET_QUANTITIES, ...SOCKET_QUANTITIES, 'firstLinkChunkBytes'])];
+    if (from === 'truth' && !truthNames.includes(what)) k.fail(name, `truth.<${truthNames.join('|')}>`, ref);
+    if (from === 'param' && !(PARAM_NAMES as readonly string[]).includes(what)) k.fail(name, `param.<${PARAM_NAMES.join('|')}>`, ref);
+    out[name] = ref;
   }
   return out;
 }
@@ -152,8 +172,7 @@ function readFabric(f: Fields): ScenarioDefinition['fabric'] {
   fab.only(['interfaces', 'sockets', 'churn']);
   const out: ScenarioDefinition['fabric'] = {};
   if (fab.has('interfaces')) {
-    out.interfaces = fab.typeOf('interfaces') === 'number' ? String(fab.integer('interfaces', 1, 4096)) : fab.string('interfaces');
-    paramRefs(fab, 'interfaces', out.interfaces);
+    out.interfaces = fab.typeOf('interfaces') === 'number' ? String(fab.integer('interfaces', 0, 1024)) : fab.string('interfaces', /^\{interfaces\}$/);
   }
   if (fab.has('sockets')) {
     out.sockets = fab.string('sockets');
@@ -170,7 +189,9 @@ function readFabric(f: Fields): ScenarioDefinition['fabric'] {
 /** Reads and validates one definition; `dir` is the scenario's folder. */
 export function parseScenarioDefinition(file: string, text: string, dir: string, builtin: boolean): ScenarioDefinition {
   const shown = displayPath(file);
-  const f = new Fields(shown, parseText(shown, text));
+  const doc = parseText(shown, text);
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new LabError(`${shown}: must hold one object (name, bug, title, variants, probe, judge…); it holds ${doc === null || doc === undefined ? 'nothing' : Array.isArray(doc) ? 'a list' : `a ${typeof doc}`}`, { fix: `see the README's "A scenario of your own" for an example of ${path.basename(shown)}` });
+  const f = new Fields(shown, doc);
   f.only(['name', 'bug', 'title', 'variants', 'defaults', 'fabric', 'probe', 'judge', 'key', 'sweep']);
   const name = f.string('name', NAME);
   if (name !== path.basename(dir)) f.fail('name', `the folder's name "${path.basename(dir)}"`, name, `rename the folder or set "name": "${path.basename(dir)}" in ${shown}`);
@@ -189,9 +210,13 @@ export function parseScenarioDefinition(file: string, text: string, dir: string,
   for (const m of templates.join(' ').matchAll(/\{([^}]*)\}/g)) {
     if (!(m[1]! in defaults)) f.fail(`defaults.${m[1]}`, `a default value (a template names {${m[1]}})`, undefined);
   }
-  if (!('code' in judge) && !probe) f.fail('probe', 'an object {program, args} (a declarative judge judges a probe)', undefined);
+  if (!probe && !('code' in judge && judge.code === 'uevent')) f.fail('probe', 'an object {program, args} (the judge judges a probe)', undefined);
+  // B2's judge runs the lab's own uevent-listener from the image: a user's folder cannot supply it.
+  if (!builtin && 'code' in judge && judge.code === 'uevent') f.fail('judge.code', `one of ${CODE_JUDGES.filter((c) => c !== 'uevent').join(', ')} (uevent drives the lab's own listener; a scenario of your own cannot replace it)`, judge.code);
+  if ('code' in judge && f.has('key')) f.fail('key', 'absent (a code judge reports its own numbers)', 'present');
   const sweep = f.has('sweep') ? f.oneOf('sweep', SWEEP_AXES) : undefined;
   if (sweep && !(sweep in defaults)) f.fail(`defaults.${sweep}`, `a default value (the scenario sweeps ${sweep})`, undefined);
+  if (sweep && !('code' in judge) && !templates.some((t) => t.includes(`{${sweep}}`))) f.fail('sweep', `a parameter the fabric or the probe's arguments use ({${sweep}} appears in none)`, sweep);
   const probesDir = builtin ? undefined : path.join(dir, 'probes');
   const probes = probesDir ? cFiles(probesDir) : [];
   if (probe && probesDir && !probes.includes(probe.program)) {
@@ -210,6 +235,7 @@ export function parseScenarioDefinition(file: string, text: string, dir: string,
     key: readKey(f),
     ...(sweep ? { sweep } : {}),
     file: shown,
+    sha256: sha256(text),
     dir,
     builtin,
     ...(probesDir ? { probesDir } : {}),
@@ -229,7 +255,8 @@ export function loadScenarioDir(dir: string, builtin: boolean): ScenarioDefiniti
   const shown = displayPath(dir);
   let names: string[];
   try {
-    names = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    // Hidden folders (.git of a checkout) are not scenarios.
+    names = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
   } catch {
     throw new UsageError(`scenario directory ${shown} does not exist or cannot be read`, { fix: 'pass an existing directory to --scenario-dir (or REPROLAB_SCENARIOS)' });
   }

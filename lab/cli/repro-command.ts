@@ -1,8 +1,10 @@
+import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { packRepro } from '../workflows/repro/pack.ts';
+import { onAbnormalExit } from '../util/lifetime.ts';
 import { inputDirOption, outFileOption } from './input.ts';
 
 export function registerReproCommands(program: Command): void {
@@ -16,12 +18,15 @@ export function registerReproCommands(program: Command): void {
       inputDirOption('<cell>', cell);
       if (opts.output) outFileOption('--output', opts.output);
       const work = await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-pack-'));
+      // Ctrl-C exits without running finally blocks: the copies of the images go then too.
+      const undo = onAbnormalExit(() => rmSync(work, { recursive: true, force: true }));
       try {
         const r = await packRepro({ cellDir: path.resolve(cell), ...(opts.output ? { out: opts.output } : {}), work, progress: (l) => console.error(l) });
         console.log(`${r.file}: ${r.files.length} files, verdict to reproduce ${r.verdict}`);
         console.log(`  run it: tar -xzf ${path.basename(r.file)} && cd ${r.name} && sh run.sh`);
       } finally {
         await fs.rm(work, { recursive: true, force: true });
+        undo();
       }
     });
 }

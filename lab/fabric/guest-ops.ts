@@ -81,9 +81,12 @@ export async function settledNetTruth(guest: Guest, opts: { intervalMs?: number;
   }
 }
 
+/** The guest shell command whose output parseProcNetCounts reads (a repro pack's guest.sh runs it too). */
+export const SOCKET_TRUTH_COMMAND = 'wc -l /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 /proc/net/unix 2>/dev/null';
+
 /** Sockets per /proc/net table: what a sock_diag dump of the same family should return. */
 export async function readSocketTruth(guest: Guest): Promise<SocketTruth> {
-  const r = await guest.exec(['sh', '-c', 'wc -l /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 /proc/net/unix 2>/dev/null'], { timeoutMs: timeout('guestStateRead') });
+  const r = await guest.exec(['sh', '-c', SOCKET_TRUTH_COMMAND], { timeoutMs: timeout('guestStateRead') });
   return parseProcNetCounts(r.stdout);
 }
 

@@ -30,6 +30,7 @@ export async function uploadTree(guest: Guest, placement: TreePlacement, work: s
     await fs.rm(stage, { recursive: true, force: true });
     await fs.rm(tar, { force: true });
   }
-  const r = await guest.exec(['sh', '-c', `tar -xf ${remote} -C / && rm -f ${remote}`]);
+  // The tar goes whether or not it unpacked.
+  const r = await guest.exec(['sh', '-c', `tar -xf ${remote} -C /; rc=$?; rm -f ${remote}; exit $rc`]);
   if (r.exitCode !== 0) throw new LabError(`unpacking ${what} in the guest failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
 }

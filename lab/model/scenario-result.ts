@@ -65,6 +65,8 @@ export interface ScenarioResult {
     bundleDir?: string;
     /** A user's scenario: its probe builds, uploaded into the guest. */
     scenarioProbes?: { variant: string; linkage: 'static' | 'shared'; dir: string }[];
+    /** The scenario's definition as it ran. */
+    scenarioDefinition?: { file: string; sha256: string };
   };
   evidenceDir: string;
   startedAt: string;
@@ -85,6 +87,7 @@ export interface CellRecord {
   bundleDir: string;
   bundleKey: string;
   scenarioProbes: { variant: string; linkage: 'static' | 'shared'; dir: string }[];
+  definitionSha256: string;
 }
 
 export async function readCellRecord(file: string): Promise<CellRecord> {
@@ -96,17 +99,18 @@ export async function readCellRecord(file: string): Promise<CellRecord> {
   }
   const top = new Fields(file, parseJson(file, text));
   const deps = top.object('depends');
-  if (!deps.has('bundleDir')) deps.fail('bundleDir', 'the bundle the cell booted (written by this version of the lab)', undefined, 'run the cell again with this version of reprolab, then pack it');
+  if (!deps.has('bundleDir') || !deps.has('scenarioDefinition')) deps.fail('bundleDir', 'the bundle the cell booted (written by this version of the lab)', undefined, 'run the cell again with this version of reprolab, then pack it');
   const rate = top.object('rate');
   return {
-    scenario: top.string('scenario'),
-    target: top.string('target'),
+    scenario: top.string('scenario', /^[a-z][a-z0-9-]{0,39}$/),
+    target: top.string('target', /^[a-z0-9][a-z0-9._-]*$/),
     verdict: top.oneOf('verdict', VERDICTS),
     repeats: rate.integer('repeats', 0, 1_000_000),
     params: top.record('params'),
     variants: top.list('variants').map((v) => ({ variant: v.string('variant'), role: v.oneOf('role', ['unpatched', 'patched'] as const), describe: v.string('describe'), outcome: v.string('outcome'), symptom: v.optionalString('symptom', '') })),
     bundleDir: deps.string('bundleDir'),
     bundleKey: deps.string('bundleKey'),
+    definitionSha256: deps.object('scenarioDefinition').string('sha256', /^[0-9a-f]{64}$/),
     scenarioProbes: deps.has('scenarioProbes') ? deps.list('scenarioProbes').map((p) => ({ variant: p.string('variant'), linkage: p.oneOf('linkage', ['static', 'shared'] as const), dir: p.string('dir') })) : [],
   };
 }

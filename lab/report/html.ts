@@ -3,6 +3,8 @@ import { type VerdictChange } from '../model/matrix-result.ts';
 import { type MatrixCellResult, type MatrixResult, type MatrixSweepResult } from '../model/matrix-result.ts';
 import { FETCH_HINT, missingSources } from './missing-sources.ts';
 import { thresholdText } from '../scenarios/sweep.ts';
+import { findScenario } from '../scenarios/registry.ts';
+import { notPackable } from '../scenarios/portable.ts';
 import { escapeXml as esc } from './escape.ts';
 
 const VERDICT_COLORS: Record<string, string> = {
@@ -89,6 +91,15 @@ function changes(r: MatrixResult): string {
   ].join('\n');
 }
 
+/** How to hand a judged cell over (a repro pack), or why it cannot travel yet. */
+function handOver(c: MatrixCellResult): string {
+  if (!c.verdict || c.verdict === 'ERROR' || !c.evidenceDir) return '';
+  const s = findScenario(c.scenario);
+  const why = s ? notPackable(s) : undefined;
+  if (why) return `<p class="note">No repro pack for ${esc(c.scenario)} yet: ${esc(why)}.</p>`;
+  return `<p class="note">Hand it over: <code>reprolab${s?.definition?.builtin === false || !s ? ' --scenario-dir DIR' : ''} repro pack ${esc(c.evidenceDir)}</code> writes a tar.gz that reproduces this cell with only QEMU and sh.</p>`;
+}
+
 function detail(c: MatrixCellResult, htmlDir: string): string {
   if (c.status === 'skipped') return '';
   const variants = c.variants
@@ -103,7 +114,7 @@ ${attempts}
 <table><tr><th>role</th><th>variant</th><th>outcome</th><th>symptom</th><th>evidence</th></tr>${variants}</table>
 ${key ? `<h3>Measured</h3><table>${key}</table>` : ''}
 <p>${[link(c.resultFile, 'result.json', htmlDir), link(c.evidenceDir, 'evidence directory', htmlDir), link(c.consoleLog, 'console log', htmlDir)].filter(Boolean).join(' · ')}</p>
-${c.verdict && c.verdict !== 'ERROR' && c.evidenceDir ? `<p class="note">Hand it over: <code>reprolab repro pack ${esc(c.evidenceDir)}</code> writes a tar.gz that reproduces this cell with only QEMU and sh (a scenario of your own: give its --scenario-dir too).</p>` : ''}
+${handOver(c)}
 ${c.uname ? `<p class="note">${esc(c.uname)}</p>` : ''}
 ${c.qemu ? `<h3>QEMU command line</h3><pre>${esc(c.qemu)}</pre>` : ''}
 ${digests ? `<h3>Digests</h3><table>${digests}</table>` : ''}

@@ -14,9 +14,12 @@ export function socketCounts(t: SocketTruth): TruthCounts {
   return { ...t };
 }
 
-/** "errno={error} after {requests} requests" with the result line's fields ("?" for an absent one). */
-export function fillTemplate(template: string, r: ProbeResult): string {
-  return template.replace(/\{([A-Za-z][A-Za-z0-9_]*)\}/g, (_, f: string) => (r[f] === undefined ? '?' : String(r[f])));
+/** "errno={error} after {requests} requests, sockets {sockets}/{truth.tcp}" with the result line's fields ("?" for an absent one) and the truth's quantities. */
+export function fillTemplate(template: string, r: ProbeResult, truth: TruthCounts = {}): string {
+  return template.replace(/\{([A-Za-z][A-Za-z0-9_.]*)\}/g, (_, f: string) => {
+    if (f.startsWith('truth.')) return String(truth[f.slice(6)] ?? 0);
+    return r[f] === undefined ? '?' : String(r[f]);
+  });
 }
 
 /**
@@ -27,9 +30,10 @@ export function judgeCounts(rule: CountsJudge, r: ProbeResult, truth: TruthCount
   const pairs = Object.entries(rule.equal);
   const zero = pairs.filter(([, q]) => !(truth[q]! > 0));
   if (zero.length) return cannotJudge(`the ground truth (${rule.truth}) is empty: ${zero.map(([, q]) => `${q}=${truth[q]}`).join(', ')}: nothing to compare with`);
-  if (!r.ok) return { outcome: 'FAIL', symptom: fillTemplate(rule.failSymptom, r) };
+  if (!r.ok && !rule.countsOnFail) return { outcome: 'FAIL', symptom: fillTemplate(rule.failSymptom, r, truth) };
   const bad = notCounts(r, pairs.map(([f]) => f));
   if (bad.length) return cannotJudge(lacks(r, bad));
+  if (!r.ok) return { outcome: 'FAIL', symptom: fillTemplate(rule.failSymptom, r, truth) };
   const shown = pairs.map(([f, q]) => `${f} ${String(r[f])}/${truth[q]}`).join(', ');
   if (pairs.some(([f, q]) => r[f] !== truth[q])) return { outcome: 'FAIL', symptom: `incomplete: ${shown}${r['complete'] === false ? ' (no NLMSG_DONE)' : ''}` };
   return { outcome: 'PASS', symptom: shown };

@@ -2,12 +2,14 @@ import type { CodeJudge, CountsJudge, ScenarioDefinition } from '../catalog/scen
 import { parseSockets, startChurn } from '../fabric/guest-ops.ts';
 import type { FabricSpec } from '../fabric/fabric.ts';
 import { formatBurst, parseBurst } from '../fabric/usb-plan.ts';
+import { MAX_INTERFACES } from '../fabric/interfaces.ts';
 import { LabError } from '../util/errors.ts';
 import { judgeCounts, netCounts, socketCounts, type TruthCounts } from './counts-judge.ts';
 import { getifaddrsRepeat } from './defs/getifaddrs.ts';
 import { dumpHangRepeat } from './defs/dumps.ts';
 import { ueventRepeat } from './defs/uevent.ts';
 import { runAgainstNetTruth, runAgainstSocketTruth } from './truth-run.ts';
+import { probeDirFor } from './variants.ts';
 import type { CodeRepeat, ProbeCall, RepeatResult, Scenario, ScenarioContext, ScenarioParams } from './types.ts';
 import type { SocketTruth } from '../fabric/truth.ts';
 
@@ -29,8 +31,12 @@ function paramsOf(def: ScenarioDefinition): ScenarioParams {
 
 function fabricOf(def: ScenarioDefinition, p: ScenarioParams): FabricSpec {
   const f = def.fabric;
+  const interfaces = f.interfaces ? Number(fillParams(f.interfaces, p)) : undefined;
+  if (interfaces !== undefined && !(Number.isInteger(interfaces) && interfaces >= 0 && interfaces <= MAX_INTERFACES)) {
+    throw new LabError(`interface count ${interfaces} is out of range`, { fix: `give a whole number from 0 to ${MAX_INTERFACES}` });
+  }
   return {
-    ...(f.interfaces ? { interfaces: Number(fillParams(f.interfaces, p)) } : {}),
+    ...(interfaces !== undefined ? { interfaces } : {}),
     ...(f.sockets ? { sockets: parseSockets(fillParams(f.sockets, p)) } : {}),
   };
 }
@@ -50,7 +56,7 @@ function keyOf(def: ScenarioDefinition, truth: TruthCounts, byRole: (r: 'unpatch
 function countsRepeat(def: ScenarioDefinition, rule: CountsJudge): CodeRepeat {
   return async (given, probe) => {
     // A libc scenario on a uClibc image runs the dynamically linked probe: it loads the variant's own libc.so, as a product's programs do.
-    const ctx = def.variants === 'libc' ? { ...given, variants: given.variants.map((v) => (v.shared ? { ...v, probeDir: v.shared.probeDir } : v)) } : given;
+    const ctx = { ...given, variants: given.variants.map((v) => ({ ...v, probeDir: probeDirFor(def.variants === 'libc', v) })) };
     if (rule.truth === 'net') {
       const t = await runAgainstNetTruth(ctx, probe.program, probe.argsFor, (r, truth) => judgeCounts(rule, r, netCounts(truth)));
       return { runs: t.runs, key: keyOf(def, netCounts(t.before), t.byRole, ctx.params) };
@@ -68,12 +74,13 @@ export function scenarioFromDefinition(def: ScenarioDefinition): Scenario {
     program: def.probe?.program ?? '',
     argsFor: (v) => (def.probe ? def.probe.args[v.role].map((a) => fillParams(a, params)) : []),
   });
-  const defaults = paramsOf(def);
-  // Checked on load: a socket spec or a burst that does not parse is the definition's error.
+  let defaults: ScenarioParams;
+  // Checked on load: a socket spec, a burst or an interface count that does not parse is the definition's error.
   try {
+    defaults = paramsOf(def);
     fabricOf(def, defaults);
   } catch (err) {
-    throw new LabError(`${def.file}: fabric: ${(err as Error).message}`, { fix: `edit ${def.file}` });
+    throw new LabError(`${def.file}: defaults/fabric: ${(err as Error).message}`, { fix: `edit ${def.file}` });
   }
   return {
     name: def.name,

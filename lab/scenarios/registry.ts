@@ -62,6 +62,11 @@ export function scenarioProbesOf(scenarios: Scenario[]): ScenarioProbes[] {
   return scenarios.flatMap((s) => (s.definition?.probesDir ? [{ scenario: s.name, dir: s.definition.probesDir }] : []));
 }
 
+/** The scenario of that name, or undefined (a report of a run whose user's scenarios are not loaded here). */
+export function findScenario(name: string): Scenario | undefined {
+  return load().get(name);
+}
+
 export function scenarioByName(name: string): Scenario {
   const s = load().get(name);
   if (!s) throw new UsageError(`unknown scenario "${name}"`, { fix: `use one of: ${scenarioNames().join(', ')} (a scenario of your own: --scenario-dir DIR or REPROLAB_SCENARIOS)` });

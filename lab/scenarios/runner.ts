@@ -6,7 +6,7 @@ import { shellQuote } from '../util/shell-quote.ts';
 import { startGuest, type Guest } from '../guest/guest.ts';
 import { describeError, LabError } from '../util/errors.ts';
 import { uploadTree } from '../guest/upload-tree.ts';
-import type { ScenarioProbeSet } from '../bundle/probes.ts';
+import type { ScenarioProbeBuilds } from '../bundle/probes.ts';
 import { scenarioProbeDir } from '../model/guest-layout.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { type RepeatResult, type Scenario, type ScenarioParams, type VariantPlan } from './types.ts';
@@ -31,14 +31,16 @@ export interface RunOptions {
   /** Reuse a booted guest (sweeps); it is then neither booted nor stopped here. */
   guest?: Guest;
   /** A user's scenario: its probes as the bundle built them (buildBundle's scenarioProbes). */
-  scenarioProbes?: ScenarioProbeSet[];
+  scenarioProbes?: ScenarioProbeBuilds;
 }
 
 /** A user's scenario's probes are not in the image: they go to their guest folders before it runs. */
 async function installScenarioProbes(opts: RunOptions, guest: Guest): Promise<void> {
   const { scenario } = opts;
   if (!scenario.definition?.probesDir) return;
-  const sets = (opts.scenarioProbes ?? []).filter((p) => p.scenario === scenario.name);
+  const failed = opts.scenarioProbes?.failed.find((f) => f.scenario === scenario.name);
+  if (failed) throw new LabError(failed.message, { ...(failed.logPath ? { logPath: failed.logPath } : {}), fix: 'fix the probe; the other scenarios of this target ran' });
+  const sets = (opts.scenarioProbes?.sets ?? []).filter((p) => p.scenario === scenario.name);
   if (!sets.length) {
     throw new LabError(`the probes of scenario "${scenario.name}" (${scenario.definition.probesDir}) were not built for this image`, { fix: 'an imported Buildroot product has no lab toolchain to build them; run the scenario on a lab-built target' });
   }
@@ -144,7 +146,8 @@ export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
     depends: {
       ...depends(manifest, guest, uname),
       bundleDir: path.resolve(opts.bundleDir),
-      ...(scenario.definition?.probesDir ? { scenarioProbes: (opts.scenarioProbes ?? []).filter((p) => p.scenario === scenario.name).map((p) => ({ variant: p.variant, linkage: p.linkage, dir: p.dir })) } : {}),
+      ...(scenario.definition ? { scenarioDefinition: { file: scenario.definition.file, sha256: scenario.definition.sha256 } } : {}),
+      ...(scenario.definition?.probesDir ? { scenarioProbes: (opts.scenarioProbes?.sets ?? []).filter((p) => p.scenario === scenario.name).map((p) => ({ variant: p.variant, linkage: p.linkage, dir: p.dir })) } : {}),
     },
     evidenceDir: opts.outDir,
     startedAt: new Date(started).toISOString(),

@@ -5,7 +5,7 @@ import { startGuest, type Guest } from '../guest/guest.ts';
 import { LabError, UsageError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { runScenario } from './runner.ts';
-import type { ScenarioProbeSet } from '../bundle/probes.ts';
+import type { ScenarioProbeBuilds } from '../bundle/probes.ts';
 import { type Scenario, type ScenarioParams } from './types.ts';
 import { type ScenarioResult } from '../model/scenario-result.ts';
 import { type Outcome } from '../model/verdict.ts';
@@ -107,7 +107,7 @@ export async function runSweep(opts: {
   /** Reuse a booted guest (the matrix); it is then neither booted nor stopped here. */
   guest?: Guest;
   /** A user's scenario: its probes as the bundle built them. */
-  scenarioProbes?: ScenarioProbeSet[];
+  scenarioProbes?: ScenarioProbeBuilds;
 }): Promise<SweepResult> {
   const manifest = await readBundleManifest(opts.bundleDir);
   await fs.mkdir(opts.outDir, { recursive: true });

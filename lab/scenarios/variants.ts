@@ -57,3 +57,11 @@ function libcPlans(scenario: Scenario, manifest: BundleManifest, patchedLibc: st
     { variant: 'fixed', role: 'patched', probeDir: dirOf(base), describe: 'the fixed reader' },
   ];
 }
+
+/**
+ * Where a variant's probe runs from: a libc scenario on a uClibc image runs the dynamically linked
+ * build (it loads the variant's own libc.so, as a product's programs do); everything else the static one.
+ */
+export function probeDirFor(usesLibc: boolean, v: VariantPlan): string {
+  return usesLibc && v.shared ? v.shared.probeDir : v.probeDir;
+}

@@ -1,6 +1,7 @@
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { LabError } from '../util/errors.ts';
 import { cacheKey } from '../util/digest.ts';
 import { exists, tempSibling } from '../util/fs.ts';
 import { withLock } from './lock.ts';
@@ -63,4 +64,16 @@ export async function storeEntry(
     },
     onWait,
   );
+}
+
+/** The inputs a finished entry was built from (its .inputs.json), e.g. a probe build's source digests. */
+export async function entryInputs(dir: string): Promise<Record<string, unknown>> {
+  const file = path.join(dir, '.inputs.json');
+  try {
+    const doc = JSON.parse(await fs.readFile(file, 'utf8')) as { inputs?: unknown };
+    if (doc.inputs && typeof doc.inputs === 'object') return doc.inputs as Record<string, unknown>;
+  } catch {
+    // Reported below.
+  }
+  throw new LabError(`${file}: missing or unreadable: the store entry is incomplete`, { fix: 'build it again' });
 }

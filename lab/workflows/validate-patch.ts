@@ -7,7 +7,7 @@ import type { SourceOptions } from '../sources/resolve.ts';
 import { describeError, LabError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { allScenarios, scenarioProbesOf } from '../scenarios/registry.ts';
-import type { ScenarioProbeSet } from '../bundle/probes.ts';
+import type { ScenarioProbeBuilds } from '../bundle/probes.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import { type ScenarioParams } from '../scenarios/types.ts';
 import { type ScenarioResult } from '../model/scenario-result.ts';
@@ -56,8 +56,9 @@ export async function validatePatch(opts: {
   for (const target of opts.targets) {
     say(`${target.name}: building uClibc with ${opts.patches.map((p) => path.basename(p)).join(', ')}`);
     let bundleDir: string;
-    let scenarioProbes: ScenarioProbeSet[] = [];
-    const scenarios = allScenarios().filter((s) => s.usesLibc);
+    let scenarioProbes: ScenarioProbeBuilds = { sets: [], failed: [] };
+    // An imported product has no lab toolchain to build a user's probes: those scenarios are not run on it.
+    const scenarios = allScenarios().filter((s) => s.usesLibc && !(target.imported && s.definition?.probesDir));
     try {
       const logDir = path.join(opts.outDir, target.name, 'build');
       bundleDir = target.imported

@@ -21,7 +21,7 @@ function lab(args: string[], cwd = root) {
 }
 
 /** The only programs run.sh may use: QEMU and a POSIX shell's utilities. */
-const TOOLS = ['sh', 'awk', 'sed', 'grep', 'tr', 'cat', 'mkfifo', 'mktemp', 'sleep', 'rm', 'dirname', 'sha256sum'];
+const TOOLS = ['sh', 'awk', 'sed', 'grep', 'tr', 'cat', 'mkdir', 'mkfifo', 'sleep', 'rm', 'dirname', 'sha256sum'];
 
 async function hiddenLabPath(qemu: string): Promise<string> {
   const bin = path.join(root, `bin-${qemu}`);
@@ -99,6 +99,29 @@ describe('a scenario of your own', () => {
   });
 });
 
+describe('a scenario of your own runs where the built-in ones do', () => {
+  const skip61 = skipReasonFor(glibc61);
+  it.skipIf(!!skip61)(skip61 ?? `sweep: if-nameindex over the interface count on ${glibc61}`, { timeout: 20 * 60_000 }, async () => {
+    const r = await lab(['--scenario-dir', userScenarios, 'sweep', 'if-nameindex', '--target', glibc61, '--interfaces', '0..24:24', '--json', '--out', path.join(root, 'sweep')]);
+    expect(r.exitCode, r.all.slice(-2000)).toBe(0);
+    const s = JSON.parse(r.stdout) as { points: { value: number; unpatched: string; unpatchedSymptom: string }[] };
+    expect(s.points.map((p) => [p.value, p.unpatched])).toEqual([[0, 'PASS'], [24, 'PASS']]);
+    // More interfaces, more links: the count followed the fabric.
+    const counts = s.points.map((p) => Number(/^count (\d+)\/\1$/.exec(p.unpatchedSymptom)?.[1]));
+    expect(counts[1]! - counts[0]!).toBeGreaterThanOrEqual(24);
+  });
+
+  const skip16k = skipReasonFor(malta16k);
+  it.skipIf(!!skip16k)(skip16k ?? `validate-patch: the lab's B1 fix, as a user's patch, FIXES the user's if-nameindex on ${malta16k}`, { timeout: 30 * 60_000 }, async () => {
+    const fix = path.join(repoRoot, 'images/libc/uclibc-0.9.33.2/variants/patched/0001-getifaddrs-peek-size-netlink-chunks.patch');
+    const r = await lab(['--scenario-dir', userScenarios, 'validate-patch', fix, '--libc', 'uclibc-0.9.33.2', '--targets', malta16k, '--json', '--out', path.join(root, 'validate')]);
+    expect(r.exitCode, r.all.slice(-2000)).toBe(0);
+    const v = JSON.parse(r.stdout) as { findings: { finding: string; results: { scenario: string; verdict: string }[] }[] };
+    expect(v.findings[0]!.finding).toBe('FIXES');
+    expect(v.findings[0]!.results.map((x) => [x.scenario, x.verdict])).toContainEqual(['if-nameindex', 'CONFIRMED']);
+  });
+});
+
 describe('reprolab repro pack', () => {
   const skip61 = skipReasonFor(glibc61);
   it.skipIf(!!skip61)(skip61 ?? `dump-read on ${glibc61} (a 6.1 target): the unpacked pack gives CONFIRMED with only QEMU and sh`, { timeout: 30 * 60_000 }, async () => {
@@ -136,7 +159,7 @@ describe('reprolab repro pack', () => {
   it('what a pack cannot carry, and a cell the lab could not judge, are refused with the reason', { timeout: 5 * 60_000 }, async () => {
     const cell = path.join(root, 'cell-uevent');
     await fs.mkdir(cell, { recursive: true });
-    const result = { scenario: 'uevent', target: targets[0]!.name, verdict: 'CONFIRMED', rate: { repeats: 1 }, params: {}, variants: [], depends: { bundleDir: '/nonexistent', bundleKey: 'k' } };
+    const result = { scenario: 'uevent', target: targets[0]!.name, verdict: 'CONFIRMED', rate: { repeats: 1 }, params: {}, variants: [], depends: { bundleDir: '/nonexistent', bundleKey: 'k', scenarioDefinition: { file: 'x', sha256: 'a'.repeat(64) } } };
     await fs.writeFile(path.join(cell, 'result.json'), JSON.stringify(result));
     let r = await lab(['repro', 'pack', cell]);
     expect(r.exitCode).toBe(2);
@@ -147,5 +170,9 @@ describe('reprolab repro pack', () => {
     expect(r.all).toMatch(/the lab could not judge this cell \(ERROR\)/);
     r = await lab(['repro', 'pack', path.join(root, 'no-such-cell')]);
     expect(r.exitCode).toBe(2);
+    // A definition edited since the cell ran would pack another experiment under the old verdict.
+    await fs.writeFile(path.join(cell, 'result.json'), JSON.stringify({ ...result, scenario: 'dump-read' }));
+    r = await lab(['repro', 'pack', cell]);
+    expect(r.all).toMatch(/images\/scenarios\/dump-read\/scenario.json changed since this cell ran/);
   });
 });

@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { judgeCounts, netCounts } from '../../lab/scenarios/counts-judge.ts';
 import { judgeGetifaddrs } from '../../lab/scenarios/defs/getifaddrs.ts';
 import { judgeAgainstEither } from '../../lab/scenarios/truth-run.ts';
 import { repoRoot } from '../../lab/util/paths.ts';
+import { errnoName } from '../../lab/scenarios/result-line.ts';
 
 /*
  * A repro pack judges with images/repro/judge.awk, the lab with TypeScript: the same
@@ -52,15 +54,16 @@ function consoleOf(before: string[], after: string[], runs: Run[], opts: { done?
 }
 
 async function awkJudge(vars: Record<string, string>, text: string): Promise<{ judged: Record<string, { outcome: string; symptom: string }>; verdict: string }> {
-  const args = Object.entries(vars).flatMap(([k, v]) => ['-v', `${k}=${v}`]);
-  const r = await execa('awk', [...args, '-f', path.join(repoRoot, 'images', 'repro', 'judge.awk')], { input: text.replace(/\r/g, '') });
+  const { FAILSYM, ...rest } = vars;
+  const args = Object.entries({ ARCH: 'arm', FABRIC: '', ...rest }).flatMap(([k, v]) => ['-v', `${k}=${v}`]);
+  const r = await execa('awk', [...args, '-f', path.join(repoRoot, 'images', 'repro', 'judge.awk')], { input: text.replace(/\r/g, ''), env: { REPRO_FAILSYM: FAILSYM ?? '' } });
   const judged: Record<string, { outcome: string; symptom: string }> = {};
   for (const m of r.stdout.matchAll(/^REPROLAB-PACK-JUDGED r1 (\S+) (\S+) (.*)$/gm)) judged[m[1]!] = { outcome: m[2]!, symptom: m[3]! };
   return { judged, verdict: /^VERDICT (\S+)/m.exec(r.stdout)?.[1] ?? '' };
 }
 
 describe('judge.awk gives the lab judges\' answers', () => {
-  const rule: CountsJudge = { truth: 'net', equal: { count: 'links' }, failSymptom: 'errno={error}' };
+  const rule: CountsJudge = { truth: 'net', equal: { count: 'links' }, failSymptom: 'errno={error}', countsOnFail: false };
   const counts = { RULE: 'counts', TRUTH: 'net', EQUAL: 'count=links', FAILSYM: 'errno={error}', ROLES: 'unpatched patched', REPEATS: '1' };
   const full = truth(LINKS, ADDRS);
   const empty = truth([], []);
@@ -83,20 +86,20 @@ describe('judge.awk gives the lab judges\' answers', () => {
   });
 
   it("a symptom template with several fields is filled as the lab fills it (getifaddrs-mechanism's)", async () => {
-    const r: CountsJudge = { truth: 'net', equal: { links: 'links', addrs: 'addrs' }, failSymptom: 'errno={error} after {requests} requests (first chunk {firstChunkBytes} B)' };
+    const r: CountsJudge = { truth: 'net', equal: { links: 'links', addrs: 'addrs' }, failSymptom: 'errno={error} after {requests} requests (first chunk {firstChunkBytes} B)', countsOnFail: true };
     const result: ProbeResult = { probe: 'ifaddrs-mechanism', ok: false, links: 0, addrs: 0, firstChunkBytes: 6600, requests: 2, errno: 16, error: 'EBUSY' };
-    const vars = { ...counts, EQUAL: 'links=links;addrs=addrs', FAILSYM: r.failSymptom };
+    const vars = { ...counts, EQUAL: 'links=links;addrs=addrs', FAILSYM: r.failSymptom, COUNTSONFAIL: '1' };
     const pack = await awkJudge(vars, consoleOf([dumpLine(full)], [dumpLine(full)], [{ role: 'unpatched', result }, { role: 'patched', result: { probe: 'm', ok: true, links: 3, addrs: 3 } }]));
     expect(pack.judged['unpatched']).toEqual(judgeCounts(r, result, netCounts(full)));
     expect(pack.judged['patched']).toEqual({ outcome: 'PASS', symptom: 'links 3/3, addrs 3/3' });
   });
 
   it('the sockets truth: counts from wc -l, and a table that moved is an ERROR', async () => {
-    const vars = { ...counts, TRUTH: 'sockets', EQUAL: 'sockets=tcp', FAILSYM: 'errno={error}, sockets {sockets}' };
+    const vars = { ...counts, TRUTH: 'sockets', EQUAL: 'sockets=tcp', FAILSYM: 'errno={error}, sockets {sockets}/{truth.tcp}', COUNTSONFAIL: '1' };
     const wc = (n: number) => [`  ${n + 1} /proc/net/tcp`, '    1 /proc/net/tcp6', '    3 /proc/net/unix'];
     const ok = await awkJudge(vars, consoleOf(wc(502), wc(502), [{ role: 'unpatched', result: { probe: 'd', ok: true, sockets: 34, complete: false } }, { role: 'patched', result: { probe: 'd', ok: true, sockets: 502 } }], { sockets: true }));
     const tcp = { tcp: 502, tcp6: 0, udp: 0, udp6: 0, unix: 2 };
-    const r: CountsJudge = { truth: 'sockets', equal: { sockets: 'tcp' }, failSymptom: vars.FAILSYM };
+    const r: CountsJudge = { truth: 'sockets', equal: { sockets: 'tcp' }, failSymptom: vars.FAILSYM, countsOnFail: true };
     expect(ok.judged['unpatched']).toEqual({ outcome: 'FAIL', symptom: judgeCounts(r, { probe: 'd', ok: true, sockets: 34, complete: false }, tcp).symptom });
     expect(ok.judged['patched']).toEqual({ outcome: 'PASS', symptom: 'sockets 502/502' });
     expect(ok.verdict).toBe('CONFIRMED');
@@ -124,6 +127,51 @@ describe('judge.awk gives the lab judges\' answers', () => {
       const pack = await awkJudge(vars, consoleOf([dumpLine(before)], [dumpLine(after)], [{ role: 'unpatched', result }, { role: 'patched', result: { probe: 'ifaddrs', ok: true, entries: all } }]));
       expect(pack.judged['unpatched']?.outcome, name).toBe(lab.outcome);
       if (lab.outcome !== 'ERROR') expect(pack.judged['unpatched']?.symptom, name).toBe(lab.symptom);
+    }
+  });
+
+  it('a result line cut off or spliced on the console, or a field read from a nested object, never gives a verdict the lab would not', async () => {
+    const t = [dumpLine(full)];
+    const good = { probe: 'p', ok: true, count: 3 };
+    const withLine = (unpatched: string) => consoleOf(t, t, [{ role: 'unpatched', result: { probe: 'x', ok: false } }, { role: 'patched', result: good }]).replace(/REPROLAB-RESULT \{"probe":"x","ok":false\}/, unpatched);
+    for (const broken of ['REPROLAB-RESULT {"probe":"p","count":3', 'REPROLAB-RESULT {"probe":"p","count":3}', 'REPROLAB-RESULT {"count":3,"ok":false}', 'REPROLAB-RESULT {"probe":"p","ok":false}} trailing', 'REPROLAB-RESULT {"probe":"p","ok":fal[   1.234] usb 1-1: new device']) {
+      const r = await awkJudge(counts, withLine(broken));
+      expect(r.judged['unpatched']?.outcome, broken).toBe('ERROR');
+      expect(r.verdict, broken).toBe('ERROR');
+    }
+    // A field of the same name inside a nested object is not the top-level one.
+    const nested = await awkJudge(counts, withLine('REPROLAB-RESULT {"probe":"p","per":[{"count":3}],"ok":true,"count":2}'));
+    expect(nested.judged['unpatched']).toEqual({ outcome: 'FAIL', symptom: 'incomplete: count 2/3' });
+    expect((await awkJudge(counts, withLine('REPROLAB-RESULT {"probe":"p","per":{"count":3},"ok":true}'))).judged['unpatched']?.outcome).toBe('ERROR');
+    // A bare errno is named for the guest's architecture, as the lab's parser names it.
+    const bare = await awkJudge({ ...counts, ARCH: 'mips' }, withLine('REPROLAB-RESULT {"probe":"p","ok":false,"errno":132}'));
+    expect(bare.judged['unpatched']).toEqual({ outcome: 'FAIL', symptom: 'errno=ENOBUFS' });
+  });
+
+  it('a fabric step that failed, or a truth read that is missing, is an ERROR for every variant', async () => {
+    const good = { probe: 'p', ok: true, count: 3 };
+    const runs: Run[] = [{ role: 'unpatched', result: { probe: 'p', ok: false, error: 'EBUSY' } }, { role: 'patched', result: good }];
+    const withFabric = (fabric: string[]) => consoleOf([dumpLine(full)], [dumpLine(full)], runs).replace('REPROLAB-PACK-REPEAT 1', [...fabric, 'REPROLAB-PACK-REPEAT 1'].join('\r\n'));
+    const vars = { ...counts, FABRIC: 'links sockets' };
+    const ok = ['REPROLAB-PACK-FABRIC links', 'REPROLAB-FABRIC {"ok":true,"created":40,"failed":0}', 'REPROLAB-PACK-FABRIC sockets', 'REPROLAB-FABRIC {"ok":true,"pid":9,"held":{"tcp":{"wanted":500,"open":500}},"total":500}'];
+    expect((await awkJudge(vars, withFabric(ok))).verdict).toBe('CONFIRMED');
+    expect((await awkJudge(vars, withFabric([...ok.slice(0, 3), 'REPROLAB-FABRIC {"ok":true,"pid":9,"held":{"tcp":{"wanted":500,"open":311}},"total":311}']))).judged['patched']?.symptom).toMatch(/fewer sockets than asked \(311 of 500\)/);
+    expect((await awkJudge(vars, withFabric(['REPROLAB-PACK-FABRIC links', 'REPROLAB-FABRIC {"ok":false,"error":"ENOMEM"}', ...ok.slice(2)]))).verdict).toBe('ERROR');
+    expect((await awkJudge(vars, withFabric(ok.slice(0, 2)))).judged['unpatched']?.symptom).toMatch(/sockets step reported nothing/);
+    // No truth read after the probes: the lab's run would have stopped there.
+    const noAfter = consoleOf([dumpLine(full)], [], runs).replace('REPROLAB-PACK-TRUTH after\r\n', '');
+    expect((await awkJudge(counts, noAfter)).verdict).toBe('ERROR');
+  });
+
+  it("judge.awk's errno names are the lab's, number for number, on both architectures", async () => {
+    const text = await fs.readFile(path.join(repoRoot, 'images', 'repro', 'judge.awk'), 'utf8');
+    const tables = [...text.matchAll(/n = split\("([0-9A-Z ]+)", a, " "\)\s*for \(i = 1; i < n; i \+= 2\) ERRNO\["(arm|mips)"/g)];
+    expect(tables.map((t) => t[2])).toEqual(['arm', 'mips']);
+    for (const [, list, arch] of tables) {
+      const words = list!.split(' ');
+      const awkNames = new Map<number, string>();
+      for (let i = 0; i < words.length; i += 2) awkNames.set(Number(words[i]), words[i + 1]!);
+      for (let n = 1; n < 200; n++) expect(awkNames.get(n) ?? `errno ${n}`, `${arch} ${n}`).toBe(errnoName(arch as 'arm' | 'mips', n));
     }
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { scenarioByName } from '../../lab/scenarios/registry.ts';
 import { guestScript } from '../../lab/workflows/repro/guest-script.ts';
-import { notPackable } from '../../lab/workflows/repro/pack.ts';
+import { notPackable } from '../../lab/scenarios/portable.ts';
 
 /** guest.sh goes into the guest through a serial console in canonical mode: what that transport demands of it. */
 describe('a repro pack guest script', () => {
@@ -35,6 +35,12 @@ describe('a repro pack guest script', () => {
     const order = ['TRUTH before', 'RUN unpatched', 'unpatched/shared/ifaddrs-probe --list', 'RUN patched', 'TRUTH after', 'DONE'].map((m) => loop.indexOf(m));
     expect(order.every((p) => p >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+
+  it('refuses to write a script the console would cut or act on', () => {
+    const base = { def, fabric: {}, repeats: 1 };
+    expect(() => guestScript({ ...base, runs: [{ role: 'unpatched', argv: ['/p', 'x'.repeat(2000)] }] })).toThrow(/cannot travel over the serial console/);
+    expect(() => guestScript({ ...base, runs: [{ role: 'unpatched', argv: ['/p', 'a\u0004b'] }] })).toThrow(/cannot travel over the serial console/);
   });
 
   it('says which scenarios it cannot carry, and why', () => {

@@ -90,7 +90,7 @@ describe('TargetRun: an ERROR is retried once on a fresh boot; a verdict never i
     const guests: (Guest & { stops: number })[] = [];
     const outDirs: string[] = [];
     const seams: TargetRunSeams = {
-      buildBundle: async () => ({ dir, manifest: sampleManifest('fake-target'), hit: true, rebuilt: [], scenarioProbes: [] }),
+      buildBundle: async () => ({ dir, manifest: sampleManifest('fake-target'), hit: true, rebuilt: [], scenarioProbes: { sets: [], failed: [] } }),
       startGuest: async () => {
         const g = fakeGuest();
         guests.push(g);

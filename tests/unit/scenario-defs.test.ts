@@ -60,10 +60,29 @@ describe('scenario definitions', () => {
     expect(loadError(await userDir(GOOD.replace('defaults: { sockets: 20 }\n', '')))).toMatch(/defaults.sockets must be a default value \(a template names \{sockets\}\)/);
     expect(loadError(await userDir(GOOD.replace('tcp }', 'links }')))).toMatch(/judge.equal.sockets must be one of tcp, tcp6, udp, udp6, unix \(got "links"\)/);
     expect(loadError(await userDir(GOOD.replace('[new]', '["{nope}"]')))).toMatch(/probe.args.patched\[0\] must be a text whose \{…\} name parameters/);
-    expect(loadError(await userDir(GOOD.replace('tcp:{sockets}', 'tcp:zero')))).toMatch(/scenario.yaml: fabric: bad socket spec "tcp:zero"/);
+    expect(loadError(await userDir(GOOD.replace('tcp:{sockets}', 'tcp:zero')))).toMatch(/scenario.yaml: defaults\/fabric: bad socket spec "tcp:zero"/);
     expect(loadError(await userDir('name: [unclosed'))).toMatch(/scenario.yaml: not valid YAML/);
     expect(loadError(await userDir(GOOD, { name: 'other-folder' }))).toMatch(/name must be the folder's name "other-folder"/);
     expect(loadError(await userDir('{"name": "my-bug",}', { file: 'scenario.json' }))).toMatch(/scenario.json: not valid JSON/);
+  });
+
+  it('what would load silently and misbehave later is refused on load', async () => {
+    expect(loadError(await userDir(''))).toMatch(/scenario.yaml: must hold one object .* it holds nothing/);
+    expect(loadError(await userDir('- a\n- b\n'))).toMatch(/scenario.yaml: must hold one object .* it holds a list/);
+    expect(loadError(await userDir(GOOD.replace('fabric: { sockets: "tcp:{sockets}" }', 'fabric: { interfaces: forty }')))).toMatch(/fabric.interfaces must be a string matching/);
+    expect(loadError(await userDir(GOOD.replace('[old]', '["a\\u0004b"]')))).toMatch(/probe.args.unpatched\[0\] must be printable text/);
+    expect(loadError(await userDir(`${GOOD}key: { x: truth.bogus }\n`))).toMatch(/key.x must be truth.</);
+    expect(loadError(await userDir(`${GOOD}key: { x: param.nothing }\n`))).toMatch(/key.x must be param.</);
+    expect(loadError(await userDir(`${GOOD}sweep: interfaces\n`))).toMatch(/defaults.interfaces must be a default value/);
+    expect(loadError(await userDir(`${GOOD.replace('defaults: { sockets: 20 }', 'defaults: { sockets: 20, interfaces: 4 }')}sweep: interfaces\n`))).toMatch(/sweep must be a parameter the fabric or the probe's arguments use/);
+    expect(loadError(await userDir(GOOD.replace(/judge: .*\n/, 'judge: { code: uevent }\n')))).toMatch(/judge.code must be one of getifaddrs, dump-hang \(uevent drives the lab's own listener/);
+    expect(loadError(await userDir(GOOD.replace(/probe: .*\n/, '').replace(/judge: .*\n/, 'judge: { code: getifaddrs }\n')))).toMatch(/probe must be an object \{program, args\}/);
+    expect(loadError(await userDir(`${GOOD.replace(/judge: .*\n/, 'judge: { code: getifaddrs }\n')}key: { a: truth.links }\n`))).toMatch(/key must be absent \(a code judge reports its own numbers\)/);
+    expect(loadError(await userDir(GOOD.replace('equal: { sockets: tcp } }', 'equal: { sockets: tcp }, failSymptom: "{truth.links}" }')))).toMatch(/judge.failSymptom must be a text whose \{…\} name result-line fields or truth.<tcp/);
+    // A checkout's .git folder is not a scenario.
+    const root = await userDir(GOOD);
+    await fs.mkdir(path.join(root, '.git'));
+    expect(loadScenarioDir(root, false).map((d) => d.name)).toEqual(['my-bug']);
   });
 
   it('a folder without a definition, or with two, is an error naming the folder', async () => {
@@ -77,7 +96,7 @@ describe('scenario definitions', () => {
 });
 
 describe('the declarative counts rule: a PASS needs a non-empty truth and every field equal to it', () => {
-  const rule: CountsJudge = { truth: 'net', equal: { count: 'links' }, failSymptom: 'errno={error}' };
+  const rule: CountsJudge = { truth: 'net', equal: { count: 'links' }, failSymptom: 'errno={error}', countsOnFail: false };
   it('PASS, FAIL and ERROR', () => {
     expect(judgeCounts(rule, { probe: 'p', ok: true, count: 52 }, { links: 52 })).toEqual({ outcome: 'PASS', symptom: 'count 52/52' });
     expect(judgeCounts(rule, { probe: 'p', ok: true, count: 51 }, { links: 52 })).toEqual({ outcome: 'FAIL', symptom: 'incomplete: count 51/52' });

@@ -137,7 +137,7 @@ describe('judges', () => {
     expect(judgeDump({ probe: 'd', ok: true, sockets: 502, complete: true }, 502).outcome).toBe('PASS');
     expect(judgeDump({ probe: 'd', ok: true, sockets: 40, complete: false }, 502).symptom).toBe('incomplete: sockets 40/502 (no NLMSG_DONE)');
     expect(judgeDump({ probe: 'd', ok: false, error: 'EMSGSIZE', sockets: 100, maxChunkBytes: 32000, bufferBytes: 16384 }, 502).symptom).toBe(
-      'errno=EMSGSIZE (chunk 32000 B > buffer 16384 B), sockets 100',
+      'errno=EMSGSIZE (largest chunk 32000 B, buffer 16384 B), sockets 100/502',
     );
   });
 

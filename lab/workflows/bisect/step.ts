@@ -177,7 +177,7 @@ export class BisectGuest implements AsyncDisposable {
         }
       } finally {
         // The next step must find none of this one's files (a failed removal is a lab failure: that guest is not reused).
-        const rm = guest.vm.running ? await guest.exec(['rm', '-rf', path.posix.dirname(libcLibDir(variant)), staticProbeDir(variant), '/tmp/reprolab-step.tar']).catch(() => undefined) : undefined;
+        const rm = guest.vm.running ? await guest.exec(['rm', '-rf', path.posix.dirname(libcLibDir(variant)), staticProbeDir(variant)]).catch(() => undefined) : undefined;
         if (rm?.exitCode !== 0) await this.stop();
       }
     } catch (err) {

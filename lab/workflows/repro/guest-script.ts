@@ -1,9 +1,10 @@
-import { HELPER } from '../../fabric/guest-ops.ts';
+import { HELPER, SOCKET_TRUTH_COMMAND } from '../../fabric/guest-ops.ts';
 import { INTERFACE_KINDS, planInterfaces, specLines } from '../../fabric/interfaces.ts';
 import type { FabricSpec } from '../../fabric/fabric.ts';
 import type { ScenarioDefinition } from '../../catalog/scenario-defs.ts';
 import type { VariantPlan } from '../../scenarios/types.ts';
 import { shellQuote } from '../../util/shell-quote.ts';
+import { LabError } from '../../util/errors.ts';
 
 /** What the guest runs in a repro pack: the lab's fabric, its ground-truth reads and the probes, as sh. */
 export interface GuestScriptInput {
@@ -50,7 +51,7 @@ export function guestScript(i: GuestScriptInput): string {
   if (i.fabric.sockets?.length) lines.push(`echo "${M}-FABRIC sockets"`, `$H sockets ${i.fabric.sockets.map((s) => `${s.kind}:${s.count}`).join(' ')}`);
   const truth = 'code' in i.def.judge || i.def.judge.truth === 'net' ? 'net' : 'sockets';
   const readTruth = (phase: string) =>
-    truth === 'net' ? [`echo "${M}-TRUTH ${phase}"`, '$H dump'] : [`echo "${M}-SOCKETS ${phase}"`, 'wc -l /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 /proc/net/unix 2>/dev/null'];
+    truth === 'net' ? [`echo "${M}-TRUTH ${phase}"`, '$H dump'] : [`echo "${M}-SOCKETS ${phase}"`, SOCKET_TRUTH_COMMAND];
   const churn = i.def.fabric.churn;
   lines.push(`r=1; while [ $r -le ${i.repeats} ]; do`, `echo "${M}-REPEAT $r"`);
   if (churn) lines.push(`churn=$($H churn ${churn.sockets} ${churn.links} ${churn.periodMs} | sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p')`);
@@ -59,5 +60,9 @@ export function guestScript(i: GuestScriptInput): string {
   lines.push(...readTruth('after'));
   if (churn) lines.push('kill $churn; while kill -0 $churn 2>/dev/null; do sleep 0.1; done; $H links-del rlc > /dev/null');
   lines.push('r=$((r+1))', 'done', `echo "${M}-DONE"`, '');
-  return lines.join('\n');
+  // The console's canonical mode cuts lines at 4095 bytes and acts on control characters (^D ends the script early).
+  const text = lines.join('\n');
+  const bad = text.split('\n').find((l) => Buffer.byteLength(l) >= 1024 || /[\x00-\x08\x0b-\x1f\x7f]/.test(l));
+  if (bad !== undefined) throw new LabError(`guest.sh cannot travel over the serial console: a line is too long or holds a control character: ${JSON.stringify(bad.slice(0, 120))}`);
+  return text;
 }

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -5,29 +6,23 @@ import { readBundleManifest, type BundleManifest } from '../../model/manifest.ts
 import { readCellRecord, type CellRecord } from '../../model/scenario-result.ts';
 import { qemuCommand } from '../../qemu/command.ts';
 import { scenarioByName } from '../../scenarios/registry.ts';
-import { planVariants } from '../../scenarios/variants.ts';
+import { planVariants, probeDirFor } from '../../scenarios/variants.ts';
 import type { Scenario, ScenarioParams, VariantPlan } from '../../scenarios/types.ts';
 import { scenarioProbeDir } from '../../model/guest-layout.ts';
 import { sha256, sha256File } from '../../util/digest.ts';
 import { LabError, UsageError } from '../../util/errors.ts';
-import { labSignal } from '../../util/lifetime.ts';
+import { labSignal, onAbnormalExit } from '../../util/lifetime.ts';
 import { repoRoot } from '../../util/paths.ts';
 import { shellQuote } from '../../util/shell-quote.ts';
 import { tempSibling } from '../../util/fs.ts';
 import { fillParams } from '../../scenarios/from-definition.ts';
 import { guestScript } from './guest-script.ts';
+import { notPackable } from '../../scenarios/portable.ts';
+import { entryInputs } from '../../store/store.ts';
+import { PARAM_NAMES } from '../../catalog/scenario-defs.ts';
+import type { FabricSpec } from '../../fabric/fabric.ts';
 
 const TEMPLATES = path.join(repoRoot, 'images', 'repro');
-
-/** Why a scenario cannot travel in a pack yet (its judging needs the lab), or undefined. */
-export function notPackable(s: Scenario): string | undefined {
-  const d = s.definition;
-  if (!d) return 'it has no definition';
-  if ('code' in d.judge && d.judge.code === 'uevent') return 'its USB hotplug burst is driven over QMP by the lab (device_add/device_del and the enumeration wait); run.sh has no QMP client';
-  if ('code' in d.judge && d.judge.code === 'dump-hang') return "its judge needs the host's own watchdog on a hung reader; run.sh has none yet";
-  if (!d.probe) return 'it names no probe';
-  return undefined;
-}
 
 export interface PackResult {
   file: string;
@@ -39,7 +34,8 @@ export interface PackResult {
 /** The cell's parameters as the scenario reads them (the run's, over the definition's defaults). */
 function paramsOf(s: Scenario, rec: CellRecord): ScenarioParams {
   const p: Record<string, unknown> = { ...s.defaults };
-  for (const k of ['interfaces', 'sockets', 'buffer', 'iterations', 'budgetMs', 'delayUs', 'trigger']) if (typeof rec.params[k] === 'number') p[k] = rec.params[k];
+  // The numeric knobs only (the recorded burst is text; the pack carries no USB burst).
+  for (const k of PARAM_NAMES) if (typeof rec.params[k] === 'number') p[k] = rec.params[k];
   return p as ScenarioParams;
 }
 
@@ -47,15 +43,18 @@ function paramsOf(s: Scenario, rec: CellRecord): ScenarioParams {
 function probeRuns(s: Scenario, variants: VariantPlan[], params: ScenarioParams): { role: VariantPlan['role']; argv: string[] }[] {
   const d = s.definition!;
   return variants.map((v) => {
-    const dir = s.usesLibc && v.shared ? v.shared.probeDir : v.probeDir;
+    const dir = probeDirFor(s.usesLibc, v);
     return { role: v.role, argv: [`${dir}/${d.probe!.program}`, ...d.probe!.args[v.role].map((a) => fillParams(a, params))] };
   });
 }
 
-function judgeVars(s: Scenario, roles: string[], repeats: number): string[] {
+/** judge.awk's -v settings; the symptom template goes through the environment (awk -v would process its backslashes). */
+function judgeVars(s: Scenario, o: { roles: string[]; repeats: number; arch: string; fabric: FabricSpec }): { vars: string[]; failSymptom: string } {
   const d = s.definition!;
-  const rule = 'code' in d.judge ? { RULE: 'getifaddrs', TRUTH: 'net', EQUAL: '', FAILSYM: '' } : { RULE: 'counts', TRUTH: d.judge.truth, EQUAL: Object.entries(d.judge.equal).map(([f, q]) => `${f}=${q}`).join(';'), FAILSYM: d.judge.failSymptom };
-  return Object.entries({ ...rule, ROLES: roles.join(' '), REPEATS: String(repeats) }).flatMap(([k, v]) => ['-v', `${k}=${v}`]);
+  const rule = 'code' in d.judge ? { RULE: 'getifaddrs', TRUTH: 'net', EQUAL: '', COUNTSONFAIL: '0' } : { RULE: 'counts', TRUTH: d.judge.truth, EQUAL: Object.entries(d.judge.equal).map(([f, q]) => `${f}=${q}`).join(';'), COUNTSONFAIL: d.judge.countsOnFail ? '1' : '0' };
+  const fabric = [...(o.fabric.interfaces ? ['links'] : []), ...(o.fabric.sockets?.length ? ['sockets'] : [])].join(' ');
+  const vars = { ...rule, ROLES: o.roles.join(' '), REPEATS: String(o.repeats), ARCH: o.arch === 'arm' ? 'arm' : 'mips', FABRIC: fabric };
+  return { vars: Object.entries(vars).flatMap(([k, v]) => ['-v', `${k}=${v}`]), failSymptom: 'code' in d.judge ? '' : d.judge.failSymptom };
 }
 
 function readme(o: { s: Scenario; rec: CellRecord; manifest: BundleManifest; variants: VariantPlan[]; name: string }): string {
@@ -123,9 +122,12 @@ export async function packRepro(o: { cellDir: string; out?: string; work: string
   }
   const why = notPackable(scenario);
   if (why) throw new UsageError(`${rec.scenario}: a repro pack cannot carry this scenario yet: ${why}`);
+  // The pack runs what the definition says now: it must be what the cell ran.
+  if (rec.definitionSha256 !== scenario.definition!.sha256) throw new LabError(`${o.cellDir}: ${scenario.definition!.file} changed since this cell ran`, { fix: 'run the cell again, then pack it' });
   const manifest = await readBundleManifest(rec.bundleDir).catch((err: unknown) => {
     throw new LabError(`${o.cellDir}: the bundle the cell booted is gone (${rec.bundleDir}): ${(err as Error).message}`, { fix: `build it again (reprolab build ${rec.target}) and run the cell again, then pack it` });
   });
+  if (manifest.target !== rec.target) throw new LabError(`${o.cellDir}: result.json says target ${rec.target}, its bundle is ${manifest.target}`);
   if (manifest.key !== rec.bundleKey) throw new LabError(`${o.cellDir}: ${rec.bundleDir} now holds another build (${manifest.key}, the cell booted ${rec.bundleKey})`, { fix: 'run the cell again, then pack it' });
   const patched = rec.variants.find((v) => v.role === 'patched')?.variant;
   const variants = planVariants(scenario, manifest, scenario.usesLibc && patched ? patched : undefined);
@@ -160,16 +162,23 @@ export async function packRepro(o: { cellDir: string; out?: string; work: string
       payload = { base64: bytes.toString('base64').replace(/.{76}/g, '$&\n').trimEnd(), sha256: sha256(bytes) };
     }
     const runs = probeRuns(scenario, variants, params);
-    await fs.writeFile(path.join(dir, 'guest.sh'), guestScript({ def: scenario.definition!, fabric: scenario.fabric(params), runs, repeats, ...(payload ? { payload } : {}) }));
+    const fabric = scenario.fabric(params);
+    await fs.writeFile(path.join(dir, 'guest.sh'), guestScript({ def: scenario.definition!, fabric, runs, repeats, ...(payload ? { payload } : {}) }));
     await fs.copyFile(path.join(TEMPLATES, 'judge.awk'), path.join(dir, 'judge.awk'));
     const q = qemuCommand({ bundleDir: '.', manifest });
-    const runSh = (await fs.readFile(path.join(TEMPLATES, 'run.sh'), 'utf8'))
-      .replaceAll('@QEMU_BINARY@', shellQuote(q.binary))
-      .replaceAll('@QEMU_ARGS@', q.args.map(shellQuote).join(' '))
-      .replaceAll('@EXPECTED@', rec.verdict)
-      .replaceAll('@TARGET@', rec.target)
-      .replaceAll('@SCENARIO@', rec.scenario)
-      .replaceAll('@JUDGE_VARS@', judgeVars(scenario, variants.map((v) => v.role), repeats).map(shellQuote).join(' '));
+    const judge = judgeVars(scenario, { roles: variants.map((v) => v.role), repeats, arch: manifest.arch, fabric });
+    // Replacement functions, not strings: a "$'" or "$&" in a value must stay as it is.
+    const values: Record<string, string> = {
+      '@QEMU_BINARY@': shellQuote(q.binary),
+      '@QEMU_ARGS@': q.args.map(shellQuote).join(' '),
+      '@EXPECTED@': rec.verdict,
+      '@TARGET@': rec.target,
+      '@SCENARIO@': rec.scenario,
+      '@JUDGE_VARS@': judge.vars.map(shellQuote).join(' '),
+      '@FAILSYM@': shellQuote(judge.failSymptom),
+    };
+    let runSh = await fs.readFile(path.join(TEMPLATES, 'run.sh'), 'utf8');
+    for (const [token, value] of Object.entries(values)) runSh = runSh.replaceAll(token, () => value);
     await fs.writeFile(path.join(dir, 'run.sh'), runSh, { mode: 0o755 });
     await fs.writeFile(path.join(dir, 'README.md'), readme({ s: scenario, rec, manifest, variants, name }));
     await fs.copyFile(path.join(o.cellDir, 'result.json'), path.join(dir, 'lab-result.json'));
@@ -199,7 +208,8 @@ export async function packRepro(o: { cellDir: string; out?: string; work: string
         userland: manifest.userland.packages,
         rootfsSha256: manifest.rootfs.sha256,
         toolchain: manifest.toolchain,
-        ...(scenario.definition?.probesDir ? { scenarioProbes: rec.scenarioProbes.map((p) => ({ variant: p.variant, linkage: p.linkage })) } : {}),
+        scenario: { definition: path.basename(scenario.definition!.file), sha256: scenario.definition!.sha256 },
+        ...(scenario.definition?.probesDir ? { scenarioProbes: await Promise.all(rec.scenarioProbes.map(async (p) => { const inputs = await entryInputs(p.dir); return { variant: p.variant, linkage: p.linkage, sources: inputs['sources'], helpers: inputs['helpers'], libc: inputs['libc'] }; })) } : {}),
       },
     };
     await fs.writeFile(path.join(dir, 'manifest.json'), `${JSON.stringify(packManifest, null, 2)}\n`);
@@ -207,11 +217,14 @@ export async function packRepro(o: { cellDir: string; out?: string; work: string
     const file = path.resolve(o.out ?? `${name}.tar.gz`);
     say(`writing ${file}`);
     const tmp = tempSibling(file);
+    // Never half a pack under the name asked for, nor a temporary one left beside it (Ctrl-C included).
+    const undo = onAbnormalExit(() => rmSync(tmp, { force: true }));
     try {
       await execa('tar', ['-czf', tmp, '--owner=0', '--group=0', '-C', o.work, name], { cancelSignal: labSignal });
       await fs.rename(tmp, file);
     } finally {
       await fs.rm(tmp, { force: true });
+      undo();
     }
     return { file, name, files, verdict: rec.verdict };
   } finally {
