@@ -12,7 +12,7 @@ import { sha256 } from '../util/digest.ts';
  *   <name>/scenario.json | scenario.yaml | scenario.yml   the definition (this file's reader)
  *   <name>/probes/*.c                                      its probes (a user's scenario; built-ins use images/probes)
  *   <name>/expect.json                                     the verdict measured per target, and why
- *   <name>/patches/*.patch                                 libc patches validate-patch offers by default
+ *   <name>/patches/*.patch                                 its own libc fix, if any (listed by `reprolab scenarios`; validate-patch takes them)
  * images/scenarios is the built-in directory, read the same way.
  */
 export const BUILTIN_SCENARIO_DIR = path.join(repoRoot, 'images', 'scenarios');
