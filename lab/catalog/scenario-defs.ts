@@ -219,6 +219,8 @@ export function parseScenarioDefinition(file: string, text: string, dir: string,
   if (sweep && !('code' in judge) && !templates.some((t) => t.includes(`{${sweep}}`))) f.fail('sweep', `a parameter the fabric or the probe's arguments use ({${sweep}} appears in none)`, sweep);
   const probesDir = builtin ? undefined : path.join(dir, 'probes');
   const probes = probesDir ? cFiles(probesDir) : [];
+  // A built-in scenario's probe is one of the lab's own (images/probes, in every image).
+  if (probe && builtin && !fs.existsSync(path.join(repoRoot, 'images', 'probes', `${probe.program}.c`))) f.fail('probe.program', 'the name of a C file in images/probes', probe.program);
   if (probe && probesDir && !probes.includes(probe.program)) {
     f.fail('probe.program', `the name of a C file in ${displayPath(probesDir)} (found: ${probes.length ? probes.map((p) => `${p}.c`).join(', ') : 'none'})`, probe.program, `write ${displayPath(path.join(probesDir, `${probe.program}.c`))}`);
   }
