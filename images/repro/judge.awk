@@ -1,5 +1,5 @@
 # judge.awk: the verdict of a reprolab repro pack, read from the guest's serial console log.
-# POSIX awk only (mawk, gawk, busybox awk). The pack sets, with -v:
+# POSIX awk only (the tests run it with mawk, Debian's awk). The pack sets, with -v:
 #   RULE     counts | getifaddrs   (the scenario's judge)
 #   TRUTH    net | sockets          (what the counts rule compares with)
 #   EQUAL    field=quantity;...     (counts: each result-line field must equal that truth quantity)
@@ -18,31 +18,80 @@ function count(s, pat,   n, i) {
 	while ((i = index(s, pat)) > 0) { n++; s = substr(s, i + length(pat)) }
 	return n
 }
-# The top level of a one-line JSON object, nested objects and arrays emptied ({} []), strings kept;
-# "" when the text is not one whole object (cut off or spliced on the console).
-function toplevel(json,   n, i, c, depth, instr, esc, out) {
-	n = length(json); depth = 0; instr = 0; esc = 0; out = ""
-	if (substr(json, 1, 1) != "{") return ""
-	for (i = 1; i <= n; i++) {
+# Reads the probe's result line as JSON.parse would (whitespace allowed; no NaN, no trailing comma,
+# brackets of the right kind) and returns its top level with nested values emptied ({} []) and
+# whitespace dropped; "" when it is not one valid JSON object or repeats a top-level key.
+# Sets ENT_FROM..ENT_TO (the top-level "entries" array in json) and ENT_NESTED (an entry that is not a flat object).
+function toplevel(json,   n, i, j, c, c2, stack, depth, expect, out, tok, key, keys, lastkey, top) {
+	n = length(json); i = 1; stack = ""; expect = "value"; out = ""; lastkey = ""
+	ENT_FROM = 0; ENT_TO = 0; ENT_NESTED = 0
+	while (i <= n) {
 		c = substr(json, i, 1)
-		if (instr) {
+		if (c == " " || c == "\t" || c == "\n" || c == "\r") { i++; continue }
+		depth = length(stack)
+		if (expect == "end") return ""
+		if (c == "\"") {
+			for (j = i + 1; j <= n; j++) { c2 = substr(json, j, 1); if (c2 == "\\") { j++; continue } if (c2 == "\"") break }
+			if (j > n) return ""
+			tok = substr(json, i, j - i + 1)
+			if (expect == "key" || expect == "key1") {
+				if (depth == 1) { key = substr(tok, 2, length(tok) - 2); if (key in keys) return ""; keys[key] = 1; lastkey = key }
+				expect = "colon"
+			} else if (expect == "value" || expect == "value1") expect = "next"
+			else return ""
+			if (depth <= 1) out = out tok
+			i = j + 1
+			continue
+		}
+		if (c == "{" || c == "[") {
+			if (expect != "value" && expect != "value1") return ""
+			if (depth == 0 && c != "{") return ""
+			if (depth == 1 && c == "[" && lastkey == "entries") ENT_FROM = i
+			if (ENT_FROM && !ENT_TO && (depth >= 3 || (depth == 2 && c == "["))) ENT_NESTED = 1
 			if (depth <= 1) out = out c
-			if (esc) esc = 0
-			else if (c == "\\") esc = 1
-			else if (c == "\"") instr = 0
+			stack = stack c
+			expect = c == "{" ? "key1" : "value1"
+			i++
 			continue
 		}
-		if (c == "\"") { instr = 1; if (depth <= 1) out = out c; continue }
-		if (c == "{" || c == "[") { depth++; if (depth <= 2) out = out c; continue }
 		if (c == "}" || c == "]") {
+			top = substr(stack, depth, 1)
+			if (depth == 0 || (c == "}" && top != "{") || (c == "]" && top != "[")) return ""
+			if (!(expect == "next" || (expect == "key1" && c == "}") || (expect == "value1" && c == "]"))) return ""
 			if (depth <= 2) out = out c
-			depth--
-			if (depth < 0 || (depth == 0 && i != n)) return ""
+			if (depth == 2 && c == "]" && ENT_FROM && !ENT_TO) ENT_TO = i
+			stack = substr(stack, 1, depth - 1)
+			expect = length(stack) ? "next" : "end"
+			i++
 			continue
 		}
-		if (depth <= 1) out = out c
+		if (c == ",") {
+			if (expect != "next" || depth == 0) return ""
+			expect = substr(stack, depth, 1) == "{" ? "key" : "value"
+			if (depth <= 1) out = out c
+			i++
+			continue
+		}
+		if (c == ":") {
+			if (expect != "colon") return ""
+			expect = "value"
+			if (depth <= 1) out = out c
+			i++
+			continue
+		}
+		if (expect != "value" && expect != "value1") return ""
+		if (substr(json, i, 4) == "true" || substr(json, i, 4) == "null") tok = substr(json, i, 4)
+		else if (substr(json, i, 5) == "false") tok = "false"
+		else {
+			for (j = i; j <= n && index("+-0123456789.eE", substr(json, j, 1)); j++) ;
+			tok = substr(json, i, j - i)
+			if (tok !~ /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$/) return ""
+		}
+		if (depth <= 1) out = out tok
+		expect = "next"
+		i += length(tok)
 	}
-	return (depth == 0 && !instr) ? out : ""
+	return expect == "end" ? out : ""
 }
 # A whole number top-level field of a flattened line ("" when absent or not a whole number >= 0).
 function num(flat, f,   re) {
@@ -138,10 +187,10 @@ function ifaddrs_judge(line, flat, dump,   a, b, links, addrs, s, o, idx, nlinks
 	}
 	if (!a || !b || nlinks == 0 || naddrs == 0) { SYM = "cannot judge: the ground truth read in the guest is empty (" nlinks " links, " naddrs " addresses): nothing to compare with"; for (k in names) delete names[k]; return "ERROR" }
 	if (okv(flat) != "true") { err = errname(flat); SYM = "errno=" (err == "" ? "unknown" : err); for (k in names) delete names[k]; return "FAIL" }
-	# The entry list is the top-level "entries" array (the flattened line shows it as []).
-	if (!index(flat, ",\"entries\":[]")) { SYM = "cannot judge: the result line has no \"entries\" list"; for (k in names) delete names[k]; return "ERROR" }
-	e = index(line, ",\"entries\":[")
-	s = substr(line, e + 12)
+	# The entry list is the top-level "entries" array, each entry a flat object (toplevel() found where it is).
+	if (!ENT_FROM || !ENT_TO) { SYM = "cannot judge: the result line has no \"entries\" list"; for (k in names) delete names[k]; return "ERROR" }
+	if (ENT_NESTED) { SYM = "cannot judge: an entry of the \"entries\" list is not a flat object"; for (k in names) delete names[k]; return "ERROR" }
+	s = substr(line, 16 + ENT_FROM, ENT_TO - ENT_FROM + 1)
 	while (match(s, /\{[^}]*\}/)) {
 		o = substr(s, RSTART, RLENGTH); s = substr(s, RSTART + RLENGTH)
 		seen[str(o, "name")] = 1; fam = str(o, "family")
@@ -225,6 +274,7 @@ BEGIN {
 /^REPROLAB-RESULT / { results[rep, role] = $0; nresults[rep, role]++; print "  r" rep " " role ": " (length($0) > 400 ? substr($0, 1, 400) "… (whole line in console.log)" : $0); next }
 /^REPROLAB-PACK-EXIT / { exitc[rep, role] = $2; next }
 /^REPROLAB-PACK-DONE/ { done = 1; next }
+/^REPROLAB-PACK-ERROR / { if (FABRIC_ERR == "") FABRIC_ERR = substr($0, 21); next }
 /^REPROLAB-PACK-/ { sock_phase = "" }
 
 END {

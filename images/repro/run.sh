@@ -7,7 +7,7 @@
 # made or judged (QEMU missing, the guest did not boot or finish, an ERROR verdict).
 # Environment: REPRO_BOOT_TIMEOUT (s, default 600), REPRO_RUN_TIMEOUT (s, default 900).
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
+here=$(CDPATH= cd -P -- "$(dirname -- "$0")" && pwd)
 cd "$here" || exit 2
 qemu=@QEMU_BINARY@
 expected=@EXPECTED@

@@ -142,14 +142,14 @@ function readJudge(f: Fields): ScenarioDefinition['judge'] {
   return { truth, equal, failSymptom, countsOnFail: j.boolean('countsOnFail', false) };
 }
 
-function readKey(f: Fields): Record<string, string> {
+function readKey(f: Fields, truth: TruthKind | undefined): Record<string, string> {
   if (!f.has('key')) return {};
   const k = f.object('key');
   const out: Record<string, string> = {};
   for (const name of k.keys()) {
     const ref = k.string(name, /^(unpatched|patched|truth|param)\.[A-Za-z][A-Za-z0-9_]*$/);
     const [from, what] = ref.split('.') as [string, string];
-    const truthNames = [...new Set([...NET_QUANTITIES, ...SOCKET_QUANTITIES, 'firstLinkChunkBytes'])];
+    const truthNames: readonly string[] = truth === 'sockets' ? SOCKET_QUANTITIES : [...NET_QUANTITIES, 'firstLinkChunkBytes'];
     if (from === 'truth' && !truthNames.includes(what)) k.fail(name, `truth.<${truthNames.join('|')}>`, ref);
     if (from === 'param' && !(PARAM_NAMES as readonly string[]).includes(what)) k.fail(name, `param.<${PARAM_NAMES.join('|')}>`, ref);
     out[name] = ref;
@@ -209,6 +209,8 @@ export function parseScenarioDefinition(file: string, text: string, dir: string,
   const templates = [...(probe ? ROLES.flatMap((r) => probe.args[r]) : []), fabric.interfaces ?? '', fabric.sockets ?? ''];
   for (const m of templates.join(' ').matchAll(/\{([^}]*)\}/g)) {
     if (!(m[1]! in defaults)) f.fail(`defaults.${m[1]}`, `a default value (a template names {${m[1]}})`, undefined);
+    // A burst is a USB hotplug plan, driven by B2's judge: as an argument it would be text nothing replays.
+    if (m[1] === 'burst') f.fail('probe.args', 'arguments without {burst} (a USB burst is not an argument)', m[0]);
   }
   if (!probe && !('code' in judge && judge.code === 'uevent')) f.fail('probe', 'an object {program, args} (the judge judges a probe)', undefined);
   // B2's judge runs the lab's own uevent-listener from the image: a user's folder cannot supply it.
@@ -216,7 +218,7 @@ export function parseScenarioDefinition(file: string, text: string, dir: string,
   if ('code' in judge && f.has('key')) f.fail('key', 'absent (a code judge reports its own numbers)', 'present');
   const sweep = f.has('sweep') ? f.oneOf('sweep', SWEEP_AXES) : undefined;
   if (sweep && !(sweep in defaults)) f.fail(`defaults.${sweep}`, `a default value (the scenario sweeps ${sweep})`, undefined);
-  if (sweep && !('code' in judge) && !templates.some((t) => t.includes(`{${sweep}}`))) f.fail('sweep', `a parameter the fabric or the probe's arguments use ({${sweep}} appears in none)`, sweep);
+  if (sweep && !('code' in judge && judge.code === 'uevent') && !templates.some((t) => t.includes(`{${sweep}}`))) f.fail('sweep', `a parameter the fabric or the probe's arguments use ({${sweep}} appears in none)`, sweep);
   const probesDir = builtin ? undefined : path.join(dir, 'probes');
   const probes = probesDir ? cFiles(probesDir) : [];
   // A built-in scenario's probe is one of the lab's own (images/probes, in every image).
@@ -228,13 +230,13 @@ export function parseScenarioDefinition(file: string, text: string, dir: string,
   return {
     name,
     bug: f.string('bug', /^[A-Z][A-Z0-9-]{0,15}$/),
-    title: f.string('title'),
+    title: f.string('title', /^[^\x00-\x1f\x7f]{1,200}$/),
     variants,
     defaults,
     fabric,
     ...(probe ? { probe } : {}),
     judge,
-    key: readKey(f),
+    key: readKey(f, 'code' in judge ? undefined : judge.truth),
     ...(sweep ? { sweep } : {}),
     file: shown,
     sha256: sha256(text),
@@ -258,7 +260,7 @@ export function loadScenarioDir(dir: string, builtin: boolean): ScenarioDefiniti
   let names: string[];
   try {
     // Hidden folders (.git of a checkout) are not scenarios.
-    names = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+    names = fs.readdirSync(dir).filter((n) => !n.startsWith('.') && fs.statSync(path.join(dir, n), { throwIfNoEntry: false })?.isDirectory()).sort();
   } catch {
     throw new UsageError(`scenario directory ${shown} does not exist or cannot be read`, { fix: 'pass an existing directory to --scenario-dir (or REPROLAB_SCENARIOS)' });
   }

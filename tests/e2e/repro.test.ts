@@ -167,7 +167,7 @@ describe('reprolab repro pack', () => {
     await fs.writeFile(path.join(cell, 'result.json'), JSON.stringify({ ...result, scenario: 'dump-read', verdict: 'ERROR' }));
     r = await lab(['repro', 'pack', cell]);
     expect(r.exitCode).toBe(2);
-    expect(r.all).toMatch(/the lab could not judge this cell \(ERROR\)/);
+    expect(r.all).toMatch(/the lab could not judge this attempt \(ERROR\)/);
     r = await lab(['repro', 'pack', path.join(root, 'no-such-cell')]);
     expect(r.exitCode).toBe(2);
     // A definition edited since the cell ran would pack another experiment under the old verdict.

@@ -148,6 +148,31 @@ describe('judge.awk gives the lab judges\' answers', () => {
     expect(bare.judged['unpatched']).toEqual({ outcome: 'FAIL', symptom: 'errno=ENOBUFS' });
   });
 
+  it('the result line is read as JSON.parse reads it: whitespace is fine; NaN, a trailing comma, the wrong bracket or a repeated key are no verdict', async () => {
+    const t = [dumpLine(full)];
+    const withLine = (unpatched: string) => consoleOf(t, t, [{ role: 'unpatched', result: { probe: 'x', ok: false } }, { role: 'patched', result: { probe: 'p', ok: true, count: 3 } }]).replace(/REPROLAB-RESULT \{"probe":"x","ok":false\}/, unpatched);
+    expect((await awkJudge(counts, withLine('REPROLAB-RESULT { "probe": "p", "ok": false, "error": "EBUSY" }'))).judged['unpatched']).toEqual({ outcome: 'FAIL', symptom: 'errno=EBUSY' });
+    for (const bad of ['{"probe":"p","ok":false,"ratio":nan}', '{"probe":"p","ok":true,"count":3,}', '{"probe":"p","ok":true,"count":[3}]}', '{"probe":"p","ok":true,"count":3,"ok":false}', '{"probe":"p","ok":true,"count":03}']) {
+      expect((await awkJudge(counts, withLine(`REPROLAB-RESULT ${bad}`))).verdict, bad).toBe('ERROR');
+    }
+  });
+
+  it("B1's rule reads the entries of the top-level list only, each a flat object", async () => {
+    const vars = { ...counts, RULE: 'getifaddrs', EQUAL: '', FAILSYM: '' };
+    const entry = (name: string, family: string, address = '') => ({ name, family, address });
+    const links = [entry('lo', 'packet'), entry('eth0', 'packet'), entry('eql', 'other')];
+    const addrs = [entry('lo', 'inet', '127.0.0.1'), entry('eth0', 'inet', '10.0.2.15'), entry('eth0', 'inet6', 'fe80::1')];
+    const run = (result: ProbeResult) => awkJudge(vars, consoleOf([dumpLine(full)], [dumpLine(full)], [{ role: 'unpatched', result }, { role: 'patched', result: { probe: 'ifaddrs', ok: true, entries: [...links, ...addrs] } }]));
+    // The addresses in another list after the entries are not entries: the lab says FAIL, and so must the pack.
+    const after = { probe: 'ifaddrs', ok: true, entries: links, expected: addrs };
+    expect(judgeAgainstEither(judgeGetifaddrs, after, full, full).outcome).toBe('FAIL');
+    expect((await run(after)).judged['unpatched']?.outcome).toBe('FAIL');
+    // An address inside a nested object of an entry is not the entry's own.
+    const nested = { probe: 'ifaddrs', ok: true, entries: [...links, ...addrs.map((a) => ({ name: a.name, a: { family: a.family, address: a.address } }))] };
+    expect(judgeAgainstEither(judgeGetifaddrs, nested, full, full).outcome).toBe('FAIL');
+    expect((await run(nested)).judged['unpatched']?.outcome).not.toBe('PASS');
+  });
+
   it('a fabric step that failed, or a truth read that is missing, is an ERROR for every variant', async () => {
     const good = { probe: 'p', ok: true, count: 3 };
     const runs: Run[] = [{ role: 'unpatched', result: { probe: 'p', ok: false, error: 'EBUSY' } }, { role: 'patched', result: good }];

@@ -56,7 +56,8 @@ export function guestScript(i: GuestScriptInput): string {
   lines.push(`r=1; while [ $r -le ${i.repeats} ]; do`, `echo "${M}-REPEAT $r"`);
   if (churn) lines.push(`churn=$($H churn ${churn.sockets} ${churn.links} ${churn.periodMs} | sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p')`);
   lines.push(...readTruth('before'));
-  for (const run of i.runs) lines.push(`echo "${M}-RUN ${run.role}"`, `${run.argv.map(shellQuote).join(' ')}`, `echo "${M}-EXIT $?"`);
+  // The blank echo ends a result line that lacks its newline (the lab's parser splits on newlines too).
+  for (const run of i.runs) lines.push(`echo "${M}-RUN ${run.role}"`, `${run.argv.map(shellQuote).join(' ')}; rc=$?; echo`, `echo "${M}-EXIT $rc"`);
   lines.push(...readTruth('after'));
   if (churn) lines.push('kill $churn; while kill -0 $churn 2>/dev/null; do sleep 0.1; done; $H links-del rlc > /dev/null');
   lines.push('r=$((r+1))', 'done', `echo "${M}-DONE"`, '');

@@ -113,7 +113,12 @@ function paramsOfRecord(o: { s: Scenario; rec: CellRecord }): ScenarioParams {
 export async function packRepro(o: { cellDir: string; out?: string; work: string; progress?: (line: string) => void }): Promise<PackResult> {
   const say = o.progress ?? (() => undefined);
   const rec = await readCellRecord(path.join(o.cellDir, 'result.json'));
-  if (rec.verdict === 'ERROR') throw new UsageError(`${o.cellDir}: the lab could not judge this cell (ERROR): there is no verdict to reproduce`, { fix: 'pack a cell with a verdict; run it again first' });
+  if (rec.verdict === 'ERROR') {
+    // A matrix cell that ERRORed was retried on a fresh boot, beside it.
+    const retry = `${o.cellDir.replace(/\/+$/, '')}.retry`;
+    const retried = await fs.access(path.join(retry, 'result.json')).then(() => true, () => false);
+    throw new UsageError(`${o.cellDir}: the lab could not judge this attempt (ERROR): there is no verdict to reproduce`, { fix: retried ? `the cell was retried: pack ${retry}` : 'pack a cell with a verdict; run it again first' });
+  }
   let scenario: Scenario;
   try {
     scenario = scenarioByName(rec.scenario);
