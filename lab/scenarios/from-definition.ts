@@ -1,7 +1,7 @@
 import type { CodeJudge, CountsJudge, ScenarioDefinition } from '../catalog/scenario-defs.ts';
 import { parseSockets, startChurn } from '../fabric/guest-ops.ts';
 import type { FabricSpec } from '../fabric/fabric.ts';
-import { formatBurst, parseBurst } from '../fabric/usb-plan.ts';
+import { parseBurst } from '../fabric/usb-plan.ts';
 import { MAX_INTERFACES } from '../fabric/interfaces.ts';
 import { LabError } from '../util/errors.ts';
 import { judgeCounts, netCounts, socketCounts, type TruthCounts } from './counts-judge.ts';
@@ -15,12 +15,12 @@ import type { SocketTruth } from '../fabric/truth.ts';
 
 const CODE: Record<CodeJudge, CodeRepeat> = { getifaddrs: getifaddrsRepeat, uevent: ueventRepeat, 'dump-hang': dumpHangRepeat };
 
-/** "{buffer}" → the parameter's value. */
+/** "{buffer}" → the parameter's value (the loader allows only numeric parameters in templates). */
 export function fillParams(template: string, params: ScenarioParams): string {
   return template.replace(/\{([A-Za-z]+)\}/g, (_, name: string) => {
     const v = (params as Record<string, unknown>)[name];
     if (v === undefined) throw new LabError(`the scenario template "${template}" names {${name}}, which has no value`);
-    return name === 'burst' && typeof v === 'object' ? formatBurst(v as never) : String(v);
+    return String(v);
   });
 }
 
