@@ -27,15 +27,21 @@ export interface InterfacePlan {
 
 export const MAX_INTERFACES = 1024;
 
+/** A whole number from 0 to MAX_INTERFACES, or an error saying so. */
+export function checkInterfaceCount(count: number): number {
+  if (!Number.isInteger(count) || count < 0 || count > MAX_INTERFACES) {
+    throw new LabError(`interface count ${count} is out of range`, { fix: `give a whole number from 0 to ${MAX_INTERFACES}` });
+  }
+  return count;
+}
+
 /**
  * N links of mixed kinds, cycling through `kinds`, each with one IPv4 and one
  * IPv6 address. A veth pair is two links; when only one link is left it
  * becomes a dummy so the count is exact.
  */
 export function planInterfaces(count: number, kinds: readonly InterfaceKind[] = INTERFACE_KINDS, parent = 'eth0'): InterfacePlan {
-  if (!Number.isInteger(count) || count < 0 || count > MAX_INTERFACES) {
-    throw new LabError(`interface count ${count} is out of range`, { fix: `give a whole number from 0 to ${MAX_INTERFACES}` });
-  }
+  checkInterfaceCount(count);
   if (kinds.length === 0) throw new LabError('no interface kinds given', { fix: `use some of: ${INTERFACE_KINDS.join(', ')}` });
   const specs: InterfaceSpec[] = [];
   let links = 0;

@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import { LabError } from '../util/errors.ts';
 
 /**
@@ -126,6 +127,15 @@ export class Fields {
         this.fail(key, `absent (unknown field; known: ${keys.join(', ')})`, v[key]);
       }
     }
+  }
+}
+
+/** A file's text, or an error naming it with what to do (the readers of manifest.json, matrix.json, result.json). */
+export async function readTextFile(file: string, unreadable: string, fix: string): Promise<string> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch {
+    throw new LabError(`${file}: ${unreadable}`, { fix });
   }
 }
 

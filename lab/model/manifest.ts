@@ -1,8 +1,7 @@
 /** The contract between building and running: <bundle>/manifest.json, its one writer and its one reader. */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { LabError } from '../util/errors.ts';
-import { Fields, parseJson } from './fields.ts';
+import { Fields, parseJson, readTextFile } from './fields.ts';
 import type { ResolvedSource } from './source.ts';
 import { readQemuSpec, type Arch, type Target } from './target.ts';
 
@@ -139,12 +138,7 @@ export function parseBundleManifest(file: string, doc: unknown): BundleManifest 
 /** The one reader: every stage that needs a bundle's manifest comes through here. */
 export async function readBundleManifest(bundleDir: string): Promise<BundleManifest> {
   const file = path.join(bundleDir, MANIFEST_FILE);
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    throw new LabError(`${file}: cannot read the bundle manifest`, { fix: 'build the bundle again: reprolab build <target>' });
-  }
+  const text = await readTextFile(file, 'cannot read the bundle manifest', 'build the bundle again: reprolab build <target>');
   return parseBundleManifest(file, parseJson(file, text));
 }
 

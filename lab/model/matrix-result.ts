@@ -1,6 +1,6 @@
 /** A matrix run (matrix.json): the source of truth every report is made from, and its one reader. */
-import fs from 'node:fs/promises';
 import { LabError } from '../util/errors.ts';
+import { readTextFile } from './fields.ts';
 import { VERDICTS, type Verdict } from './verdict.ts';
 
 /** One verdict to produce: a scenario (with all its variants) on a target. */
@@ -171,12 +171,7 @@ export interface MatrixResult {
 
 /** Reads a matrix.json, refusing anything that is not one (with the file and the field). */
 export async function loadMatrixResult(file: string): Promise<MatrixResult> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    throw new LabError(`${file}: cannot read it`, { fix: 'pass the matrix.json of a run (reprolab matrix writes it into its output directory)' });
-  }
+  const text = await readTextFile(file, 'cannot read it', 'pass the matrix.json of a run (reprolab matrix writes it into its output directory)');
   let doc: unknown;
   try {
     doc = JSON.parse(text);

@@ -1,8 +1,6 @@
 /** What one `reprolab run` decided (result.json) and the pieces it is made of. */
-import fs from 'node:fs/promises';
-import { Fields, parseJson } from './fields.ts';
+import { Fields, parseJson, readTextFile } from './fields.ts';
 import { VERDICTS, type Outcome, type Aggregate, type Verdict } from './verdict.ts';
-import { LabError } from '../util/errors.ts';
 
 export interface ProbeResult {
   probe: string;
@@ -91,12 +89,7 @@ export interface CellRecord {
 }
 
 export async function readCellRecord(file: string): Promise<CellRecord> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    throw new LabError(`${file}: no such file`, { fix: 'give the directory of one cell: <run>/<target>/<scenario> of a matrix, or the evidence directory of reprolab run' });
-  }
+  const text = await readTextFile(file, 'no such file', 'give the directory of one cell: <run>/<target>/<scenario> of a matrix, or the evidence directory of reprolab run');
   const top = new Fields(file, parseJson(file, text));
   const deps = top.object('depends');
   if (!deps.has('bundleDir') || !deps.has('scenarioDefinition')) deps.fail('bundleDir', 'the bundle the cell booted (written by this version of the lab)', undefined, 'run the cell again with this version of reprolab, then pack it');

@@ -2,7 +2,7 @@ import type { CodeJudge, CountsJudge, ScenarioDefinition } from '../catalog/scen
 import { parseSockets, startChurn } from '../fabric/guest-ops.ts';
 import type { FabricSpec } from '../fabric/fabric.ts';
 import { parseBurst } from '../fabric/usb-plan.ts';
-import { MAX_INTERFACES } from '../fabric/interfaces.ts';
+import { checkInterfaceCount } from '../fabric/interfaces.ts';
 import { LabError } from '../util/errors.ts';
 import { judgeCounts, netCounts, socketCounts, type TruthCounts } from './counts-judge.ts';
 import { getifaddrsRepeat } from './defs/getifaddrs.ts';
@@ -31,10 +31,7 @@ function paramsOf(def: ScenarioDefinition): ScenarioParams {
 
 function fabricOf(def: ScenarioDefinition, p: ScenarioParams): FabricSpec {
   const f = def.fabric;
-  const interfaces = f.interfaces ? Number(fillParams(f.interfaces, p)) : undefined;
-  if (interfaces !== undefined && !(Number.isInteger(interfaces) && interfaces >= 0 && interfaces <= MAX_INTERFACES)) {
-    throw new LabError(`interface count ${interfaces} is out of range`, { fix: `give a whole number from 0 to ${MAX_INTERFACES}` });
-  }
+  const interfaces = f.interfaces ? checkInterfaceCount(Number(fillParams(f.interfaces, p))) : undefined;
   return {
     ...(interfaces !== undefined ? { interfaces } : {}),
     ...(f.sockets ? { sockets: parseSockets(fillParams(f.sockets, p)) } : {}),

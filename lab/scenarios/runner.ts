@@ -35,12 +35,11 @@ export interface RunOptions {
 }
 
 /** A user's scenario's probes are not in the image: they go to their guest folders before it runs. */
-async function installScenarioProbes(opts: RunOptions, guest: Guest): Promise<void> {
+async function installScenarioProbes(opts: RunOptions, sets: ScenarioProbeBuilds['sets'], guest: Guest): Promise<void> {
   const { scenario } = opts;
   if (!scenario.definition?.probesDir) return;
   const failed = opts.scenarioProbes?.failed.find((f) => f.scenario === scenario.name);
   if (failed) throw new LabError(failed.message, { ...(failed.logPath ? { logPath: failed.logPath } : {}), fix: 'fix the probe; the other scenarios of this target ran' });
-  const sets = (opts.scenarioProbes?.sets ?? []).filter((p) => p.scenario === scenario.name);
   if (!sets.length) {
     throw new LabError(`the probes of scenario "${scenario.name}" (${scenario.definition.probesDir}) were not built for this image`, { fix: 'an imported Buildroot product has no lab toolchain to build them; run the scenario on a lab-built target' });
   }
@@ -77,6 +76,8 @@ export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
   const { scenario } = opts;
   const started = Date.now();
   const params = { ...scenario.defaults, ...opts.params };
+  // A user's scenario's probe builds: uploaded before it runs, and recorded in result.json.
+  const probeSets = (opts.scenarioProbes?.sets ?? []).filter((p) => p.scenario === scenario.name);
   const repeats: RepeatResult[] = [];
   let manifest: BundleManifest | undefined;
   let variants: VariantPlan[] = [];
@@ -97,7 +98,7 @@ export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
       guest = await startGuest(opts.bundleDir, { dirs: opts.dirs, logDir: opts.outDir });
     }
     phase = "installing the scenario's probes";
-    await installScenarioProbes(opts, guest);
+    await installScenarioProbes(opts, probeSets, guest);
     phase = 'reading uname';
     uname = (await guest.exec(['uname', '-a'])).stdout.trim();
     phase = 'building the fabric';
@@ -147,7 +148,7 @@ export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
       ...depends(manifest, guest, uname),
       bundleDir: path.resolve(opts.bundleDir),
       ...(scenario.definition ? { scenarioDefinition: { file: scenario.definition.file, sha256: scenario.definition.sha256 } } : {}),
-      ...(scenario.definition?.probesDir ? { scenarioProbes: (opts.scenarioProbes?.sets ?? []).filter((p) => p.scenario === scenario.name).map((p) => ({ variant: p.variant, linkage: p.linkage, dir: p.dir })) } : {}),
+      ...(scenario.definition?.probesDir ? { scenarioProbes: probeSets.map((p) => ({ variant: p.variant, linkage: p.linkage, dir: p.dir })) } : {}),
     },
     evidenceDir: opts.outDir,
     startedAt: new Date(started).toISOString(),

@@ -26,6 +26,13 @@ export interface TruthRun<T> {
   byRole: (role: VariantPlan['role']) => ProbeResult | undefined;
 }
 
+/** Each variant's probe once, in the plan's order, with the results by role. */
+async function runEachVariant(ctx: ScenarioContext, probe: string, argsFor: (v: VariantPlan) => string[]): Promise<{ done: { v: VariantPlan; p: ProbeRun }[]; byRole: TruthRun<unknown>['byRole'] }> {
+  const done: { v: VariantPlan; p: ProbeRun }[] = [];
+  for (const v of ctx.variants) done.push({ v, p: await runProbe(ctx, v, probe, argsFor(v)) });
+  return { done, byRole: (role) => done.find((d) => d.v.role === role)?.p.result };
+}
+
 /** Runs `probe` once per variant between two reads of the kernel's links and addresses, and judges each against them. */
 export async function runAgainstNetTruth(
   ctx: ScenarioContext,
@@ -35,13 +42,12 @@ export async function runAgainstNetTruth(
   shown: (r: ProbeResult) => ProbeResult = (r) => r,
 ): Promise<TruthRun<NetTruth>> {
   const before = await readNetTruth(ctx.guest);
-  const done: { v: VariantPlan; p: ProbeRun }[] = [];
-  for (const v of ctx.variants) done.push({ v, p: await runProbe(ctx, v, probe, argsFor(v)) });
+  const { done, byRole } = await runEachVariant(ctx, probe, argsFor);
   const after = await readNetTruth(ctx.guest);
   return {
     before,
     runs: done.map(({ v, p }) => ({ variant: v.variant, role: v.role, ...judgeAgainstEither(judge, p.result, before, after), probe: shown(p.result), evidence: p.evidence })),
-    byRole: (role) => done.find((d) => d.v.role === role)?.p.result,
+    byRole,
   };
 }
 
@@ -58,14 +64,13 @@ export async function runAgainstSocketTruth(
   compared: (keyof SocketTruth)[],
 ): Promise<TruthRun<SocketTruth>> {
   const before = await readSocketTruth(ctx.guest);
-  const done: { v: VariantPlan; p: ProbeRun }[] = [];
-  for (const v of ctx.variants) done.push({ v, p: await runProbe(ctx, v, probe, argsFor(v)) });
+  const { done, byRole } = await runEachVariant(ctx, probe, argsFor);
   const after = await readSocketTruth(ctx.guest);
   const moved = compared.filter((k) => before[k] !== after[k]);
   if (moved.length) throw new LabError(`the guest's socket counts moved during the run (${moved.map((k) => `${k} ${before[k]} → ${after[k]}`).join(', ')}): no stable ground truth`);
   return {
     before,
     runs: done.map(({ v, p }) => ({ variant: v.variant, role: v.role, ...judge(p.result, before), probe: p.result, evidence: p.evidence })),
-    byRole: (role) => done.find((d) => d.v.role === role)?.p.result,
+    byRole,
   };
 }

@@ -57,7 +57,7 @@ function judgeVars(s: Scenario, o: { roles: string[]; repeats: number; arch: str
   return { vars: Object.entries(vars).flatMap(([k, v]) => ['-v', `${k}=${v}`]), failSymptom: 'code' in d.judge ? '' : d.judge.failSymptom };
 }
 
-function readme(o: { s: Scenario; rec: CellRecord; manifest: BundleManifest; variants: VariantPlan[]; name: string }): string {
+function readme(o: { s: Scenario; rec: CellRecord; manifest: BundleManifest; fabric: FabricSpec; name: string }): string {
   const d = o.s.definition!;
   const j = d.judge;
   const judged = 'code' in j
@@ -75,9 +75,9 @@ function readme(o: { s: Scenario; rec: CellRecord; manifest: BundleManifest; var
     `tar -xzf ${o.name}.tar.gz && cd ${o.name} && sh run.sh`,
     '```',
     '',
-    `Needs only \`${o.manifest.qemu.binary}\` (Debian: \`apt-get install qemu-system-${o.manifest.qemu.binary.includes('arm') ? 'arm' : 'mips'}\`) and a POSIX shell with sed, awk, grep and mkfifo. No Node, no lab, no network.`,
+    `Needs only \`${o.manifest.qemu.binary}\` (Debian: \`apt-get install qemu-system-${o.manifest.qemu.binary.includes('arm') ? 'arm' : 'mips'}\`) and a POSIX shell with awk, sed, grep, tr, cat, mkdir, mkfifo, sleep, rm and dirname (sha256sum, when present, checks the files). No Node, no lab, no network.`,
     `It boots the image (${o.manifest.kernel.version}, ${o.manifest.kernel.pageSizeKiB} KiB pages, ${o.manifest.qemu.machine}), sends \`guest.sh\` over the serial console,`,
-    "prints each probe's result line, each variant's judgement and the verdict, and exits 0 when the verdict is the lab's (1 when it differs, 2 when the run could not be made).",
+    "prints each probe's result line, each variant's judgement and the verdict, and exits 0 when the verdict is the lab's (1 when it is another verdict, 2 when the run could not be made or judged).",
     'The whole console is kept in `console.log`.',
     '',
     '## What you should see',
@@ -87,7 +87,7 @@ function readme(o: { s: Scenario; rec: CellRecord; manifest: BundleManifest; var
     '',
     '## What is checked',
     '',
-    `- The fabric: ${o.s.fabric(paramsOfRecord(o)).interfaces ? `${o.s.fabric(paramsOfRecord(o)).interfaces} virtual interfaces, created by the lab's helper from the same plan` : 'no interfaces'}${o.s.fabric(paramsOfRecord(o)).sockets?.length ? `, held sockets ${o.s.fabric(paramsOfRecord(o)).sockets!.map((x) => `${x.kind}:${x.count}`).join(' ')}` : ''}${d.fabric.churn ? `, churn (${d.fabric.churn.sockets} sockets, ${d.fabric.churn.links} links every ${d.fabric.churn.periodMs} ms)` : ''}.`,
+    `- The fabric: ${o.fabric.interfaces ? `${o.fabric.interfaces} virtual interfaces, created by the lab's helper from the same plan` : 'no interfaces'}${o.fabric.sockets?.length ? `, held sockets ${o.fabric.sockets.map((x) => `${x.kind}:${x.count}`).join(' ')}` : ''}${d.fabric.churn ? `, churn (${d.fabric.churn.sockets} sockets, ${d.fabric.churn.links} links every ${d.fabric.churn.periodMs} ms)` : ''}.`,
     `- A variant PASSes only when ${judged}. An empty ground truth, a missing result line or a probe that exits above 1 is ERROR, never a pass.`,
     `- The verdict: CONFIRMED when the unpatched variant fails and the patched one passes; NOT_REPRODUCED when neither fails; FIX_INEFFECTIVE when both do; PATCH_REGRESSION when only the patched one does; REPRODUCED when the one libc (as shipped) fails.`,
     ...('code' in d.judge ? ["- Not here: the lab also runs the image's busybox `udhcpc6` against each uClibc variant (it needs the lab's loader trace check); this pack runs the probe only."] : []),
@@ -99,11 +99,6 @@ function readme(o: { s: Scenario; rec: CellRecord; manifest: BundleManifest; var
     "- `manifest.json` — every file's sha256, the QEMU command, and the digests of the sources the image was built from; `SHA256SUMS` — the same digests for `sha256sum -c`; `lab-result.json` — the lab's own result for this cell.",
     '',
   ].join('\n');
-}
-
-/** The pack's README computes the fabric from the same parameters as the guest script. */
-function paramsOfRecord(o: { s: Scenario; rec: CellRecord }): ScenarioParams {
-  return paramsOf(o.s, o.rec);
 }
 
 /**
@@ -185,7 +180,7 @@ export async function packRepro(o: { cellDir: string; out?: string; work: string
     let runSh = await fs.readFile(path.join(TEMPLATES, 'run.sh'), 'utf8');
     for (const [token, value] of Object.entries(values)) runSh = runSh.replaceAll(token, () => value);
     await fs.writeFile(path.join(dir, 'run.sh'), runSh, { mode: 0o755 });
-    await fs.writeFile(path.join(dir, 'README.md'), readme({ s: scenario, rec, manifest, variants, name }));
+    await fs.writeFile(path.join(dir, 'README.md'), readme({ s: scenario, rec, manifest, fabric, name }));
     await fs.copyFile(path.join(o.cellDir, 'result.json'), path.join(dir, 'lab-result.json'));
 
     const files: PackResult['files'] = [];
