@@ -12,8 +12,10 @@ import { planning } from '../store/plan.ts';
  * and forces a real re-hash.
  */
 export async function memoTreeDigest(memoDir: string, root: string): Promise<string> {
-  const fingerprint = await treeFingerprint(root);
-  return memoized(memoDir, `tree:${path.resolve(root)}`, fingerprint, () => sha256Tree(root));
+  // The tree the links lead to, not the link: a symlinked override is keyed by what it holds.
+  const real = await fs.realpath(root);
+  const fingerprint = await treeFingerprint(real);
+  return memoized(memoDir, `tree:${real}`, fingerprint, () => sha256Tree(real));
 }
 
 export async function memoFileDigest(memoDir: string, file: string): Promise<string> {
@@ -35,8 +37,11 @@ async function memoized(memoDir: string, id: string, fingerprint: string, comput
   return digest;
 }
 
-/** Paths, sizes, mtimes and modes of every entry; `find` walks 45k files far faster than fs.lstat from Node. */
+/**
+ * Paths, sizes, mtimes and modes of every entry; `find` walks 45k files far faster than fs.lstat from Node.
+ * `-L` reports what each symlink leads to (a file edited behind a link changes its line) and walks linked folders.
+ */
 async function treeFingerprint(root: string): Promise<string> {
-  const listing = await capture('find', [root, '-printf', '%P\\0%s\\0%T@\\0%m\\0%y\\n']);
+  const listing = await capture('find', ['-L', root, '-printf', '%P\\0%s\\0%T@\\0%m\\0%y\\0%l\\n']);
   return sha256(listing.split('\n').sort().join('\n'));
 }

@@ -59,7 +59,8 @@ export async function resolveSource(spec: SourceSpec, opts: SourceOptions): Prom
         fix: `point it at the unpacked ${spec.package} tree (the folder holding its top-level Makefile)`,
       });
     }
-    const dir = path.resolve(override.dir);
+    // The tree itself: a symlinked override is recorded (and keyed) by where its files are.
+    const dir = await fs.realpath(override.dir);
     // Every tree the lab builds has a top-level Makefile (Linux, uClibc, busybox) or configure (dropbear): without one it is the wrong folder.
     if (!(await exists(path.join(dir, 'Makefile'))) && !(await exists(path.join(dir, 'configure')))) {
       throw new LabError(`source override for ${spec.package} has no top-level Makefile or configure: ${dir} (from ${override.from})`, {
