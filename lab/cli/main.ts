@@ -15,11 +15,11 @@ import { checkSharedOptions, collect, inputDirOption } from './input.ts';
 import { scenarioNames, useScenarioDirs } from '../scenarios/registry.ts';
 import { registerScenarioCommands, registerSweepCommand, registerValidatePatchCommand } from './scenario-commands.ts';
 import { diagnose, fixCommand, healthy, install } from '../doctor/doctor.ts';
-import { targetAvailability } from '../sources/availability.ts';
+import { targetAvailability, targetSources } from '../sources/availability.ts';
 import { describeError, LabError, UsageError } from '../util/errors.ts';
 import { mirrorList, progressPrinter } from '../sources/download.ts';
 import type { SourceOptions } from '../sources/resolve.ts';
-import { labDirs } from '../util/paths.ts';
+import { labDirs, type LabDirs } from '../util/paths.ts';
 
 
 function parseOverrides(pairs: string[]): Record<string, string> {
@@ -30,6 +30,20 @@ function parseOverrides(pairs: string[]): Record<string, string> {
     out[pair.slice(0, i)] = path.resolve(pair.slice(i + 1));
   }
   return out;
+}
+
+/** A --source for a package no target builds would be ignored, and the build would use upstream instead. */
+async function checkOverridePackages({ dirs, overrides }: { dirs: LabDirs; overrides: Record<string, string> }): Promise<void> {
+  const named = Object.keys(overrides);
+  if (!named.length) return;
+  const known = new Set<string>();
+  for (const t of await loadAllTargets(dirs.imported)) for (const s of await targetSources(t)) known.add(s.package);
+  const unknown = named.filter((p) => !known.has(p));
+  if (unknown.length) {
+    throw new UsageError(`--source ${unknown[0]}=…: no target builds a package named ${unknown[0]}`, {
+      fix: `name one of: ${[...known].sort().join(', ')}`,
+    });
+  }
 }
 
 /** The whole command tree; a test walks it to try every option with a bad value. */
@@ -61,6 +75,7 @@ export function buildProgram(): Command {
     // A broken definition is reported before any build or boot, naming its file.
     if (scenarioDirs.length || process.env['REPROLAB_SCENARIOS']) scenarioNames();
     await checkSharedOptions({ ...program.opts(), ...action.opts() }, async () => (await loadAllTargets(globalDirs().dirs.imported)).map((t) => t.name));
+    await checkOverridePackages(globalDirs());
   });
 
   program

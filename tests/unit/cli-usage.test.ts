@@ -181,6 +181,17 @@ describe('bad input gets one clear line and exit code 2, never a stack trace', (
     expect(wrong).toEqual([]);
   }, 600_000);
 
+  it('a --source for a package no target builds is refused, naming the packages that exist', async () => {
+    const env = { ...process.env, REPROLAB_CACHE: path.join(tmp, 'cache'), REPROLAB_OFFLINE: '1', REPROLAB_MIRRORS: '' };
+    for (const argv of [['build', 'arm-versatile-3.10-uclibc', '--dry-run'], ['matrix', '--no-sweeps'], ['validate-patch', aPatch, '--libc', 'uclibc-0.9.33.2']]) {
+      const r = await execa('node', ['--import', 'tsx', path.join(repoRoot, 'lab/cli/main.ts'), '--source', `linux-3.10.180=${tmp}`, ...argv], { cwd: repoRoot, env, reject: false, timeout: 30_000, stdin: 'ignore' });
+      expect(r.exitCode, argv.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain('--source linux-3.10.180');
+      expect(r.stderr).toContain('linux-3.10.108, linux-source-6.1, uClibc-0.9.33.2');
+    }
+  });
+
   it('an unknown option, a missing argument, an unknown command and no command are usage errors too', async () => {
     for (const argv of [['matrix', '--bogus'], ['run'], ['no-such-command'], []]) {
       const r = await execa('node', ['--import', 'tsx', path.join(repoRoot, 'lab/cli/main.ts'), ...argv], { cwd: repoRoot, reject: false, timeout: 30_000 });
