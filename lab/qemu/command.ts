@@ -31,8 +31,9 @@ export function qemuCommand(l: QemuLaunch): { binary: string; args: string[] } {
     ...(m.kernel.dtb ? ['-dtb', img(m.kernel.dtb)] : []),
     ...(m.kernel.initramfs === 'external' ? ['-initrd', img('images/rootfs.cpio')] : []),
     '-append', cmdline,
-    // Host side binds to loopback only.
-    '-nic', `user,model=${m.qemu.nic}${l.sshPort ? `,hostfwd=tcp:127.0.0.1:${l.sshPort}-:22` : ''}`,
+    // The guest runs code the lab did not write (a user's probe, a product, a pack's kernel at a vendor):
+    // restrict=on cuts it off from the host (10.0.2.2) and the outside; the SSH forward, bound to loopback, still works.
+    '-nic', `user,model=${m.qemu.nic},restrict=on${l.sshPort ? `,hostfwd=tcp:127.0.0.1:${l.sshPort}-:22` : ''}`,
     ...(PCI_NICS.has(m.qemu.nic) ? ['-global', `${m.qemu.nic}.romfile=`] : []),
     '-device', `${m.qemu.usb},id=usbhc`,
     // Entropy for the guest's SSH server, so it answers at once.
