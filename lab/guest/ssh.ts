@@ -30,6 +30,22 @@ export interface ConnectOptions {
 }
 
 const PID_MARK = 'REPROLAB-PID ';
+
+/**
+ * What one guest command may print (stdout and stderr together) before it is stopped. The lab's
+ * largest legitimate outputs (truth reads of a few hundred sockets, a probe's result line, an
+ * evidence file) are well under 1 MiB; a runaway probe must not take the lab's memory with it.
+ */
+export const GUEST_OUTPUT_CAP = 16 * 1024 * 1024;
+/** How much of the beginning and the end of a stopped command's output its error shows. */
+const EXCERPT = 2000;
+
+/** The head and tail of a runaway command's output, and how much lay between them. */
+function excerpt(name: string, chunks: Buffer[]): string {
+  const all = Buffer.concat(chunks);
+  if (all.length <= 2 * EXCERPT) return `${name}: ${all.toString('utf8')}`;
+  return `${name} begins: ${all.subarray(0, EXCERPT).toString('utf8')}\n… ${all.length - 2 * EXCERPT} bytes dropped …\n${name} ends: ${all.subarray(-EXCERPT).toString('utf8')}`;
+}
 const TAG_VAR = 'REPROLAB_CMD';
 
 /** The shell's pid line that every command prints first on stderr, and the rest. */
@@ -95,8 +111,9 @@ export class SshSession {
    * far, and the command is killed in the guest — with everything it started — before the error is
    * reported: closing the channel alone leaves it running (dropbear gives a command without a pty no hangup).
    */
-  exec(argv: string[], opts: { timeoutMs?: number; stdin?: Buffer; signal?: AbortSignal } = {}): Promise<ExecResult> {
+  exec(argv: string[], opts: { timeoutMs?: number; stdin?: Buffer; signal?: AbortSignal; maxOutputBytes?: number } = {}): Promise<ExecResult> {
     const line = commandLine(argv);
+    const cap = opts.maxOutputBytes ?? GUEST_OUTPUT_CAP;
     const timeoutMs = opts.timeoutMs ?? timeout('guestCommand');
     const signal = opts.signal ?? labSignal;
     // Ends with '.', so the tag of command 5 is not a prefix of command 50's.
@@ -108,6 +125,7 @@ export class SshSession {
         if (err) return reject(new LabError(`ssh exec ${line}: ${err.message}${this.lastError ? ` (connection: ${this.lastError.message})` : ''}`));
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
+        let printed = 0;
         let settled = false;
         /** The first of close, timeout and abort wins; the others find it settled. */
         const settle = (): boolean => {
@@ -127,8 +145,24 @@ export class SshSession {
         const timer = setTimeout(() => giveUp(`guest command timed out after ${timeoutMs} ms`), timeoutMs);
         const onAbort = () => giveUp(`guest command stopped (${abortReason(signal).message})`);
         signal.addEventListener('abort', onAbort, { once: true });
-        stream.on('data', (d: Buffer) => out.push(d));
-        stream.stderr.on('data', (d: Buffer) => errOut.push(d));
+        // Past the cap nothing more is kept: the command is stopped, and its error shows head and tail.
+        const collect = (into: Buffer[]) => (d: Buffer) => {
+          if (settled) return;
+          into.push(d);
+          printed += d.length;
+          if (printed > cap) giveUpOverCap();
+        };
+        const giveUpOverCap = () => {
+          if (!settle()) return;
+          const stderr = stripPidMark(Buffer.concat(errOut).toString('utf8'));
+          const error = new LabError(`guest command printed more than ${cap} bytes and was stopped (output capped): ${line}\n${excerpt('stdout', out)}\n${excerpt('stderr', [Buffer.from(stderr.text)])}`);
+          // The lab lets go of the flood at once, not when the promise settles.
+          out.length = errOut.length = 0;
+          stream.close();
+          void this.killInGuest(stderr.pid, tag).finally(() => reject(error));
+        };
+        stream.on('data', collect(out));
+        stream.stderr.on('data', collect(errOut));
         stream.on('close', (code: number | null, sig?: string) => {
           if (!settle()) return;
           const stdoutBuffer = Buffer.concat(out);
