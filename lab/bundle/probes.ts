@@ -24,10 +24,24 @@ export interface ProbeSet {
   hit: boolean;
 }
 
-/** Every *.c (and the headers they share) of a source directory, as build inputs. */
+/**
+ * Every *.c (and the headers they share) of a source directory, as build inputs. A user's folder
+ * is untrusted: a name that is not a readable regular file (a dangling link, a folder, a FIFO that
+ * would block the read) is an error naming it, which fails that scenario only.
+ */
 async function cSources(dir: string): Promise<{ file: string; sha256: string }[]> {
   const names = (await fs.readdir(dir)).filter((n) => n.endsWith('.c') || n.endsWith('.h')).sort();
-  return Promise.all(names.map(async (n) => ({ file: n, sha256: await sha256File(path.join(dir, n)) })));
+  return Promise.all(
+    names.map(async (n) => {
+      const file = path.join(dir, n);
+      const stat = await fs.stat(file).catch(() => undefined);
+      const hash = stat?.isFile() ? await sha256File(file).catch(() => undefined) : undefined;
+      if (hash === undefined) {
+        throw new LabError(`${file}: ${stat ? 'not a regular file' : 'cannot be read (a dangling link?)'}`, { fix: 'make each probes/*.c and *.h a readable file, or remove it' });
+      }
+      return { file: n, sha256: hash };
+    }),
+  );
 }
 
 /** Compiles each C file of `srcDir` into one program, held to PROBE_CFLAGS; a user's probes also see the lab's result-line helpers. */
