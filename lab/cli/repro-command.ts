@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { packRepro } from '../workflows/repro/pack.ts';
 import { onAbnormalExit } from '../util/lifetime.ts';
+import { labDirs } from '../util/paths.ts';
 import { inputDirOption, outFileOption } from './input.ts';
 
 export function registerReproCommands(program: Command): void {
@@ -21,7 +22,9 @@ export function registerReproCommands(program: Command): void {
       // Ctrl-C exits without running finally blocks: the copies of the images go then too.
       const undo = onAbnormalExit(() => rmSync(work, { recursive: true, force: true }));
       try {
-        const r = await packRepro({ cellDir: path.resolve(cell), ...(opts.output ? { out: opts.output } : {}), work, progress: (l) => console.error(l) });
+        // The cell names its bundle and probe builds: they must be in this store (the --cache-dir it ran with).
+        const { store } = labDirs({ cacheDir: program.opts<{ cacheDir?: string }>().cacheDir });
+        const r = await packRepro({ cellDir: path.resolve(cell), ...(opts.output ? { out: opts.output } : {}), work, store, progress: (l) => console.error(l) });
         console.log(`${r.file}: ${r.files.length} files, verdict to reproduce ${r.verdict}`);
         console.log(`  run it: tar -xzf ${path.basename(r.file)} && cd ${r.name} && sh run.sh`);
       } finally {

@@ -2,6 +2,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Fields, parseJson, readTextFile } from './fields.ts';
+import { relativePathField } from './paths.ts';
 import type { ResolvedSource } from './source.ts';
 import { readQemuSpec, type Arch, type Target } from './target.ts';
 
@@ -118,8 +119,9 @@ export function parseBundleManifest(file: string, doc: unknown): BundleManifest 
       source: source(k.object('source')),
       patches: digests(k, 'patches'),
       configSha256: k.string('configSha256', SHA256),
-      image: k.string('image'),
-      ...(k.has('dtb') ? { dtb: k.string('dtb') } : {}),
+      // Inside the bundle: a repro pack copies them to the same place in the pack.
+      image: relativePathField(k, 'image'),
+      ...(k.has('dtb') ? { dtb: relativePathField(k, 'dtb') } : {}),
       initramfs: k.oneOf('initramfs', ['external', 'builtin'] as const),
       // 64: an imported Buildroot product may use 64 KiB pages; the lab's own targets use 4 or 16.
       pageSizeKiB: k.oneOf('pageSizeKiB', [4, 16, 64] as const),

@@ -1,5 +1,6 @@
 /** What one `reprolab run` decided (result.json) and the pieces it is made of. */
 import { Fields, parseJson, readTextFile } from './fields.ts';
+import { segmentField } from './paths.ts';
 import { VERDICTS, type Outcome, type Aggregate, type Verdict } from './verdict.ts';
 
 export interface ProbeResult {
@@ -88,6 +89,10 @@ export interface CellRecord {
   definitionSha256: string;
 }
 
+/** A libc build or reader variant (lab/catalog/targets.ts names them): a pack makes guest paths of it. */
+const VARIANT = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+/** Untrusted (a cell may be handed over): every name a path is made of is one segment of a known form. */
 export async function readCellRecord(file: string): Promise<CellRecord> {
   const text = await readTextFile(file, 'no such file', 'give the directory of one cell: <run>/<target>/<scenario> of a matrix, or the evidence directory of reprolab run');
   const top = new Fields(file, parseJson(file, text));
@@ -100,10 +105,11 @@ export async function readCellRecord(file: string): Promise<CellRecord> {
     verdict: top.oneOf('verdict', VERDICTS),
     repeats: rate.integer('repeats', 0, 1_000_000),
     params: top.record('params'),
-    variants: top.list('variants').map((v) => ({ variant: v.string('variant'), role: v.oneOf('role', ['unpatched', 'patched'] as const), describe: v.string('describe'), outcome: v.string('outcome'), symptom: v.optionalString('symptom', '') })),
-    bundleDir: deps.string('bundleDir'),
+    variants: top.list('variants').map((v) => ({ variant: segmentField(v, 'variant', VARIANT), role: v.oneOf('role', ['unpatched', 'patched'] as const), describe: v.string('describe'), outcome: v.string('outcome'), symptom: v.optionalString('symptom', '') })),
+    // Absolute paths: packRepro checks that they are inside the lab's store before reading them.
+    bundleDir: deps.string('bundleDir', /^\//),
     bundleKey: deps.string('bundleKey'),
     definitionSha256: deps.object('scenarioDefinition').string('sha256', /^[0-9a-f]{64}$/),
-    scenarioProbes: deps.has('scenarioProbes') ? deps.list('scenarioProbes').map((p) => ({ variant: p.string('variant'), linkage: p.oneOf('linkage', ['static', 'shared'] as const), dir: p.string('dir') })) : [],
+    scenarioProbes: deps.has('scenarioProbes') ? deps.list('scenarioProbes').map((p) => ({ variant: segmentField(p, 'variant', VARIANT), linkage: p.oneOf('linkage', ['static', 'shared'] as const), dir: p.string('dir', /^\//) })) : [],
   };
 }

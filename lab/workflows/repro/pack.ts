@@ -1,7 +1,6 @@
 import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { readBundleManifest, type BundleManifest } from '../../model/manifest.ts';
 import { readCellRecord, type CellRecord } from '../../model/scenario-result.ts';
 import { qemuCommand } from '../../qemu/command.ts';
@@ -11,7 +10,9 @@ import type { Scenario, ScenarioParams, VariantPlan } from '../../scenarios/type
 import { scenarioProbeDir } from '../../model/guest-layout.ts';
 import { sha256, sha256File } from '../../util/digest.ts';
 import { LabError, UsageError } from '../../util/errors.ts';
-import { labSignal, onAbnormalExit } from '../../util/lifetime.ts';
+import { onAbnormalExit } from '../../util/lifetime.ts';
+import { capture } from '../../util/run.ts';
+import { insideReal, isInside, resolveInside } from '../../model/paths.ts';
 import { repoRoot } from '../../util/paths.ts';
 import { shellQuote } from '../../util/shell-quote.ts';
 import { tempSibling } from '../../util/fs.ts';
@@ -101,41 +102,131 @@ function readme(o: { s: Scenario; rec: CellRecord; manifest: BundleManifest; fab
   ].join('\n');
 }
 
-/**
- * `reprolab repro pack CELL`: everything one cell needs to be reproduced without the lab,
- * as a tar.gz written whole (a temporary sibling renamed into place).
- */
-export async function packRepro(o: { cellDir: string; out?: string; work: string; progress?: (line: string) => void }): Promise<PackResult> {
-  const say = o.progress ?? (() => undefined);
-  const rec = await readCellRecord(path.join(o.cellDir, 'result.json'));
+/** A model reader's refusal of a file the lab did not just write (a cell handed over) is bad input: exit 2, one line. */
+async function untrusted<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch (err) {
+    if (!(err instanceof LabError) || err instanceof UsageError) throw err;
+    // "edit the file" is no fix for a file the lab writes: a damaged one is written again.
+    const fix = err.fix?.startsWith('edit ') ? 'the lab writes it: run the cell again, then pack it' : err.fix;
+    throw new UsageError(err.message, fix ? { fix } : {});
+    throw err;
+  }
+}
+
+/** `p` with every link followed, when that is inside the lab's store; a field naming anything else is refused. */
+async function inStore(store: string, p: string, o: { file: string; field: string; what: string }): Promise<string> {
+  const [root, real] = await Promise.all([fs.realpath(store).catch(() => undefined), fs.realpath(p).catch(() => undefined)]);
+  if (!real) throw new UsageError(`${o.file}: ${o.field}: ${p} is gone`, { fix: 'build it again and run the cell again, then pack it' });
+  if (!root || !isInside(root, real)) throw new UsageError(`${o.file}: ${o.field} must be ${o.what} in the lab's store ${store} (got ${p})`, { fix: 'pack the cell with the --cache-dir (REPROLAB_CACHE) it ran with, or run it again' });
+  return real;
+}
+
+interface CheckedCell {
+  rec: CellRecord;
+  scenario: Scenario;
+  /** The bundle the cell booted, every link followed, inside the store. */
+  bundleDir: string;
+  manifest: BundleManifest;
+  variants: VariantPlan[];
+}
+
+/** The cell, its scenario and its bundle, each checked against the others: a pack carries only what the cell ran. */
+async function checkCell(cellDir: string, store: string): Promise<CheckedCell> {
+  const file = path.join(cellDir, 'result.json');
+  const rec = await untrusted(readCellRecord(file));
   if (rec.verdict === 'ERROR') {
     // A matrix cell that ERRORed was retried on a fresh boot, beside it.
-    const retry = `${o.cellDir.replace(/\/+$/, '')}.retry`;
+    const retry = `${cellDir.replace(/\/+$/, '')}.retry`;
     const retried = await fs.access(path.join(retry, 'result.json')).then(() => true, () => false);
-    throw new UsageError(`${o.cellDir}: the lab could not judge this attempt (ERROR): there is no verdict to reproduce`, { fix: retried ? `the cell was retried: pack ${retry}` : 'pack a cell with a verdict; run it again first' });
+    throw new UsageError(`${cellDir}: the lab could not judge this attempt (ERROR): there is no verdict to reproduce`, { fix: retried ? `the cell was retried: pack ${retry}` : 'pack a cell with a verdict; run it again first' });
   }
   let scenario: Scenario;
   try {
     scenario = scenarioByName(rec.scenario);
   } catch {
-    throw new UsageError(`${o.cellDir}: scenario "${rec.scenario}" is not known here`, { fix: 'pass the directory that defines it: reprolab --scenario-dir DIR repro pack …' });
+    throw new UsageError(`${cellDir}: scenario "${rec.scenario}" is not known here`, { fix: 'pass the directory that defines it: reprolab --scenario-dir DIR repro pack …' });
   }
   const why = notPackable(scenario);
   if (why) throw new UsageError(`${rec.scenario}: a repro pack cannot carry this scenario yet: ${why}`);
   // The pack runs what the definition says now: it must be what the cell ran.
-  if (rec.definitionSha256 !== scenario.definition!.sha256) throw new LabError(`${o.cellDir}: ${scenario.definition!.file} changed since this cell ran`, { fix: 'run the cell again, then pack it' });
-  const manifest = await readBundleManifest(rec.bundleDir).catch((err: unknown) => {
-    throw new LabError(`${o.cellDir}: the bundle the cell booted is gone (${rec.bundleDir}): ${(err as Error).message}`, { fix: `build it again (reprolab build ${rec.target}) and run the cell again, then pack it` });
+  if (rec.definitionSha256 !== scenario.definition!.sha256) throw new LabError(`${cellDir}: ${scenario.definition!.file} changed since this cell ran`, { fix: 'run the cell again, then pack it' });
+  const bundleDir = await inStore(store, rec.bundleDir, { file, field: 'depends.bundleDir', what: 'a bundle' });
+  const manifest = await readBundleManifest(bundleDir).catch((err: unknown) => {
+    throw new UsageError(`${cellDir}: the bundle the cell booted cannot be used: ${(err as Error).message}`, { fix: `build it again (reprolab build ${rec.target}) and run the cell again, then pack it` });
   });
-  if (manifest.target !== rec.target) throw new LabError(`${o.cellDir}: result.json says target ${rec.target}, its bundle is ${manifest.target}`);
-  if (manifest.key !== rec.bundleKey) throw new LabError(`${o.cellDir}: ${rec.bundleDir} now holds another build (${manifest.key}, the cell booted ${rec.bundleKey})`, { fix: 'run the cell again, then pack it' });
+  if (manifest.target !== rec.target) throw new LabError(`${cellDir}: result.json says target ${rec.target}, its bundle is ${manifest.target}`);
+  if (manifest.key !== rec.bundleKey) throw new LabError(`${cellDir}: ${rec.bundleDir} now holds another build (${manifest.key}, the cell booted ${rec.bundleKey})`, { fix: 'run the cell again, then pack it' });
   const patched = rec.variants.find((v) => v.role === 'patched')?.variant;
   const variants = planVariants(scenario, manifest, scenario.usesLibc && patched ? patched : undefined);
   const names = (vs: { variant: string; role: string }[]) => vs.map((v) => `${v.role}:${v.variant}`).join(' ');
-  if (names(variants) !== names(rec.variants)) throw new LabError(`${o.cellDir}: the cell ran ${names(rec.variants)}, the bundle now plans ${names(variants)}`);
+  if (names(variants) !== names(rec.variants)) throw new LabError(`${cellDir}: the cell ran ${names(rec.variants)}, the bundle now plans ${names(variants)}`);
+  return { rec, scenario, bundleDir, manifest, variants };
+}
+
+/** The images, from the bundle to the same place in the pack; each path is resolved and kept inside both. */
+async function copyImages(bundleDir: string, dir: string, rels: string[]): Promise<void> {
+  for (const rel of rels) {
+    const from = resolveInside(bundleDir, rel);
+    const to = resolveInside(dir, rel);
+    if (!from || !to || !(await insideReal(bundleDir, from))) {
+      throw new UsageError(`${path.join(bundleDir, 'manifest.json')}: ${rel} is not a file inside the bundle`, { fix: 'build the bundle again, run the cell again, then pack it' });
+    }
+    await fs.mkdir(path.dirname(to), { recursive: true });
+    await fs.copyFile(from, to);
+  }
+}
+
+/** Copies a probe build: plain files and folders only (a link would bring any file of the host into the pack). */
+async function copyPlainTree(from: string, to: string, what: string): Promise<void> {
+  await fs.mkdir(to, { recursive: true });
+  for (const e of await fs.readdir(from, { withFileTypes: true })) {
+    const src = path.join(from, e.name);
+    if (e.isDirectory()) await copyPlainTree(src, path.join(to, e.name), what);
+    else if (e.isFile()) await fs.copyFile(src, path.join(to, e.name));
+    else throw new UsageError(`${what}: ${src} is a symbolic link or a special file, not something the lab builds`, { fix: 'remove that store entry, build it again and run the cell again' });
+  }
+}
+
+/** A user's scenario's probe builds as one base64 tar for guest.sh, laid out where the guest runs them. */
+async function probesPayload(c: CheckedCell, o: { cellDir: string; store: string; work: string; name: string }): Promise<{ base64: string; sha256: string }> {
+  const file = path.join(o.cellDir, 'result.json');
+  if (!c.rec.scenarioProbes.length) throw new LabError(`${o.cellDir}: result.json lists no probe builds of ${c.rec.scenario}`, { fix: 'run the cell again with this version of reprolab' });
+  const stage = path.join(o.work, `${o.name}-probes`);
+  const tar = path.join(o.work, `${o.name}-probes.tar`);
+  await fs.rm(stage, { recursive: true, force: true });
+  try {
+    for (const [i, p] of c.rec.scenarioProbes.entries()) {
+      const field = `depends.scenarioProbes[${i}].dir`;
+      const from = await inStore(o.store, p.dir, { file, field, what: 'a probe build' });
+      // The variant is one segment (readCellRecord): by construction the copy lands under stage.
+      const to = resolveInside(stage, `.${scenarioProbeDir(c.rec.scenario, p.variant, p.linkage)}`);
+      if (!to) throw new UsageError(`${file}: depends.scenarioProbes[${i}] does not name a folder inside the pack`);
+      await copyPlainTree(from, to, `${file}: ${field}`);
+    }
+    await capture('tar', ['-cf', tar, '--owner=0', '--group=0', '--sort=name', '--mtime=@0', '-C', stage, 'opt']);
+    const bytes = await fs.readFile(tar);
+    return { base64: bytes.toString('base64').replace(/.{76}/g, '$&\n').trimEnd(), sha256: sha256(bytes) };
+  } finally {
+    await fs.rm(stage, { recursive: true, force: true });
+    await fs.rm(tar, { force: true });
+  }
+}
+
+/**
+ * `reprolab repro pack CELL`: everything one cell needs to be reproduced without the lab,
+ * as a tar.gz written whole (a temporary sibling renamed into place). The cell and its bundle
+ * are read as untrusted input: every path they give stays inside the lab's store (`store`).
+ */
+export async function packRepro(o: { cellDir: string; out?: string; work: string; store: string; progress?: (line: string) => void }): Promise<PackResult> {
+  const say = o.progress ?? (() => undefined);
+  const cell = await checkCell(o.cellDir, o.store);
+  const { rec, scenario, manifest, variants } = cell;
   const params = paramsOf(scenario, rec);
   const repeats = Math.max(1, rec.repeats);
 
+  // target and scenario are single path segments (readCellRecord's patterns): so is the name.
   const name = `repro-${rec.target}-${rec.scenario}`;
   const dir = path.join(o.work, name);
   await fs.rm(dir, { recursive: true, force: true });
@@ -143,43 +234,17 @@ export async function packRepro(o: { cellDir: string; out?: string; work: string
   try {
     say('copying the images');
     const images = [manifest.kernel.image, ...(manifest.kernel.dtb ? [manifest.kernel.dtb] : []), ...(manifest.kernel.initramfs === 'external' ? ['images/rootfs.cpio'] : [])];
-    for (const rel of images) {
-      await fs.mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
-      await fs.copyFile(path.join(rec.bundleDir, rel), path.join(dir, rel));
-    }
+    await copyImages(cell.bundleDir, dir, images);
     let payload: { base64: string; sha256: string } | undefined;
     if (scenario.definition?.probesDir) {
       say("packing the scenario's probes");
-      if (!rec.scenarioProbes.length) throw new LabError(`${o.cellDir}: result.json lists no probe builds of ${rec.scenario}`, { fix: 'run the cell again with this version of reprolab' });
-      const stage = path.join(o.work, `${name}-probes`);
-      await fs.rm(stage, { recursive: true, force: true });
-      for (const p of rec.scenarioProbes) await fs.cp(p.dir, path.join(stage, scenarioProbeDir(rec.scenario, p.variant, p.linkage)), { recursive: true });
-      const tar = path.join(o.work, `${name}-probes.tar`);
-      await execa('tar', ['-cf', tar, '--owner=0', '--group=0', '--sort=name', '--mtime=@0', '-C', stage, 'opt'], { cancelSignal: labSignal });
-      const bytes = await fs.readFile(tar);
-      await fs.rm(stage, { recursive: true, force: true });
-      await fs.rm(tar, { force: true });
-      payload = { base64: bytes.toString('base64').replace(/.{76}/g, '$&\n').trimEnd(), sha256: sha256(bytes) };
+      payload = await probesPayload(cell, { cellDir: o.cellDir, store: o.store, work: o.work, name });
     }
-    const runs = probeRuns(scenario, variants, params);
     const fabric = scenario.fabric(params);
-    await fs.writeFile(path.join(dir, 'guest.sh'), guestScript({ def: scenario.definition!, fabric, runs, repeats, ...(payload ? { payload } : {}) }));
+    await fs.writeFile(path.join(dir, 'guest.sh'), guestScript({ def: scenario.definition!, fabric, runs: probeRuns(scenario, variants, params), repeats, ...(payload ? { payload } : {}) }));
     await fs.copyFile(path.join(TEMPLATES, 'judge.awk'), path.join(dir, 'judge.awk'));
     const q = qemuCommand({ bundleDir: '.', manifest });
-    const judge = judgeVars(scenario, { roles: variants.map((v) => v.role), repeats, arch: manifest.arch, fabric });
-    // Replacement functions, not strings: a "$'" or "$&" in a value must stay as it is.
-    const values: Record<string, string> = {
-      '@QEMU_BINARY@': shellQuote(q.binary),
-      '@QEMU_ARGS@': q.args.map(shellQuote).join(' '),
-      '@EXPECTED@': rec.verdict,
-      '@TARGET@': rec.target,
-      '@SCENARIO@': rec.scenario,
-      '@JUDGE_VARS@': judge.vars.map(shellQuote).join(' '),
-      '@FAILSYM@': shellQuote(judge.failSymptom),
-    };
-    let runSh = await fs.readFile(path.join(TEMPLATES, 'run.sh'), 'utf8');
-    for (const [token, value] of Object.entries(values)) runSh = runSh.replaceAll(token, () => value);
-    await fs.writeFile(path.join(dir, 'run.sh'), runSh, { mode: 0o755 });
+    await fs.writeFile(path.join(dir, 'run.sh'), await runScript(cell, { q, repeats, fabric }), { mode: 0o755 });
     await fs.writeFile(path.join(dir, 'README.md'), readme({ s: scenario, rec, manifest, fabric, name }));
     await fs.copyFile(path.join(o.cellDir, 'result.json'), path.join(dir, 'lab-result.json'));
 
@@ -188,46 +253,74 @@ export async function packRepro(o: { cellDir: string; out?: string; work: string
       files.push({ path: rel, sha256: await sha256File(path.join(dir, rel)), bytes: (await fs.stat(path.join(dir, rel))).size });
     }
     await fs.writeFile(path.join(dir, 'SHA256SUMS'), files.map((f) => `${f.sha256}  ${f.path}\n`).join(''));
-    const packManifest = {
-      schema: 1,
-      kind: 'reprolab-repro-pack',
-      target: rec.target,
-      scenario: rec.scenario,
-      bug: scenario.bug,
-      title: scenario.title,
-      verdict: rec.verdict,
-      variants: rec.variants,
-      params,
-      repeats,
-      qemu: { binary: q.binary, args: q.args },
-      files,
-      builtFrom: {
-        bundleKey: manifest.key,
-        kernel: { version: manifest.kernel.version, source: manifest.kernel.source, patches: manifest.kernel.patches, configSha256: manifest.kernel.configSha256 },
-        libc: manifest.libc.variants.map((v) => ({ variant: v.variant, libc: v.libc, ...(v.source ? { source: v.source } : {}), patches: v.patches })),
-        userland: manifest.userland.packages,
-        rootfsSha256: manifest.rootfs.sha256,
-        toolchain: manifest.toolchain,
-        scenario: { definition: path.basename(scenario.definition!.file), sha256: scenario.definition!.sha256 },
-        ...(scenario.definition?.probesDir ? { scenarioProbes: await Promise.all(rec.scenarioProbes.map(async (p) => { const inputs = await entryInputs(p.dir); return { variant: p.variant, linkage: p.linkage, sources: inputs['sources'], helpers: inputs['helpers'], libc: inputs['libc'] }; })) } : {}),
-      },
-    };
+    const packManifest = await packManifestOf(cell, { params, repeats, q, files });
     await fs.writeFile(path.join(dir, 'manifest.json'), `${JSON.stringify(packManifest, null, 2)}\n`);
 
     const file = path.resolve(o.out ?? `${name}.tar.gz`);
     say(`writing ${file}`);
-    const tmp = tempSibling(file);
-    // Never half a pack under the name asked for, nor a temporary one left beside it (Ctrl-C included).
-    const undo = onAbnormalExit(() => rmSync(tmp, { force: true }));
-    try {
-      await execa('tar', ['-czf', tmp, '--owner=0', '--group=0', '-C', o.work, name], { cancelSignal: labSignal });
-      await fs.rename(tmp, file);
-    } finally {
-      await fs.rm(tmp, { force: true });
-      undo();
-    }
+    await writeTarball(o.work, name, file);
     return { file, name, files, verdict: rec.verdict };
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** run.sh: the template with the exact QEMU command, the verdict to reproduce and judge.awk's settings. */
+async function runScript(c: CheckedCell, o: { q: { binary: string; args: string[] }; repeats: number; fabric: FabricSpec }): Promise<string> {
+  const judge = judgeVars(c.scenario, { roles: c.variants.map((v) => v.role), repeats: o.repeats, arch: c.manifest.arch, fabric: o.fabric });
+  // Replacement functions, not strings: a "$'" or "$&" in a value must stay as it is.
+  const values: Record<string, string> = {
+    '@QEMU_BINARY@': shellQuote(o.q.binary),
+    '@QEMU_ARGS@': o.q.args.map(shellQuote).join(' '),
+    '@EXPECTED@': c.rec.verdict,
+    '@TARGET@': c.rec.target,
+    '@SCENARIO@': c.rec.scenario,
+    '@JUDGE_VARS@': judge.vars.map(shellQuote).join(' '),
+    '@FAILSYM@': shellQuote(judge.failSymptom),
+  };
+  let text = await fs.readFile(path.join(TEMPLATES, 'run.sh'), 'utf8');
+  for (const [token, value] of Object.entries(values)) text = text.replaceAll(token, () => value);
+  return text;
+}
+
+/** The pack's manifest.json: every file's digest and what the image was built from. */
+async function packManifestOf(c: CheckedCell, o: { params: ScenarioParams; repeats: number; q: { binary: string; args: string[] }; files: PackResult['files'] }): Promise<object> {
+  const { rec, scenario, manifest } = c;
+  return {
+    schema: 1,
+    kind: 'reprolab-repro-pack',
+    target: rec.target,
+    scenario: rec.scenario,
+    bug: scenario.bug,
+    title: scenario.title,
+    verdict: rec.verdict,
+    variants: rec.variants,
+    params: o.params,
+    repeats: o.repeats,
+    qemu: { binary: o.q.binary, args: o.q.args },
+    files: o.files,
+    builtFrom: {
+      bundleKey: manifest.key,
+      kernel: { version: manifest.kernel.version, source: manifest.kernel.source, patches: manifest.kernel.patches, configSha256: manifest.kernel.configSha256 },
+      libc: manifest.libc.variants.map((v) => ({ variant: v.variant, libc: v.libc, ...(v.source ? { source: v.source } : {}), patches: v.patches })),
+      userland: manifest.userland.packages,
+      rootfsSha256: manifest.rootfs.sha256,
+      toolchain: manifest.toolchain,
+      scenario: { definition: path.basename(scenario.definition!.file), sha256: scenario.definition!.sha256 },
+      ...(scenario.definition?.probesDir ? { scenarioProbes: await Promise.all(rec.scenarioProbes.map(async (p) => { const inputs = await entryInputs(p.dir); return { variant: p.variant, linkage: p.linkage, sources: inputs['sources'], helpers: inputs['helpers'], libc: inputs['libc'] }; })) } : {}),
+    },
+  };
+}
+
+/** work/name as file, written whole: never half a pack under the name asked for, nor a temporary one left beside it (Ctrl-C included). */
+async function writeTarball(work: string, name: string, file: string): Promise<void> {
+  const tmp = tempSibling(file);
+  const undo = onAbnormalExit(() => rmSync(tmp, { force: true }));
+  try {
+    await capture('tar', ['-czf', tmp, '--owner=0', '--group=0', '-C', work, name]);
+    await fs.rename(tmp, file);
+  } finally {
+    await fs.rm(tmp, { force: true });
+    undo();
   }
 }
