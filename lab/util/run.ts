@@ -16,6 +16,18 @@ export interface RunOptions {
 }
 
 /**
+ * Builds die with the lab. setpriv gives this sh a parent-death signal, which the
+ * kernel sends even when the lab is SIGKILLed and no handler runs; sh then kills
+ * its whole process group: the command and everything it started (a make's
+ * compilers and sub-makes, which a signal to make alone would orphan). So no
+ * build outlives the store lock it was started under. The command runs in the
+ * background so that sh can take the signal; stdin is handed on through fd 3
+ * (a background job's stdin is /dev/null). $1 is the lab's pid: a lab that died
+ * before setpriv armed the signal is caught by the PPID check.
+ */
+const DIE_WITH_LAB = '[ "$PPID" = "$1" ] || exit 125; shift; exec 3<&0; trap \'trap - TERM; kill -KILL 0\' TERM; "$@" <&3 3<&- & wait $!';
+
+/**
  * Runs one build command (argument array, never a shell string), logging its
  * output. A failure becomes a LabError carrying the last lines and the log path.
  */
@@ -24,7 +36,8 @@ export async function runLogged(file: string, args: string[], opts: RunOptions):
   fs.appendFileSync(opts.logFile, `\n$ ${[file, ...args].join(' ')}${opts.cwd ? `   (in ${opts.cwd})` : ''}\n`);
   // Only what this command prints counts (not earlier commands, not its own header).
   const startOffset = fs.statSync(opts.logFile).size;
-  const result = await execa(file, args, {
+  const result = await execa('setpriv', ['--pdeathsig', 'TERM', '--', 'sh', '-c', DIE_WITH_LAB, 'sh', String(process.pid), file, ...args], {
+    detached: true, // a process group of its own, for DIE_WITH_LAB's kill 0
     cwd: opts.cwd,
     env: { LC_ALL: 'C', ...opts.env },
     stdout: { file: opts.logFile, append: true },
