@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LabError } from '../util/errors.ts';
 import { cacheKey } from '../util/digest.ts';
-import { exists, tempSibling } from '../util/fs.ts';
+import { exists, syncPath, syncTree, tempSibling, writeFileSynced } from '../util/fs.ts';
 import { withLock } from './lock.ts';
 import { onAbnormalExit } from '../util/lifetime.ts';
 import { planning } from './plan.ts';
@@ -46,13 +46,16 @@ export async function storeEntry(
       const forget = onAbnormalExit(() => {
         for (const d of [tmp, scratch]) fsSync.rmSync(d, { recursive: true, force: true });
       });
+      let placed: boolean;
       try {
         await fs.mkdir(scratch);
         await build(tmp, scratch);
         await fs.writeFile(path.join(tmp, '.inputs.json'), JSON.stringify({ step, inputs }, null, 2));
-        await fs.writeFile(path.join(tmp, '.complete'), new Date().toISOString());
-        await fs.rm(dir, { recursive: true, force: true });
-        await fs.rename(tmp, dir);
+        // .complete vouches for every file: they reach the disk before it does (a power loss must not leave the marker alone).
+        await syncTree(tmp);
+        await writeFileSynced(path.join(tmp, '.complete'), new Date().toISOString());
+        await syncPath(tmp);
+        placed = await placeEntry(tmp, dir);
       } catch (err) {
         await fs.rm(tmp, { recursive: true, force: true });
         throw err;
@@ -60,10 +63,34 @@ export async function storeEntry(
         await fs.rm(scratch, { recursive: true, force: true });
         forget();
       }
-      return { dir, key, hit: false };
+      return { dir, key, hit: !placed };
     },
     onWait,
   );
+}
+
+/**
+ * Renames the finished build to its key; false when a complete entry is already
+ * there (then ours is dropped: a complete entry is never removed, someone may be
+ * reading it). A folder without .complete (an older lab's leftover) is moved away.
+ */
+async function placeEntry(tmp: string, dir: string): Promise<boolean> {
+  for (;;) {
+    try {
+      await fs.rename(tmp, dir);
+      await syncPath(path.dirname(dir));
+      return true;
+    } catch (err) {
+      if (!['EEXIST', 'ENOTEMPTY'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    }
+    if (await exists(path.join(dir, '.complete'))) {
+      await fs.rm(tmp, { recursive: true, force: true });
+      return false;
+    }
+    const junk = tempSibling(dir);
+    await fs.rename(dir, junk).catch(() => undefined);
+    await fs.rm(junk, { recursive: true, force: true });
+  }
 }
 
 /** The inputs a finished entry was built from (its .inputs.json), e.g. a probe build's source digests. */
