@@ -16,6 +16,7 @@ import { cellId, planMatrix, shardCells, type SweepRequest } from './plan.ts';
 import { type Shard } from '../model/matrix-result.ts';
 import { MATRIX_SCHEMA, type MatrixCellResult, type MatrixResult, type MatrixSweepResult } from '../model/matrix-result.ts';
 import { TargetRun } from './target-run.ts';
+import { claimRunDir } from './runs.ts';
 import { scenarioByName, scenarioProbesOf } from '../scenarios/registry.ts';
 import { targetTask, type TaskShared } from './target-task.ts';
 import { usbStallRates } from './usb-stalls.ts';
@@ -76,7 +77,8 @@ export async function writeReports(result: MatrixResult, outDir: string): Promis
  */
 export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
   const startedAt = new Date();
-  await fs.mkdir(req.outDir, { recursive: true });
+  // Marked live until its reports are written: another matrix's pruning leaves it alone.
+  const releaseRun = await claimRunDir(req.outDir);
   const allCells = planMatrix(
     req.targets.map((t) => t.name),
     req.scenarios.map((s) => s.name),
@@ -146,5 +148,7 @@ export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
   };
   if (req.previous) result.comparison = compareMatrices(req.previous.result, result, req.previous.file);
   result.usbStalls = usbStallRates([...(req.history ?? []), result]);
-  return { result, ...(await writeReports(result, req.outDir)) };
+  const written = await writeReports(result, req.outDir);
+  await releaseRun();
+  return { result, ...written };
 }
