@@ -1,5 +1,5 @@
 import { usbStallRates } from './usb-stalls.ts';
-import { LabError } from '../util/errors.ts';
+import { UsageError } from '../util/errors.ts';
 import { cellId, planMatrix } from './plan.ts';
 import { MATRIX_SCHEMA, type MatrixResult, type MatrixTargetResult } from '../model/matrix-result.ts';
 
@@ -8,13 +8,14 @@ const planKey = (r: MatrixResult): string => JSON.stringify(r.plan);
 /**
  * Joins the shards of one plan into one result, as if one machine had run it:
  * the shards must come from the same plan, not overlap, and together cover it.
+ * Shards that do not fit together are bad input (a usage error, exit 2), like a bad shard file.
  */
 export function mergeShards(parts: { file: string; result: MatrixResult }[], outDir: string): MatrixResult {
-  if (parts.length === 0) throw new LabError('report merge: no shard results given', { fix: 'reprolab report merge shard1/matrix.json shard2/matrix.json …' });
+  if (parts.length === 0) throw new UsageError('report merge: no shard results given', { fix: 'reprolab report merge shard1/matrix.json shard2/matrix.json …' });
   const [first] = parts as [{ file: string; result: MatrixResult }];
   for (const p of parts.slice(1)) {
     if (planKey(p.result) !== planKey(first.result)) {
-      throw new LabError(`${p.file}: its plan differs from ${first.file}'s (targets, scenarios, sweeps, repeat or parameters)`, {
+      throw new UsageError(`${p.file}: its plan differs from ${first.file}'s (targets, scenarios, sweeps, repeat or parameters)`, {
         fix: 'merge only shards of one matrix command line, run with the same --targets, --scenarios, --repeat and parameters',
       });
     }
@@ -24,12 +25,12 @@ export function mergeShards(parts: { file: string; result: MatrixResult }[], out
   for (const p of parts) {
     for (const s of p.result.shards) {
       const k = `${s.index}/${s.count}`;
-      if (shardSeen.has(k)) throw new LabError(`shard ${k} is in both ${shardSeen.get(k)} and ${p.file}`, { fix: 'pass each shard once' });
+      if (shardSeen.has(k)) throw new UsageError(`shard ${k} is in both ${shardSeen.get(k)} and ${p.file}`, { fix: 'pass each shard once' });
       shardSeen.set(k, p.file);
     }
     for (const c of p.result.cells) {
       const id = cellId(c);
-      if (owner.has(id)) throw new LabError(`${id} is in both ${owner.get(id)} and ${p.file}`, { fix: 'pass each shard once' });
+      if (owner.has(id)) throw new UsageError(`${id} is in both ${owner.get(id)} and ${p.file}`, { fix: 'pass each shard once' });
       owner.set(id, p.file);
     }
   }
@@ -38,7 +39,7 @@ export function mergeShards(parts: { file: string; result: MatrixResult }[], out
   const missing = ordered.filter((c) => !owner.has(cellId(c)));
   if (missing.length) {
     const counts = [...new Set(parts.flatMap((p) => p.result.shards.map((s) => s.count)))];
-    throw new LabError(`the shards do not cover the plan: ${missing.length} cell(s) missing, e.g. ${cellId(missing[0]!)}`, {
+    throw new UsageError(`the shards do not cover the plan: ${missing.length} cell(s) missing, e.g. ${cellId(missing[0]!)}`, {
       fix: `merge all ${counts.join(' or ')} shards (have ${[...shardSeen.keys()].join(', ')})`,
     });
   }

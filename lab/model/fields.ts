@@ -17,7 +17,9 @@ export class Fields {
   }
 
   fail(key: string, expected: string, got: unknown, fix?: string): never {
-    const shown = got === undefined ? 'missing' : `got ${JSON.stringify(got)}`;
+    // A long value (a whole object) would bury the field name: the message stays one short line.
+    const json = JSON.stringify(got) ?? String(got);
+    const shown = got === undefined ? 'missing' : `got ${json.length > 80 ? `${json.slice(0, 77)}...` : json}`;
     throw new LabError(`${this.file}: ${this.where(key)} must be ${expected} (${shown})`, {
       fix: fix ?? `edit ${this.file} and set "${this.where(key)}"`,
     });
@@ -34,6 +36,41 @@ export class Fields {
     const v = this.raw(key);
     if (typeof v !== 'string' || v.length === 0) this.fail(key, 'a non-empty string', v);
     if (pattern && !pattern.test(v)) this.fail(key, `a string matching ${pattern}`, v);
+    return v;
+  }
+
+  /** Any string, the empty one included (a symptom, a note). */
+  text(key: string): string {
+    const v = this.raw(key);
+    if (typeof v !== 'string') this.fail(key, 'a string', v);
+    return v;
+  }
+
+  /** A finite number (durations, sizes); integer() for counts. */
+  number(key: string, min: number, max = Number.MAX_VALUE): number {
+    const v = this.raw(key);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+      this.fail(key, max === Number.MAX_VALUE ? `a number ≥ ${min}` : `a number from ${min} to ${max}`, v);
+    }
+    return v;
+  }
+
+  /** A list of finite numbers that may be empty. */
+  numbers(key: string): number[] {
+    const v = this.raw(key);
+    if (!Array.isArray(v)) this.fail(key, 'a list of numbers', v);
+    v.forEach((item, i) => {
+      if (typeof item !== 'number' || !Number.isFinite(item)) this.fail(`${key}[${i}]`, 'a number', item);
+    });
+    return [...(v as number[])];
+  }
+
+  /** A UTC time as toISOString() writes it; anything else would be a RangeError later (new Date(NaN).toISOString()). */
+  isoTime(key: string): string {
+    const v = this.raw(key);
+    if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/.test(v) || !Number.isFinite(Date.parse(v))) {
+      this.fail(key, 'an ISO 8601 UTC time such as 2026-11-22T01:00:00.000Z', v);
+    }
     return v;
   }
 

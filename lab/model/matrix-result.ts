@@ -1,6 +1,7 @@
 /** A matrix run (matrix.json): the source of truth every report is made from, and its one reader. */
-import { LabError } from '../util/errors.ts';
-import { readTextFile } from './fields.ts';
+import path from 'node:path';
+import { LabError, UsageError } from '../util/errors.ts';
+import { Fields, readTextFile } from './fields.ts';
 import { VERDICTS, type Verdict } from './verdict.ts';
 
 /** One verdict to produce: a scenario (with all its variants) on a target. */
@@ -171,33 +172,190 @@ export interface MatrixResult {
 
 /** Reads a matrix.json, refusing anything that is not one (with the file and the field). */
 export async function loadMatrixResult(file: string): Promise<MatrixResult> {
-  const text = await readTextFile(file, 'cannot read it', 'pass the matrix.json of a run (reprolab matrix writes it into its output directory)');
+  const text = await readTextFile(file, 'cannot read it', 'pass the matrix.json of a run (reprolab matrix writes it into its output directory)').catch(asUsage);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new LabError(`${file}: not JSON (${(err as Error).message})`);
+    throw new UsageError(`${file}: not JSON (${(err as Error).message})`, { fix: `pass a matrix.json written by reprolab matrix or report merge, not ${path.basename(file)}` });
   }
   return checkMatrixResult(file, doc);
 }
 
+/** A matrix.json is input the user named (a shard from another machine): a bad one is a usage error, exit 2. */
+function asUsage(err: unknown): never {
+  if (err instanceof LabError && !(err instanceof UsageError)) {
+    throw new UsageError(err.message, { fix: err.fix ?? 'pass a matrix.json written by reprolab matrix or report merge' });
+  }
+  throw err;
+}
+
+/**
+ * The whole document, every field a report reads, copied into a new object: a shard's file is untrusted,
+ * so a wrong field is one line naming it — never a TypeError halfway through writing the reports.
+ */
 export function checkMatrixResult(file: string, doc: unknown): MatrixResult {
   const d = doc as Partial<MatrixResult> | null;
   if (!d || typeof d !== 'object' || d.kind !== 'reprolab-matrix') {
-    throw new LabError(`${file}: "kind" must be "reprolab-matrix" — this is not a matrix result`, { fix: 'pass the matrix.json of a run, not a single result.json' });
+    throw new UsageError(`${file}: "kind" must be "reprolab-matrix" — this is not a matrix result`, { fix: 'pass the matrix.json of a run, not a single result.json' });
   }
   if (d.schema !== MATRIX_SCHEMA) {
-    throw new LabError(`${file}: "schema" is ${JSON.stringify(d.schema)}; this lab reads schema ${MATRIX_SCHEMA}`, { fix: 'compare runs made by the same lab version, or re-run the older side' });
+    throw new UsageError(`${file}: "schema" is ${JSON.stringify(d.schema)}; this lab reads schema ${MATRIX_SCHEMA}`, { fix: 'compare runs made by the same lab version, or re-run the older side' });
   }
-  if (!Array.isArray(d.cells)) throw new LabError(`${file}: "cells" must be an array`);
-  d.cells.forEach((c, i) => {
-    if (!c || typeof c.target !== 'string' || typeof c.scenario !== 'string') throw new LabError(`${file}: cells[${i}] needs "target" and "scenario"`);
-    if (c.status !== 'ran' && c.status !== 'skipped') throw new LabError(`${file}: cells[${i}].status must be "ran" or "skipped" (got ${JSON.stringify(c.status)})`);
-    if (c.status === 'ran' && !VERDICTS.includes(c.verdict as Verdict)) {
-      throw new LabError(`${file}: cells[${i}].verdict must be one of ${VERDICTS.join(', ')} (got ${JSON.stringify(c.verdict)})`);
-    }
-  });
-  if (!d.plan || !Array.isArray(d.plan.targets) || !Array.isArray(d.plan.scenarios)) throw new LabError(`${file}: "plan" must list "targets" and "scenarios"`);
-  if (!Array.isArray(d.shards)) throw new LabError(`${file}: "shards" must be an array`);
-  return d as MatrixResult;
+  try {
+    return readMatrix(new Fields(file, doc));
+  } catch (err) {
+    return asUsage(err);
+  }
 }
+
+/** An optional field: read only when present, absent from the copy otherwise. */
+function opt<K extends string, T>(f: Fields, key: K, read: (key: K) => T): { [P in K]?: T } {
+  return (f.has(key) ? { [key]: read(key) } : {}) as { [P in K]?: T };
+}
+
+function readMatrix(f: Fields): MatrixResult {
+  const plan = readPlan(f.object('plan'));
+  const outDir = f.string('outDir');
+  if (!path.isAbsolute(outDir)) f.fail('outDir', 'an absolute path', outDir);
+  const host = f.object('host');
+  return {
+    schema: MATRIX_SCHEMA,
+    kind: 'reprolab-matrix',
+    plan,
+    shards: f.list('shards').map((s) => {
+      const count = s.integer('count', 1, 100_000);
+      return { index: s.integer('index', 1, count), count };
+    }),
+    startedAt: f.isoTime('startedAt'),
+    finishedAt: f.isoTime('finishedAt'),
+    durationMs: f.number('durationMs', 0),
+    jobs: f.integer('jobs', 1, 100_000),
+    ...opt(f, 'timeoutMultiplier', (k) => f.number(k, 0)),
+    host: { hostname: host.text('hostname'), cpus: host.integer('cpus', 0, 1_000_000), memGiB: host.number('memGiB', 0) },
+    outDir,
+    targets: f.list('targets').map(readTarget),
+    cells: f.list('cells').map((c) => readCell(c, plan)),
+    sweeps: f.list('sweeps').map(readSweep),
+    ...opt(f, 'comparison', (k) => readComparison(f.object(k))),
+    ...opt(f, 'usbStalls', (k) =>
+      f.list(k).map((u) => ({ target: u.string('target'), runs: u.integer('runs', 0, 1e9), bursts: u.integer('bursts', 0, 1e12), stalls: u.integer('stalls', 0, 1e12) })),
+    ),
+  };
+}
+
+function readPlan(f: Fields): MatrixPlan {
+  return { targets: f.strings('targets'), scenarios: f.strings('scenarios'), sweeps: f.strings('sweeps'), repeat: f.integer('repeat', 1, 1e9), params: { ...f.record('params') } };
+}
+
+function readTarget(f: Fields): MatrixTargetResult {
+  return {
+    target: f.string('target'),
+    status: f.oneOf('status', ['ran', 'skipped', 'build-failed', 'source-error'] as const),
+    ...opt(f, 'reason', (k) => f.text(k)),
+    ...opt(f, 'missingSources', (k) => f.list(k).map((m) => ({ archive: m.text('archive'), package: m.text('package'), fix: m.text('fix') }))),
+    ...opt(f, 'bundleDir', (k) => f.text(k)),
+    ...opt(f, 'bundleKey', (k) => f.text(k)),
+    ...opt(f, 'buildSeconds', (k) => f.number(k, 0)),
+    boots: f.integer('boots', 0, 1e9),
+  };
+}
+
+/** A map of scalars (a cell's measured numbers) or of strings (its digests), copied key by key. */
+function scalars<T>(f: Fields, key: string, expected: string, ok: (v: unknown) => v is T): Record<string, T> {
+  const rec = f.record(key);
+  for (const [k, v] of Object.entries(rec)) if (!ok(v)) f.object(key).fail(k, expected, v);
+  return Object.fromEntries(Object.entries(rec)) as Record<string, T>;
+}
+
+const isScalar = (v: unknown): v is number | string | boolean => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+const isString = (v: unknown): v is string => typeof v === 'string';
+
+function readCell(f: Fields, plan: MatrixPlan): MatrixCellResult {
+  const status = f.oneOf('status', ['ran', 'skipped'] as const);
+  const rate = f.has('rate') ? f.object('rate') : undefined;
+  return {
+    target: f.oneOf('target', plan.targets),
+    scenario: f.oneOf('scenario', plan.scenarios),
+    bug: f.text('bug'),
+    title: f.text('title'),
+    status,
+    ...(status === 'ran' || f.has('verdict') ? { verdict: f.oneOf('verdict', VERDICTS) } : {}),
+    ...opt(f, 'expected', (k) => f.oneOf(k, VERDICTS)),
+    ...opt(f, 'expectedNote', (k) => f.text(k)),
+    asExpected: f.boolean('asExpected'),
+    summary: f.text('summary'),
+    ...(rate ? { rate: { reproduced: rate.integer('reproduced', 0, 1e9), repeats: rate.integer('repeats', 0, 1e9), errors: rate.integer('errors', 0, 1e9) } } : {}),
+    variants: f.list('variants').map((v) => ({
+      variant: v.text('variant'),
+      role: v.oneOf('role', ['unpatched', 'patched'] as const),
+      outcome: v.oneOf('outcome', OUTCOMES),
+      symptom: v.text('symptom'),
+      ...opt(v, 'evidence', (k) => v.strings(k)),
+    })),
+    key: scalars(f, 'key', 'a number, string or boolean', isScalar),
+    attempts: f.list('attempts').map(readAttempt),
+    ...opt(f, 'retried', (k) => f.text(k)),
+    ...opt(f, 'resultFile', (k) => f.text(k)),
+    ...opt(f, 'evidenceDir', (k) => f.text(k)),
+    ...opt(f, 'consoleLog', (k) => f.text(k)),
+    ...opt(f, 'qemu', (k) => f.text(k)),
+    ...opt(f, 'uname', (k) => f.text(k)),
+    ...opt(f, 'digests', (k) => scalars(f, k, 'a string', isString)),
+    durationMs: f.number('durationMs', 0),
+  };
+}
+
+const OUTCOMES = ['PASS', 'FAIL', 'ERROR'] as const;
+
+function readAttempt(f: Fields): CellAttempt {
+  return {
+    verdict: f.oneOf('verdict', VERDICTS),
+    ...opt(f, 'error', (k) => f.text(k)),
+    ...opt(f, 'repeats', (k) => f.integer(k, 0, 1e9)),
+    ...opt(f, 'usbStalls', (k) => f.integer(k, 0, 1e9)),
+    ...opt(f, 'evidenceDir', (k) => f.text(k)),
+    durationMs: f.number('durationMs', 0),
+  };
+}
+
+function readSweep(f: Fields): MatrixSweepResult {
+  return {
+    target: f.string('target'),
+    scenario: f.string('scenario'),
+    axis: f.string('axis'),
+    range: f.text('range'),
+    status: f.oneOf('status', ['ran', 'skipped', 'error'] as const),
+    ...opt(f, 'threshold', (k) => f.number(k, -Number.MAX_VALUE)),
+    patchedFailures: f.numbers('patchedFailures'),
+    errors: f.numbers('errors'),
+    points: f.list('points').map((p) => ({ value: p.number('value', -Number.MAX_VALUE), unpatched: p.oneOf('unpatched', OUTCOMES), ...opt(p, 'patched', (k) => p.oneOf(k, OUTCOMES)) })),
+    ...opt(f, 'svg', (k) => f.string(k)),
+    ...opt(f, 'json', (k) => f.string(k)),
+    ...opt(f, 'error', (k) => f.text(k)),
+  };
+}
+
+function readComparison(f: Fields): Comparison {
+  const previous = f.object('previous');
+  const changes = (key: string): VerdictChange[] =>
+    f.list(key).map((c) => ({
+      target: c.string('target'),
+      scenario: c.string('scenario'),
+      before: c.oneOf('before', SHOWN),
+      after: c.oneOf('after', SHOWN),
+      nowExpected: c.boolean('nowExpected'),
+      detail: c.text('detail'),
+    }));
+  return {
+    previous: { file: previous.text('file'), startedAt: previous.isoTime('startedAt') },
+    regressions: changes('regressions'),
+    recovered: changes('recovered'),
+    dropped: changes('dropped'),
+    added: changes('added'),
+    unchanged: f.integer('unchanged', 0, 1e9),
+  };
+}
+
+/** A verdict as a comparison shows it: SKIPPED stands for "did not run". */
+const SHOWN = [...VERDICTS, 'SKIPPED'] as const;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readBundleManifest, writeBundleManifest } from '../../lab/model/manifest.ts';
 import { loadMatrixResult } from '../../lab/model/matrix-result.ts';
+import { sampleMatrix } from './model/matrix-fixture.ts';
 import type { Target } from '../../lab/model/target.ts';
 import { loadImportedTargets, writeImportedTarget } from '../../lab/catalog/targets.ts';
 import { sampleManifest, tempDirs } from '../helpers.ts';
@@ -49,7 +50,9 @@ describe('matrix.json has one reader', () => {
   it('names the file and the field of a corrupt result', async () => {
     const { root } = await tempDirs();
     const file = path.join(root, 'matrix.json');
-    await fs.writeFile(file, JSON.stringify({ kind: 'reprolab-matrix', schema: 1, plan: { targets: [], scenarios: [] }, shards: [], cells: [{ target: 't', scenario: 's', status: 'ran', verdict: 'MAYBE' }] }));
+    const corrupt = sampleMatrix();
+    (corrupt.cells[0] as { verdict: string }).verdict = 'MAYBE';
+    await fs.writeFile(file, JSON.stringify(corrupt));
     await expect(loadMatrixResult(file)).rejects.toThrow(/matrix\.json: cells\[0\]\.verdict must be one of CONFIRMED/);
   });
 });

@@ -1,0 +1,85 @@
+/** A matrix.json with every field the renderers read, optional ones included (tests of untrusted input start from it). */
+import type { MatrixResult } from '../../../lab/model/matrix-result.ts';
+
+export function sampleMatrix(outDir = '/runs/r'): MatrixResult {
+  return {
+    schema: 1,
+    kind: 'reprolab-matrix',
+    plan: { targets: ['arm-a', 'mips-b'], scenarios: ['getifaddrs', 'uevent'], sweeps: ['getifaddrs-mechanism:0..2:1'], repeat: 2, params: { interfaces: 4 } },
+    shards: [{ index: 1, count: 1 }],
+    startedAt: '2026-11-22T01:00:00.000Z',
+    finishedAt: '2026-11-22T01:10:00.000Z',
+    durationMs: 600_000,
+    jobs: 2,
+    timeoutMultiplier: 1.5,
+    host: { hostname: 'h', cpus: 2, memGiB: 24 },
+    outDir,
+    targets: [
+      { target: 'arm-a', status: 'ran', bundleDir: '/b/arm-a', bundleKey: 'k1', buildSeconds: 1.5, boots: 1 },
+      { target: 'mips-b', status: 'skipped', reason: 'linux-3.10.108.tar.xz not available', missingSources: [{ archive: 'linux-3.10.108.tar.xz', package: 'linux', fix: 'put it in ~/dl' }], boots: 0 },
+    ],
+    cells: [
+      {
+        target: 'arm-a',
+        scenario: 'getifaddrs',
+        bug: 'B1',
+        title: 'getifaddrs loses links',
+        status: 'ran',
+        verdict: 'CONFIRMED',
+        expected: 'CONFIRMED',
+        expectedNote: '',
+        asExpected: true,
+        summary: 'unpatched: errno=EBUSY',
+        rate: { reproduced: 2, repeats: 2, errors: 0 },
+        variants: [
+          { variant: 'unpatched', role: 'unpatched', outcome: 'FAIL', symptom: 'errno=EBUSY', evidence: [`${outDir}/arm-a/getifaddrs/unpatched.txt`] },
+          { variant: 'patched', role: 'patched', outcome: 'PASS', symptom: '' },
+        ],
+        key: { firstChunkBytes: 7660, complete: true, note: 'x' },
+        attempts: [
+          { verdict: 'ERROR', error: 'boot failed', repeats: 2, usbStalls: 0, evidenceDir: `${outDir}/arm-a/boot-1`, durationMs: 10 },
+          { verdict: 'CONFIRMED', durationMs: 990.5 },
+        ],
+        retried: 'the first attempt ended in ERROR',
+        resultFile: `${outDir}/arm-a/getifaddrs/result.json`,
+        evidenceDir: `${outDir}/arm-a/getifaddrs`,
+        consoleLog: `${outDir}/arm-a/boot-1/console.log`,
+        qemu: 'qemu-system-arm -M versatilepb',
+        uname: 'Linux 3.10',
+        digests: { bundle: 'abc', rootfs: 'def' },
+        durationMs: 1000.5,
+      },
+      { target: 'arm-a', scenario: 'uevent', bug: 'B2', title: 't', status: 'ran', verdict: 'ERROR', asExpected: false, summary: 'lost', variants: [], key: {}, attempts: [{ verdict: 'ERROR', error: 'x', durationMs: 0 }], durationMs: 0 },
+      { target: 'mips-b', scenario: 'getifaddrs', bug: 'B1', title: 't', status: 'skipped', asExpected: false, summary: 'skipped', variants: [], key: {}, attempts: [], durationMs: 0 },
+      { target: 'mips-b', scenario: 'uevent', bug: 'B2', title: 't', status: 'skipped', asExpected: false, summary: 'skipped', variants: [], key: {}, attempts: [], durationMs: 0 },
+    ],
+    sweeps: [
+      {
+        target: 'arm-a',
+        scenario: 'getifaddrs-mechanism',
+        axis: 'interfaces',
+        range: '0..2:1',
+        status: 'ran',
+        threshold: 2,
+        patchedFailures: [],
+        errors: [],
+        points: [
+          { value: 0, unpatched: 'PASS', patched: 'PASS' },
+          { value: 2, unpatched: 'FAIL' },
+        ],
+        svg: `${outDir}/arm-a/sweep-getifaddrs-mechanism/sweep.svg`,
+        json: `${outDir}/arm-a/sweep-getifaddrs-mechanism/sweep.json`,
+      },
+      { target: 'mips-b', scenario: 'getifaddrs-mechanism', axis: 'interfaces', range: '0..2:1', status: 'error', error: 'boot failed\nsecond line', patchedFailures: [], errors: [], points: [] },
+    ],
+    comparison: {
+      previous: { file: '/runs/q/matrix.json', startedAt: '2026-11-21T01:00:00.000Z' },
+      regressions: [{ target: 'arm-a', scenario: 'uevent', before: 'CONFIRMED', after: 'ERROR', nowExpected: false, detail: 'arm-a uevent: CONFIRMED → ERROR' }],
+      recovered: [],
+      dropped: [],
+      added: [{ target: 'arm-a', scenario: 'getifaddrs', before: 'SKIPPED', after: 'CONFIRMED', nowExpected: true, detail: 'new' }],
+      unchanged: 0,
+    },
+    usbStalls: [{ target: 'arm-a', runs: 1, bursts: 2, stalls: 0 }],
+  };
+}
