@@ -6,7 +6,8 @@
  *   rl-fabric links-del PREFIX     delete every link whose name starts with PREFIX
  *   rl-fabric dump                 every link and address, read to NLMSG_DONE
  *   rl-fabric sockets KIND:M...    hold M sockets of each kind in a daemon (kinds: tcp tcp-est udp unix-stream unix-dgram)
- *   rl-fabric churn SOCKETS LINKS PERIOD_MS   a daemon that opens/closes sockets and adds/deletes links forever
+ *   rl-fabric churn SOCKETS LINKS PERIOD_MS   a daemon that opens/closes sockets and adds/deletes links forever;
+ *                                  what it has done so far is in /tmp/rl-churn-PID (one REPROLAB-FABRIC line)
  *
  * Each command prints one line: REPROLAB-FABRIC {json}. */
 #define _GNU_SOURCE
@@ -702,11 +703,36 @@ static int cmd_sockets(int argc, char **argv)
 		pause();
 }
 
+/* What a churn daemon has done so far, for the lab to prove the churn took effect. */
+struct churn_stats {
+	long rounds, sockets_opened, socket_failures, links_added, link_failures, links_deleted;
+};
+
+/* The counters as one REPROLAB-FABRIC line in /tmp/rl-churn-PID, replaced whole (rename) each round. */
+static void churn_report(const struct churn_stats *c)
+{
+	char tmp[64], path[64], line[256];
+	int fd, len;
+	snprintf(path, sizeof path, "/tmp/rl-churn-%d", (int)getpid());
+	snprintf(tmp, sizeof tmp, "/tmp/rl-churn-%d.tmp", (int)getpid());
+	len = snprintf(line, sizeof line,
+		       "REPROLAB-FABRIC {\"ok\":true,\"rounds\":%ld,\"socketsOpened\":%ld,\"socketFailures\":%ld,"
+		       "\"linksAdded\":%ld,\"linkFailures\":%ld,\"linksDeleted\":%ld}\n",
+		       c->rounds, c->sockets_opened, c->socket_failures, c->links_added, c->link_failures, c->links_deleted);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return;
+	if (write(fd, line, (size_t)len) == len)
+		rename(tmp, path);
+	close(fd);
+}
+
 static int cmd_churn(int sockets, int links, int period_ms)
 {
 	char report[256];
-	int report_fd, len, *fds, i, round = 0;
+	int report_fd, len, *fds, i;
 	int nl;
+	struct churn_stats c;
 	if (sockets < 0 || links < 0 || period_ms <= 0 || sockets > 4096) {
 		printf("REPROLAB-FABRIC {\"ok\":false,\"error\":\"bad churn spec\"}\n");
 		return 2;
@@ -716,6 +742,8 @@ static int cmd_churn(int sockets, int links, int period_ms)
 		return 1;
 	fds = calloc((size_t)sockets + 1, sizeof *fds);
 	nl = nl_open(NETLINK_ROUTE);
+	memset(&c, 0, sizeof c);
+	churn_report(&c);
 	len = snprintf(report, sizeof report, "REPROLAB-FABRIC {\"ok\":%s,\"pid\":%d}\n", fds && nl >= 0 ? "true" : "false", (int)getpid());
 	if (write(report_fd, report, (size_t)len) < 0 || !fds || nl < 0)
 		return 1;
@@ -724,20 +752,31 @@ static int cmd_churn(int sockets, int links, int period_ms)
 		fds[i] = -1;
 	/* Each round closes and reopens half the sockets and re-creates the churn links, so every
 	 * dump in flight sees the set change under it. */
-	for (;; round++) {
+	for (;; c.rounds++) {
 		struct timespec ts = { period_ms / 1000, (long)(period_ms % 1000) * 1000000L };
 		int deleted, failed;
-		for (i = round % 2; i < sockets; i += 2) {
+		for (i = (int)(c.rounds % 2); i < sockets; i += 2) {
 			if (fds[i] >= 0)
 				close(fds[i]);
 			fds[i] = tcp_listener();
+			if (fds[i] >= 0)
+				c.sockets_opened++;
+			else
+				c.socket_failures++;
 		}
-		delete_prefixed(nl, "rlc", &deleted, &failed);
+		if (delete_prefixed(nl, "rlc", &deleted, &failed) < 0)
+			failed++;
+		c.links_deleted += deleted;
+		c.link_failures += failed;
 		for (i = 0; i < links; i++) {
 			char name[16];
 			snprintf(name, sizeof name, "rlc%d", i);
-			add_link(nl, "dummy", name, 0, 0, NULL);
+			if (add_link(nl, "dummy", name, 0, 0, NULL) == 0)
+				c.links_added++;
+			else
+				c.link_failures++;
 		}
+		churn_report(&c);
 		nanosleep(&ts, NULL);
 	}
 }

@@ -140,8 +140,22 @@ export async function holdSockets(guest: Guest, specs: SocketSpec[]): Promise<He
   };
 }
 
+/** What a churn daemon has done since it started (rl-fabric keeps it in /tmp/rl-churn-PID). */
+export interface ChurnStats {
+  rounds: number;
+  socketsOpened: number;
+  socketFailures: number;
+  linksAdded: number;
+  linkFailures: number;
+  linksDeleted: number;
+}
+
+const CHURN_COUNTERS = ['rounds', 'socketsOpened', 'socketFailures', 'linksAdded', 'linkFailures', 'linksDeleted'] as const;
+
 export interface Churn extends AsyncDisposable {
   pid: number;
+  /** The daemon's counters now: a repetition compares two readings to prove the churn ran while it measured. */
+  stats(): Promise<ChurnStats>;
   stop(): Promise<void>;
 }
 
@@ -150,11 +164,31 @@ export async function startChurn(guest: Guest, opts: { sockets: number; links: n
   const out = await run(guest, [HELPER, 'churn', String(opts.sockets), String(opts.links), String(opts.periodMs)], 'starting churn');
   const r = parseFabricLine<{ pid: number }>(out, 'starting churn');
   if (!r.ok) throw new LabError('the churn daemon did not start in the guest');
+  const stats = async (): Promise<ChurnStats> => {
+    const line = parseFabricLine<Record<string, unknown>>(await run(guest, ['cat', `/tmp/rl-churn-${r.pid}`], 'reading the churn counters'), 'reading the churn counters');
+    const bad = CHURN_COUNTERS.filter((k) => !Number.isInteger(line[k]) || (line[k] as number) < 0);
+    if (bad.length) throw new LabError(`the churn daemon's counters lack ${bad.join(', ')}`);
+    return Object.fromEntries(CHURN_COUNTERS.map((k) => [k, line[k] as number])) as unknown as ChurnStats;
+  };
   const stop = async () => {
-    await guest.exec(['sh', '-c', `kill ${r.pid}; while kill -0 ${r.pid} 2>/dev/null; do sleep 0.1; done`]);
+    await guest.exec(['sh', '-c', `kill ${r.pid}; while kill -0 ${r.pid} 2>/dev/null; do sleep 0.1; done; rm -f /tmp/rl-churn-${r.pid}`]);
     await removeInterfaces(guest, 'rlc');
   };
-  return { pid: r.pid, stop, [Symbol.asyncDispose]: stop };
+  return { pid: r.pid, stats, stop, [Symbol.asyncDispose]: stop };
+}
+
+/**
+ * Why the churn did not take effect between two readings, or undefined when it did:
+ * a verdict "under churn" needs rounds run while the probes ran, sockets re-opened,
+ * links added and deleted, and no operation of the daemon failed.
+ */
+export function churnShortfall(spec: { sockets: number; links: number }, before: ChurnStats, after: ChurnStats): string | undefined {
+  const d = Object.fromEntries(CHURN_COUNTERS.map((k) => [k, after[k] - before[k]])) as unknown as ChurnStats;
+  if (d.rounds < 2) return `the churn daemon ran ${d.rounds} rounds while the probes ran`;
+  if (spec.sockets > 0 && d.socketsOpened === 0) return `no socket was re-opened in ${d.rounds} rounds`;
+  if (spec.links > 0 && (d.linksAdded === 0 || d.linksDeleted === 0)) return `links were added ${d.linksAdded} and deleted ${d.linksDeleted} times in ${d.rounds} rounds`;
+  if (d.socketFailures || d.linkFailures) return `${d.socketFailures} socket and ${d.linkFailures} link operations failed in ${d.rounds} rounds`;
+  return undefined;
 }
 
 export async function readSeqnum(guest: Guest, timeoutMs = timeout('guestStateRead')): Promise<number> {

@@ -1,5 +1,5 @@
 import type { CodeJudge, CountsJudge, ScenarioDefinition } from '../catalog/scenario-defs.ts';
-import { parseSockets, startChurn } from '../fabric/guest-ops.ts';
+import { churnShortfall, parseSockets, startChurn } from '../fabric/guest-ops.ts';
 import type { FabricSpec } from '../fabric/fabric.ts';
 import { parseBurst } from '../fabric/usb-plan.ts';
 import { checkInterfaceCount } from '../fabric/interfaces.ts';
@@ -12,6 +12,8 @@ import { runAgainstNetTruth, runAgainstSocketTruth } from './truth-run.ts';
 import { probeDirFor } from './variants.ts';
 import type { CodeRepeat, ProbeCall, RepeatResult, Scenario, ScenarioContext, ScenarioParams } from './types.ts';
 import type { SocketTruth } from '../fabric/truth.ts';
+
+type ChurnSpec = NonNullable<ScenarioDefinition['fabric']['churn']>;
 
 const CODE: Record<CodeJudge, CodeRepeat> = { getifaddrs: getifaddrsRepeat, uevent: ueventRepeat, 'dump-hang': dumpHangRepeat };
 
@@ -64,6 +66,22 @@ function countsRepeat(def: ScenarioDefinition, rule: CountsJudge): CodeRepeat {
   };
 }
 
+/**
+ * One repetition with the churn daemon running (stopped, its links removed, however it ends).
+ * "Under churn" is part of the proof: when the daemon's counters show it did not work while
+ * the probes ran, no variant's result stands — each is an ERROR that says so.
+ */
+async function underChurn(spec: ChurnSpec, ctx: ScenarioContext, measure: () => Promise<RepeatResult>): Promise<RepeatResult> {
+  await using churn = await startChurn(ctx.guest, spec);
+  const before = await churn.stats();
+  const result = await measure();
+  const after = await churn.stats();
+  const key = { ...result.key, churnRounds: after.rounds - before.rounds, churnSocketsOpened: after.socketsOpened - before.socketsOpened, churnLinksAdded: after.linksAdded - before.linksAdded };
+  const short = churnShortfall(spec, before, after);
+  if (!short) return { runs: result.runs, key };
+  return { runs: result.runs.map((r) => ({ ...r, outcome: 'ERROR', symptom: `the churn did not take effect: ${short} (the reader said: ${r.symptom})` })), key };
+}
+
 /** One definition (built-in or a user's) as the Scenario every command runs. */
 export function scenarioFromDefinition(def: ScenarioDefinition): Scenario {
   const inner = 'code' in def.judge ? CODE[def.judge.code] : countsRepeat(def, def.judge);
@@ -87,9 +105,8 @@ export function scenarioFromDefinition(def: ScenarioDefinition): Scenario {
     defaults,
     fabric: (p) => fabricOf(def, p),
     async repeat(ctx: ScenarioContext) {
-      // Churn runs for the repetition and is stopped (its links removed) however it ends.
-      await using _churn = def.fabric.churn ? await startChurn(ctx.guest, def.fabric.churn) : undefined;
-      return inner(ctx, probeCall(ctx.params));
+      if (!def.fabric.churn) return inner(ctx, probeCall(ctx.params));
+      return underChurn(def.fabric.churn, ctx, () => inner(ctx, probeCall(ctx.params)));
     },
     definition: def,
   };

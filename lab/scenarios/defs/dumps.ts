@@ -10,7 +10,8 @@ import { timeout } from '../../util/timeouts.ts';
  * A hang is the field symptom (FAIL). PASS needs proof that the dumps were done:
  * the reader's own ok, no dump that failed otherwise, and the iterations asked for
  * — or fewer, when the probe records that the time budget stopped it (shown).
- * A reader whose dumps failed measured no hang rate at all: ERROR, not a pass.
+ * A reader whose dumps failed measured no hang rate at all: ERROR, not a pass; so
+ * did one whose dumps all counted the same sockets (the churn was not under them).
  */
 export function judgeHang(r: ProbeResult, asked: number): Judgement {
   const bad = notCounts(r, ['iterations', 'hangs', 'recoveries', 'errors']);
@@ -24,6 +25,12 @@ export function judgeHang(r: ProbeResult, asked: number): Judgement {
   if (n === 0) return cannotJudge(`no dump ran (stopped by ${String(r['stoppedBy'] ?? 'unknown')})`);
   if (errors > 0) return cannotJudge(`${errors} of ${n} dumps failed with an error that is not a hang, so no hang rate was measured`);
   if (!r.ok) return cannotJudge('the reader reported ok=false with no hang and no failed dump');
+  // "Under churn" is what the verdict claims: dumps that all saw one socket set measured no churn.
+  const seen = notCounts(r, ['minSockets', 'maxSockets']);
+  if (seen.length) return cannotJudge(lacks(r, seen));
+  if (r['minSockets'] === r['maxSockets']) {
+    return cannotJudge(`the churn did not take effect: every one of ${n} dumps saw the same ${String(r['minSockets'])} sockets`);
+  }
   let cut = '';
   if (n < asked) {
     if (r['stoppedBy'] !== 'budget') return cannotJudge(`${n} of ${asked} dumps ran and the reader records no budget cut (stopped by ${String(r['stoppedBy'] ?? 'unknown')})`);
