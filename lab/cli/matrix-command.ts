@@ -163,7 +163,8 @@ export function registerReportCommands(program: Command, getDirs: Dirs): void {
       const merged = mergeShards(parts, outDir);
       const previous = await maybePrevious(opts.compare && path.resolve(opts.compare));
       if (previous) merged.comparison = compareMatrices(previous.result, merged, previous.file);
-      const written = await writeReports(merged, outDir);
+      // Each shard's plots are read from its own run directory, where its matrix.json is.
+      const written = await writeReports(merged, outDir, parts.map((p) => ({ result: p.result, runDir: path.dirname(p.file) })));
       printSummary(merged, written, (l) => console.log(l));
       process.exitCode = exitCode(merged);
     });
@@ -190,7 +191,7 @@ export function registerReportCommands(program: Command, getDirs: Dirs): void {
     .option('--out <dir>', 'output directory (default: beside the matrix.json)')
     .action(async (file: string, opts: { out?: string }) => {
       const r = await loadMatrixResult(path.resolve(file));
-      const written = await writeReports(r, path.resolve(opts.out ?? path.dirname(file)));
+      const written = await writeReports(r, path.resolve(opts.out ?? path.dirname(file)), [{ result: r, runDir: path.dirname(path.resolve(file)) }]);
       console.log(`report: ${written.html}`);
     });
 

@@ -49,25 +49,65 @@ export interface MatrixOutput {
   html: string;
 }
 
-/** Writes matrix.json (the source of truth), junit.xml and report.html into the run directory. */
-export async function writeReports(result: MatrixResult, outDir: string): Promise<Omit<MatrixOutput, 'result'>> {
-  await fs.mkdir(outDir, { recursive: true });
+/** Where a result's sweep plots are on this machine: the run directory that holds its matrix.json. */
+export interface PlotSource {
+  result: Pick<MatrixResult, 'outDir' | 'sweeps'>;
+  runDir: string;
+}
+
+/** A path relative to a root that is not strictly below it. */
+const outside = (rel: string): boolean => rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
+
+/**
+ * Reads each sweep's SVG from inside its own run directory: the path recorded in matrix.json is taken
+ * relative to the run's recorded outDir and read below `runDir` (the run may have been copied from a CI
+ * machine); one that leads outside it, by "..", an absolute path elsewhere or a symlink, is refused.
+ */
+export async function readSweepPlots(sources: PlotSource[]): Promise<{ svgs: Map<string, string>; svgsMissing: Map<string, string> }> {
+  const svgs = new Map<string, string>();
+  const svgsMissing = new Map<string, string>();
+  for (const { result, runDir } of sources) {
+    for (const s of result.sweeps) {
+      if (!s.svg) continue;
+      const rel = path.relative(path.resolve(result.outDir), path.resolve(result.outDir, s.svg));
+      const refused = outside(rel) ? `it is outside the run directory ${result.outDir}` : !rel.endsWith('.svg') ? 'it is not an .svg file' : undefined;
+      if (refused) {
+        svgsMissing.set(s.svg, `refused: ${refused}`);
+        continue;
+      }
+      // A merge of shards from other machines may not have their plots: the report says which, instead of a blank box.
+      await insideRealpath(runDir, path.join(runDir, rel)).then(
+        async (file) => (file ? svgs.set(s.svg!, await fs.readFile(file, 'utf8')) : svgsMissing.set(s.svg!, `refused: it leads outside the run directory ${runDir}`)),
+        (err: NodeJS.ErrnoException) => svgsMissing.set(s.svg!, err.code === 'ENOENT' ? 'no such file here' : err.message),
+      );
+    }
+  }
+  return { svgs, svgsMissing };
+}
+
+/** The real path of `file` when it is a regular file below the real `root` (symlinks followed), else undefined. */
+async function insideRealpath(root: string, file: string): Promise<string | undefined> {
+  const [realRoot, real] = await Promise.all([fs.realpath(root), fs.realpath(file)]);
+  if (outside(path.relative(realRoot, real))) return undefined;
+  return (await fs.stat(real)).isFile() ? real : undefined;
+}
+
+/**
+ * Writes matrix.json (the source of truth), junit.xml and report.html into the run directory.
+ * All three are made before any is written: a result that cannot be rendered leaves the directory as it was.
+ */
+export async function writeReports(result: MatrixResult, outDir: string, plots: PlotSource[] = [{ result, runDir: outDir }]): Promise<Omit<MatrixOutput, 'result'>> {
   const json = path.join(outDir, 'matrix.json');
   const junit = path.join(outDir, 'junit.xml');
   const html = path.join(outDir, 'report.html');
-  const svgs = new Map<string, string>();
-  const svgsMissing = new Map<string, string>();
-  for (const s of result.sweeps) {
-    if (!s.svg) continue;
-    // A merge of shards from other machines may not have their plots: the report says which, instead of a blank box.
-    await fs.readFile(s.svg, 'utf8').then(
-      (text) => svgs.set(s.svg!, text),
-      (err: NodeJS.ErrnoException) => svgsMissing.set(s.svg!, err.code === 'ENOENT' ? 'no such file here' : err.message),
-    );
-  }
-  await writeFileAtomic(json, `${JSON.stringify(result, null, 2)}\n`);
-  await writeFileAtomic(junit, matrixJUnit(result));
-  await writeFileAtomic(html, matrixHtml(result, { htmlDir: outDir, svgs, svgsMissing }));
+  const { svgs, svgsMissing } = await readSweepPlots(plots);
+  const texts: [string, string][] = [
+    [json, `${JSON.stringify(result, null, 2)}\n`],
+    [junit, matrixJUnit(result)],
+    [html, matrixHtml(result, { htmlDir: outDir, svgs, svgsMissing })],
+  ];
+  await fs.mkdir(outDir, { recursive: true });
+  for (const [file, text] of texts) await writeFileAtomic(file, text);
   return { json, junit, html };
 }
 

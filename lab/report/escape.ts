@@ -1,4 +1,6 @@
-/** Text for XML/HTML content and attributes; control characters XML 1.0 cannot carry at all become "?". */
+import { xmlText } from '../util/safe-text.ts';
+
+/** Text for XML/HTML content and (double- or single-quoted) attributes; characters XML 1.0 forbids are shown escaped (\x1b, \u{fffe}). */
 export function escapeXml(s: string): string {
-  return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '?').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return xmlText(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }

@@ -218,10 +218,10 @@ describe('reports', () => {
 
   it('a report whose sweep plot cannot be read (a merge of shards from elsewhere) says which plot is missing', async () => {
     const { root } = await tempDirs();
-    const sweep = { target: 'arm-a', scenario: 'getifaddrs-mechanism', axis: 'interfaces', range: '0..48:16', status: 'ran' as const, patchedFailures: [], errors: [], points: [], svg: '/elsewhere/arm-a/sweep-getifaddrs-mechanism/sweep.svg' };
+    const sweep = { target: 'arm-a', scenario: 'getifaddrs-mechanism', axis: 'interfaces', range: '0..48:16', status: 'ran' as const, patchedFailures: [], errors: [], points: [], svg: '/runs/r/arm-a/sweep-getifaddrs-mechanism/sweep.svg' };
     const out = await writeReports(matrix({}, { sweeps: [sweep] }), root);
     const html = await fs.readFile(out.html, 'utf8');
-    expect(html).toContain('plot missing: /elsewhere/arm-a/sweep-getifaddrs-mechanism/sweep.svg could not be read (no such file here)');
+    expect(html).toContain('plot missing: /runs/r/arm-a/sweep-getifaddrs-mechanism/sweep.svg could not be read (no such file here)');
   });
 });
 
