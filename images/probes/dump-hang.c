@@ -13,7 +13,8 @@
  * as a full one, and prints
  *   REPROLAB-RESULT {"probe":"dump-hang","mode":..,"ok":..,"asked":..,"iterations":..,"hangs":..,
  *                    "recoveries":..,"errors":..,"stoppedBy":"iterations|budget|socket",
- *                    "maxIterationMs":..,"elapsedMs":..,"minSockets":..,"maxSockets":..}
+ *                    "maxIterationMs":..,"elapsedMs":..,"minSockets":..,"maxSockets":..,"setChanges":..}
+ * setChanges counts the dumps whose socket set (by inode) differed from the dump before.
  * "ok" is true only when no dump hung or failed. */
 #include <poll.h>
 #include <signal.h>
@@ -32,10 +33,13 @@ static void on_alarm(int sig)
 
 static char buf[65536];
 
-/* One dump; returns sockets counted, -1 on error, -2 on a hang (watchdog), -3 on a poll timeout. */
-static int one_dump(int fd, unsigned seq, int use_poll, int poll_ms)
+/* One dump; returns sockets counted, -1 on error, -2 on a hang (watchdog), -3 on a poll timeout.
+ * *set becomes an order-free fingerprint of the sockets' inodes: a socket closed and another
+ * opened leave the count alone but change the set, which is what "under churn" must show. */
+static int one_dump(int fd, unsigned seq, int use_poll, int poll_ms, unsigned long *set)
 {
 	int sockets = 0;
+	*set = 0;
 	if (probe_diag_request(fd, seq) < 0)
 		return -1;
 	for (;;) {
@@ -61,8 +65,11 @@ static int one_dump(int fd, unsigned seq, int use_poll, int poll_ms)
 				return sockets;
 			if (m->nlmsg_type == NLMSG_ERROR)
 				return -1;
-			if (m->nlmsg_type == SOCK_DIAG_BY_FAMILY)
+			if (m->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+				const struct inet_diag_msg *d = NLMSG_DATA(m);
 				sockets++;
+				*set += (unsigned long)d->idiag_inode * 2654435761UL + 1;
+			}
 		}
 	}
 }
@@ -74,7 +81,8 @@ int main(int argc, char **argv)
 	int use_poll = strcmp(mode, "poll") == 0;
 	long iterations = argc > 2 ? atol(argv[2]) : 0, budget_ms = argc > 3 ? atol(argv[3]) : 0;
 	long watchdog_ms = argc > 4 ? atol(argv[4]) : 5000, poll_ms = argc > 5 ? atol(argv[5]) : 1000;
-	long done = 0, hangs = 0, recoveries = 0, errors = 0;
+	long done = 0, hangs = 0, recoveries = 0, errors = 0, set_changes = 0;
+	unsigned long set = 0, last_set = 0;
 	int min_sockets = -1, max_sockets = 0, fd;
 	double start, max_iter = 0;
 	unsigned seq = 1;
@@ -97,7 +105,7 @@ int main(int argc, char **argv)
 		wd.it_value.tv_usec = (watchdog_ms % 1000) * 1000;
 		fired = 0;
 		setitimer(ITIMER_REAL, &wd, NULL);
-		r = one_dump(fd, ++seq, use_poll, (int)poll_ms);
+		r = one_dump(fd, ++seq, use_poll, (int)poll_ms, &set);
 		memset(&wd, 0, sizeof wd);
 		setitimer(ITIMER_REAL, &wd, NULL);
 		took = probe_now_ms() - t0;
@@ -105,6 +113,9 @@ int main(int argc, char **argv)
 			max_iter = took;
 		done++;
 		if (r >= 0) {
+			if (min_sockets >= 0 && set != last_set)
+				set_changes++;
+			last_set = set;
 			if (min_sockets < 0 || r < min_sockets)
 				min_sockets = r;
 			if (r > max_sockets)
@@ -123,8 +134,8 @@ int main(int argc, char **argv)
 	}
 	stopped_by = fd < 0 ? "socket" : done >= iterations ? "iterations" : "budget";
 	printf("REPROLAB-RESULT {\"probe\":\"dump-hang\",\"mode\":\"%s\",\"libc\":\"%s %s\",\"ok\":%s,\"asked\":%ld,\"iterations\":%ld,\"hangs\":%ld,"
-	       "\"recoveries\":%ld,\"errors\":%ld,\"stoppedBy\":\"%s\",\"maxIterationMs\":%.1f,\"elapsedMs\":%.0f,\"minSockets\":%d,\"maxSockets\":%d}\n",
+	       "\"recoveries\":%ld,\"errors\":%ld,\"stoppedBy\":\"%s\",\"maxIterationMs\":%.1f,\"elapsedMs\":%.0f,\"minSockets\":%d,\"maxSockets\":%d,\"setChanges\":%ld}\n",
 	       mode, PROBE_LIBC_NAME, PROBE_LIBC_VERSION, fd >= 0 && hangs == 0 && errors == 0 ? "true" : "false", iterations, done, hangs,
-	       recoveries, errors, stopped_by, max_iter, probe_now_ms() - start, min_sockets, max_sockets);
+	       recoveries, errors, stopped_by, max_iter, probe_now_ms() - start, min_sockets, max_sockets, set_changes);
 	return 0;
 }

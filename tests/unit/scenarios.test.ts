@@ -142,7 +142,7 @@ describe('judges', () => {
   });
 
   it('a hang is a failure with its bound; zero iterations is an ERROR, not a pass', () => {
-    const h = (x: Record<string, unknown>): ProbeResult => ({ probe: 'dump-hang', ok: true, iterations: 1000, hangs: 0, recoveries: 0, errors: 0, stoppedBy: 'iterations', minSockets: 226, maxSockets: 252, ...x });
+    const h = (x: Record<string, unknown>): ProbeResult => ({ probe: 'dump-hang', ok: true, iterations: 1000, hangs: 0, recoveries: 0, errors: 0, stoppedBy: 'iterations', minSockets: 251, maxSockets: 252, setChanges: 130, ...x });
     expect(judgeHang(h({ ok: false, iterations: 30000, hangs: 1 }), 30000).outcome).toBe('FAIL');
     expect(judgeHang(h({}), 1000).symptom).toBe('no hang in 1000 dumps (95% upper bound on the hang rate 0.0030)');
     expect(judgeHang(h({ iterations: 0, stoppedBy: 'budget' }), 1000).outcome).toBe('ERROR');
@@ -151,7 +151,7 @@ describe('judges', () => {
 
 /** The rule: a PASS shows the reader ran, read, and matched a non-empty ground truth. */
 describe('judges refuse to pass without proof', () => {
-  const hang = (x: Record<string, unknown>): ProbeResult => ({ probe: 'dump-hang', ok: true, iterations: 2000, hangs: 0, recoveries: 0, errors: 0, stoppedBy: 'iterations', minSockets: 226, maxSockets: 252, ...x });
+  const hang = (x: Record<string, unknown>): ProbeResult => ({ probe: 'dump-hang', ok: true, iterations: 2000, hangs: 0, recoveries: 0, errors: 0, stoppedBy: 'iterations', minSockets: 251, maxSockets: 252, setChanges: 130, ...x });
 
   it('B5: dumps that all failed, a missing count, a short run with no budget cut are ERRORs', () => {
     expect(judgeHang(hang({ ok: false, errors: 2000 }), 2000)).toEqual({ outcome: 'ERROR', symptom: 'cannot judge: 2000 of 2000 dumps failed with an error that is not a hang, so no hang rate was measured' });
@@ -163,10 +163,10 @@ describe('judges refuse to pass without proof', () => {
     expect(judgeHang(hang({ iterations: 1500, stoppedBy: 'socket' }), 2000).outcome).toBe('ERROR');
     expect(judgeHang(hang({ iterations: 1500, stoppedBy: undefined }), 2000).outcome).toBe('ERROR');
     // Dumps that all counted one socket set ran without the churn they claim: no verdict "under churn".
-    expect(judgeHang(hang({ minSockets: 202, maxSockets: 202 }), 2000)).toEqual({ outcome: 'ERROR', symptom: 'cannot judge: the churn did not take effect: every one of 2000 dumps saw the same 202 sockets' });
-    expect(judgeHang(hang({ minSockets: undefined }), 2000).outcome).toBe('ERROR');
+    expect(judgeHang(hang({ minSockets: 202, maxSockets: 202, setChanges: 0 }), 2000)).toEqual({ outcome: 'ERROR', symptom: 'cannot judge: the churn did not take effect: all 2000 dumps saw the same socket set (202–202 sockets)' });
+    expect(judgeHang(hang({ setChanges: undefined }), 2000).outcome).toBe('ERROR');
     // A hang is the symptom whatever the churn did.
-    expect(judgeHang(hang({ ok: false, hangs: 1, minSockets: 202, maxSockets: 202 }), 2000).outcome).toBe('FAIL');
+    expect(judgeHang(hang({ ok: false, hangs: 1, setChanges: 0 }), 2000).outcome).toBe('FAIL');
     // A budget cut is allowed, and shown.
     expect(judgeHang(hang({ iterations: 1500, stoppedBy: 'budget' }), 2000)).toMatchObject({ outcome: 'PASS', symptom: expect.stringContaining('no hang in 1500 dumps of 2000 asked (the time budget ended the run)') });
   });

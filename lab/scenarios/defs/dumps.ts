@@ -11,7 +11,7 @@ import { timeout } from '../../util/timeouts.ts';
  * the reader's own ok, no dump that failed otherwise, and the iterations asked for
  * — or fewer, when the probe records that the time budget stopped it (shown).
  * A reader whose dumps failed measured no hang rate at all: ERROR, not a pass; so
- * did one whose dumps all counted the same sockets (the churn was not under them).
+ * did one whose dumps all saw the same socket set (the churn was not under them).
  */
 export function judgeHang(r: ProbeResult, asked: number): Judgement {
   const bad = notCounts(r, ['iterations', 'hangs', 'recoveries', 'errors']);
@@ -25,11 +25,11 @@ export function judgeHang(r: ProbeResult, asked: number): Judgement {
   if (n === 0) return cannotJudge(`no dump ran (stopped by ${String(r['stoppedBy'] ?? 'unknown')})`);
   if (errors > 0) return cannotJudge(`${errors} of ${n} dumps failed with an error that is not a hang, so no hang rate was measured`);
   if (!r.ok) return cannotJudge('the reader reported ok=false with no hang and no failed dump');
-  // "Under churn" is what the verdict claims: dumps that all saw one socket set measured no churn.
-  const seen = notCounts(r, ['minSockets', 'maxSockets']);
+  // "Under churn" is what the verdict claims: dumps that all saw one socket set (by inode) measured no churn.
+  const seen = notCounts(r, ['setChanges']);
   if (seen.length) return cannotJudge(lacks(r, seen));
-  if (r['minSockets'] === r['maxSockets']) {
-    return cannotJudge(`the churn did not take effect: every one of ${n} dumps saw the same ${String(r['minSockets'])} sockets`);
+  if (r['setChanges'] === 0) {
+    return cannotJudge(`the churn did not take effect: all ${n} dumps saw the same socket set (${String(r['minSockets'])}–${String(r['maxSockets'])} sockets)`);
   }
   let cut = '';
   if (n < asked) {
@@ -53,6 +53,7 @@ export const dumpHangRepeat: CodeRepeat = async (ctx, probe) => {
     key[`${v.role}Iterations`] = Number(p.result['iterations']);
     key[`${v.role}Hangs`] = Number(p.result['hangs']);
     key[`${v.role}StoppedBy`] = String(p.result['stoppedBy']);
+    key[`${v.role}SetChanges`] = Number(p.result['setChanges']);
     key[`${v.role}UpperBound95`] = Number(upperBound95(Number(p.result['hangs']), Number(p.result['iterations'])).toPrecision(3));
   }
   return { runs, key };
