@@ -1,11 +1,14 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { DebianSourcePackage } from '../catalog/source-spec.ts';
 import type { ResolvedSource } from '../model/source.ts';
 import { LabError, MissingSourceError } from '../util/errors.ts';
-import { exists } from '../util/fs.ts';
+import { exists, syncTree, tempSibling } from '../util/fs.ts';
+import { onAbnormalExit } from '../util/lifetime.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { runLogged } from '../util/run.ts';
+import { withLock } from '../store/lock.ts';
 import { memoFileDigest } from './memo-digest.ts';
 import { onceInFlight } from './once.ts';
 
@@ -25,13 +28,18 @@ export function dscFiles(dscText: string): { name: string; sha256: string }[] {
  * `apt-get source --download-only` (into a scratch folder, moved in whole).
  * The .dsc must match its pin and every file must match the .dsc.
  */
-export async function resolveDebianSource(spec: DebianSourcePackage, dirs: LabDirs, opts: { download: boolean; memoDir: string }): Promise<ResolvedSource> {
+export async function resolveDebianSource(
+  spec: DebianSourcePackage,
+  dirs: LabDirs,
+  /** onWait: another process is fetching the same source package; this one waits for it. */
+  opts: { download: boolean; memoDir: string; onWait?: () => void },
+): Promise<ResolvedSource> {
   const dir = path.join(dirs.downloads, 'debian-source', spec.debianSource);
   const dsc = path.join(dir, spec.dsc);
   let downloadFailure: string | undefined;
   if (!(await exists(dsc)) && opts.download) {
     // Two targets that need busybox fetch it once.
-    downloadFailure = await onceInFlight(dir, () => fetchInto(spec, dir)).catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
+    downloadFailure = await onceInFlight(dir, () => fetchInto(spec, dir, opts.onWait)).catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
   }
   if (!(await exists(dsc))) {
     throw new MissingSourceError(
@@ -58,17 +66,42 @@ export async function resolveDebianSource(spec: DebianSourcePackage, dirs: LabDi
   return { package: spec.package, origin: 'debian-source', path: dsc, sha256: digest, pinned: spec.sha256 };
 }
 
-async function fetchInto(spec: DebianSourcePackage, dir: string): Promise<undefined> {
-  const scratch = `${dir}.tmp-${process.pid}`;
-  await fs.rm(scratch, { recursive: true, force: true });
-  await fs.mkdir(scratch, { recursive: true });
-  try {
-    await runLogged('apt-get', ['source', '--download-only', `${spec.debianSource}=${spec.version}`], { cwd: scratch, logFile: path.join(scratch, '..', `${spec.debianSource}.apt-get.log`) });
-    await fs.rm(dir, { recursive: true, force: true });
-    await fs.rename(scratch, dir);
-  } catch (err) {
-    await fs.rm(scratch, { recursive: true, force: true });
-    throw new Error(`apt-get source ${spec.debianSource}=${spec.version} failed (no deb-src entry? no network?): ${(err as Error).message.split('\n')[0]}`);
-  }
-  return undefined;
+/**
+ * apt-get source into a scratch folder, moved in whole. One fetch per source
+ * package across processes (a lock): a second process waits, then finds it
+ * fetched, instead of replacing the folder under the first one's readers.
+ */
+async function fetchInto(spec: DebianSourcePackage, dir: string, onWait?: () => void): Promise<undefined> {
+  const lock = path.join(path.dirname(dir), '.locks', spec.debianSource);
+  return withLock(
+    lock,
+    async () => {
+      if (await exists(path.join(dir, spec.dsc))) return undefined;
+      const scratch = tempSibling(dir);
+      // Ctrl-C mid-fetch: the scratch folder goes too (the finally below never runs after process.exit).
+      const forget = onAbnormalExit(() => fsSync.rmSync(scratch, { recursive: true, force: true }));
+      try {
+        await fs.mkdir(scratch, { recursive: true });
+        await runLogged('apt-get', ['source', '--download-only', `${spec.debianSource}=${spec.version}`], { cwd: scratch, logFile: path.join(scratch, '..', `${spec.debianSource}.apt-get.log`) });
+        // The .dsc vouches for the files beside it: on disk before the folder takes its name.
+        await syncTree(scratch);
+        await replaceDir(scratch, dir);
+      } catch (err) {
+        throw new Error(`apt-get source ${spec.debianSource}=${spec.version} failed (no deb-src entry? no network?): ${(err as Error).message.split('\n')[0]}`);
+      } finally {
+        await fs.rm(scratch, { recursive: true, force: true });
+        forget();
+      }
+      return undefined;
+    },
+    onWait,
+  );
+}
+
+/** Under the lock: an incomplete folder (no .dsc) is moved away in one step, then `from` takes its place. */
+async function replaceDir(from: string, dir: string): Promise<void> {
+  const old = tempSibling(dir);
+  await fs.rename(dir, old).catch(() => undefined);
+  await fs.rename(from, dir);
+  await fs.rm(old, { recursive: true, force: true });
 }

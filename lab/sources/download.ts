@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LabError, UsageError } from '../util/errors.ts';
-import { tempSibling } from '../util/fs.ts';
+import { syncPath, tempSibling } from '../util/fs.ts';
+import { onAbnormalExit } from '../util/lifetime.ts';
 import type { ArchiveSource } from '../catalog/source-spec.ts';
 import { timeout } from '../util/timeouts.ts';
 
@@ -78,9 +80,12 @@ export async function downloadArchive(spec: ArchiveSource, file: string, req: Do
     for (let n = 1; n <= tuning.tries; n++) {
       if (req.signal?.aborted) throw new LabError(`download of ${spec.archive} cancelled`);
       const tmp = tempSibling(file);
+      // Ctrl-C mid-download: the partial file goes too (the finally below never runs after process.exit).
+      const forget = onAbnormalExit(() => fsSync.rmSync(tmp, { force: true }));
       try {
         const bytes = await fetchTo(spec, url, tmp, tuning, req);
         await fs.rename(tmp, file);
+        await syncPath(path.dirname(file));
         return { url, bytes };
       } catch (err) {
         const cause = err instanceof Error ? err.message : String(err);
@@ -89,6 +94,7 @@ export async function downloadArchive(spec: ArchiveSource, file: string, req: Do
         if (n < tuning.tries) await sleep(tuning.backoffMs * 2 ** (n - 1), req.signal);
       } finally {
         await fs.rm(tmp, { force: true });
+        forget();
       }
     }
   }
@@ -135,6 +141,7 @@ async function fetchTo(spec: ArchiveSource, url: string, tmp: string, tuning: Do
     if (total !== undefined && bytes !== total) throw new Error(`the body ended after ${bytes} of ${total} bytes`);
     const digest = hash.digest('hex');
     if (digest !== spec.sha256) throw new Permanent(`sha256 ${digest} does not match the pinned ${spec.sha256} (${bytes} bytes)`);
+    await out.sync(); // the cache trusts a file by its name: the data is on disk before the rename gives it that name
     req.progress?.({ archive: spec.archive, url, bytes, ...(total ? { total } : {}), startedAt, done: true });
     return bytes;
   } catch (err) {
