@@ -16,6 +16,7 @@ import { worstOutcome } from '../model/verdict.ts';
 import { planVariants } from './variants.ts';
 import { formatBurst } from '../fabric/usb-plan.ts';
 import { timeoutMultiplier } from '../util/timeouts.ts';
+import { writeFileAtomic } from '../util/fs.ts';
 
 export interface RunOptions {
   scenario: Scenario;
@@ -157,7 +158,8 @@ export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
     aggregate: agg,
   };
   // The result is returned even when its file cannot be written (the out directory is the failing part).
-  await fs.writeFile(path.join(opts.outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`).catch((err: unknown) => {
+  // Atomic: reports and repro packs read it back (readCellRecord); a crash never leaves half of it.
+  await writeFileAtomic(path.join(opts.outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`).catch((err: unknown) => {
     result.error ??= `writing result.json: ${describeError(err)}`;
     result.verdict = 'ERROR';
     result.aggregate = { ...result.aggregate, verdict: 'ERROR' };
