@@ -17,6 +17,7 @@ import { previousRun, pruneRuns } from '../matrix/runs.ts';
 import { thresholdText } from '../scenarios/sweep.ts';
 import { scenarioByName, scenarioNames } from '../scenarios/registry.ts';
 import { UsageError } from '../util/errors.ts';
+import { terminalText } from '../util/safe-text.ts';
 import { timeStamp, type LabDirs } from '../util/paths.ts';
 import type { Dirs } from './guest-commands.ts';
 import { PARAM_FLAGS, scenarioParams, type ParamOptions } from './scenario-params.ts';
@@ -33,6 +34,9 @@ function list(text: string | undefined): string[] {
     .map((s) => s.trim())
     .filter(Boolean);
 }
+
+/** stdout, one line at a time: matrix.json carries guest text (symptoms, errors), shown with its control characters escaped. */
+const say = (line: string): void => console.log(terminalText(line));
 
 function exitCode(r: MatrixResult): number {
   if (r.comparison?.regressions.length) return EXIT.regression;
@@ -142,7 +146,7 @@ export function registerMatrixCommand(program: Command, getDirs: Dirs): void {
       }
       const pruned = await pruneRuns(root, { keep, ...(maxAgeDays !== undefined ? { maxAgeDays } : {}) }, outDir);
       if (pruned.length) console.error(`pruned ${pruned.length} old run(s) from ${root}`);
-      printSummary(out.result, out, (l) => console.log(l));
+      printSummary(out.result, out, say);
       process.exitCode = exitCode(out.result);
     },
   );
@@ -165,7 +169,7 @@ export function registerReportCommands(program: Command, getDirs: Dirs): void {
       if (previous) merged.comparison = compareMatrices(previous.result, merged, previous.file);
       // Each shard's plots are read from its own run directory, where its matrix.json is.
       const written = await writeReports(merged, outDir, parts.map((p) => ({ result: p.result, runDir: path.dirname(p.file) })));
-      printSummary(merged, written, (l) => console.log(l));
+      printSummary(merged, written, say);
       process.exitCode = exitCode(merged);
     });
 
@@ -180,7 +184,7 @@ export function registerReportCommands(program: Command, getDirs: Dirs): void {
       const after = await loadMatrixResult(path.resolve(b));
       const c: Comparison = compareMatrices(before, after, path.resolve(a));
       if (opts.json) console.log(JSON.stringify(c, null, 2));
-      else for (const l of formatComparison(c)) console.log(l);
+      else for (const l of formatComparison(c)) say(l);
       process.exitCode = c.regressions.length ? EXIT.regression : EXIT.ok;
     });
 
@@ -192,7 +196,7 @@ export function registerReportCommands(program: Command, getDirs: Dirs): void {
     .action(async (file: string, opts: { out?: string }) => {
       const r = await loadMatrixResult(path.resolve(file));
       const written = await writeReports(r, path.resolve(opts.out ?? path.dirname(file)), [{ result: r, runDir: path.dirname(path.resolve(file)) }]);
-      console.log(`report: ${written.html}`);
+      say(`report: ${written.html}`);
     });
 
   report

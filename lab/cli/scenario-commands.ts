@@ -18,11 +18,14 @@ import type { Dirs } from './guest-commands.ts';
 import { PARAM_FLAGS, scenarioParams, type ParamOptions } from './scenario-params.ts';
 import { whole } from './input.ts';
 import { timeStamp } from '../util/paths.ts';
+import { terminalText } from '../util/safe-text.ts';
 
 /** Human-readable result: the verdict first, then each variant with its symptom and evidence. */
-export function printResult(r: ScenarioResult, write: (line: string) => void): void {
+export function printResult(r: ScenarioResult, writeRaw: (line: string) => void): void {
+  // Symptoms, errors and measured values are the guest's text: its control characters are shown, not obeyed.
+  const write = (l: string, multiline = false) => writeRaw(terminalText(l, { multiline }));
   write(`${r.scenario} (${r.bug}) on ${r.target}: ${r.verdict}  (unpatched showed the symptom in ${r.rate.reproduced}/${r.rate.repeats} repeats${r.rate.errors ? `, ${r.rate.errors} errors` : ''})`);
-  if (r.error) write(`  error: ${r.error}`);
+  if (r.error) write(`  error: ${r.error}`, true);
   for (const v of r.variants) write(`  ${v.role.padEnd(9)} ${v.variant.padEnd(10)} ${v.outcome.padEnd(5)} ${v.symptom}`);
   const key = Object.entries(r.key).map(([k, v]) => `${k}=${String(v)}`).join(' ');
   if (key) write(`  measured: ${key}`);
@@ -59,7 +62,7 @@ export function registerScenarioCommands(program: Command, getDirs: Dirs): void 
     const [target] = selectTargets(await loadAllTargets(dirs.imported), [opts.target]) as [Target];
     const expectations = await loadExpectations(scenario.name, scenario.definition?.expectFile);
     const when = timeStamp();
-    const log = (l: string) => console.error(l);
+    const log = (l: string) => console.error(terminalText(l, { multiline: true }));
     const bundle = await buildBundle({ target, extraPatches: [], dirs, sources, logDir: path.join(dirs.logs, `${target.name}-${when}`), progress: (s) => log(`build: ${s}`), scenarioProbes: scenarioProbesOf([scenario]) });
     const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'runs', `${when}-${scenario.name}-${target.name}`));
     const result = await runScenario({ scenario, bundleDir: bundle.dir, repeat, params, dirs, outDir, progress: (l) => log(`${scenario.name}: ${l}`), scenarioProbes: bundle.scenarioProbes });
@@ -112,13 +115,13 @@ export function registerSweepCommand(program: Command, getDirs: Dirs): void {
       const when = timeStamp();
       const bundle = await buildBundle({ target, extraPatches: [], dirs, sources, logDir: path.join(dirs.logs, `${target.name}-${when}`), progress: (s) => console.error(`build: ${s}`), scenarioProbes: scenarioProbesOf([scenario]) });
       const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'sweeps', `${when}-${scenario.name}-${target.name}`));
-      const result = await runSweep({ scenario, bundleDir: bundle.dir, axis, range, params, dirs, outDir, progress: (l) => console.error(l), scenarioProbes: bundle.scenarioProbes });
+      const result = await runSweep({ scenario, bundleDir: bundle.dir, axis, range, params, dirs, outDir, progress: (l) => console.error(terminalText(l, { multiline: true })), scenarioProbes: bundle.scenarioProbes });
       const svg = await writeSweepPlot(outDir, result);
       if (opts.json) {
         console.log(JSON.stringify({ ...result, plot: svg }, null, 2));
       } else {
         console.log(`${axis.padStart(10)}  unpatched  patched  symptom (unpatched)`);
-        for (const p of result.points) console.log(`${String(p.value).padStart(10)}  ${p.unpatched.padEnd(9)}  ${(p.patched ?? '-').padEnd(7)}  ${p.unpatchedSymptom}`);
+        for (const p of result.points) console.log(`${String(p.value).padStart(10)}  ${p.unpatched.padEnd(9)}  ${(p.patched ?? '-').padEnd(7)}  ${terminalText(p.unpatchedSymptom)}`);
         console.log(thresholdText(result));
         console.log(result.patchedFailures.length ? `patched did NOT pass at: ${result.patchedFailures.join(', ')}` : 'patched passed at every value');
         console.log(`plot: ${svg}`);
@@ -154,12 +157,12 @@ export function registerValidatePatchCommand(program: Command, getDirs: Dirs): v
     for (const [i, t] of chosen.entries()) if (!avail[i]!.available) console.error(`${t.name}: ${skipReason(avail[i]!)}`);
     if (!ready.length) throw new LabError(`no ${opts.libc} target can be built here`, { fix: 'put the missing archives in the download cache (reprolab targets lists them)' });
     const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'validate', timeStamp()));
-    const findings = await validatePatch({ patches: files, targets: ready, dirs, sources, params, outDir, progress: (l) => console.error(l), builtins: await loadTargets() });
+    const findings = await validatePatch({ patches: files, targets: ready, dirs, sources, params, outDir, progress: (l) => console.error(terminalText(l, { multiline: true })), builtins: await loadTargets() });
     if (opts.json) console.log(JSON.stringify({ patches: files, libc: opts.libc, findings }, null, 2));
     else {
       for (const f of findings) {
         console.log(`${f.target}: ${f.finding}`);
-        for (const l of f.detail.split('\n')) console.log(`    ${l}`);
+        for (const l of f.detail.split('\n')) console.log(`    ${terminalText(l)}`);
       }
       console.log(`evidence: ${outDir}`);
     }
