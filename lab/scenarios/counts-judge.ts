@@ -14,11 +14,14 @@ export function socketCounts(t: SocketTruth): TruthCounts {
   return { ...t };
 }
 
-/** "errno={error} after {requests} requests, sockets {sockets}/{truth.tcp}" with the result line's fields ("?" for an absent one) and the truth's quantities. */
+/**
+ * "errno={error} after {requests} requests, sockets {sockets}/{truth.tcp}" with the result line's fields ("?" for an absent one) and the truth's quantities.
+ * Own fields only: "{constructor}" or "{truth.toString}" names nothing the probe printed, so it must not reach Object.prototype.
+ */
 export function fillTemplate(template: string, r: ProbeResult, truth: TruthCounts = {}): string {
   return template.replace(/\{([A-Za-z][A-Za-z0-9_.]*)\}/g, (_, f: string) => {
-    if (f.startsWith('truth.')) return String(truth[f.slice(6)] ?? 0);
-    return r[f] === undefined ? '?' : String(r[f]);
+    if (f.startsWith('truth.')) return Object.hasOwn(truth, f.slice(6)) ? String(truth[f.slice(6)] ?? 0) : '0';
+    return Object.hasOwn(r, f) && r[f] !== undefined ? String(r[f]) : '?';
   });
 }
 
