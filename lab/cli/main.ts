@@ -17,6 +17,7 @@ import { registerScenarioCommands, registerSweepCommand, registerValidatePatchCo
 import { diagnose, fixCommand, healthy, install } from '../doctor/doctor.ts';
 import { targetAvailability, targetSources } from '../sources/availability.ts';
 import { describeError, LabError, UsageError } from '../util/errors.ts';
+import { terminalText } from '../util/safe-text.ts';
 import { mirrorList, progressPrinter } from '../sources/download.ts';
 import type { SourceOptions } from '../sources/resolve.ts';
 import { labDirs, type LabDirs } from '../util/paths.ts';
@@ -153,11 +154,13 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (err instanceof UsageError) {
-      console.error(`reprolab: ${err.message}${err.fix ? ` (${err.fix})` : ''}`);
+      // One line: a name or value from the user's input is shown escaped, never interpreted by the terminal.
+      console.error(terminalText(`reprolab: ${err.message}${err.fix ? ` (${err.fix})` : ''}`));
       process.exitCode = 2;
       return;
     }
-    console.error(`reprolab: ${describeError(err)}`);
+    // An error can carry guest stderr or a console line: control characters are shown, not sent.
+    console.error(terminalText(`reprolab: ${describeError(err)}`, { multiline: true }));
     process.exitCode = 1;
   }
 }

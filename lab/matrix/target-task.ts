@@ -5,6 +5,7 @@ import { scenarioByName } from '../scenarios/registry.ts';
 import { cellId, type SweepRequest } from './plan.ts';
 import type { Scenario } from '../scenarios/types.ts';
 import type { TargetRun } from './target-run.ts';
+import { terminalText } from '../util/safe-text.ts';
 
 type Hooks = { output: string; title: string; skip: (message: string) => void };
 
@@ -27,7 +28,8 @@ export interface TaskShared {
   // The live tree shows each step under its target; line-per-step logs (CI) interleave targets, so each line names its own.
 export function targetTask(target: Target, run: TargetRun, shared: TaskShared): ListrTask {
   const { renderer, scenarios: allScenarios, mine, mySweeps, cells, sweeps } = shared;
-  const label = (text: string) => (renderer === 'default' ? text : `${target.name} ${text}`);
+  // Titles carry build and guest errors: shown escaped, never interpreted by the terminal.
+  const label = (text: string) => terminalText(renderer === 'default' ? text : `${target.name} ${text}`);
   return {
     title: target.name,
     task: (_ctx, task) => {
@@ -70,7 +72,7 @@ export function targetTask(target: Target, run: TargetRun, shared: TaskShared): 
           task: async (_c, t: Hooks) => {
             await run.stop();
             const mineHere = [...cells.values()].filter((c) => c.target === target.name && c.status === 'ran');
-            task.title = run.info.status === 'ran' ? `${target.name}: ${mineHere.filter((c) => c.asExpected).length}/${mineHere.length} as expected, ${run.info.boots} boot(s)` : `${target.name}: ${run.info.status} — ${(run.info.reason ?? '').split('\n')[0]}`;
+            task.title = terminalText(run.info.status === 'ran' ? `${target.name}: ${mineHere.filter((c) => c.asExpected).length}/${mineHere.length} as expected, ${run.info.boots} boot(s)` : `${target.name}: ${run.info.status} — ${(run.info.reason ?? '').split('\n')[0]}`);
             t.title = label('stopped');
           },
         },

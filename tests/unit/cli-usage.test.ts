@@ -192,6 +192,14 @@ describe('bad input gets one clear line and exit code 2, never a stack trace', (
     }
   });
 
+  it('a control character in bad input is shown escaped, never sent to the terminal', async () => {
+    const env = { ...process.env, REPROLAB_CACHE: path.join(tmp, 'cache'), REPROLAB_OFFLINE: '1', REPROLAB_MIRRORS: '' };
+    const r = await execa('node', ['--import', 'tsx', path.join(repoRoot, 'lab/cli/main.ts'), '--source', `evil\u001b]0;owned\u0007\u001b[2J=${tmp}`, 'targets'], { cwd: repoRoot, env, reject: false, timeout: 30_000, stdin: 'ignore' });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+    expect(r.stderr).toContain('evil\\x1b]0;owned\\x07\\x1b[2J');
+  });
+
   it('an unknown option, a missing argument, an unknown command and no command are usage errors too', async () => {
     for (const argv of [['matrix', '--bogus'], ['run'], ['no-such-command'], []]) {
       const r = await execa('node', ['--import', 'tsx', path.join(repoRoot, 'lab/cli/main.ts'), ...argv], { cwd: repoRoot, reject: false, timeout: 30_000 });
