@@ -16,7 +16,7 @@ import { runMatrix, writeReports } from '../matrix/run-matrix.ts';
 import { previousRun, pruneRuns } from '../matrix/runs.ts';
 import { thresholdText } from '../scenarios/sweep.ts';
 import { scenarioByName, scenarioNames } from '../scenarios/registry.ts';
-import { UsageError } from '../util/errors.ts';
+import { LabError, UsageError } from '../util/errors.ts';
 import { terminalText } from '../util/safe-text.ts';
 import { timeStamp, type LabDirs } from '../util/paths.ts';
 import type { Dirs } from './guest-commands.ts';
@@ -82,6 +82,21 @@ async function maybePrevious(file: string | undefined): Promise<{ file: string; 
   return file ? { file, result: await loadMatrixResult(file) } : undefined;
 }
 
+/**
+ * The run before this one in the runs directory. A --compare file the user named must be valid (exit 2);
+ * the one the lab picks itself is only context: a broken one is named and the run goes on without it.
+ */
+async function lastKeptRun(root: string, outDir: string): Promise<{ file: string; result: MatrixResult } | undefined> {
+  const file = await previousRun(root, outDir);
+  try {
+    return await maybePrevious(file);
+  } catch (err) {
+    if (!(err instanceof LabError)) throw err;
+    console.error(terminalText(`matrix: not comparing with the previous run: ${err.message}`));
+    return undefined;
+  }
+}
+
 export function registerMatrixCommand(program: Command, getDirs: Dirs): void {
   const cmd = program
     .command('matrix')
@@ -132,8 +147,8 @@ export function registerMatrixCommand(program: Command, getDirs: Dirs): void {
       const root = runsRoot(dirs);
       const outDir = path.resolve(opts.out ?? path.join(root, timeStamp()));
       // Without --compare, a run in the runs directory is compared with the one before it; a run elsewhere (--out) only when asked.
-      const previousFile = opts.compare === false ? undefined : (opts.compare ?? (opts.out ? undefined : await previousRun(root, outDir)));
-      const previous = await maybePrevious(previousFile && path.resolve(previousFile));
+      const previous =
+        opts.compare === false ? undefined : typeof opts.compare === 'string' ? await maybePrevious(path.resolve(opts.compare)) : opts.out ? undefined : await lastKeptRun(root, outDir);
       const interactive = !!process.stdout.isTTY && !process.env.CI;
       console.error(`matrix: ${targets.length} target(s) × ${scenarios.length} scenario(s)${shard.count > 1 ? `, shard ${shard.index}/${shard.count}` : ''}, ${jobs} VM(s) at once → ${outDir}`);
       // The runs that stay after pruning: the stall rate covers what the runs directory keeps.
