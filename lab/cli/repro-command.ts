@@ -26,6 +26,8 @@ export function registerReproCommands(program: Command): void {
         const { store } = labDirs({ cacheDir: program.opts<{ cacheDir?: string }>().cacheDir });
         const r = await packRepro({ cellDir: path.resolve(cell), ...(opts.output ? { out: opts.output } : {}), work, store, progress: (l) => console.error(l) });
         console.log(`${r.file}: ${r.files.length} files, verdict to reproduce ${r.verdict}`);
+        // Handed over apart from the pack (a message, a ticket): the receiver checks the tar.gz against it.
+        console.log(`  sha256 ${r.sha256}  (the receiver checks it: sha256sum ${path.basename(r.file)})`);
         console.log(`  run it: tar -xzf ${path.basename(r.file)} && cd ${r.name} && sh run.sh`);
       } finally {
         await fs.rm(work, { recursive: true, force: true });

@@ -4,6 +4,7 @@
  * a PATH holding only QEMU and a POSIX shell's utilities (no node), another HOME, no lab cache.
  * (The user's scenario's verdicts on every target are checked by the matrix e2e.)
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,6 +42,8 @@ async function packAndRun(name: string, runArgs: string[], globalArgs: string[] 
   const tarball = path.join(root, `${name}.tar.gz`);
   const pack = await lab([...globalArgs, 'repro', 'pack', cell, '-o', tarball]);
   expect(pack.exitCode, pack.all).toBe(0);
+  // The digest the receiver checks the tar.gz against.
+  expect(pack.stdout).toContain(`sha256 ${sha256(await fs.readFile(tarball))}`);
   const empty = path.join(root, `unpacked-${name}`);
   await fs.mkdir(empty);
   await execa('tar', ['-xzf', tarball, '-C', empty]);
@@ -61,7 +64,22 @@ async function packAndRun(name: string, runArgs: string[], globalArgs: string[] 
   await fs.mkdir(home);
   const r = await execa('sh', ['run.sh'], { cwd: packDir, reject: false, all: true, extendEnv: false, env: { PATH: await hiddenLabPath(qemu), HOME: home }, timeout: 20 * 60_000 });
   console.log(`${name}:\n${r.all.split('\n').map((l) => (l.length > 200 ? `${l.slice(0, 200)}…` : l)).join('\n')}`);
+  // run.sh writes only into a fresh directory beside the pack, never into the pack.
+  expect(await fs.readdir(packDir)).not.toContain('console.log');
+  expect(await fs.readFile(path.join(`${packDir}-run1`, 'verdict.txt'), 'utf8')).toMatch(/^VERDICT /m);
   return { out: r.all, code: r.exitCode, dir: packDir };
+}
+
+const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+
+/** Changes a file of an unpacked pack on purpose and reseals it: its digest in manifest.json and SHA256SUMS, and manifest.json's (run.sh refuses anything less). */
+async function reseal(dir: string, rel: string, text: string): Promise<void> {
+  const before = sha256(await fs.readFile(path.join(dir, rel)));
+  await fs.writeFile(path.join(dir, rel), text);
+  const manifest = (await fs.readFile(path.join(dir, 'manifest.json'), 'utf8')).replace(before, sha256(text));
+  await fs.writeFile(path.join(dir, 'manifest.json'), manifest);
+  const sums = (await fs.readFile(path.join(dir, 'SHA256SUMS'), 'utf8')).replace(`${before}  ${rel}\n`, `${sha256(text)}  ${rel}\n`).replace(/^[0-9a-f]{64}  manifest\.json$/m, `${sha256(manifest)}  manifest.json`);
+  await fs.writeFile(path.join(dir, 'SHA256SUMS'), sums);
 }
 
 const glibc61 = 'arm-versatile-6.1-glibc';
@@ -132,9 +150,9 @@ describe('reprolab repro pack', () => {
     expect(r.out).toMatch(/^VERDICT CONFIRMED /m);
     expect(r.out).toContain('as the lab recorded: CONFIRMED');
     // Seen failing: the same pack with the recorded verdict changed exits 1 and says so.
-    const runSh = path.join(r.dir, 'run.sh');
-    await fs.writeFile(runSh, (await fs.readFile(runSh, 'utf8')).replace(/^expected=CONFIRMED$/m, 'expected=NOT_REPRODUCED'));
-    const again = await execa('sh', ['-c', 'sed -i "/run.sh$/d" SHA256SUMS && sh run.sh'], { cwd: r.dir, reject: false, all: true });
+    const runSh = await fs.readFile(path.join(r.dir, 'run.sh'), 'utf8');
+    await reseal(r.dir, 'run.sh', runSh.replace(/^expected=CONFIRMED$/m, 'expected=NOT_REPRODUCED'));
+    const again = await execa('sh', ['run.sh'], { cwd: r.dir, reject: false, all: true });
     expect(again.exitCode, again.all).toBe(1);
     expect(again.all).toContain('the lab recorded NOT_REPRODUCED; this run gave CONFIRMED');
   });

@@ -30,6 +30,8 @@ export interface PackResult {
   name: string;
   files: { path: string; sha256: string; bytes: number }[];
   verdict: string;
+  /** The tar.gz's own digest, for the receiver to check before unpacking. */
+  sha256: string;
 }
 
 /** The cell's parameters as the scenario reads them (the run's, over the definition's defaults). */
@@ -76,10 +78,12 @@ function readme(o: { s: Scenario; rec: CellRecord; manifest: BundleManifest; fab
     `tar -xzf ${o.name}.tar.gz && cd ${o.name} && sh run.sh`,
     '```',
     '',
-    `Needs only \`${o.manifest.qemu.binary}\` (Debian: \`apt-get install qemu-system-${o.manifest.qemu.binary.includes('arm') ? 'arm' : 'mips'}\`) and a POSIX shell with awk, sed, grep, tr, cat, mkdir, mkfifo, sleep, rm and dirname (sha256sum, when present, checks the files). No Node, no lab, no network.`,
+    `Needs only \`${o.manifest.qemu.binary}\` (Debian: \`apt-get install qemu-system-${o.manifest.qemu.binary.includes('arm') ? 'arm' : 'mips'}\`) and a POSIX shell with awk, sed, grep, tr, cat, mkdir, mkfifo, sleep, rm, dirname and one of sha256sum, shasum or openssl (to check the files). No Node, no lab, no network.`,
+    "Check the tar.gz first: its sha256 is the one `reprolab repro pack` printed (`sha256sum " + o.name + ".tar.gz`).",
     `It boots the image (${o.manifest.kernel.version}, ${o.manifest.kernel.pageSizeKiB} KiB pages, ${o.manifest.qemu.machine}), sends \`guest.sh\` over the serial console,`,
     "prints each probe's result line, each variant's judgement and the verdict, and exits 0 when the verdict is the lab's (1 when it is another verdict, 2 when the run could not be made or judged).",
-    'The whole console is kept in `console.log`.',
+    "Before QEMU starts it checks the pack: every file listed in `SHA256SUMS` with its digest (`manifest.json` too, whose list must be the same), nothing else, no symbolic link; a pack that fails is refused (exit 2).",
+    'It writes only into a fresh directory beside the pack (`' + o.name + '-run1`, `-run2`, …, or `REPRO_OUT=DIR`, which must not exist yet): the whole console in `console.log`, the judgement in `verdict.txt`.',
     '',
     '## What you should see',
     '',
@@ -97,7 +101,7 @@ function readme(o: { s: Scenario; rec: CellRecord; manifest: BundleManifest; fab
     '',
     '- `run.sh` — the host side (QEMU command line inside); `guest.sh` — what runs in the guest; `judge.awk` — the rule, in POSIX awk.',
     '- `images/` — the kernel' + (o.manifest.kernel.dtb ? ', its device tree' : '') + (o.manifest.kernel.initramfs === 'external' ? ' and the initramfs' : ' (with its initramfs built in)') + '.',
-    "- `manifest.json` — every file's sha256, the QEMU command, and the digests of the sources the image was built from; `SHA256SUMS` — the same digests for `sha256sum -c`; `lab-result.json` — the lab's own result for this cell.",
+    "- `manifest.json` — every file's sha256, the QEMU command, and the digests of the sources the image was built from; `SHA256SUMS` — the same digests and manifest.json's, for `sha256sum -c`; `lab-result.json` — the lab's own result for this cell.",
     '',
   ].join('\n');
 }
@@ -252,14 +256,18 @@ export async function packRepro(o: { cellDir: string; out?: string; work: string
     for (const rel of [...images, 'guest.sh', 'judge.awk', 'run.sh', 'README.md', 'lab-result.json']) {
       files.push({ path: rel, sha256: await sha256File(path.join(dir, rel)), bytes: (await fs.stat(path.join(dir, rel))).size });
     }
-    await fs.writeFile(path.join(dir, 'SHA256SUMS'), files.map((f) => `${f.sha256}  ${f.path}\n`).join(''));
-    const packManifest = await packManifestOf(cell, { params, repeats, q, files });
-    await fs.writeFile(path.join(dir, 'manifest.json'), `${JSON.stringify(packManifest, null, 2)}\n`);
+    // run.sh reads manifest.json's list back (one field a line, as written here) and checks it against SHA256SUMS.
+    const packManifest = `${JSON.stringify(await packManifestOf(cell, { params, repeats, q, files }), null, 2)}\n`;
+    await fs.writeFile(path.join(dir, 'manifest.json'), packManifest);
+    // Every file but SHA256SUMS itself, manifest.json last: run.sh refuses anything else in the pack.
+    const sums = [...files, { path: 'manifest.json', sha256: sha256(packManifest) }];
+    await fs.writeFile(path.join(dir, 'SHA256SUMS'), sums.map((f) => `${f.sha256}  ${f.path}\n`).join(''));
 
     const file = path.resolve(o.out ?? `${name}.tar.gz`);
     say(`writing ${file}`);
     await writeTarball(o.work, name, file);
-    return { file, name, files, verdict: rec.verdict };
+    // What the receiver checks the tar.gz against, handed over apart from it.
+    return { file, name, files, verdict: rec.verdict, sha256: await sha256File(file) };
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
