@@ -13,6 +13,16 @@
 # It is the lab's rule (lab/scenarios/counts-judge.ts, defs/getifaddrs.ts) written again in awk;
 # tests/unit/repro-judge.test.ts holds the two to the same answers.
 
+# Guest text reaches a terminal (run.sh prints verdict.txt): C0 controls but tab, DEL, and C1
+# (UTF-8 \302\200-\302\237) are shown as \xNN, never sent. Bytes only, so any locale's awk agrees.
+function visible(s,   i, c) {
+	for (i = 1; i < 32; i++) if (i != 9) { c = sprintf("%c", i); if (index(s, c)) gsub(c, sprintf("\\\\x%02x", i), s) }
+	if (index(s, "\177")) gsub("\177", "\\\\x7f", s)
+	if (!index(s, "\302")) return s
+	for (i = 0; i < 32; i++) { c = substr(C1, 2 * i + 1, 2); if (index(s, c)) gsub(c, sprintf("\\\\x%02x", 128 + i), s) }
+	return s
+}
+BEGIN { C1 = "\302\200\302\201\302\202\302\203\302\204\302\205\302\206\302\207\302\210\302\211\302\212\302\213\302\214\302\215\302\216\302\217\302\220\302\221\302\222\302\223\302\224\302\225\302\226\302\227\302\230\302\231\302\232\302\233\302\234\302\235\302\236\302\237" }
 function count(s, pat,   n, i) {
 	n = 0
 	while ((i = index(s, pat)) > 0) { n++; s = substr(s, i + length(pat)) }
@@ -271,7 +281,7 @@ BEGIN {
 	next
 }
 /^REPROLAB-PACK-RUN / { role = $2; sock_phase = ""; next }
-/^REPROLAB-RESULT / { results[rep, role] = $0; nresults[rep, role]++; print "  r" rep " " role ": " (length($0) > 400 ? substr($0, 1, 400) "… (whole line in console.log)" : $0); next }
+/^REPROLAB-RESULT / { results[rep, role] = $0; nresults[rep, role]++; print "  r" rep " " role ": " visible(length($0) > 400 ? substr($0, 1, 400) "… (whole line in console.log)" : $0); next }
 /^REPROLAB-PACK-EXIT / { exitc[rep, role] = $2; next }
 /^REPROLAB-PACK-DONE/ { done = 1; next }
 /^REPROLAB-PACK-ERROR / { if (FABRIC_ERR == "") FABRIC_ERR = substr($0, 21); next }
@@ -286,7 +296,7 @@ END {
 			ro = role_list[i]
 			if (!done) { out = "ERROR"; SYM = "cannot judge: the guest did not finish the run (no REPROLAB-PACK-DONE on the console)" }
 			else out = judge(r, ro)
-			printf "REPROLAB-PACK-JUDGED r%d %s %s %s\n", r, ro, out, SYM
+			printf "REPROLAB-PACK-JUDGED r%d %s %s %s\n", r, ro, out, visible(SYM)
 			oc[r, ro] = out
 		}
 		if (oc[r, "unpatched"] == "ERROR" || (nroles > 1 && oc[r, "patched"] == "ERROR")) errors++

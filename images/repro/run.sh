@@ -175,7 +175,7 @@ while kill -0 "$qpid" 2>/dev/null && [ "$i" -lt 30 ]; do sleep 1; i=$((i + 1)); 
 kill "$qpid" 2>/dev/null
 qpid=
 
-tr -d '\r' < "$log" | REPRO_FAILSYM=@FAILSYM@ awk @JUDGE_VARS@ -f judge.awk > "$out/verdict.txt"
+tr -d '\r' < "$log" | REPRO_FAILSYM=@FAILSYM@ LC_ALL=C awk @JUDGE_VARS@ -f judge.awk > "$out/verdict.txt"
 cat "$out/verdict.txt"
 got=$(sed -n 's/^VERDICT \([A-Z_]*\).*/\1/p' "$out/verdict.txt")
 if [ "$got" = "$expected" ]; then

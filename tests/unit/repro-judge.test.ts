@@ -214,3 +214,19 @@ describe('judge.awk gives the lab judges\' answers', () => {
     expect((await awkJudge({ ...counts, ROLES: 'unpatched' }, consoleOf(t, t, [{ role: 'unpatched', result: { probe: 'p', ok: false, error: 'EBUSY' } }]))).verdict).toBe('REPRODUCED');
   });
 });
+
+describe("judge.awk's output is safe to print on the vendor's terminal", () => {
+  it('control characters from the guest (C0, DEL, UTF-8 C1) are shown as \\xNN, in the result line and the symptom', async () => {
+    const counts = { RULE: 'counts', TRUTH: 'net', EQUAL: 'count=links', FAILSYM: 'errno={error}', ROLES: 'unpatched patched', REPEATS: '1' };
+    const t = [dumpLine(truth(LINKS, ADDRS))];
+    // A CSI in its 8-bit (C1) form is valid JSON text; an ESC in a line the probe printed (here a second
+    // result line, after the run) reaches the log as is.
+    const bad = { probe: 'p', ok: false, error: 'EBUSY\u009b2J\u007f', count: 3 };
+    const text = consoleOf(t, t, [{ role: 'unpatched', result: bad }, { role: 'patched', result: { probe: 'p', ok: true, count: 3 } }]);
+    const args = Object.entries({ ARCH: 'arm', FABRIC: '', ...counts }).filter(([k]) => k !== 'FAILSYM').flatMap(([k, v]) => ['-v', `${k}=${v}`]);
+    const r = await execa('awk', [...args, '-f', path.join(repoRoot, 'images', 'repro', 'judge.awk')], { input: `${text.replace(/\r/g, '')}REPROLAB-RESULT {"probe":"p","note":"\u001b[31m"}\n`, env: { REPRO_FAILSYM: 'errno={error}', LC_ALL: 'C' } });
+    expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u0080-\u009f]/);
+    expect(r.stdout).toContain('errno=EBUSY\\x9b2J\\x7f');
+    expect(r.stdout).toContain('"note":"\\x1b[31m"');
+  });
+});
