@@ -25,7 +25,16 @@ export interface RunOptions {
  * (a background job's stdin is /dev/null). $1 is the lab's pid: a lab that died
  * before setpriv armed the signal is caught by the PPID check.
  */
-const DIE_WITH_LAB = '[ "$PPID" = "$1" ] || exit 125; shift; exec 3<&0; trap \'trap - TERM; kill -KILL 0\' TERM; "$@" <&3 3<&- & wait $!';
+const DIE_WITH_LAB = [
+  '[ "$PPID" = "$1" ] || exit 125; shift',
+  // A command that is not there must read as "failed to start", not as the command's own exit.
+  'command -v -- "$1" >/dev/null 2>&1 || exit 127',
+  'exec 3<&0; trap \'trap - TERM; kill -KILL 0\' TERM',
+  '"$@" <&3 3<&- & wait $!; s=$?',
+  // A command killed by a signal (OOM, a crash) must read as that signal, not as an exit code:
+  // sh dies by the same signal, so the lab sees what it would have seen without this wrapper.
+  'if [ "$s" -gt 128 ]; then trap - TERM; kill -s "$(kill -l "$s")" $$; fi; exit "$s"',
+].join('\n');
 
 /**
  * Runs one build command (argument array, never a shell string), logging its
@@ -47,7 +56,8 @@ export async function runLogged(file: string, args: string[], opts: RunOptions):
     cancelSignal: opts.signal ?? labSignal,
   });
   if (result.exitCode !== 0 || result.failed) {
-    const reason = result.exitCode === undefined ? (result.signal ?? 'failed to start') : `exit ${result.exitCode}`;
+    // 127 comes from DIE_WITH_LAB's check before the command runs: it was not found.
+    const reason = result.exitCode === undefined ? (result.signal ?? 'failed to start') : result.exitCode === 127 ? `failed to start: ${file} not found` : `exit ${result.exitCode}`;
     const first = firstError(opts.logFile, startOffset);
     const headline = `${path.basename(file)} ${args.slice(0, 3).join(' ')}… failed (${reason})`;
     throw new LabError(`${headline}${first ? `\nfirst error: ${first}` : ''}\n${tailOf(opts.logFile, 25)}`, {
