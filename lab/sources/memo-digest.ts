@@ -14,7 +14,10 @@ import { planning } from '../store/plan.ts';
 export async function memoTreeDigest(memoDir: string, root: string): Promise<string> {
   // The tree the links lead to, not the link: a symlinked override is keyed by what it holds.
   const real = await fs.realpath(root);
-  const fingerprint = await treeFingerprint(real);
+  // find -L refuses a loop (a link to a folder above it): no cheap fingerprint then, so hash it
+  // every time; sha256Tree keeps such a link inside the tree as a link, and names a loop out of it.
+  const fingerprint = await treeFingerprint(real).catch(() => undefined);
+  if (fingerprint === undefined) return sha256Tree(real);
   return memoized(memoDir, `tree:${real}`, fingerprint, () => sha256Tree(real));
 }
 

@@ -6,7 +6,7 @@ import { planning } from '../store/plan.ts';
 import { exists } from '../util/fs.ts';
 import { LabError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
-import { runLogged } from '../util/run.ts';
+import { capture, runLogged } from '../util/run.ts';
 import { type ResolvedSource } from '../model/source.ts';
 
 /** An unpacked source tree with its patch series applied, shared by every build that needs it. */
@@ -33,6 +33,7 @@ export async function prepareTree(
       if (source.origin === 'override') {
         // Copy, never patch the user's own tree in place.
         await runLogged('cp', ['-a', `${source.path}/.`, out], { logFile });
+        await copyLinksThatLeave(source.path, out, logFile);
       } else if (source.origin === 'debian-source') {
         // The package as Debian ships it: upstream tarball plus Debian's own patch series (security fixes included).
         const tree = path.join(scratch, 'tree');
@@ -57,5 +58,21 @@ export async function assertTreeHas(tree: PreparedTree, relFile: string, what: s
     throw new LabError(`${what} source at ${tree.source.path} has no ${relFile}: it is not a ${what} tree`, {
       fix: `point the override for ${tree.source.package} at the folder that holds ${relFile}`,
     });
+  }
+}
+
+/**
+ * A link in an override that leaves the tree is hashed by what it points at (sha256Tree); the
+ * copy must hold that content too, or builds would read - and write - the user's files outside
+ * the tree, and the store entry would not be what was hashed.
+ */
+async function copyLinksThatLeave(src: string, out: string, logFile: string): Promise<void> {
+  const real = await fs.realpath(src);
+  const links = (await capture('find', [out, '-type', 'l', '-printf', '%P\\0'])).split('\0').filter(Boolean);
+  for (const rel of links) {
+    const target = await fs.realpath(path.join(src, rel)).catch(() => undefined);
+    if (target === undefined || target === real || target.startsWith(`${real}${path.sep}`)) continue;
+    await fs.rm(path.join(out, rel));
+    await runLogged('cp', ['-a', '-L', path.join(src, rel), path.join(out, rel)], { logFile });
   }
 }

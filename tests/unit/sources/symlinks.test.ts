@@ -95,3 +95,29 @@ describe('an override behind a symlink is keyed by what it holds', () => {
     expect(await sha256Tree(a)).not.toBe(await sha256Tree(b));
   });
 });
+
+describe('the prepared copy of an override is what was hashed', () => {
+  it('a link that leaves the tree is copied as its content: building in the copy never writes outside', async () => {
+    const { root, dirs } = await tempDirs();
+    const t = await tree(root, 't');
+    const outside = path.join(root, 'outside');
+    await fs.mkdir(outside);
+    await fs.writeFile(path.join(outside, 'extra.c'), 'int extra;\n');
+    await fs.symlink(outside, path.join(t, 'extra'));
+    const src = await resolveSource(spec, { dirs, env: {}, overrides: { [spec.package]: t }, download: false });
+    const prepared = await prepareTree(src, [], 'uClibc', dirs, path.join(root, 'prep.log'));
+    expect((await fs.lstat(path.join(prepared.dir, 'extra'))).isSymbolicLink()).toBe(false);
+    expect(await fs.readFile(path.join(prepared.dir, 'extra', 'extra.c'), 'utf8')).toBe('int extra;\n');
+    expect(await sha256Tree(prepared.dir, (rel) => rel === '.complete' || rel === '.inputs.json')).toBe(src.sha256);
+    await fs.writeFile(path.join(prepared.dir, 'extra', 'extra.o'), 'object');
+    expect(await fs.readdir(outside)).toEqual(['extra.c']);
+  });
+
+  it('a link to a folder above it inside the tree (a loop for find -L) is still an override, hashed as a link', async () => {
+    const { root, dirs } = await tempDirs();
+    const t = await tree(root, 't');
+    await fs.symlink('..', path.join(t, 'libc', 'up'));
+    const src = await resolveSource(spec, { dirs, env: {}, overrides: { [spec.package]: t }, download: false });
+    expect(src.sha256).toBe(await sha256Tree(t));
+  });
+});
