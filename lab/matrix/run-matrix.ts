@@ -9,12 +9,14 @@ import { matrixJUnit } from '../report/junit.ts';
 import type { Scenario, ScenarioParams } from '../scenarios/types.ts';
 import { formatBurst } from '../fabric/usb-plan.ts';
 import { writeFileAtomic } from '../util/fs.ts';
+import { LabError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
 import type { SourceOptions } from '../sources/resolve.ts';
 import { compareMatrices } from './compare.ts';
 import { cellId, planMatrix, shardCells, type SweepRequest } from './plan.ts';
 import { type Shard } from '../model/matrix-result.ts';
-import { MATRIX_SCHEMA, type MatrixCellResult, type MatrixResult, type MatrixSweepResult } from '../model/matrix-result.ts';
+import { insideReal, resolveInside } from '../model/paths.ts';
+import { checkMatrixResult, MATRIX_SCHEMA, type MatrixCellResult, type MatrixResult, type MatrixSweepResult } from '../model/matrix-result.ts';
 import { TargetRun } from './target-run.ts';
 import { claimRunDir } from './runs.ts';
 import { scenarioByName, scenarioProbesOf } from '../scenarios/registry.ts';
@@ -55,9 +57,6 @@ export interface PlotSource {
   runDir: string;
 }
 
-/** A path relative to a root that is not strictly below it. */
-const outside = (rel: string): boolean => rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
-
 /**
  * Reads each sweep's SVG from inside its own run directory: the path recorded in matrix.json is taken
  * relative to the run's recorded outDir and read below `runDir` (the run may have been copied from a CI
@@ -69,27 +68,36 @@ export async function readSweepPlots(sources: PlotSource[]): Promise<{ svgs: Map
   for (const { result, runDir } of sources) {
     for (const s of result.sweeps) {
       if (!s.svg) continue;
-      const rel = path.relative(path.resolve(result.outDir), path.resolve(result.outDir, s.svg));
-      const refused = outside(rel) ? `it is outside the run directory ${result.outDir}` : !rel.endsWith('.svg') ? 'it is not an .svg file' : undefined;
+      const inRun = resolveInside(result.outDir, s.svg);
+      const rel = inRun === undefined ? '' : path.relative(path.resolve(result.outDir), inRun);
+      const refused = rel === '' ? `it is outside the run directory ${result.outDir}` : !rel.endsWith('.svg') ? 'it is not an .svg file' : undefined;
       if (refused) {
         svgsMissing.set(s.svg, `refused: ${refused}`);
         continue;
       }
       // A merge of shards from other machines may not have their plots: the report says which, instead of a blank box.
-      await insideRealpath(runDir, path.join(runDir, rel)).then(
-        async (file) => (file ? svgs.set(s.svg!, await fs.readFile(file, 'utf8')) : svgsMissing.set(s.svg!, `refused: it leads outside the run directory ${runDir}`)),
-        (err: NodeJS.ErrnoException) => svgsMissing.set(s.svg!, err.code === 'ENOENT' ? 'no such file here' : err.message),
-      );
+      const real = await fs.realpath(path.join(runDir, rel)).catch(() => undefined);
+      if (real === undefined) svgsMissing.set(s.svg, 'no such file here');
+      else if (!(await insideReal(runDir, real)) || !(await fs.stat(real)).isFile()) svgsMissing.set(s.svg, `refused: it leads outside the run directory ${runDir}`);
+      else svgs.set(s.svg, await fs.readFile(real, 'utf8'));
     }
   }
   return { svgs, svgsMissing };
 }
 
-/** The real path of `file` when it is a regular file below the real `root` (symlinks followed), else undefined. */
-async function insideRealpath(root: string, file: string): Promise<string | undefined> {
-  const [realRoot, real] = await Promise.all([fs.realpath(root), fs.realpath(file)]);
-  if (outside(path.relative(realRoot, real))) return undefined;
-  return (await fs.stat(real)).isFile() ? real : undefined;
+/**
+ * The lab reads back what it writes (report html, merge, diff, tomorrow's comparison): a matrix.json its
+ * own reader would refuse is a bug of the lab, said now, with the document kept beside it for the report.
+ */
+async function refuseUnreadable(json: string, text: string): Promise<void> {
+  try {
+    checkMatrixResult(json, JSON.parse(text));
+  } catch (err) {
+    const kept = json.replace(/\.json$/, '.unreadable.json');
+    await fs.mkdir(path.dirname(json), { recursive: true });
+    await writeFileAtomic(kept, text);
+    throw new LabError(`the lab made a matrix.json its own reader refuses: ${(err as Error).message}`, { fix: `report this as a lab bug; the document is kept as ${kept}` });
+  }
 }
 
 /**
@@ -101,8 +109,10 @@ export async function writeReports(result: MatrixResult, outDir: string, plots: 
   const junit = path.join(outDir, 'junit.xml');
   const html = path.join(outDir, 'report.html');
   const { svgs, svgsMissing } = await readSweepPlots(plots);
+  const text = `${JSON.stringify(result, null, 2)}\n`;
+  await refuseUnreadable(json, text);
   const texts: [string, string][] = [
-    [json, `${JSON.stringify(result, null, 2)}\n`],
+    [json, text],
     [junit, matrixJUnit(result)],
     [html, matrixHtml(result, { htmlDir: outDir, svgs, svgsMissing })],
   ];

@@ -25,3 +25,11 @@ export function notCounts(r: ProbeResult, fields: string[]): string[] {
 export function lacks(r: ProbeResult, fields: string[]): string {
   return `the ${r.probe} result line has no whole-number ${fields.join(', ')} (got ${fields.map((f) => `${f}=${JSON.stringify(r[f])}`).join(', ')})`;
 }
+
+/**
+ * A key number from a probe's result line: the value when it is a finite number, "(missing)" when
+ * the line lacks it or holds something else (NaN would be written as null, which no reader accepts).
+ */
+export function keyCount(v: unknown): number | string {
+  return typeof v === 'number' && Number.isFinite(v) ? v : '(missing)';
+}

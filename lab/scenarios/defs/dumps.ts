@@ -1,7 +1,7 @@
 import { upperBound95 } from '../verdict.ts';
 import { runProbe } from '../probe-run.ts';
 import { type ProbeResult } from '../../model/scenario-result.ts';
-import { cannotJudge, lacks, notCounts, type Judgement } from '../judge.ts';
+import { cannotJudge, keyCount, lacks, notCounts, type Judgement } from '../judge.ts';
 import { type CodeRepeat } from '../types.ts';
 import { type VariantRun } from '../../model/scenario-result.ts';
 import { timeout } from '../../util/timeouts.ts';
@@ -50,11 +50,12 @@ export const dumpHangRepeat: CodeRepeat = async (ctx, probe) => {
     // The host's own watchdog: a guest that stops answering is an ERROR, never a pass.
     const p = await runProbe(ctx, v, probe.program, probe.argsFor(v), { timeoutMs: budgetMs + timeout('hangWatchdogSlack') });
     runs.push({ variant: v.variant, role: v.role, ...judgeHang(p.result, iterations), probe: p.result, evidence: p.evidence });
-    key[`${v.role}Iterations`] = Number(p.result['iterations']);
-    key[`${v.role}Hangs`] = Number(p.result['hangs']);
+    const [n, hangs] = [keyCount(p.result['iterations']), keyCount(p.result['hangs'])];
+    key[`${v.role}Iterations`] = n;
+    key[`${v.role}Hangs`] = hangs;
     key[`${v.role}StoppedBy`] = String(p.result['stoppedBy']);
-    key[`${v.role}SetChanges`] = Number(p.result['setChanges']);
-    key[`${v.role}UpperBound95`] = Number(upperBound95(Number(p.result['hangs']), Number(p.result['iterations'])).toPrecision(3));
+    key[`${v.role}SetChanges`] = keyCount(p.result['setChanges']);
+    key[`${v.role}UpperBound95`] = typeof n === 'number' && typeof hangs === 'number' ? Number(upperBound95(hangs, n).toPrecision(3)) : '(missing)';
   }
   return { runs, key };
 };

@@ -10,7 +10,7 @@ import { type ProbeResult } from '../../model/scenario-result.ts';
 import { formatRanges, missingSeqnums, parseRanges } from '../seqnums.ts';
 import { type CodeRepeat, type ScenarioContext, type VariantPlan } from '../types.ts';
 import { type VariantRun } from '../../model/scenario-result.ts';
-import { cannotJudge, lacks, notCounts, type Judgement } from '../judge.ts';
+import { cannotJudge, keyCount, lacks, notCounts, type Judgement } from '../judge.ts';
 
 /** PASS only when the listener says it ran clean and saw every SEQNUM of the kernel's (non-empty) delta. */
 export function judgeListener(r: ProbeResult, before: number, after: number): Judgement & { lost: number } {
@@ -87,7 +87,7 @@ export const ueventRepeat: CodeRepeat = async (ctx) => {
     const j = judgeListener(result, before, after);
     runs.push({ variant: v.variant, role: v.role, outcome: j.outcome, symptom: j.symptom, probe: { ...result, seqnums: undefined } as ProbeResult, evidence });
     key[`${v.role}Lost`] = j.lost;
-    key[`${v.role}Rcvbuf`] = Number(result['rcvbuf']);
+    key[`${v.role}Rcvbuf`] = keyCount(result['rcvbuf']);
   }
   if (usb.leftover.length) throw new LabError(`USB devices left attached after the burst: ${usb.leftover.join(', ')}`);
   return { runs, key };
