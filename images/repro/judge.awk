@@ -281,7 +281,7 @@ BEGIN {
 	next
 }
 /^REPROLAB-PACK-RUN / { role = $2; sock_phase = ""; next }
-/^REPROLAB-RESULT / { results[rep, role] = $0; nresults[rep, role]++; print "  r" rep " " role ": " visible(length($0) > 400 ? substr($0, 1, 400) "… (whole line in console.log)" : $0); next }
+/^REPROLAB-RESULT / { results[rep, role] = $0; nresults[rep, role]++; print visible("  r" rep " " role ": " (length($0) > 400 ? substr($0, 1, 400) "… (whole line in console.log)" : $0)); next }
 /^REPROLAB-PACK-EXIT / { exitc[rep, role] = $2; next }
 /^REPROLAB-PACK-DONE/ { done = 1; next }
 /^REPROLAB-PACK-ERROR / { if (FABRIC_ERR == "") FABRIC_ERR = substr($0, 21); next }
@@ -296,7 +296,7 @@ END {
 			ro = role_list[i]
 			if (!done) { out = "ERROR"; SYM = "cannot judge: the guest did not finish the run (no REPROLAB-PACK-DONE on the console)" }
 			else out = judge(r, ro)
-			printf "REPROLAB-PACK-JUDGED r%d %s %s %s\n", r, ro, out, visible(SYM)
+			printf "%s\n", visible("REPROLAB-PACK-JUDGED r" r " " ro " " out " " SYM)
 			oc[r, ro] = out
 		}
 		if (oc[r, "unpatched"] == "ERROR" || (nroles > 1 && oc[r, "patched"] == "ERROR")) errors++

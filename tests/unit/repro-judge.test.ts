@@ -224,9 +224,12 @@ describe("judge.awk's output is safe to print on the vendor's terminal", () => {
     const bad = { probe: 'p', ok: false, error: 'EBUSY\u009b2J\u007f', count: 3 };
     const text = consoleOf(t, t, [{ role: 'unpatched', result: bad }, { role: 'patched', result: { probe: 'p', ok: true, count: 3 } }]);
     const args = Object.entries({ ARCH: 'arm', FABRIC: '', ...counts }).filter(([k]) => k !== 'FAILSYM').flatMap(([k, v]) => ['-v', `${k}=${v}`]);
-    const r = await execa('awk', [...args, '-f', path.join(repoRoot, 'images', 'repro', 'judge.awk')], { input: `${text.replace(/\r/g, '')}REPROLAB-RESULT {"probe":"p","note":"\u001b[31m"}\n`, env: { REPRO_FAILSYM: 'errno={error}', LC_ALL: 'C' } });
+    const tail = 'REPROLAB-RESULT {"probe":"p","note":"\u001b[31m"}\nREPROLAB-PACK-RUN pat\u001b]0;t\u0007ched\nREPROLAB-RESULT {"probe":"p"}\n';
+    const r = await execa('awk', [...args, '-f', path.join(repoRoot, 'images', 'repro', 'judge.awk')], { input: `${text.replace(/\r/g, '')}${tail}`, env: { REPRO_FAILSYM: 'errno={error}', LC_ALL: 'C' } });
     expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u0080-\u009f]/);
     expect(r.stdout).toContain('errno=EBUSY\\x9b2J\\x7f');
     expect(r.stdout).toContain('"note":"\\x1b[31m"');
+    // The role comes from a console line too.
+    expect(r.stdout).toContain('pat\\x1b]0;t\\x07ched: REPROLAB-RESULT');
   });
 });
