@@ -1,6 +1,6 @@
 /** A matrix run (matrix.json): the source of truth every report is made from, and its one reader. */
 import path from 'node:path';
-import { LabError, UsageError } from '../util/errors.ts';
+import { asUsageError, UsageError } from '../util/errors.ts';
 import { Fields, readTextFile } from './fields.ts';
 import { VERDICTS, type Verdict } from './verdict.ts';
 
@@ -183,12 +183,7 @@ export async function loadMatrixResult(file: string): Promise<MatrixResult> {
 }
 
 /** A matrix.json is input the user named (a shard from another machine): a bad one is a usage error, exit 2. */
-function asUsage(err: unknown): never {
-  if (err instanceof LabError && !(err instanceof UsageError)) {
-    throw new UsageError(err.message, { fix: err.fix ?? 'pass a matrix.json written by reprolab matrix or report merge' });
-  }
-  throw err;
-}
+const asUsage = (err: unknown): never => asUsageError(err, (given) => given ?? 'pass a matrix.json written by reprolab matrix or report merge');
 
 /**
  * The whole document, every field a report reads, copied into a new object: a shard's file is untrusted,

@@ -39,6 +39,18 @@ export class UsageError extends LabError {
   override name = 'UsageError';
 }
 
+/**
+ * A reader's refusal of a file the lab did not just write (a shard, a cell handed over) is bad input:
+ * the same message as a UsageError (exit 2), its fix given by `fix` (the reader's fix passed in).
+ */
+export function asUsageError(err: unknown, fix: (given: string | undefined) => string | undefined = (given) => given): never {
+  if (err instanceof LabError && !(err instanceof UsageError)) {
+    const f = fix(err.fix);
+    throw new UsageError(err.message, f ? { fix: f } : {});
+  }
+  throw err;
+}
+
 export function describeError(err: unknown): string {
   // `await using`: the phase failed (suppressed), then undoing it failed too (error); both are news.
   if (err instanceof Error && err.name === 'SuppressedError' && 'error' in err && 'suppressed' in err) {

@@ -9,7 +9,7 @@ import { planVariants, probeDirFor } from '../../scenarios/variants.ts';
 import type { Scenario, ScenarioParams, VariantPlan } from '../../scenarios/types.ts';
 import { scenarioProbeDir } from '../../model/guest-layout.ts';
 import { sha256, sha256File } from '../../util/digest.ts';
-import { LabError, UsageError } from '../../util/errors.ts';
+import { asUsageError, UsageError } from '../../util/errors.ts';
 import { onAbnormalExit } from '../../util/lifetime.ts';
 import { capture } from '../../util/run.ts';
 import { insideReal, isInside, resolveInside } from '../../model/paths.ts';
@@ -108,15 +108,8 @@ function readme(o: { s: Scenario; rec: CellRecord; manifest: BundleManifest; fab
 
 /** A model reader's refusal of a file the lab did not just write (a cell handed over) is bad input: exit 2, one line. */
 async function untrusted<T>(read: Promise<T>): Promise<T> {
-  try {
-    return await read;
-  } catch (err) {
-    if (!(err instanceof LabError) || err instanceof UsageError) throw err;
-    // "edit the file" is no fix for a file the lab writes: a damaged one is written again.
-    const fix = err.fix?.startsWith('edit ') ? 'the lab writes it: run the cell again, then pack it' : err.fix;
-    throw new UsageError(err.message, fix ? { fix } : {});
-    throw err;
-  }
+  // "edit the file" is no fix for a file the lab writes: a damaged one is written again.
+  return read.catch((err: unknown) => asUsageError(err, (given) => (given?.startsWith('edit ') ? 'the lab writes it: run the cell again, then pack it' : given)));
 }
 
 /** `p` with every link followed, when that is inside the lab's store; a field naming anything else is refused. */
@@ -155,17 +148,17 @@ async function checkCell(cellDir: string, store: string): Promise<CheckedCell> {
   const why = notPackable(scenario);
   if (why) throw new UsageError(`${rec.scenario}: a repro pack cannot carry this scenario yet: ${why}`);
   // The pack runs what the definition says now: it must be what the cell ran.
-  if (rec.definitionSha256 !== scenario.definition!.sha256) throw new LabError(`${cellDir}: ${scenario.definition!.file} changed since this cell ran`, { fix: 'run the cell again, then pack it' });
+  if (rec.definitionSha256 !== scenario.definition!.sha256) throw new UsageError(`${cellDir}: ${scenario.definition!.file} changed since this cell ran`, { fix: 'run the cell again, then pack it' });
   const bundleDir = await inStore(store, rec.bundleDir, { file, field: 'depends.bundleDir', what: 'a bundle' });
   const manifest = await readBundleManifest(bundleDir).catch((err: unknown) => {
     throw new UsageError(`${cellDir}: the bundle the cell booted cannot be used: ${(err as Error).message}`, { fix: `build it again (reprolab build ${rec.target}) and run the cell again, then pack it` });
   });
-  if (manifest.target !== rec.target) throw new LabError(`${cellDir}: result.json says target ${rec.target}, its bundle is ${manifest.target}`);
-  if (manifest.key !== rec.bundleKey) throw new LabError(`${cellDir}: ${rec.bundleDir} now holds another build (${manifest.key}, the cell booted ${rec.bundleKey})`, { fix: 'run the cell again, then pack it' });
+  if (manifest.target !== rec.target) throw new UsageError(`${cellDir}: result.json says target ${rec.target}, its bundle is ${manifest.target}`);
+  if (manifest.key !== rec.bundleKey) throw new UsageError(`${cellDir}: ${rec.bundleDir} now holds another build (${manifest.key}, the cell booted ${rec.bundleKey})`, { fix: 'run the cell again, then pack it' });
   const patched = rec.variants.find((v) => v.role === 'patched')?.variant;
   const variants = planVariants(scenario, manifest, scenario.usesLibc && patched ? patched : undefined);
   const names = (vs: { variant: string; role: string }[]) => vs.map((v) => `${v.role}:${v.variant}`).join(' ');
-  if (names(variants) !== names(rec.variants)) throw new LabError(`${cellDir}: the cell ran ${names(rec.variants)}, the bundle now plans ${names(variants)}`);
+  if (names(variants) !== names(rec.variants)) throw new UsageError(`${cellDir}: the cell ran ${names(rec.variants)}, the bundle now plans ${names(variants)}`);
   return { rec, scenario, bundleDir, manifest, variants };
 }
 
@@ -174,7 +167,8 @@ async function copyImages(bundleDir: string, dir: string, rels: string[]): Promi
   for (const rel of rels) {
     const from = resolveInside(bundleDir, rel);
     const to = resolveInside(dir, rel);
-    if (!from || !to || !(await insideReal(bundleDir, from))) {
+    const isFile = from !== undefined && (await fs.stat(from).then((st) => st.isFile(), () => false));
+    if (!from || !to || !isFile || !(await insideReal(bundleDir, from))) {
       throw new UsageError(`${path.join(bundleDir, 'manifest.json')}: ${rel} is not a file inside the bundle`, { fix: 'build the bundle again, run the cell again, then pack it' });
     }
     await fs.mkdir(path.dirname(to), { recursive: true });
@@ -196,7 +190,7 @@ async function copyPlainTree(from: string, to: string, what: string): Promise<vo
 /** A user's scenario's probe builds as one base64 tar for guest.sh, laid out where the guest runs them. */
 async function probesPayload(c: CheckedCell, o: { cellDir: string; store: string; work: string; name: string }): Promise<{ base64: string; sha256: string }> {
   const file = path.join(o.cellDir, 'result.json');
-  if (!c.rec.scenarioProbes.length) throw new LabError(`${o.cellDir}: result.json lists no probe builds of ${c.rec.scenario}`, { fix: 'run the cell again with this version of reprolab' });
+  if (!c.rec.scenarioProbes.length) throw new UsageError(`${o.cellDir}: result.json lists no probe builds of ${c.rec.scenario}`, { fix: 'run the cell again with this version of reprolab' });
   const stage = path.join(o.work, `${o.name}-probes`);
   const tar = path.join(o.work, `${o.name}-probes.tar`);
   await fs.rm(stage, { recursive: true, force: true });

@@ -49,6 +49,13 @@ describe('repro pack refuses a tampered cell', { timeout: 60_000 }, () => {
     expect(await fs.readFile(victim, 'utf8')).toBe('keep me\n');
   });
 
+  it("a kernel.image that names a folder of the bundle is refused in one line, not a stack trace", async () => {
+    const c = await makeCell();
+    c.manifest.kernel['image'] = 'images';
+    await writeCell(c);
+    await refused(c, /manifest\.json: images is not a file inside the bundle/);
+  });
+
   it("a bundleDir outside the lab's store, or a link in the store to outside it, is refused", async () => {
     const c = await makeCell();
     const outside = path.join(c.root, 'outside-bundle');
