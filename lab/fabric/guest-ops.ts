@@ -164,6 +164,8 @@ export async function startChurn(guest: Guest, opts: { sockets: number; links: n
   const out = await run(guest, [HELPER, 'churn', String(opts.sockets), String(opts.links), String(opts.periodMs)], 'starting churn');
   const r = parseFabricLine<{ pid: number }>(out, 'starting churn');
   if (!r.ok) throw new LabError('the churn daemon did not start in the guest');
+  // The pid goes into a shell line (stop) and a path (stats): only a plain number from the guest does.
+  if (!Number.isInteger(r.pid) || r.pid <= 1) throw new LabError(`the churn daemon reported a bad pid: ${JSON.stringify(r.pid)}`);
   const stats = async (): Promise<ChurnStats> => {
     const line = parseFabricLine<Record<string, unknown>>(await run(guest, ['cat', `/tmp/rl-churn-${r.pid}`], 'reading the churn counters'), 'reading the churn counters');
     const bad = CHURN_COUNTERS.filter((k) => !Number.isInteger(line[k]) || (line[k] as number) < 0);
