@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { capture } from './run.ts';
 
 let counter = 0;
 /** A name no other process or call in this process will pick for a temporary sibling of `target`. */
@@ -45,19 +46,12 @@ export async function syncPath(p: string): Promise<void> {
   }
 }
 
-/** fsync every file and folder under `dir`, folders after their contents: before a marker that vouches for them. */
+/**
+ * Everything under `dir` on disk before a marker that vouches for it. One syncfs of the filesystem
+ * that holds it (`sync -f`): a 78k-file kernel tree fsynced file by file took 7.7 s, syncfs 1 s.
+ */
 export async function syncTree(dir: string): Promise<void> {
-  const entries = await fs.readdir(dir, { withFileTypes: true });
-  // A few at a time: a sysroot has thousands of files, and each fsync waits on the disk.
-  for (let i = 0; i < entries.length; i += 16) {
-    await Promise.all(
-      entries.slice(i, i + 16).map((e) => {
-        const p = path.join(dir, e.name);
-        return e.isDirectory() ? syncTree(p) : e.isFile() ? syncPath(p) : undefined;
-      }),
-    );
-  }
-  await syncPath(dir);
+  await capture('sync', ['-f', dir]);
 }
 
 export async function exists(p: string): Promise<boolean> {
