@@ -47,6 +47,17 @@ async function checkOverridePackages({ dirs, overrides }: { dirs: LabDirs; overr
   }
 }
 
+/** The options every command shares, the users' scenario folders and the --source names. */
+async function checkGlobalInput(program: Command, action: Command, global: { dirs: LabDirs; overrides: Record<string, string> }): Promise<void> {
+  const scenarioDirs = program.opts<{ scenarioDir: string[] }>().scenarioDir;
+  for (const d of scenarioDirs) inputDirOption('--scenario-dir', d);
+  if (scenarioDirs.length) useScenarioDirs(scenarioDirs);
+  // A broken definition is reported before any build or boot, naming its file.
+  if (scenarioDirs.length || process.env['REPROLAB_SCENARIOS']) scenarioNames();
+  await checkSharedOptions({ ...program.opts(), ...action.opts() }, async () => (await loadAllTargets(global.dirs.imported)).map((t) => t.name));
+  await checkOverridePackages(global);
+}
+
 /** The whole command tree; a test walks it to try every option with a bad value. */
 export function buildProgram(): Command {
   const program = new Command('reprolab')
@@ -69,15 +80,7 @@ export function buildProgram(): Command {
   }
 
   // Shared option values are checked before any action: a bad one never starts a build or a boot.
-  program.hook('preAction', async (_self, action) => {
-    const scenarioDirs = program.opts<{ scenarioDir: string[] }>().scenarioDir;
-    for (const d of scenarioDirs) inputDirOption('--scenario-dir', d);
-    if (scenarioDirs.length) useScenarioDirs(scenarioDirs);
-    // A broken definition is reported before any build or boot, naming its file.
-    if (scenarioDirs.length || process.env['REPROLAB_SCENARIOS']) scenarioNames();
-    await checkSharedOptions({ ...program.opts(), ...action.opts() }, async () => (await loadAllTargets(globalDirs().dirs.imported)).map((t) => t.name));
-    await checkOverridePackages(globalDirs());
-  });
+  program.hook('preAction', (_self, action) => checkGlobalInput(program, action, globalDirs()));
 
   program
     .command('targets')

@@ -9,7 +9,7 @@ import { uploadTree } from '../guest/upload-tree.ts';
 import type { ScenarioProbeBuilds } from '../bundle/probes.ts';
 import { scenarioProbeDir } from '../model/guest-layout.ts';
 import type { LabDirs } from '../util/paths.ts';
-import { type RepeatResult, type Scenario, type ScenarioParams, type VariantPlan } from './types.ts';
+import { type RepeatResult, type Scenario, type ScenarioContext, type ScenarioParams, type VariantPlan } from './types.ts';
 import { type ScenarioResult, type VariantRun, type VariantSummary } from '../model/scenario-result.ts';
 import { aggregate } from './verdict.ts';
 import { worstOutcome } from '../model/verdict.ts';
@@ -69,6 +69,24 @@ function depends(manifest: BundleManifest | undefined, guest: Guest | undefined,
 }
 
 /**
+ * R repetitions on one guest, appended to `repeats`. A repetition that throws is an ERROR for every
+ * variant and the next one runs; returns the run's error when the guest itself stopped.
+ */
+async function runRepeats(scenario: Scenario, ctx: Omit<ScenarioContext, 'repeat'>, count: number, say: (line: string) => void, repeats: RepeatResult[]): Promise<string | undefined> {
+  for (let r = 1; r <= count; r++) {
+    say(`repeat ${r}/${count}`);
+    try {
+      repeats.push(await scenario.repeat({ ...ctx, repeat: r }));
+    } catch (err) {
+      const symptom = `ERROR: ${describeError(err)}`;
+      repeats.push({ runs: ctx.variants.map((v) => ({ variant: v.variant, role: v.role, outcome: 'ERROR', symptom })), key: {} });
+      if (!ctx.guest.vm.running) return `the guest stopped during repeat ${r}: ${describeError(err)}`;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Boot → fabric → R repeats of every variant → verdict, with evidence in outDir.
  * Never throws: whatever goes wrong in any phase (the manifest, the variant plan,
  * boot, fabric, a repeat) is an ERROR result with its cause.
@@ -105,20 +123,7 @@ export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
     phase = 'building the fabric';
     say(phase);
     fabric = await buildFabric(guest, scenario.fabric(params));
-    for (let r = 1; r <= opts.repeat; r++) {
-      phase = `repeat ${r}`;
-      say(`repeat ${r}/${opts.repeat}`);
-      try {
-        repeats.push(await scenario.repeat({ guest, manifest, params, variants, evidenceDir: opts.outDir, repeat: r, fabric: fabric.report }));
-      } catch (err) {
-        const symptom = `ERROR: ${describeError(err)}`;
-        repeats.push({ runs: variants.map((v) => ({ variant: v.variant, role: v.role, outcome: 'ERROR', symptom })), key: {} });
-        if (!guest.vm.running) {
-          error = `the guest stopped during repeat ${r}: ${describeError(err)}`;
-          break;
-        }
-      }
-    }
+    error = await runRepeats(scenario, { guest, manifest, params, variants, evidenceDir: opts.outDir, fabric: fabric.report }, opts.repeat, say, repeats);
   } catch (err) {
     error = `${phase}: ${describeError(err)}`;
   } finally {
