@@ -61,6 +61,24 @@ interface Tally {
   ms: number[];
 }
 
+/**
+ * What a stalled guest's USB host is doing: a lost interrupt leaves the controller's IRQ count still
+ * while the guest's clock runs; a starved guest's clock barely moves. Read twice, 5 s of host time apart.
+ */
+async function stallState(guest: Guest): Promise<string> {
+  const read = async () => {
+    const r = await guest.exec(['sh', '-c', 'cut -d" " -f1 /proc/uptime; grep -E "ohci|uhci|xhci" /proc/interrupts | tr -s " "; dmesg | tail -n 2'], { timeoutMs: 10_000 });
+    return r.stdout.trim().replace(/\n/g, ' | ');
+  };
+  try {
+    const first = await read();
+    await new Promise((r) => setTimeout(r, 5000));
+    return `state: ${first}  ==5 s later==>  ${await read()}`;
+  } catch (err) {
+    return `state: unreadable (${describeError(err).split('\n')[0]})`;
+  }
+}
+
 async function oneVm(index: number): Promise<Tally> {
   const t: Tally = { bursts: 0, stalls: 0, errors: [], boots: 0, ms: [] };
   let guest: Guest | undefined;
@@ -81,6 +99,7 @@ async function oneVm(index: number): Promise<Tally> {
           // A stalled USB stack in a live guest, or a guest that stopped altogether?
           const alive = await guest.exec(['true'], { timeoutMs: 10_000 }).then(() => 'the guest still answers SSH', () => 'the guest does not answer SSH');
           console.error(`vm${index} burst ${b}: STALL (${r.notEnumerated} of ${r.added} not enumerated; ${alive}); rebooting`);
+          console.error(`vm${index} burst ${b}: ${await stallState(guest)}`);
           await guest.stop();
           guest = undefined;
         } else console.error(`vm${index} burst ${b}: ok (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
