@@ -26,11 +26,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -703,22 +706,36 @@ static int cmd_sockets(int argc, char **argv)
 		pause();
 }
 
-/* What a churn daemon has done so far, for the lab to prove the churn took effect. */
+/* What a churn daemon has done so far, for the lab to prove the churn took effect. The two loops
+ * (sockets, links) each count their own fields of one shared page. */
 struct churn_stats {
-	long rounds, sockets_opened, socket_failures, links_added, link_failures, links_deleted;
+	long rounds, sockets_opened, socket_failures, link_rounds, links_added, link_failures, links_deleted;
 };
 
-/* The counters as one REPROLAB-FABRIC line in /tmp/rl-churn-PID, replaced whole (rename) each round. */
-static void churn_report(const struct churn_stats *c)
+static pid_t churn_links_pid = -1;
+
+/* The lab stops the daemon with SIGTERM and then removes the links: the link loop must be gone first. */
+static void churn_stop(int sig)
 {
-	char tmp[64], path[64], line[256];
+	(void)sig;
+	if (churn_links_pid > 0) {
+		kill(churn_links_pid, SIGKILL);
+		waitpid(churn_links_pid, NULL, 0);
+	}
+	_exit(0);
+}
+
+/* The counters as one REPROLAB-FABRIC line in /tmp/rl-churn-PID, replaced whole (rename) each round. */
+static void churn_report(const volatile struct churn_stats *c)
+{
+	char tmp[64], path[64], line[320];
 	int fd, len;
 	snprintf(path, sizeof path, "/tmp/rl-churn-%d", (int)getpid());
 	snprintf(tmp, sizeof tmp, "/tmp/rl-churn-%d.tmp", (int)getpid());
 	len = snprintf(line, sizeof line,
 		       "REPROLAB-FABRIC {\"ok\":true,\"rounds\":%ld,\"socketsOpened\":%ld,\"socketFailures\":%ld,"
-		       "\"linksAdded\":%ld,\"linkFailures\":%ld,\"linksDeleted\":%ld}\n",
-		       c->rounds, c->sockets_opened, c->socket_failures, c->links_added, c->link_failures, c->links_deleted);
+		       "\"linkRounds\":%ld,\"linksAdded\":%ld,\"linkFailures\":%ld,\"linksDeleted\":%ld}\n",
+		       c->rounds, c->sockets_opened, c->socket_failures, c->link_rounds, c->links_added, c->link_failures, c->links_deleted);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return;
@@ -727,12 +744,38 @@ static void churn_report(const struct churn_stats *c)
 	close(fd);
 }
 
+/* Deletes and re-adds the rlc* dummy links forever. Link operations wait for the kernel (RCU, rtnl)
+ * and are slow on an emulated CPU: in their own process they never hold back the socket churn. */
+static void churn_links(volatile struct churn_stats *c, int links, const struct timespec *period)
+{
+	int nl = nl_open(NETLINK_ROUTE), i;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (nl < 0)
+		_exit(1);
+	for (;; c->link_rounds++) {
+		int deleted, failed;
+		if (delete_prefixed(nl, "rlc", &deleted, &failed) < 0)
+			failed++;
+		c->links_deleted += deleted;
+		c->link_failures += failed;
+		for (i = 0; i < links; i++) {
+			char name[16];
+			snprintf(name, sizeof name, "rlc%d", i);
+			if (add_link(nl, "dummy", name, 0, 0, NULL) == 0)
+				c->links_added++;
+			else
+				c->link_failures++;
+		}
+		nanosleep(period, NULL);
+	}
+}
+
 static int cmd_churn(int sockets, int links, int period_ms)
 {
 	char report[256];
 	int report_fd, len, *fds, i;
-	int nl;
-	struct churn_stats c;
+	volatile struct churn_stats *c;
+	struct timespec period = { period_ms / 1000, (long)(period_ms % 1000) * 1000000L };
 	if (sockets < 0 || links < 0 || period_ms <= 0 || sockets > 4096) {
 		printf("REPROLAB-FABRIC {\"ok\":false,\"error\":\"bad churn spec\"}\n");
 		return 2;
@@ -741,43 +784,33 @@ static int cmd_churn(int sockets, int links, int period_ms)
 	if (daemonize(&report_fd) < 0)
 		return 1;
 	fds = calloc((size_t)sockets + 1, sizeof *fds);
-	nl = nl_open(NETLINK_ROUTE);
-	memset(&c, 0, sizeof c);
-	churn_report(&c);
-	len = snprintf(report, sizeof report, "REPROLAB-FABRIC {\"ok\":%s,\"pid\":%d}\n", fds && nl >= 0 ? "true" : "false", (int)getpid());
-	if (write(report_fd, report, (size_t)len) < 0 || !fds || nl < 0)
+	c = mmap(NULL, sizeof *c, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (c != MAP_FAILED) {
+		memset((void *)c, 0, sizeof *c);
+		churn_report(c);
+		signal(SIGTERM, churn_stop);
+		if (links > 0 && (churn_links_pid = fork()) == 0)
+			churn_links(c, links, &period);
+	}
+	len = snprintf(report, sizeof report, "REPROLAB-FABRIC {\"ok\":%s,\"pid\":%d}\n", fds && c != MAP_FAILED && (links == 0 || churn_links_pid > 0) ? "true" : "false", (int)getpid());
+	if (write(report_fd, report, (size_t)len) < 0 || !fds || c == MAP_FAILED || (links > 0 && churn_links_pid <= 0))
 		return 1;
 	close(report_fd);
 	for (i = 0; i < sockets; i++)
 		fds[i] = -1;
-	/* Each round closes and reopens half the sockets and re-creates the churn links, so every
-	 * dump in flight sees the set change under it. */
-	for (;; c.rounds++) {
-		struct timespec ts = { period_ms / 1000, (long)(period_ms % 1000) * 1000000L };
-		int deleted, failed;
-		for (i = (int)(c.rounds % 2); i < sockets; i += 2) {
+	/* Each round closes and reopens half the sockets, so every dump in flight sees the set change under it. */
+	for (;; c->rounds++) {
+		for (i = (int)(c->rounds % 2); i < sockets; i += 2) {
 			if (fds[i] >= 0)
 				close(fds[i]);
 			fds[i] = tcp_listener();
 			if (fds[i] >= 0)
-				c.sockets_opened++;
+				c->sockets_opened++;
 			else
-				c.socket_failures++;
+				c->socket_failures++;
 		}
-		if (delete_prefixed(nl, "rlc", &deleted, &failed) < 0)
-			failed++;
-		c.links_deleted += deleted;
-		c.link_failures += failed;
-		for (i = 0; i < links; i++) {
-			char name[16];
-			snprintf(name, sizeof name, "rlc%d", i);
-			if (add_link(nl, "dummy", name, 0, 0, NULL) == 0)
-				c.links_added++;
-			else
-				c.link_failures++;
-		}
-		churn_report(&c);
-		nanosleep(&ts, NULL);
+		churn_report(c);
+		nanosleep(&period, NULL);
 	}
 }
 

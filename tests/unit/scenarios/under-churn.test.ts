@@ -22,7 +22,7 @@ function churnGuest(moving: boolean) {
       if (cmd.includes('rl-fabric churn')) out = 'REPROLAB-FABRIC {"ok":true,"pid":321}\n';
       else if (cmd === 'cat /tmp/rl-churn-321') {
         if (moving) round += 50;
-        out = `REPROLAB-FABRIC {"ok":true,"rounds":${round},"socketsOpened":${round * 25},"socketFailures":0,"linksAdded":${round * 4},"linkFailures":0,"linksDeleted":${Math.max(0, round - 1) * 4}}\n`;
+        out = `REPROLAB-FABRIC {"ok":true,"rounds":${round},"socketsOpened":${round * 25},"socketFailures":0,"linkRounds":${round},"linksAdded":${round * 4},"linkFailures":0,"linksDeleted":${Math.max(0, round - 1) * 4}}\n`;
       } else if (cmd.includes('/dump-hang ')) {
         events.push('probe start');
         await sleep(30);
