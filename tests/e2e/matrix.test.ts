@@ -144,7 +144,8 @@ describe('reprolab matrix', () => {
     expect(XMLValidator.validate(await fs.readFile(path.join(root, 'merged', 'junit.xml'), 'utf8'))).toBe(true);
 
     const half = await lab(['report', 'merge', path.join(root, 'shard-1', 'matrix.json'), '--out', path.join(root, 'half')]);
-    expect(half.exitCode).toBe(1);
+    // Shards that do not fit together are bad input: exit 2.
+    expect(half.exitCode).toBe(2);
     expect(half.stderr).toMatch(/the shards do not cover the plan: \d+ cell\(s\) missing/);
   });
 
@@ -179,7 +180,8 @@ describe('reprolab matrix', () => {
     const same = await lab(['report', 'diff', previousRun, previousRun]);
     expect(same.exitCode).toBe(0);
     const wrong = await lab(['report', 'diff', path.join(out, `${target}`, 'dump-read', 'result.json'), prev]);
-    expect(wrong.exitCode).toBe(1);
+    // Not a matrix.json: bad input, exit 2.
+    expect(wrong.exitCode).toBe(2);
     expect(wrong.stderr).toMatch(/result\.json: "kind" must be "reprolab-matrix"/);
   });
 
