@@ -6,6 +6,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Fields } from './fields.ts';
+import { isInside } from '../util/paths.ts';
+
+export { isInside };
 
 /** The default form of a segment: letters, digits and . _ + - (never first: a dot, or a dash that reads as an option). */
 export const SEGMENT = /^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,127}$/;
@@ -26,13 +29,6 @@ export function relativePathField(f: Fields, key: string): string {
   const v = f.string(key);
   if (!v.split('/').every((s) => isSegment(s, SEGMENT))) f.fail(key, `a relative path inside its folder, each name matching ${SEGMENT}`, v);
   return v;
-}
-
-/** Whether absolute path `p` is `root` itself or below it. */
-export function isInside(root: string, p: string): boolean {
-  const r = path.relative(root, p);
-  // "..foo" is a name inside; "..", "../x" and an absolute path (another drive) are not.
-  return r !== '..' && !r.startsWith(`..${path.sep}`) && !path.isAbsolute(r);
 }
 
 /**

@@ -5,7 +5,7 @@ import { storeEntry } from '../store/store.ts';
 import { planning } from '../store/plan.ts';
 import { exists } from '../util/fs.ts';
 import { LabError } from '../util/errors.ts';
-import type { LabDirs } from '../util/paths.ts';
+import { isInside, type LabDirs } from '../util/paths.ts';
 import { capture, runLogged } from '../util/run.ts';
 import { type ResolvedSource } from '../model/source.ts';
 
@@ -71,7 +71,7 @@ async function copyLinksThatLeave(src: string, out: string, logFile: string): Pr
   const links = (await capture('find', [out, '-type', 'l', '-printf', '%P\\0'])).split('\0').filter(Boolean);
   for (const rel of links) {
     const target = await fs.realpath(path.join(src, rel)).catch(() => undefined);
-    if (target === undefined || target === real || target.startsWith(`${real}${path.sep}`)) continue;
+    if (target === undefined || isInside(real, target)) continue;
     await fs.rm(path.join(out, rel));
     await runLogged('cp', ['-a', '-L', path.join(src, rel), path.join(out, rel)], { logFile });
   }

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LabError } from './errors.ts';
+import { isInside } from './paths.ts';
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -28,7 +29,7 @@ export function sha256(data: string | Buffer): string {
 export async function sha256Tree(root: string, ignore: (rel: string) => boolean = () => false): Promise<string> {
   const hash = createHash('sha256');
   const realRoot = await fs.realpath(root);
-  const inside = (p: string) => p === realRoot || p.startsWith(`${realRoot}${path.sep}`);
+  const inside = (p: string) => isInside(realRoot, p);
   // Directories entered through links out of the tree: a loop among them is refused.
   const entered = new Set<string>();
   async function entry(child: string, full: string, kind: 'd' | 'l' | 'f' | 'other'): Promise<void> {

@@ -50,3 +50,10 @@ export function labDirs(opts: DirOptions = {}, env: NodeJS.ProcessEnv = process.
     imported: path.join(cache, 'imported'),
   };
 }
+
+/** Whether absolute path `p` is `root` itself or below it. */
+export function isInside(root: string, p: string): boolean {
+  const r = path.relative(root, p);
+  // "..foo" is a name inside; "..", "../x" and an absolute path (another drive) are not.
+  return r !== '..' && !r.startsWith(`..${path.sep}`) && !path.isAbsolute(r);
+}
