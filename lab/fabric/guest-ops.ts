@@ -181,13 +181,17 @@ export async function startChurn(guest: Guest, opts: { sockets: number; links: n
   return { pid: r.pid, stats, stop, [Symbol.asyncDispose]: stop };
 }
 
+/** What the churn did between two readings of its counters. */
+export function churnDelta(before: ChurnStats, after: ChurnStats): ChurnStats {
+  return Object.fromEntries(CHURN_COUNTERS.map((k) => [k, after[k] - before[k]])) as unknown as ChurnStats;
+}
+
 /**
- * Why the churn did not take effect between two readings, or undefined when it did:
+ * Why the churn did not take effect in `d` (churnDelta), or undefined when it did:
  * a verdict "under churn" needs socket rounds run while the probes ran, sockets re-opened,
  * links added or deleted, and no operation of the daemon failed.
  */
-export function churnShortfall(spec: { sockets: number; links: number }, before: ChurnStats, after: ChurnStats): string | undefined {
-  const d = Object.fromEntries(CHURN_COUNTERS.map((k) => [k, after[k] - before[k]])) as unknown as ChurnStats;
+export function churnShortfall(spec: { sockets: number; links: number }, d: ChurnStats): string | undefined {
   if (d.rounds < 2) return `the churn daemon ran ${d.rounds} rounds while the probes ran`;
   if (spec.sockets > 0 && d.socketsOpened === 0) return `no socket was re-opened in ${d.rounds} rounds`;
   if (spec.links > 0 && d.linksAdded + d.linksDeleted === 0) return `no link was added or deleted while ${d.rounds} socket rounds ran`;

@@ -1,5 +1,5 @@
 import type { CodeJudge, CountsJudge, ScenarioDefinition } from '../catalog/scenario-defs.ts';
-import { churnShortfall, parseSockets, startChurn } from '../fabric/guest-ops.ts';
+import { churnDelta, churnShortfall, parseSockets, startChurn } from '../fabric/guest-ops.ts';
 import type { FabricSpec } from '../fabric/fabric.ts';
 import { parseBurst } from '../fabric/usb-plan.ts';
 import { checkInterfaceCount } from '../fabric/interfaces.ts';
@@ -76,8 +76,9 @@ async function underChurn(spec: ChurnSpec, ctx: ScenarioContext, measure: () => 
   const before = await churn.stats();
   const result = await measure();
   const after = await churn.stats();
-  const key = { ...result.key, churnRounds: after.rounds - before.rounds, churnSocketsOpened: after.socketsOpened - before.socketsOpened, churnLinksAdded: after.linksAdded - before.linksAdded };
-  const short = churnShortfall(spec, before, after);
+  const d = churnDelta(before, after);
+  const key = { ...result.key, churnRounds: d.rounds, churnSocketsOpened: d.socketsOpened, churnLinksAdded: d.linksAdded };
+  const short = churnShortfall(spec, d);
   if (!short) return { runs: result.runs, key };
   return { runs: result.runs.map((r) => ({ ...r, outcome: 'ERROR', symptom: `the churn did not take effect: ${short} (the reader said: ${r.symptom})` })), key };
 }
