@@ -11,7 +11,7 @@ import { repoRoot, type LabDirs } from '../util/paths.ts';
 import { followLog } from '../util/log-tail.ts';
 import { glibcRecipe, type CompileRecipe } from './compile.ts';
 import { writeBundle, type BundleImages } from './writer.ts';
-import { buildKernel, kernelHeaders, type KernelImage } from './kernel.ts';
+import { buildKernel, kernelHeaders, precompileKernel, type KernelImage } from './kernel.ts';
 import { loadSeries, type Patch } from '../sources/patches.ts';
 import { buildProbes, buildTools, type ProbeSet, type ScenarioProbeBuilds, type ScenarioProbes } from './probes.ts';
 import { buildRootfs, type Rootfs } from './rootfs.ts';
@@ -128,53 +128,97 @@ interface StepContext {
   note: (name: string, hit: boolean) => void;
 }
 
-/** target → sources → kernel headers → libc variants → probes → userland → rootfs → kernel → bundle. */
+/** What the image is made of besides its kernel: the libcs, probes, tools, userland and rootfs. */
+interface ImageParts {
+  headers: string | undefined;
+  builds: LibcBuild[];
+  probeSets: ProbeSet[];
+  sharedSets: ProbeSet[];
+  userland: Awaited<ReturnType<typeof buildUserland>>;
+  rootfs: Rootfs;
+}
+
+/** A step's outcome kept until it is awaited, so a failure while other steps run is not unhandled. */
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+const settle = <T>(p: Promise<T>): Promise<Settled<T>> => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+const unwrap = <T>(s: Settled<T>): T => {
+  if (!s.ok) throw s.error;
+  return s.value;
+};
+
+/**
+ * sources → [kernel ‖ kernel headers → libc variants → probes → userland → rootfs] → bundle.
+ * The kernel compiles beside the libc chain (it needs only its tree), so two cores stay busy;
+ * a kernel that links its rootfs in compiles early against a placeholder and re-links at the end.
+ */
 async function runSteps(req: BuildRequest, step: (name: string) => string): Promise<Bundle | undefined> {
   const { target, dirs } = req;
   const rebuilt: string[] = [];
-  const ctx: StepContext = {
-    req,
-    tc: TOOLCHAINS[target.arch],
-    step,
-    note: (name, hit) => {
-      if (!hit) rebuilt.push(name);
-    },
-  };
+  const ctx: StepContext = { req, tc: TOOLCHAINS[target.arch], step, note: (name, hit) => void (hit || rebuilt.push(name)) };
   const toolchain = await toolchainVersion(ctx.tc);
-
   const line = await loadKernelLine(target.kernel.line);
   const kernelSource = await resolveSource(line.source, req.sources);
   const kernelPatches: Patch[] = await loadSeries(line.patchesDir);
   const kernelTree = await prepareTree(kernelSource, kernelPatches, `Linux ${line.version}`, dirs, step('kernel-source'));
   await assertTreeHas(kernelTree, 'Kbuild', `Linux ${line.version}`);
+  const kreq = { target, line, tree: kernelTree, tc: ctx.tc, dirs };
+  const builtin = target.kernel.initramfs === 'builtin';
+  // A dry run lists the steps in order, so nothing starts ahead there.
+  const ahead = planning() ? undefined : settle(builtin ? precompileKernel({ ...kreq, logFile: step('kernel') }).then(() => undefined) : buildKernel({ ...kreq, logFile: step('kernel') }));
+  let image: ImageParts;
+  try {
+    image = await imageSteps(ctx, kernelTree, toolchain);
+  } catch (err) {
+    await ahead; // its make must not outlive the build
+    throw err;
+  }
+  const early = ahead ? unwrap(await ahead) : undefined;
+  const kernel = early ?? (await buildKernel({ ...kreq, logFile: step('kernel'), ...(builtin ? { initramfs: { file: image.rootfs.cpio, sha256: image.rootfs.sha256 } } : {}) }));
+  ctx.note('kernel', kernel.hit);
+  step('bundle');
+  const parts = bundleParts(target, kernel, image);
+  const entry = await storeEntry(dirs.store, 'bundle', parts, (out) => writeBundle(out, bundleContents(ctx, kernel, image), (images, variants) => bundleManifest({ ctx, parts, toolchain, line, kernelSource, kernelPatches, kernel, image, images, variants })));
+  ctx.note('bundle', entry.hit);
+  // Not part of the image (its key stays the same): run.ts uploads them when the scenario runs.
+  const scenarioProbes = await scenarioProbeSteps(ctx, image.builds, toolchain);
+  // A dry run ends here: nothing was built, so there is no manifest to read and no link to move.
+  if (planning()) return undefined;
+  const manifest = await readBundleManifest(entry.dir);
+  // A stable name for the latest bundle of each target, like Buildroot's output/.
+  await linkLatest(path.join(dirs.cache, 'bundles', target.name), entry.dir);
+  const headers = image.headers;
+  return { dir: entry.dir, manifest, hit: entry.hit, rebuilt, scenarioProbes, ...(headers ? { kernelHeaders: { headers, key: path.basename(path.dirname(headers)) } } : {}) };
+}
 
+/** kernel headers → libc variants → probes (static, and shared on uClibc) → tools → userland → rootfs. */
+async function imageSteps(ctx: StepContext, kernelTree: Awaited<ReturnType<typeof prepareTree>>, toolchain: string): Promise<ImageParts> {
+  const { req } = ctx;
+  const { target, dirs } = req;
   const uclibc = target.libc.kind === 'uclibc';
-  const headers = uclibc ? await kernelHeaders(kernelTree, ctx.tc, dirs, step('linux-headers')) : undefined;
+  const headers = uclibc ? await kernelHeaders(kernelTree, ctx.tc, dirs, ctx.step('linux-headers')) : undefined;
   const builds = headers ? await uclibcBuilds(ctx, headers) : [await systemGlibc(ctx.tc)];
   const probeSets: ProbeSet[] = [];
   for (const b of builds) {
-    const set = await buildProbes({ variant: b.variant, recipe: b.recipe, libcKey: b.key, toolchain, dirs, logFile: step(`probes-${b.variant}`) });
+    const set = await buildProbes({ variant: b.variant, recipe: b.recipe, libcKey: b.key, toolchain, dirs, logFile: ctx.step(`probes-${b.variant}`) });
     ctx.note(`probes-${b.variant}`, set.hit);
     probeSets.push(set);
   }
   // uClibc images: each variant's probes also linked dynamically, loading that variant's own loader and libc.so.0.
   const sharedSets: ProbeSet[] = [];
-  if (uclibc) {
-    for (const b of builds) {
-      const recipe = uclibcSharedRecipe(ctx.tc, b.key, libcLibDir(b.variant), b.loader);
-      const set = await buildProbes({ variant: b.variant, linkage: 'shared', recipe, libcKey: b.key, toolchain, dirs, logFile: step(`probes-${b.variant}-shared`) });
-      ctx.note(`probes-${b.variant}-shared`, set.hit);
-      sharedSets.push(set);
-    }
+  for (const b of uclibc ? builds : []) {
+    const recipe = uclibcSharedRecipe(ctx.tc, b.key, libcLibDir(b.variant), b.loader);
+    const set = await buildProbes({ variant: b.variant, linkage: 'shared', recipe, libcKey: b.key, toolchain, dirs, logFile: ctx.step(`probes-${b.variant}-shared`) });
+    ctx.note(`probes-${b.variant}-shared`, set.hit);
+    sharedSets.push(set);
   }
   const baseline = uclibc ? baselineBuild(builds, target.name) : undefined;
-  const tools = await buildTools({ tc: ctx.tc, ...(baseline ? { baseline: { recipe: baseline.recipe, key: baseline.key } } : {}), dirs, logFile: step('tools') });
+  const tools = await buildTools({ tc: ctx.tc, ...(baseline ? { baseline: { recipe: baseline.recipe, key: baseline.key } } : {}), dirs, logFile: ctx.step('tools') });
   ctx.note('tools', tools.hit);
   const userland = baseline
-    ? await buildSourceUserland({ tc: ctx.tc, sysroot: baseline.key, dirs, sources: req.sources, logFile: step('userland') })
-    : await buildUserland(ctx.tc.debianArch, dirs, step('userland'));
+    ? await buildSourceUserland({ tc: ctx.tc, sysroot: baseline.key, dirs, sources: req.sources, logFile: ctx.step('userland') })
+    : await buildUserland(ctx.tc.debianArch, dirs, ctx.step('userland'));
   ctx.note('userland', userland.hit);
-  step('rootfs');
+  ctx.step('rootfs');
   const rootfs: Rootfs = await buildRootfs({
     targetName: target.name,
     userland,
@@ -184,88 +228,104 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
     dirs,
   });
   ctx.note('rootfs', rootfs.hit);
-  const kernel: KernelImage = await buildKernel({
-    target,
-    line,
-    tree: kernelTree,
-    tc: ctx.tc,
-    dirs,
-    logFile: step('kernel'),
-    ...(target.kernel.initramfs === 'builtin' ? { initramfs: { file: rootfs.cpio, sha256: rootfs.sha256 } } : {}),
-  });
-  ctx.note('kernel', kernel.hit);
+  return { headers, builds, probeSets, sharedSets, userland, rootfs };
+}
 
-  step('bundle');
-  const parts = { recipe: RECIPE_VERSION, target: target.name, qemu: target.qemu, cmdline: target.kernel.cmdline, kernel: kernel.dir, rootfs: rootfs.sha256, probes: probeSets.map((p) => p.dir), libc: builds.map((b) => b.key), ...(sharedSets.length ? { shared: sharedSets.map((p) => p.dir) } : {}) };
-  const contents = {
+/** The bundle's store inputs: everything that went into the image. */
+function bundleParts(target: Target, kernel: KernelImage, image: ImageParts) {
+  const { probeSets, sharedSets, builds, rootfs } = image;
+  return { recipe: RECIPE_VERSION, target: target.name, qemu: target.qemu, cmdline: target.kernel.cmdline, kernel: kernel.dir, rootfs: rootfs.sha256, probes: probeSets.map((p) => p.dir), libc: builds.map((b) => b.key), ...(sharedSets.length ? { shared: sharedSets.map((p) => p.dir) } : {}) };
+}
+
+/** The files writeBundle copies into the bundle. */
+function bundleContents(ctx: StepContext, kernel: KernelImage, image: ImageParts) {
+  const { target } = ctx.req;
+  const uclibc = target.libc.kind === 'uclibc';
+  return {
     kernelImage: kernel.image,
     ...(kernel.dtb ? { dtb: kernel.dtb } : {}),
-    ...(target.kernel.initramfs === 'external' ? { rootfsCpio: rootfs.cpio } : { initramfsCpio: rootfs.cpio }),
+    ...(target.kernel.initramfs === 'external' ? { rootfsCpio: image.rootfs.cpio } : { initramfsCpio: image.rootfs.cpio }),
     kernelConfig: path.join(kernel.dir, 'config'),
     ccPrefix: ctx.tc.prefix,
-    variants: builds.map((b, i) => ({
+    variants: image.builds.map((b, i) => ({
       manifest: b.manifest,
       recipe: b.recipe,
-      probes: probeSets[i]!,
-      ...(sharedSets[i] ? { shared: { probes: sharedSets[i]!, libDir: libcLibDir(b.variant), ...(b.imagePrograms === false ? { imagePrograms: false as const } : {}) } } : {}),
+      probes: image.probeSets[i]!,
+      ...(image.sharedSets[i] ? { shared: { probes: image.sharedSets[i]!, libDir: libcLibDir(b.variant), ...(b.imagePrograms === false ? { imagePrograms: false as const } : {}) } } : {}),
       staging: uclibc,
     })),
   };
-  const manifestOf = (images: BundleImages, variants: VariantManifest[]): BundleManifest => ({
+}
+
+interface ManifestInputs {
+  ctx: StepContext;
+  parts: ReturnType<typeof bundleParts>;
+  toolchain: string;
+  line: Awaited<ReturnType<typeof loadKernelLine>>;
+  kernelSource: Awaited<ReturnType<typeof resolveSource>>;
+  kernelPatches: Patch[];
+  kernel: KernelImage;
+  image: ImageParts;
+  images: BundleImages;
+  variants: VariantManifest[];
+}
+
+function bundleManifest(m: ManifestInputs): BundleManifest {
+  const { target } = m.ctx.req;
+  const { kernel, line, images, image } = m;
+  return {
     schema: 1,
     target: target.name,
-    key: cacheKey(parts),
+    key: cacheKey(m.parts),
     arch: target.arch,
     qemu: target.qemu,
     cmdline: target.kernel.cmdline,
     recipeVersion: RECIPE_VERSION,
-    toolchain,
+    toolchain: m.toolchain,
     kernel: {
       line: line.line,
       version: line.version,
       release: kernel.release,
-      source: kernelSource,
-      patches: kernelPatches.map(relPatch),
+      source: m.kernelSource,
+      patches: m.kernelPatches.map(relPatch),
       configSha256: kernel.configSha256,
       image: images.kernel,
       ...(images.dtb ? { dtb: images.dtb } : {}),
       initramfs: target.kernel.initramfs,
       pageSizeKiB: target.kernel.pageSizeKiB,
     },
-    libc: { kind: target.libc.kind, variants },
-    userland: { packages: userland.packages.map((p) => ({ name: p.name, file: path.basename(p.file), sha256: p.sha256 })) },
-    rootfs: { image: images.rootfs ?? `${images.kernel} (built in)`, sha256: rootfs.sha256, sizeBytes: rootfs.sizeBytes, hostKey: rootfs.hostKey },
-  });
-  const entry = await storeEntry(dirs.store, 'bundle', parts, (out) => writeBundle(out, contents, manifestOf));
-  ctx.note('bundle', entry.hit);
-  // Not part of the image (its key stays the same): run.ts uploads them when the scenario runs.
-  const scenarioProbes: ScenarioProbeBuilds = { sets: [], failed: [] };
+    libc: { kind: target.libc.kind, variants: m.variants },
+    userland: { packages: image.userland.packages.map((p) => ({ name: p.name, file: path.basename(p.file), sha256: p.sha256 })) },
+    rootfs: { image: images.rootfs ?? `${images.kernel} (built in)`, sha256: image.rootfs.sha256, sizeBytes: image.rootfs.sizeBytes, hostKey: image.rootfs.hostKey },
+  };
+}
+
+/** The users' scenarios' probes, per variant (and shared on uClibc); one that does not compile is that scenario's ERROR. */
+async function scenarioProbeSteps(ctx: StepContext, builds: LibcBuild[], toolchain: string): Promise<ScenarioProbeBuilds> {
+  const { req, tc } = ctx;
+  const uclibc = req.target.libc.kind === 'uclibc';
+  const out: ScenarioProbeBuilds = { sets: [], failed: [] };
   for (const sp of req.scenarioProbes ?? []) {
     const mine: ScenarioProbeBuilds['sets'] = [];
     try {
-      for (const [i, b] of builds.entries()) {
+      for (const b of builds) {
         const name = `scenario-${sp.scenario}-${b.variant}`;
-        const set = await buildProbes({ variant: b.variant, recipe: b.recipe, libcKey: b.key, toolchain, dirs, logFile: step(name), srcDir: sp.dir });
+        const set = await buildProbes({ variant: b.variant, recipe: b.recipe, libcKey: b.key, toolchain, dirs: req.dirs, logFile: ctx.step(name), srcDir: sp.dir });
         ctx.note(name, set.hit);
         mine.push({ ...set, scenario: sp.scenario });
         if (!uclibc) continue;
-        const shared = await buildProbes({ variant: b.variant, linkage: 'shared', recipe: uclibcSharedRecipe(ctx.tc, b.key, libcLibDir(b.variant), builds[i]!.loader), libcKey: b.key, toolchain, dirs, logFile: step(`${name}-shared`), srcDir: sp.dir });
+        const shared = await buildProbes({ variant: b.variant, linkage: 'shared', recipe: uclibcSharedRecipe(tc, b.key, libcLibDir(b.variant), b.loader), libcKey: b.key, toolchain, dirs: req.dirs, logFile: ctx.step(`${name}-shared`), srcDir: sp.dir });
         ctx.note(`${name}-shared`, shared.hit);
         mine.push({ ...shared, scenario: sp.scenario });
       }
-      scenarioProbes.sets.push(...mine);
+      out.sets.push(...mine);
     } catch (err) {
       // A user's probe that does not compile is that scenario's ERROR; the image and the other scenarios go on.
       if (!(err instanceof LabError) || planning()) throw err;
-      scenarioProbes.failed.push({ scenario: sp.scenario, message: err.message, ...(err.logPath ? { logPath: err.logPath } : {}) });
+      out.failed.push({ scenario: sp.scenario, message: err.message, ...(err.logPath ? { logPath: err.logPath } : {}) });
     }
   }
-  // A dry run ends here: nothing was built, so there is no manifest to read and no link to move.
-  if (planning()) return undefined;
-  const manifest = await readBundleManifest(entry.dir);
-  // A stable name for the latest bundle of each target, like Buildroot's output/.
-  await linkLatest(path.join(dirs.cache, 'bundles', target.name), entry.dir);
-  return { dir: entry.dir, manifest, hit: entry.hit, rebuilt, scenarioProbes, ...(headers ? { kernelHeaders: { headers, key: path.basename(path.dirname(headers)) } } : {}) };
+  return out;
 }
 
 /** One uClibc per variant on the kernel headers. */

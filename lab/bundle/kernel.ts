@@ -11,7 +11,7 @@ import type { LabDirs } from '../util/paths.ts';
 import { runLogged } from '../util/run.ts';
 import { applyFragment, lastWins, parseFragment, verifyFragment, type ConfigSetting } from './config-fragment.ts';
 import { withLock } from '../store/lock.ts';
-import { storeEntry } from '../store/store.ts';
+import { hasEntryWhere, storeEntry } from '../store/store.ts';
 import { hostMakeVersion, toolchainVersion, type Toolchain } from './toolchain.ts';
 import { pending, planning } from '../store/plan.ts';
 
@@ -72,13 +72,17 @@ export interface KernelBuildRequest {
   initramfs?: { file: string; sha256: string };
 }
 
-/**
- * Builds the kernel in a long-lived out-of-tree directory keyed by everything
- * that affects compilation, so an unchanged kernel is never recompiled; only
- * the finished image is copied into the content-addressed store.
- */
-export async function buildKernel(req: KernelBuildRequest): Promise<KernelImage> {
-  const { target, line, tree, tc, dirs, logFile } = req;
+/** Where a kernel compiles and with which settings: the same for the early compile and the final image. */
+interface KernelWork {
+  board: KernelLineSpec['boards'][string] & object;
+  compileKey: string;
+  buildDir: string;
+  settings: ConfigSetting[];
+  makeArgs: string[];
+}
+
+async function kernelWork(req: KernelBuildRequest, builtin: boolean): Promise<KernelWork> {
+  const { target, line, tree, tc, dirs } = req;
   const board = line.boards[target.kernel.board];
   if (!board) {
     throw new LabError(`${target.file}: kernel.board "${target.kernel.board}" is not a board of kernels/${line.line}`, {
@@ -92,36 +96,70 @@ export async function buildKernel(req: KernelBuildRequest): Promise<KernelImage>
     arch: tc.kernelArch,
     baseConfig: board.baseConfig,
     fragments: fragmentTexts.map((t) => sha256(t)),
-    target: targetSettings(target, req.initramfs ? 'initramfs.cpio' : undefined).map((s) => `${s.name}=${s.value}`),
+    target: targetSettings(target, builtin ? 'initramfs.cpio' : undefined).map((s) => `${s.name}=${s.value}`),
     toolchain: await toolchainVersion(tc),
     make: await hostMakeVersion(),
   });
   const buildDir = path.join(dirs.work, `linux-${line.version}-${target.kernel.board}-${compileKey.slice(0, 16)}`);
-  const initramfsInBuild = path.join(buildDir, 'initramfs.cpio');
   const settings = lastWins([
     ...fragmentFiles.flatMap((f, i) => parseFragment(`kernels/${line.line}/${f}`, fragmentTexts[i]!)),
-    ...targetSettings(target, req.initramfs ? initramfsInBuild : undefined),
+    ...targetSettings(target, builtin ? path.join(buildDir, 'initramfs.cpio') : undefined),
   ]);
+  return { board, compileKey, buildDir, settings, makeArgs: ['-C', tree.dir, ...makeArgs(tc, buildDir)] };
+}
 
-  const entry = await storeEntry(dirs.store, 'kernel', { compileKey, initramfs: req.initramfs?.sha256 }, async (out) => {
+/** `<base config>` + the fragments + olddefconfig, once per build directory; every fragment line must survive. */
+async function configureKernel(w: KernelWork, req: KernelBuildRequest): Promise<void> {
+  await fs.mkdir(w.buildDir, { recursive: true });
+  const configDone = path.join(w.buildDir, '.reprolab-config-ok');
+  if (await exists(configDone)) return;
+  const configFile = path.join(w.buildDir, '.config');
+  await runLogged('make', [...w.makeArgs, w.board.baseConfig], { logFile: req.logFile });
+  await fs.writeFile(configFile, applyFragment(await fs.readFile(configFile, 'utf8'), w.settings));
+  await runLogged('make', [...w.makeArgs, 'olddefconfig'], { logFile: req.logFile });
+  verifyFragment(await fs.readFile(configFile, 'utf8'), w.settings, `kernel ${req.line.version} for ${req.target.name}`);
+  await fs.writeFile(configDone, '');
+}
+
+/** An empty newc archive (only the trailer): stands in for a built-in rootfs that is not built yet. */
+export const EMPTY_CPIO = Buffer.from(`070701${'0'.repeat(8 * 11)}0000000B00000000TRAILER!!!\0\0\0\0`, 'latin1');
+const COMPILED = '.reprolab-compiled';
+
+/**
+ * Compiles a kernel whose rootfs is linked in before that rootfs exists, against an empty
+ * placeholder archive, so the compile overlaps the libc and userland builds; buildKernel then
+ * only re-links with the real archive. Does nothing once the build directory has compiled.
+ */
+export async function precompileKernel(req: Omit<KernelBuildRequest, 'initramfs'>): Promise<void> {
+  const w = await kernelWork(req, true);
+  if (await exists(path.join(w.buildDir, COMPILED))) return;
+  // Its image is in the store (the build directory was removed): the rootfs may well be unchanged too.
+  if (await hasEntryWhere(req.dirs.store, 'kernel', (i) => i.compileKey === w.compileKey)) return;
+  await withLock(`${w.buildDir}.lock`, async () => {
+    await configureKernel(w, req);
+    const cpio = path.join(w.buildDir, 'initramfs.cpio');
+    if (!(await exists(cpio))) await fs.writeFile(cpio, EMPTY_CPIO);
+    await runLogged('make', [...w.makeArgs, `-j${jobs()}`, ...w.board.makeTargets], { logFile: req.logFile });
+    await fs.writeFile(path.join(w.buildDir, COMPILED), '');
+  });
+}
+
+/**
+ * Builds the kernel in a long-lived out-of-tree directory keyed by everything
+ * that affects compilation, so an unchanged kernel is never recompiled; only
+ * the finished image is copied into the content-addressed store.
+ */
+export async function buildKernel(req: KernelBuildRequest): Promise<KernelImage> {
+  const w = await kernelWork(req, !!req.initramfs);
+  const { board, buildDir } = w;
+  const entry = await storeEntry(req.dirs.store, 'kernel', { compileKey: w.compileKey, initramfs: req.initramfs?.sha256 }, async (out) => {
     await withLock(`${buildDir}.lock`, async () => {
-      await fs.mkdir(buildDir, { recursive: true });
-      const args = ['-C', tree.dir, ...makeArgs(tc, buildDir)];
-      const configFile = path.join(buildDir, '.config');
-      const configDone = path.join(buildDir, '.reprolab-config-ok');
-      if (!(await exists(configDone))) {
-        await runLogged('make', [...args, board.baseConfig], { logFile });
-        const merged = applyFragment(await fs.readFile(configFile, 'utf8'), settings);
-        await fs.writeFile(configFile, merged);
-        await runLogged('make', [...args, 'olddefconfig'], { logFile });
-        verifyFragment(await fs.readFile(configFile, 'utf8'), settings, `kernel ${line.version} for ${target.name}`);
-        await fs.writeFile(configDone, '');
-      }
-      if (req.initramfs) await replaceIfChanged(req.initramfs.file, initramfsInBuild, req.initramfs.sha256);
-      await runLogged('make', [...args, `-j${jobs()}`, ...board.makeTargets], { logFile });
-      await fs.copyFile(path.join(buildDir, board.image), path.join(out, path.basename(board.image)));
-      if (board.dtb) await fs.copyFile(path.join(buildDir, board.dtb), path.join(out, path.basename(board.dtb)));
-      await fs.copyFile(configFile, path.join(out, 'config'));
+      await configureKernel(w, req);
+      if (req.initramfs) await replaceIfChanged(req.initramfs.file, path.join(buildDir, 'initramfs.cpio'), req.initramfs.sha256);
+      await runLogged('make', [...w.makeArgs, `-j${jobs()}`, ...board.makeTargets], { logFile: req.logFile });
+      await fs.writeFile(path.join(buildDir, COMPILED), '');
+      for (const f of [board.image, ...(board.dtb ? [board.dtb] : [])]) await fs.copyFile(path.join(buildDir, f), path.join(out, path.basename(f)));
+      await fs.copyFile(path.join(buildDir, '.config'), path.join(out, 'config'));
       await fs.copyFile(path.join(buildDir, 'System.map'), path.join(out, 'System.map'));
       await fs.copyFile(path.join(buildDir, 'include/config/kernel.release'), path.join(out, 'kernel.release'));
     });

@@ -69,6 +69,19 @@ export async function storeEntry(
   );
 }
 
+/** Whether a complete entry of `step` was built from inputs that `match` accepts (read from its .inputs.json). */
+export async function hasEntryWhere(storeRoot: string, step: string, match: (inputs: Record<string, unknown>) => boolean): Promise<boolean> {
+  const stepDir = path.join(storeRoot, step);
+  const names = await fs.readdir(stepDir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!(await exists(path.join(stepDir, name, '.complete')))) continue;
+    const text = await fs.readFile(path.join(stepDir, name, '.inputs.json'), 'utf8').catch(() => undefined);
+    const recorded = text === undefined ? undefined : (JSON.parse(text) as { inputs?: unknown }).inputs;
+    if (recorded && typeof recorded === 'object' && match(recorded as Record<string, unknown>)) return true;
+  }
+  return false;
+}
+
 /**
  * Renames the finished build to its key; false when a complete entry is already
  * there (then ours is dropped: a complete entry is never removed, someone may be
