@@ -4,7 +4,11 @@
  * and with --cold, also:
  *   cold build time in an empty cache vs a plain `make` of the same kernel
  *   config in a fresh build directory (the lab's overhead over the kernel build).
- * Usage: npm run bench -- [--cold] [target…]
+ * and with --first-verdict, instead: fresh cache to the first matrix report, per target, and
+ * (with --together) for all the named targets in one matrix, as the README's main command runs.
+ * and with --plain, instead: only a plain `make` of the kernel, with the target's config (its warm
+ * bundle's) or --config FILE (e.g. an older bundle's images/kernel.config), in the lab's prepared tree.
+ * Usage: npm run bench -- [--cold | --first-verdict [--together] | --plain [--config FILE]] [target…]
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -17,12 +21,25 @@ import { loadKernelLine } from '../lab/catalog/kernel-line.ts';
 import { loadTargets, selectTargets } from '../lab/catalog/targets.ts';
 import { skipReason, targetAvailability } from '../lab/sources/availability.ts';
 import { labDirs, type LabDirs } from '../lab/util/paths.ts';
+import { prepareTree } from '../lab/sources/prepare.ts';
+import { resolveSource } from '../lab/sources/resolve.ts';
+import { loadSeries } from '../lab/sources/patches.ts';
+import { describeFirstVerdict, firstVerdict } from './first-verdict.ts';
 
 const args = process.argv.slice(2);
 const cold = args.includes('--cold');
-const names = args.filter((a) => !a.startsWith('--'));
+const configAt = args.indexOf('--config');
+const plainConfig = configAt >= 0 ? path.resolve(args[configAt + 1]!) : undefined;
+const names = args.filter((a, i) => !a.startsWith('--') && i !== configAt + 1);
 const warmDirs = labDirs();
 const targets = selectTargets(await loadTargets(), names);
+
+if (args.includes('--first-verdict')) {
+  const groups = args.includes('--together') ? [targets.map((t) => t.name)] : targets.map((t) => [t.name]);
+  console.log('\nreprolab first-verdict bench (fresh cache → matrix report)');
+  for (const g of groups) console.log(`${g.join(',').padEnd(28)} ${describeFirstVerdict(await firstVerdict(g))}`);
+  process.exit(0);
+}
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t0 = process.hrtime.bigint();
@@ -30,11 +47,11 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [value, Number(process.hrtime.bigint() - t0) / 1e9];
 }
 
-async function plainMake(bundleDir: string, treeDir: string, arch: keyof typeof TOOLCHAINS, makeTargets: string[]): Promise<number> {
+async function plainMake(configFile: string, treeDir: string, arch: keyof typeof TOOLCHAINS, makeTargets: string[]): Promise<number> {
   const tc = TOOLCHAINS[arch];
   const out = await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-bench-make-'));
   try {
-    await fs.copyFile(path.join(bundleDir, 'images', 'kernel.config'), path.join(out, '.config'));
+    await fs.copyFile(configFile, path.join(out, '.config'));
     const common = ['-C', treeDir, `O=${out}`, `ARCH=${tc.kernelArch}`, `CROSS_COMPILE=${tc.prefix}`];
     const config = await fs.readFile(path.join(out, '.config'), 'utf8');
     // A built-in initramfs path points into the lab's work dir; the plain build uses none.
@@ -66,13 +83,24 @@ for (const target of targets) {
       const [bundle, coldS] = await timed(() => run(dirs));
       const line0 = await loadKernelLine(target.kernel.line);
       const treeDir = (await fs.readdir(path.join(dirs.sources, bundle.manifest.kernel.source.package))).find((d) => !d.startsWith('.'))!;
-      const makeS = await plainMake(bundle.dir, path.join(dirs.sources, bundle.manifest.kernel.source.package, treeDir), target.arch, line0.boards[target.kernel.board]!.makeTargets);
+      const makeS = await plainMake(path.join(bundle.dir, 'images', 'kernel.config'), path.join(dirs.sources, bundle.manifest.kernel.source.package, treeDir), target.arch, line0.boards[target.kernel.board]!.makeTargets);
       line += ` cold ${coldS.toFixed(0)} s  plain kernel make ${makeS.toFixed(0)} s  overhead ${(coldS - makeS).toFixed(0)} s (${((coldS / makeS - 1) * 100).toFixed(0)}%)`;
     } finally {
       await fs.rm(root, { recursive: true, force: true });
     }
   }
-  await run(warmDirs); // make sure the warm cache has it
+  const warm = await run(warmDirs); // make sure the warm cache has it
+  if (args.includes('--plain')) {
+    const config = plainConfig ?? path.join(warm.dir, 'images', 'kernel.config');
+    const line0 = await loadKernelLine(target.kernel.line);
+    const tree = await prepareTree(await resolveSource(line0.source, { dirs: warmDirs, overrides: {} }), await loadSeries(line0.patchesDir), `Linux ${line0.version}`, warmDirs, path.join(warmDirs.logs, 'bench-plain.log'));
+    const makeS = await plainMake(config, tree.dir, target.arch, line0.boards[target.kernel.board]!.makeTargets);
+    const y = (await fs.readFile(config, 'utf8')).split('\n').filter((l) => /^CONFIG_\w+=y$/.test(l)).length;
+    line += ` plain kernel make ${makeS.toFixed(0)} s (${y} options =y; config ${config})`;
+    rows.push(line);
+    console.log(line);
+    continue;
+  }
   const samples: number[] = [];
   for (let i = 0; i < 3; i++) samples.push((await timed(() => run(warmDirs)))[1]);
   line += `  no-op rebuild ${Math.min(...samples).toFixed(2)} s (best of 3; ${samples.map((s) => s.toFixed(2)).join(', ')})`;
