@@ -10,6 +10,16 @@ import { UsageError } from '../util/errors.ts';
 import type { Dirs } from './guest-commands.ts';
 import { timeStamp } from '../util/paths.ts';
 
+/** Each built target's resolved kernel config, read from its latest bundle. */
+async function builtKernelConfigs(cache: string, targets: Target[]): Promise<Record<string, string>> {
+  const found: Record<string, string> = {};
+  for (const t of targets) {
+    const text = await fs.readFile(path.join(cache, 'bundles', t.name, 'images', 'kernel.config'), 'utf8').catch(() => undefined);
+    if (text !== undefined) found[t.name] = text;
+  }
+  return found;
+}
+
 export function registerBuildrootCommands(program: Command, getDirs: Dirs): void {
   program
     .command('import-buildroot')
@@ -52,43 +62,53 @@ export function registerBuildrootCommands(program: Command, getDirs: Dirs): void
     .option('--buildroot <tree>', 'a Buildroot source tree to configure (and, when every download is present, build) with it')
     .option('--target <name>', 'which lab target to build with --buildroot', 'arm-versatile-3.10-uclibc')
     .option('--out <dir>', 'the Buildroot output directory (O=) for --buildroot (default <cache>/buildroot/<target>)')
-    .action(async (dir: string, opts: { buildroot?: string; target: string; out?: string }) => {
-      const { dirs } = getDirs();
-      const targets = await loadTargets();
-      const ext = path.resolve(dir);
-      const written = await writeExternalTree(ext, targets);
-      console.log(`wrote ${written.files} files to ${ext}`);
-      for (const d of written.defconfigs) console.log(`  configs/${d}`);
-      if (!opts.buildroot) {
-        console.log(`use: make -C <buildroot> O=<output> BR2_EXTERNAL=${ext} ${written.defconfigs[0]}`);
-        return;
+    .action((dir: string, opts: ExternalOptions) => externalAction(dir, opts, getDirs));
+}
+
+interface ExternalOptions {
+  buildroot?: string;
+  target: string;
+  out?: string;
+}
+
+/** buildroot-external: write the tree; with --buildroot, configure, check downloads, build and import. */
+async function externalAction(dir: string, opts: ExternalOptions, getDirs: Dirs): Promise<void> {
+    const { dirs } = getDirs();
+    const targets = await loadTargets();
+    const ext = path.resolve(dir);
+    const written = await writeExternalTree(ext, targets, await builtKernelConfigs(dirs.cache, targets));
+    console.log(`wrote ${written.files} files to ${ext} (kernel configs from the lab's built bundles in ${path.join(dirs.cache, 'bundles')})`);
+    if (written.unbuilt.length) console.log(`  no defconfig for ${written.unbuilt.join(', ')}: not built yet (reprolab build ${written.unbuilt.join(' ')}, then run this again)`);
+    for (const d of written.defconfigs) console.log(`  configs/${d}`);
+    if (!opts.buildroot) {
+      console.log(`use: make -C <buildroot> O=<output> BR2_EXTERNAL=${ext} ${written.defconfigs[0]}`);
+      return;
+    }
+    const [target] = selectTargets(targets, [opts.target]) as [Target];
+    const defconfig = defconfigName(target);
+    if (!written.defconfigs.includes(defconfig)) throw new UsageError(`--target ${target.name}: the external tree has no defconfig for it`, { fix: `use one of the uClibc 3.10 targets: ${written.defconfigs.join(', ')}` });
+    const tree = path.resolve(opts.buildroot);
+    const out = path.resolve(opts.out ?? path.join(dirs.cache, 'buildroot', target.name));
+    const logFile = path.join(dirs.logs, `buildroot-${target.name}-${timeStamp()}`, 'buildroot.log');
+    console.error(`configuring ${tree} with ${defconfig} (O=${out}; log ${logFile})`);
+    const { config, info } = await configureBuildroot({ tree, external: ext, out, defconfig, logFile });
+    const v = resolvedVersions(info);
+    console.log(`${defconfig} in ${tree}: kernel ${v.kernel}, ${v.libc}; lab packages: ${['reprolab-probes', 'reprolab-fabric'].filter((p) => info[p]).join(', ')}`);
+    if (!/^uClibc 0\.9\.33/.test(v.libc)) console.log(`note: this Buildroot builds ${v.libc}, not uClibc 0.9.33.2 as the lab's ${target.name} does (Buildroot replaced uClibc by uClibc-ng after 2014.08)`);
+    const dl = downloadDir(tree, config);
+    const missing = await missingDownloads(info, dl);
+    if (missing.length) {
+      console.log(`Buildroot cannot download here: ${missing.length} archive(s) missing from its download directory ${dl}:`);
+      for (const m of missing) {
+        const ours = path.join(dirs.downloads, m.archive);
+        const have = await fs.access(ours).then(() => ` — the lab's download cache has it: cp ${ours} ${m.where}/`, () => '');
+        console.log(`  ${m.where}/${m.archive}${m.uri ? `   (${m.uri}/${m.archive})` : ''}${have}`);
       }
-      const [target] = selectTargets(targets, [opts.target]) as [Target];
-      const defconfig = defconfigName(target);
-      if (!written.defconfigs.includes(defconfig)) throw new UsageError(`--target ${target.name}: the external tree has no defconfig for it`, { fix: `use one of the uClibc 3.10 targets: ${written.defconfigs.join(', ')}` });
-      const tree = path.resolve(opts.buildroot);
-      const out = path.resolve(opts.out ?? path.join(dirs.cache, 'buildroot', target.name));
-      const logFile = path.join(dirs.logs, `buildroot-${target.name}-${timeStamp()}`, 'buildroot.log');
-      console.error(`configuring ${tree} with ${defconfig} (O=${out}; log ${logFile})`);
-      const { config, info } = await configureBuildroot({ tree, external: ext, out, defconfig, logFile });
-      const v = resolvedVersions(info);
-      console.log(`${defconfig} in ${tree}: kernel ${v.kernel}, ${v.libc}; lab packages: ${['reprolab-probes', 'reprolab-fabric'].filter((p) => info[p]).join(', ')}`);
-      if (!/^uClibc 0\.9\.33/.test(v.libc)) console.log(`note: this Buildroot builds ${v.libc}, not uClibc 0.9.33.2 as the lab's ${target.name} does (Buildroot replaced uClibc by uClibc-ng after 2014.08)`);
-      const dl = downloadDir(tree, config);
-      const missing = await missingDownloads(info, dl);
-      if (missing.length) {
-        console.log(`Buildroot cannot download here: ${missing.length} archive(s) missing from its download directory ${dl}:`);
-        for (const m of missing) {
-          const ours = path.join(dirs.downloads, m.archive);
-          const have = await fs.access(ours).then(() => ` — the lab's download cache has it: cp ${ours} ${m.where}/`, () => '');
-          console.log(`  ${m.where}/${m.archive}${m.uri ? `   (${m.uri}/${m.archive})` : ''}${have}`);
-        }
-        console.log(`put them there (or set BR2_DL_DIR), then run this again; nothing was built`);
-        process.exitCode = 1;
-        return;
-      }
-      await buildWithBuildroot({ tree, out, logFile, progress: (l) => console.error(l) });
-      const r = await importBuildroot({ outputDir: out, board: target.qemu.machine, name: `br-${target.name}`, like: target.name, dirs, builtins: targets, logFile, progress: (l) => console.error(`import: ${l}`) });
-      console.log(`imported ${r.target.name} (like ${target.name}): reprolab matrix --targets ${r.target.name}`);
-    });
+      console.log(`put them there (or set BR2_DL_DIR), then run this again; nothing was built`);
+      process.exitCode = 1;
+      return;
+    }
+    await buildWithBuildroot({ tree, out, logFile, progress: (l) => console.error(l) });
+    const r = await importBuildroot({ outputDir: out, board: target.qemu.machine, name: `br-${target.name}`, like: target.name, dirs, builtins: targets, logFile, progress: (l) => console.error(`import: ${l}`) });
+    console.log(`imported ${r.target.name} (like ${target.name}): reprolab matrix --targets ${r.target.name}`);
 }

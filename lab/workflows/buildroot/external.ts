@@ -101,11 +101,12 @@ async function copyDir(from: string, to: string, keep: (name: string) => boolean
   return names;
 }
 
+/** Where a target's kernel config sits in the external tree. */
+const kernelConfigPath = (t: Target): string => `board/reprolab/linux-${t.kernel.line}/${t.name}.config`;
+
 async function defconfig(t: Target): Promise<string> {
   const line = await loadKernelLine(t.kernel.line as '3.10');
   const board = line.boards[t.kernel.board]!;
-  const kdir = `${EXT}/board/reprolab/linux-${line.line}`;
-  const fragments = [`${kdir}/common.config`, `${kdir}/${t.kernel.board}.config`, `${kdir}/page-${t.kernel.pageSizeKiB}k.config`];
   const uclibc = await loadSourceSpec(path.join(uclibcDir, 'source.json'));
   return [
     `# ${t.name}: ${t.description}`,
@@ -123,8 +124,9 @@ async function defconfig(t: Target): Promise<string> {
     'BR2_LINUX_KERNEL_CUSTOM_VERSION=y',
     `BR2_LINUX_KERNEL_CUSTOM_VERSION_VALUE="${line.version}"`,
     `BR2_LINUX_KERNEL_PATCH="${EXT}/board/reprolab/linux-${line.line}/patches"`,
-    `BR2_LINUX_KERNEL_DEFCONFIG="${board.baseConfig.replace(/_defconfig$/, '')}"`,
-    `BR2_LINUX_KERNEL_CONFIG_FRAGMENT_FILES="${fragments.join(' ')}"`,
+    // The lab starts from allnoconfig, which Buildroot cannot ask for: it gets the lab's resolved config.
+    'BR2_LINUX_KERNEL_USE_CUSTOM_CONFIG=y',
+    `BR2_LINUX_KERNEL_CUSTOM_CONFIG_FILE="${EXT}/${kernelConfigPath(t)}"`,
     t.arch === 'arm' ? 'BR2_LINUX_KERNEL_ZIMAGE=y' : 'BR2_LINUX_KERNEL_VMLINUX=y',
     ...(board.dtb ? ['BR2_LINUX_KERNEL_DTS_SUPPORT=y', `BR2_LINUX_KERNEL_INTREE_DTS_NAME="${path.basename(board.dtb, '.dtb')}"`] : []),
     'BR2_TARGET_ROOTFS_CPIO=y',
@@ -140,14 +142,26 @@ async function defconfig(t: Target): Promise<string> {
   ].join('\n');
 }
 
+/** The lab's kernel config for Buildroot: Buildroot links its own rootfs in (BR2_TARGET_ROOTFS_INITRAMFS). */
+export function buildrootKernelConfig(labConfig: string): string {
+  return labConfig.replace(/^CONFIG_INITRAMFS_SOURCE=.*$/m, 'CONFIG_INITRAMFS_SOURCE=""');
+}
+
 /**
  * Writes a BR2_EXTERNAL tree: the lab's probes and fabric helper as Buildroot
  * packages, a post-build hook with the readiness marker and SSH key, and one
  * defconfig per lab target with uClibc and Linux 3.10 (versatilepb, malta 4K, malta 16K).
  */
-export async function writeExternalTree(dir: string, targets: Target[]): Promise<{ defconfigs: string[]; files: number }> {
-  const legacy = targets.filter((t) => t.libc.kind === 'uclibc' && t.kernel.line === '3.10' && !t.imported);
-  if (!legacy.length) throw new LabError('no uClibc + Linux 3.10 target to write a defconfig for', { fix: 'images/targets/ should hold the lab\'s 3.10 targets' });
+export async function writeExternalTree(
+  dir: string,
+  targets: Target[],
+  kernelConfigs: Record<string, string>,
+): Promise<{ defconfigs: string[]; files: number; unbuilt: string[] }> {
+  const candidates = targets.filter((t) => t.libc.kind === 'uclibc' && t.kernel.line === '3.10' && !t.imported);
+  const legacy = candidates.filter((t) => kernelConfigs[t.name] !== undefined);
+  const unbuilt = candidates.filter((t) => kernelConfigs[t.name] === undefined).map((t) => t.name);
+  if (!candidates.length) throw new LabError('no uClibc + Linux 3.10 target to write a defconfig for', { fix: 'images/targets/ should hold the lab\'s 3.10 targets' });
+  if (!legacy.length) throw new LabError('no uClibc + Linux 3.10 target is built: the external tree carries each target\'s resolved kernel config', { fix: `build one first: reprolab build ${unbuilt.join(' ')}` });
   await fs.mkdir(dir, { recursive: true });
   let files = 0;
   const write = async (rel: string, text: string, mode = 0o644) => {
@@ -166,21 +180,15 @@ export async function writeExternalTree(dir: string, targets: Target[]): Promise
   files += (await copyDir(path.join(repoRoot, 'images', 'tools'), path.join(dir, 'package/reprolab-fabric/src'), (n) => /\.[ch]$/.test(n))).length;
   await write('board/reprolab/post-build.sh', POST_BUILD, 0o755);
   await write('board/reprolab/S99reprolab', INIT_SCRIPT, 0o755);
-  const lines = [...new Set(legacy.map((t) => t.kernel.line as '3.10'))];
-  for (const l of lines) {
+  for (const l of [...new Set(legacy.map((t) => t.kernel.line as '3.10'))]) {
     const line = await loadKernelLine(l);
-    const src = path.join(repoRoot, 'kernels', l);
-    const kdir = `board/reprolab/linux-${l}`;
-    await write(`${kdir}/common.config`, await fs.readFile(path.join(src, 'boards', 'common.config'), 'utf8'));
-    for (const b of Object.keys(line.boards)) await write(`${kdir}/${b}.config`, await fs.readFile(path.join(src, 'boards', `${b}.config`), 'utf8'));
-    await write(`${kdir}/page-4k.config`, 'CONFIG_PAGE_SIZE_4KB=y\n# CONFIG_PAGE_SIZE_16KB is not set\n');
-    await write(`${kdir}/page-16k.config`, '# CONFIG_PAGE_SIZE_4KB is not set\nCONFIG_PAGE_SIZE_16KB=y\n');
-    files += (await copyDir(line.patchesDir, path.join(dir, kdir, 'patches'), (n) => n.endsWith('.patch'))).length;
+    files += (await copyDir(line.patchesDir, path.join(dir, `board/reprolab/linux-${l}`, 'patches'), (n) => n.endsWith('.patch'))).length;
   }
   const defconfigs: string[] = [];
   for (const t of legacy) {
     const name = defconfigName(t);
     await write(`configs/${name}`, await defconfig(t));
+    await write(kernelConfigPath(t), buildrootKernelConfig(kernelConfigs[t.name]!));
     defconfigs.push(name);
   }
   await write(
@@ -196,5 +204,5 @@ export async function writeExternalTree(dir: string, targets: Target[]): Promise
       '',
     ].join('\n'),
   );
-  return { defconfigs, files };
+  return { defconfigs, files, unbuilt };
 }
