@@ -164,16 +164,21 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
   const kreq = { target, line, tree: kernelTree, tc: ctx.tc, dirs };
   const builtin = target.kernel.initramfs === 'builtin';
   // A dry run lists the steps in order, so nothing starts ahead there.
-  const ahead = planning() ? undefined : settle(builtin ? precompileKernel({ ...kreq, logFile: step('kernel') }).then(() => undefined) : buildKernel({ ...kreq, logFile: step('kernel') }));
+  const stopAhead = new AbortController();
+  const early = { ...kreq, logFile: step('kernel'), signal: stopAhead.signal };
+  const ahead = planning() ? undefined : settle(builtin ? precompileKernel(early).then(() => undefined) : buildKernel(early));
   let image: ImageParts;
   try {
     image = await imageSteps(ctx, kernelTree, toolchain);
   } catch (err) {
-    await ahead; // its make must not outlive the build
+    // The build has failed: its kernel must neither hold it up nor outlive it.
+    stopAhead.abort();
+    await ahead;
     throw err;
   }
-  const early = ahead ? unwrap(await ahead) : undefined;
-  const kernel = early ?? (await buildKernel({ ...kreq, logFile: step('kernel'), ...(builtin ? { initramfs: { file: image.rootfs.cpio, sha256: image.rootfs.sha256 } } : {}) }));
+  step('kernel');
+  const built = ahead ? unwrap(await ahead) : undefined;
+  const kernel = built ?? (await buildKernel({ ...kreq, logFile: step('kernel'), ...(builtin ? { initramfs: { file: image.rootfs.cpio, sha256: image.rootfs.sha256 } } : {}) }));
   ctx.note('kernel', kernel.hit);
   step('bundle');
   const parts = bundleParts(target, kernel, image);

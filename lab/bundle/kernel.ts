@@ -9,6 +9,7 @@ import { LabError } from '../util/errors.ts';
 import { exists } from '../util/fs.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { runLogged } from '../util/run.ts';
+import { labSignal } from '../util/lifetime.ts';
 import { applyFragment, lastWins, parseFragment, verifyFragment, type ConfigSetting } from './config-fragment.ts';
 import { withLock } from '../store/lock.ts';
 import { hasEntryWhere, storeEntry } from '../store/store.ts';
@@ -70,6 +71,8 @@ export interface KernelBuildRequest {
   logFile: string;
   /** The rootfs cpio to link into the image (targets with initramfs "builtin"). */
   initramfs?: { file: string; sha256: string };
+  /** Stops its make (the build that started it ahead failed elsewhere); the lab's own cancel always does. */
+  signal?: AbortSignal;
 }
 
 /** Where a kernel compiles and with which settings: the same for the early compile and the final image. */
@@ -114,9 +117,9 @@ async function configureKernel(w: KernelWork, req: KernelBuildRequest): Promise<
   const configDone = path.join(w.buildDir, '.reprolab-config-ok');
   if (await exists(configDone)) return;
   const configFile = path.join(w.buildDir, '.config');
-  await runLogged('make', [...w.makeArgs, w.board.baseConfig], { logFile: req.logFile });
+  await runLogged('make', [...w.makeArgs, w.board.baseConfig], { logFile: req.logFile, ...signalOf(req) });
   await fs.writeFile(configFile, applyFragment(await fs.readFile(configFile, 'utf8'), w.settings));
-  await runLogged('make', [...w.makeArgs, 'olddefconfig'], { logFile: req.logFile });
+  await runLogged('make', [...w.makeArgs, 'olddefconfig'], { logFile: req.logFile, ...signalOf(req) });
   verifyFragment(await fs.readFile(configFile, 'utf8'), w.settings, `kernel ${req.line.version} for ${req.target.name}`);
   await fs.writeFile(configDone, '');
 }
@@ -136,13 +139,17 @@ export async function precompileKernel(req: Omit<KernelBuildRequest, 'initramfs'
   // Its image is in the store (the build directory was removed): the rootfs may well be unchanged too.
   if (await hasEntryWhere(req.dirs.store, 'kernel', (i) => i.compileKey === w.compileKey)) return;
   await withLock(`${w.buildDir}.lock`, async () => {
+    // Another build may have compiled it while this one waited for the lock.
+    if (await exists(path.join(w.buildDir, COMPILED))) return;
     await configureKernel(w, req);
     const cpio = path.join(w.buildDir, 'initramfs.cpio');
     if (!(await exists(cpio))) await fs.writeFile(cpio, EMPTY_CPIO);
-    await runLogged('make', [...w.makeArgs, `-j${jobs()}`, ...w.board.makeTargets], { logFile: req.logFile });
+    await runLogged('make', [...w.makeArgs, `-j${jobs()}`, ...w.board.makeTargets], { logFile: req.logFile, ...signalOf(req) });
     await fs.writeFile(path.join(w.buildDir, COMPILED), '');
   });
 }
+
+const signalOf = (req: { signal?: AbortSignal }) => (req.signal ? { signal: AbortSignal.any([labSignal, req.signal]) } : {});
 
 /**
  * Builds the kernel in a long-lived out-of-tree directory keyed by everything
@@ -156,7 +163,7 @@ export async function buildKernel(req: KernelBuildRequest): Promise<KernelImage>
     await withLock(`${buildDir}.lock`, async () => {
       await configureKernel(w, req);
       if (req.initramfs) await replaceIfChanged(req.initramfs.file, path.join(buildDir, 'initramfs.cpio'), req.initramfs.sha256);
-      await runLogged('make', [...w.makeArgs, `-j${jobs()}`, ...board.makeTargets], { logFile: req.logFile });
+      await runLogged('make', [...w.makeArgs, `-j${jobs()}`, ...board.makeTargets], { logFile: req.logFile, ...signalOf(req) });
       await fs.writeFile(path.join(buildDir, COMPILED), '');
       for (const f of [board.image, ...(board.dtb ? [board.dtb] : [])]) await fs.copyFile(path.join(buildDir, f), path.join(out, path.basename(f)));
       await fs.copyFile(path.join(buildDir, '.config'), path.join(out, 'config'));
