@@ -215,9 +215,11 @@ export class SshSession {
   shell(term: { rows: number; cols: number }): Promise<ssh2.ClientChannel> {
     return new Promise((resolve, reject) => {
       this.client.shell({ term: process.env.TERM ?? 'vt100', rows: term.rows, cols: term.cols }, (err, stream) =>
-        err
+        err && /pseudo-terminal|pty/i.test(err.message)
           ? reject(new LabError(`the guest refused an interactive shell: ${err.message}`, { fix: "the guest's kernel or SSH server cannot allocate a pty; run commands without one: ssh … root@127.0.0.1 CMD (boot --keep prints the ssh command)" }))
-          : resolve(stream),
+          : err
+            ? reject(err)
+            : resolve(stream),
       );
     });
   }

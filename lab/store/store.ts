@@ -69,6 +69,14 @@ export async function storeEntry(
   );
 }
 
+function parseInputs(text: string): unknown {
+  try {
+    return (JSON.parse(text) as { inputs?: unknown }).inputs;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether a complete entry of `step` was built from inputs that `match` accepts (read from its .inputs.json). */
 export async function hasEntryWhere(storeRoot: string, step: string, match: (inputs: Record<string, unknown>) => boolean): Promise<boolean> {
   const stepDir = path.join(storeRoot, step);
@@ -76,7 +84,8 @@ export async function hasEntryWhere(storeRoot: string, step: string, match: (inp
   for (const name of names) {
     if (!(await exists(path.join(stepDir, name, '.complete')))) continue;
     const text = await fs.readFile(path.join(stepDir, name, '.inputs.json'), 'utf8').catch(() => undefined);
-    const recorded = text === undefined ? undefined : (JSON.parse(text) as { inputs?: unknown }).inputs;
+    // An unreadable record is not a match: this is a shortcut, never a reason to fail a build.
+    const recorded = text === undefined ? undefined : parseInputs(text);
     if (recorded && typeof recorded === 'object' && match(recorded as Record<string, unknown>)) return true;
   }
   return false;
