@@ -29,16 +29,25 @@ import { describeFirstVerdict, firstVerdict } from './first-verdict.ts';
 const args = process.argv.slice(2);
 const cold = args.includes('--cold');
 const configAt = args.indexOf('--config');
+if (configAt >= 0 && !args[configAt + 1]) {
+  console.error('--config needs a kernel config file after it');
+  process.exit(2);
+}
 const plainConfig = configAt >= 0 ? path.resolve(args[configAt + 1]!) : undefined;
-const names = args.filter((a, i) => !a.startsWith('--') && i !== configAt + 1);
+const names = args.filter((a, i) => !a.startsWith('--') && (configAt < 0 || i !== configAt + 1));
 const warmDirs = labDirs();
 const targets = selectTargets(await loadTargets(), names);
 
 if (args.includes('--first-verdict')) {
   const groups = args.includes('--together') ? [targets.map((t) => t.name)] : targets.map((t) => [t.name]);
   console.log('\nreprolab first-verdict bench (fresh cache → matrix report)');
-  for (const g of groups) console.log(`${g.join(',').padEnd(28)} ${describeFirstVerdict(await firstVerdict(g))}`);
-  process.exit(0);
+  let failed = false;
+  for (const g of groups) {
+    const f = await firstVerdict(g);
+    failed ||= f.exitCode !== 0 || f.cells === 0;
+    console.log(`${g.join(',').padEnd(28)} ${describeFirstVerdict(f)}`);
+  }
+  process.exit(failed ? 1 : 0);
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {

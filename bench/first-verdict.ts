@@ -46,6 +46,6 @@ export async function firstVerdict(targets: string[]): Promise<FirstVerdict> {
 }
 
 export function describeFirstVerdict(f: FirstVerdict): string {
-  const min = Math.floor(f.wallS / 60);
-  return `first verdict ${min} min ${Math.round(f.wallS - min * 60)} s (${f.wallS.toFixed(0)} s): exit ${f.exitCode}, ${f.asExpected}/${f.cells} cells as expected; load average before ${f.loadBefore.toFixed(2)}; kept ${f.kept}`;
+  const whole = Math.round(f.wallS);
+  return `first verdict ${Math.floor(whole / 60)} min ${whole % 60} s (${f.wallS.toFixed(0)} s): exit ${f.exitCode}, ${f.asExpected}/${f.cells} cells as expected; load average before ${f.loadBefore.toFixed(2)}; kept ${f.kept}`;
 }
