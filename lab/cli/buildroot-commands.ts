@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { defconfigName, writeExternalTree } from '../workflows/buildroot/external.ts';
+import { defconfigName, kernelConfigMatches, writeExternalTree } from '../workflows/buildroot/external.ts';
 import { importBuildroot } from '../workflows/buildroot/import.ts';
 import { buildWithBuildroot, configureBuildroot, downloadDir, missingDownloads, resolvedVersions } from '../workflows/buildroot/run-buildroot.ts';
 import { loadTargets, selectTargets } from '../catalog/targets.ts';
@@ -10,12 +10,15 @@ import { UsageError } from '../util/errors.ts';
 import type { Dirs } from './guest-commands.ts';
 import { timeStamp } from '../util/paths.ts';
 
-/** Each built target's resolved kernel config, read from its latest bundle. */
+/** Each built target's resolved kernel config, from its latest bundle, when today's fragments give it. */
 async function builtKernelConfigs(cache: string, targets: Target[]): Promise<Record<string, string>> {
   const found: Record<string, string> = {};
   for (const t of targets) {
-    const text = await fs.readFile(path.join(cache, 'bundles', t.name, 'images', 'kernel.config'), 'utf8').catch(() => undefined);
-    if (text !== undefined) found[t.name] = text;
+    const file = path.join(cache, 'bundles', t.name, 'images', 'kernel.config');
+    const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    if (await kernelConfigMatches(t, text)) found[t.name] = text;
+    else console.error(`${t.name}: its latest bundle's kernel config (${file}) is not what kernels/${t.kernel.line}/boards/ gives today: rebuild it (reprolab build ${t.name})`);
   }
   return found;
 }
@@ -86,7 +89,7 @@ async function externalAction(dir: string, opts: ExternalOptions, getDirs: Dirs)
     }
     const [target] = selectTargets(targets, [opts.target]) as [Target];
     const defconfig = defconfigName(target);
-    if (!written.defconfigs.includes(defconfig)) throw new UsageError(`--target ${target.name}: the external tree has no defconfig for it`, { fix: `use one of the uClibc 3.10 targets: ${written.defconfigs.join(', ')}` });
+    if (!written.defconfigs.includes(defconfig)) throw new UsageError(`--target ${target.name}: the external tree has no defconfig for it`, { fix: written.unbuilt.includes(target.name) ? `build it first: reprolab build ${target.name}` : `use one of the uClibc 3.10 targets: ${written.defconfigs.join(', ')}` });
     const tree = path.resolve(opts.buildroot);
     const out = path.resolve(opts.out ?? path.join(dirs.cache, 'buildroot', target.name));
     const logFile = path.join(dirs.logs, `buildroot-${target.name}-${timeStamp()}`, 'buildroot.log');

@@ -5,6 +5,8 @@ import type { Target } from '../../model/target.ts';
 import { loadSourceSpec } from '../../catalog/source-spec.ts';
 import { uclibcDir } from '../../catalog/libc.ts';
 import { PROBE_CFLAGS } from '../../bundle/compile.ts';
+import { lastWins, parseFragment, verifyFragment } from '../../bundle/config-fragment.ts';
+import { targetSettings } from '../../bundle/kernel.ts';
 import { repoRoot } from '../../util/paths.ts';
 import { LabError } from '../../util/errors.ts';
 
@@ -140,6 +142,27 @@ async function defconfig(t: Target): Promise<string> {
     'BR2_PACKAGE_REPROLAB_FABRIC=y',
     '',
   ].join('\n');
+}
+
+/**
+ * Whether a built bundle's kernel config is the one today's fragments give: every fragment line and
+ * target setting must hold in it (a bundle built before the fragments changed is refused, not copied).
+ */
+export async function kernelConfigMatches(t: Target, config: string): Promise<boolean> {
+  const line = await loadKernelLine(t.kernel.line);
+  const board = line.boards[t.kernel.board];
+  if (!board) return false;
+  const files = [...line.fragments, board.fragment];
+  const settings = lastWins([
+    ...(await Promise.all(files.map(async (f) => parseFragment(`kernels/${line.line}/${f}`, await fs.readFile(path.join(line.dir, f), 'utf8'))))).flat(),
+    ...targetSettings(t, undefined),
+  ]);
+  try {
+    verifyFragment(config, settings, t.name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The lab's kernel config for Buildroot: Buildroot links its own rootfs in (BR2_TARGET_ROOTFS_INITRAMFS). */

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadTargets } from '../../../lab/catalog/targets.ts';
-import { defconfigName, writeExternalTree } from '../../../lab/workflows/buildroot/external.ts';
+import { defconfigName, kernelConfigMatches, writeExternalTree } from '../../../lab/workflows/buildroot/external.ts';
+import { repoRoot } from '../../../lab/util/paths.ts';
 
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-external-'));
 afterAll(() => fs.rm(tmp, { recursive: true, force: true }));
@@ -34,5 +35,20 @@ describe('buildroot-external', () => {
 
   it('refuses when no 3.10 uClibc target is built, naming the build command', async () => {
     await expect(writeExternalTree(path.join(tmp, 'none'), targets, {})).rejects.toThrow(/no uClibc \+ Linux 3\.10 target is built/);
+  });
+
+  it('takes a built config only when today\'s fragments give it', async () => {
+    const t = targets.find((x) => x.name === 'mips-malta16k-3.10-uclibc')!;
+    // A resolved config holding every line of the fragments (as olddefconfig leaves them) and the 16K page size.
+    const lines = (await Promise.all(['common', 'malta'].map((f) => fs.readFile(path.join(repoRoot, 'kernels/3.10/boards', `${f}.config`), 'utf8'))))
+      .join('\n')
+      .split('\n')
+      .filter((l) => /^CONFIG_\w+=/.test(l))
+      .map((l) => l.replace(/^(CONFIG_\w+)=n$/, '# $1 is not set'));
+    const resolved = [...lines, '# CONFIG_CPU_BIG_ENDIAN is not set', '# CONFIG_PAGE_SIZE_4KB is not set', 'CONFIG_PAGE_SIZE_16KB=y'].join('\n') + '\n';
+    expect(await kernelConfigMatches(t, resolved)).toBe(true);
+    // Built before the fragments changed (here: with 4K pages): refused, not copied.
+    expect(await kernelConfigMatches(t, resolved.replace('CONFIG_PAGE_SIZE_16KB=y', 'CONFIG_PAGE_SIZE_4KB=y'))).toBe(false);
+    expect(await kernelConfigMatches(t, resolved.replace(/^CONFIG_IPV6=y$/m, ''))).toBe(false);
   });
 });
