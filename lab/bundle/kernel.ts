@@ -84,31 +84,44 @@ interface KernelWork {
   makeArgs: string[];
 }
 
-async function kernelWork(req: KernelBuildRequest, builtin: boolean): Promise<KernelWork> {
-  const { target, line, tree, tc, dirs } = req;
+/** A target's kernel fragments as read: the line's own, then its board's. */
+export interface BoardFragments {
+  board: KernelWork['board'];
+  files: string[];
+  texts: string[];
+}
+
+export async function boardFragments(line: KernelLineSpec, target: Target): Promise<BoardFragments> {
   const board = line.boards[target.kernel.board];
   if (!board) {
     throw new LabError(`${target.file}: kernel.board "${target.kernel.board}" is not a board of kernels/${line.line}`, {
       fix: `use one of: ${Object.keys(line.boards).join(', ')}`,
     });
   }
-  const fragmentFiles = [...line.fragments, board.fragment];
-  const fragmentTexts = await Promise.all(fragmentFiles.map((f) => fs.readFile(path.join(line.dir, f), 'utf8')));
+  const files = [...line.fragments, board.fragment];
+  return { board, files, texts: await Promise.all(files.map((f) => fs.readFile(path.join(line.dir, f), 'utf8'))) };
+}
+
+/** What a target's kernel is configured with: the fragments' lines, then the target's settings (later lines win). */
+export function kernelSettings(line: KernelLineSpec, frag: BoardFragments, target: Target, initramfsPath: string | undefined): ConfigSetting[] {
+  return lastWins([...frag.files.flatMap((f, i) => parseFragment(`kernels/${line.line}/${f}`, frag.texts[i]!)), ...targetSettings(target, initramfsPath)]);
+}
+
+async function kernelWork(req: KernelBuildRequest, builtin: boolean): Promise<KernelWork> {
+  const { target, line, tree, tc, dirs } = req;
+  const frag = await boardFragments(line, target);
   const compileKey = cacheKey({
     tree: tree.key,
     arch: tc.kernelArch,
-    baseConfig: board.baseConfig,
-    fragments: fragmentTexts.map((t) => sha256(t)),
+    baseConfig: frag.board.baseConfig,
+    fragments: frag.texts.map((t) => sha256(t)),
     target: targetSettings(target, builtin ? 'initramfs.cpio' : undefined).map((s) => `${s.name}=${s.value}`),
     toolchain: await toolchainVersion(tc),
     make: await hostMakeVersion(),
   });
   const buildDir = path.join(dirs.work, `linux-${line.version}-${target.kernel.board}-${compileKey.slice(0, 16)}`);
-  const settings = lastWins([
-    ...fragmentFiles.flatMap((f, i) => parseFragment(`kernels/${line.line}/${f}`, fragmentTexts[i]!)),
-    ...targetSettings(target, builtin ? path.join(buildDir, 'initramfs.cpio') : undefined),
-  ]);
-  return { board, compileKey, buildDir, settings, makeArgs: ['-C', tree.dir, ...makeArgs(tc, buildDir)] };
+  const settings = kernelSettings(line, frag, target, builtin ? path.join(buildDir, 'initramfs.cpio') : undefined);
+  return { board: frag.board, compileKey, buildDir, settings, makeArgs: ['-C', tree.dir, ...makeArgs(tc, buildDir)] };
 }
 
 /** `<base config>` + the fragments + olddefconfig, once per build directory; every fragment line must survive. */

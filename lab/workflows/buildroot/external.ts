@@ -5,8 +5,8 @@ import type { Target } from '../../model/target.ts';
 import { loadSourceSpec } from '../../catalog/source-spec.ts';
 import { uclibcDir } from '../../catalog/libc.ts';
 import { PROBE_CFLAGS } from '../../bundle/compile.ts';
-import { lastWins, parseFragment, verifyFragment } from '../../bundle/config-fragment.ts';
-import { targetSettings } from '../../bundle/kernel.ts';
+import { verifyFragment } from '../../bundle/config-fragment.ts';
+import { boardFragments, kernelSettings } from '../../bundle/kernel.ts';
 import { repoRoot } from '../../util/paths.ts';
 import { LabError } from '../../util/errors.ts';
 
@@ -150,13 +150,8 @@ async function defconfig(t: Target): Promise<string> {
  */
 export async function kernelConfigMatches(t: Target, config: string): Promise<boolean> {
   const line = await loadKernelLine(t.kernel.line);
-  const board = line.boards[t.kernel.board];
-  if (!board) return false;
-  const files = [...line.fragments, board.fragment];
-  const settings = lastWins([
-    ...(await Promise.all(files.map(async (f) => parseFragment(`kernels/${line.line}/${f}`, await fs.readFile(path.join(line.dir, f), 'utf8'))))).flat(),
-    ...targetSettings(t, undefined),
-  ]);
+  if (!line.boards[t.kernel.board]) return false;
+  const settings = kernelSettings(line, await boardFragments(line, t), t, undefined);
   try {
     verifyFragment(config, settings, t.name);
     return true;
