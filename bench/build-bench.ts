@@ -14,16 +14,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { buildBundle } from '../lab/bundle/bundle.ts';
+import { buildBundle, prepareKernelTree } from '../lab/bundle/bundle.ts';
 import { jobs } from '../lab/bundle/kernel.ts';
 import { TOOLCHAINS } from '../lab/bundle/toolchain.ts';
 import { loadKernelLine } from '../lab/catalog/kernel-line.ts';
 import { loadTargets, selectTargets } from '../lab/catalog/targets.ts';
 import { skipReason, targetAvailability } from '../lab/sources/availability.ts';
 import { labDirs, type LabDirs } from '../lab/util/paths.ts';
-import { prepareTree } from '../lab/sources/prepare.ts';
-import { resolveSource } from '../lab/sources/resolve.ts';
-import { loadSeries } from '../lab/sources/patches.ts';
 import { describeFirstVerdict, firstVerdict } from './first-verdict.ts';
 
 const args = process.argv.slice(2);
@@ -91,8 +88,8 @@ for (const target of targets) {
     try {
       const [bundle, coldS] = await timed(() => run(dirs));
       const line0 = await loadKernelLine(target.kernel.line);
-      const treeDir = (await fs.readdir(path.join(dirs.sources, bundle.manifest.kernel.source.package))).find((d) => !d.startsWith('.'))!;
-      const makeS = await plainMake(path.join(bundle.dir, 'images', 'kernel.config'), path.join(dirs.sources, bundle.manifest.kernel.source.package, treeDir), target.arch, line0.boards[target.kernel.board]!.makeTargets);
+      const { tree } = await prepareKernelTree(line0, { dirs, overrides: {} }, dirs, path.join(dirs.logs, 'bench-tree.log'));
+      const makeS = await plainMake(path.join(bundle.dir, 'images', 'kernel.config'), tree.dir, target.arch, line0.boards[target.kernel.board]!.makeTargets);
       line += ` cold ${coldS.toFixed(0)} s  plain kernel make ${makeS.toFixed(0)} s  overhead ${(coldS - makeS).toFixed(0)} s (${((coldS / makeS - 1) * 100).toFixed(0)}%)`;
     } finally {
       await fs.rm(root, { recursive: true, force: true });
@@ -102,7 +99,7 @@ for (const target of targets) {
   if (args.includes('--plain')) {
     const config = plainConfig ?? path.join(warm.dir, 'images', 'kernel.config');
     const line0 = await loadKernelLine(target.kernel.line);
-    const tree = await prepareTree(await resolveSource(line0.source, { dirs: warmDirs, overrides: {} }), await loadSeries(line0.patchesDir), `Linux ${line0.version}`, warmDirs, path.join(warmDirs.logs, 'bench-plain.log'));
+    const { tree } = await prepareKernelTree(line0, { dirs: warmDirs, overrides: {} }, warmDirs, path.join(warmDirs.logs, 'bench-plain.log'));
     const makeS = await plainMake(config, tree.dir, target.arch, line0.boards[target.kernel.board]!.makeTargets);
     const y = (await fs.readFile(config, 'utf8')).split('\n').filter((l) => /^CONFIG_\w+=y$/.test(l)).length;
     line += ` plain kernel make ${makeS.toFixed(0)} s (${y} options =y; config ${config})`;

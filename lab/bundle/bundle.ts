@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { loadKernelLine } from '../catalog/kernel-line.ts';
+import { loadKernelLine, type KernelLineSpec } from '../catalog/kernel-line.ts';
 import type { Target } from '../model/target.ts';
 import { assertTreeHas, prepareTree } from '../sources/prepare.ts';
 import { resolveSource, type SourceOptions } from '../sources/resolve.ts';
@@ -128,6 +128,15 @@ interface StepContext {
   note: (name: string, hit: boolean) => void;
 }
 
+/** A kernel line's source with the lab's patches applied: the tree every kernel step of the line builds in. */
+export async function prepareKernelTree(line: KernelLineSpec, sources: SourceOptions, dirs: LabDirs, logFile: string) {
+  const source = await resolveSource(line.source, sources);
+  const patches: Patch[] = await loadSeries(line.patchesDir);
+  const tree = await prepareTree(source, patches, `Linux ${line.version}`, dirs, logFile);
+  await assertTreeHas(tree, 'Kbuild', `Linux ${line.version}`);
+  return { source, patches, tree };
+}
+
 /** What the image is made of besides its kernel: the libcs, probes, tools, userland and rootfs. */
 interface ImageParts {
   headers: string | undefined;
@@ -157,16 +166,13 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
   const ctx: StepContext = { req, tc: TOOLCHAINS[target.arch], step, note: (name, hit) => void (hit || rebuilt.push(name)) };
   const toolchain = await toolchainVersion(ctx.tc);
   const line = await loadKernelLine(target.kernel.line);
-  const kernelSource = await resolveSource(line.source, req.sources);
-  const kernelPatches: Patch[] = await loadSeries(line.patchesDir);
-  const kernelTree = await prepareTree(kernelSource, kernelPatches, `Linux ${line.version}`, dirs, step('kernel-source'));
-  await assertTreeHas(kernelTree, 'Kbuild', `Linux ${line.version}`);
+  const { source: kernelSource, patches: kernelPatches, tree: kernelTree } = await prepareKernelTree(line, req.sources, dirs, step('kernel-source'));
   const kreq = { target, line, tree: kernelTree, tc: ctx.tc, dirs };
   const builtin = target.kernel.initramfs === 'builtin';
   // A dry run lists the steps in order, so nothing starts ahead there.
   const stopAhead = new AbortController();
-  const early = { ...kreq, logFile: step('kernel'), signal: stopAhead.signal };
-  const ahead = planning() ? undefined : settle(builtin ? precompileKernel(early).then(() => undefined) : buildKernel(early));
+  const early = () => ({ ...kreq, logFile: step('kernel'), signal: stopAhead.signal });
+  const ahead = planning() ? undefined : settle(builtin ? precompileKernel(early()).then(() => undefined) : buildKernel(early()));
   let image: ImageParts;
   try {
     image = await imageSteps(ctx, kernelTree, toolchain);
@@ -176,9 +182,9 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
     await ahead;
     throw err;
   }
-  step('kernel');
+  const kernelLog = step('kernel');
   const built = ahead ? unwrap(await ahead) : undefined;
-  const kernel = built ?? (await buildKernel({ ...kreq, logFile: step('kernel'), ...(builtin ? { initramfs: { file: image.rootfs.cpio, sha256: image.rootfs.sha256 } } : {}) }));
+  const kernel = built ?? (await buildKernel({ ...kreq, logFile: kernelLog, ...(builtin ? { initramfs: { file: image.rootfs.cpio, sha256: image.rootfs.sha256 } } : {}) }));
   ctx.note('kernel', kernel.hit);
   step('bundle');
   const parts = bundleParts(target, kernel, image);
