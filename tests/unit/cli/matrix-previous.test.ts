@@ -16,12 +16,13 @@ describe('the previous run the lab picks itself', () => {
     const old = path.join(root, 'matrix', '2026-01-01T00-00-00-000Z');
     await fs.mkdir(old, { recursive: true });
     await fs.writeFile(path.join(old, 'matrix.json'), '{"schema": 1, "kind": "reprolab-matrix", "cells": [');
-    const env = { ...process.env, REPROLAB_CACHE: root, REPROLAB_OFFLINE: '1', REPROLAB_MIRRORS: '', REPROLAB_SOURCE_LINUX_3_10_108: '', CI: 'true' };
+    const env = { ...process.env, REPROLAB_CACHE: root, REPROLAB_OVERRIDES: path.join(root, 'overrides'), REPROLAB_DOWNLOADS: path.join(root, 'downloads'), REPROLAB_OFFLINE: '1', REPROLAB_MIRRORS: '', REPROLAB_SOURCE_LINUX_3_10_108: '', CI: 'true' };
     const cli = (...a: string[]) => execa('node', ['--import', 'tsx', path.join(repoRoot, 'lab/cli/main.ts'), ...a], { cwd: repoRoot, env, reject: false, timeout: 120_000, stdin: 'ignore' });
-    // An imported target name that does not exist would be a usage error; a 3.10 target with no sources is skipped quickly.
+    // An empty overrides and downloads folder: the 3.10 target has no sources and is skipped in a second, not built.
     const r = await cli('matrix', '--targets', 'arm-versatile-3.10-uclibc', '--scenarios', 'dump-read', '--no-sweeps', '--quiet');
     expect(r.stderr).toContain('matrix: not comparing with the previous run');
     expect(r.exitCode).not.toBe(2);
+    expect(r.stdout + r.stderr).toMatch(/SKIPPED arm-versatile-3\.10-uclibc/);
     const given = await cli('matrix', '--targets', 'arm-versatile-3.10-uclibc', '--scenarios', 'dump-read', '--no-sweeps', '--quiet', '--compare', path.join(old, 'matrix.json'));
     expect(given.exitCode).toBe(2);
   }, 240_000);
