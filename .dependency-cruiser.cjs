@@ -53,6 +53,20 @@ module.exports = {
       to: { path: '^lab/', pathNot: `^lab/(${LAYERS.join('|')})/` },
     },
     {
+      name: 'one-process-runner',
+      comment: 'child processes start in lab/util/run.ts (the lab\'s signal, logs, die-with-lab) or lab/qemu/vm.ts (the VM\'s own lifetime): use runLogged, runCommand or capture',
+      severity: 'error',
+      from: { path: '^lab/', pathNot: '^lab/(util/run|qemu/vm)\\.ts$' },
+      to: { path: '(^|/)node_modules/execa/|^execa$', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'no-node-child-process',
+      comment: 'node:child_process bypasses the lab\'s runner (cancellation, die-with-lab): use lab/util/run.ts',
+      severity: 'error',
+      from: { path: '^lab/' },
+      to: { path: '^(node:)?child_process$' },
+    },
+    {
       name: 'lab-does-not-import-tests',
       severity: 'error',
       from: { path: '^lab/' },
@@ -63,6 +77,6 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    exclude: { path: '^node_modules' },
+    // node_modules stay in the graph as leaves (not followed): the one-process-runner rule looks at execa.
   },
 };

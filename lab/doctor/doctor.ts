@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
-import { execa } from 'execa';
 import { LabError } from '../util/errors.ts';
+import { ending, runCommand } from '../util/run.ts';
 
 /** A host requirement: a command that must exist, and the Debian package that provides it. */
 export interface Requirement {
@@ -10,12 +10,12 @@ export interface Requirement {
 }
 
 async function hasCommand(cmd: string): Promise<boolean> {
-  const r = await execa('sh', ['-c', 'command -v "$1"', 'sh', cmd], { reject: false });
+  const r = await runCommand('sh', ['-c', 'command -v "$1"', 'sh', cmd]);
   return r.exitCode === 0;
 }
 
 async function hasFile(file: string): Promise<boolean> {
-  const r = await execa('test', ['-e', file], { reject: false });
+  const r = await runCommand('test', ['-e', file]);
   return r.exitCode === 0;
 }
 
@@ -40,12 +40,12 @@ const DEB_SRC_ENTRY = [
 
 /** Whether apt knows any deb-src line (ours or the machine's own). */
 async function hasDebSrc(): Promise<boolean> {
-  const r = await execa('sh', ['-c', 'grep -rqsE "^(deb-src|Types:.*deb-src)" /etc/apt/sources.list /etc/apt/sources.list.d/'], { reject: false });
+  const r = await runCommand('sh', ['-c', 'grep -rqsE "^(deb-src|Types:.*deb-src)" /etc/apt/sources.list /etc/apt/sources.list.d/']);
   return r.exitCode === 0;
 }
 
 async function hasForeignArch(arch: string): Promise<boolean> {
-  const r = await execa('dpkg', ['--print-foreign-architectures'], { reject: false });
+  const r = await runCommand('dpkg', ['--print-foreign-architectures']);
   return r.stdout.split('\n').includes(arch);
 }
 
@@ -126,6 +126,12 @@ export function healthy(report: DoctorReport): boolean {
   return report.missingPackages.length === 0 && report.missingArches.length === 0 && !report.missingDebSrc;
 }
 
+/** An install step on the user's terminal; its failure stops the install, naming the step. */
+async function mustRun(file: string, args: string[], env: Record<string, string> = {}): Promise<void> {
+  const r = await runCommand(file, args, { inherit: true, env });
+  if (r.exitCode !== 0) throw new LabError(`${file} ${args.join(' ')} failed (${ending(r)})`, { fix: 'see its output above' });
+}
+
 /** Installs what is missing (root only); apt-get update always runs first. */
 export async function install(report: DoctorReport, log: (line: string) => void): Promise<void> {
   if (process.getuid?.() !== 0) {
@@ -133,19 +139,16 @@ export async function install(report: DoctorReport, log: (line: string) => void)
   }
   for (const arch of report.missingArches) {
     log(`dpkg --add-architecture ${arch}`);
-    await execa('dpkg', ['--add-architecture', arch], { stdio: 'inherit' });
+    await mustRun('dpkg', ['--add-architecture', arch]);
   }
   if (report.missingDebSrc) {
     log(`writing ${DEB_SRC_FILE}`);
     await writeFile(DEB_SRC_FILE, DEB_SRC_ENTRY);
   }
   log('apt-get update');
-  await execa('apt-get', ['update'], { stdio: 'inherit' });
+  await mustRun('apt-get', ['update']);
   if (report.missingPackages.length) {
     log(`apt-get install ${report.missingPackages.join(' ')}`);
-    await execa('apt-get', ['install', '-y', '--no-install-recommends', ...report.missingPackages], {
-      stdio: 'inherit',
-      env: { DEBIAN_FRONTEND: 'noninteractive' },
-    });
+    await mustRun('apt-get', ['install', '-y', '--no-install-recommends', ...report.missingPackages], { DEBIAN_FRONTEND: 'noninteractive' });
   }
 }

@@ -1,8 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { LabError } from '../util/errors.ts';
-import { labSignal } from '../util/lifetime.ts';
+import { capture } from '../util/run.ts';
 import type { Guest } from './guest.ts';
 
 /** Host directories to place in the guest: local dir → absolute guest path. */
@@ -24,7 +23,7 @@ export async function uploadTree(guest: Guest, placement: TreePlacement, work: s
       await fs.cp(p.from, dest, { recursive: true, verbatimSymlinks: true });
     }
     const tops = [...new Set(placement.map((p) => p.to.split('/').filter(Boolean)[0]!))];
-    await execa('tar', ['-cf', tar, '--owner=0', '--group=0', '-C', stage, ...tops], { cancelSignal: labSignal });
+    await capture('tar', ['-cf', tar, '--owner=0', '--group=0', '-C', stage, ...tops]);
     await guest.upload(tar, remote);
   } finally {
     await fs.rm(stage, { recursive: true, force: true });

@@ -1,8 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { LabError, UsageError } from '../util/errors.ts';
-import { labSignal } from '../util/lifetime.ts';
+import { ending, runCommand } from '../util/run.ts';
 
 /**
  * Read-only queries on a user's git repository (a libc's history). Nothing here
@@ -23,9 +22,9 @@ export interface CommitInfo {
 }
 
 async function git(repo: string, args: string[], opts: { allowFail?: boolean } = {}): Promise<{ ok: boolean; code: number | undefined; out: string; err: string }> {
-  const r = await execa('git', ['-C', repo, ...args], { reject: false, env: { LC_ALL: 'C' }, cancelSignal: labSignal, stripFinalNewline: true });
+  const r = await runCommand('git', ['-C', repo, ...args]);
   if (r.exitCode !== 0 && !opts.allowFail) {
-    throw new LabError(`git ${args.join(' ')} in ${repo} failed (exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
+    throw new LabError(`git ${args.join(' ')} in ${repo} failed (${ending(r)}): ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
   }
   return { ok: r.exitCode === 0, code: r.exitCode, out: r.stdout, err: r.stderr };
 }
@@ -115,7 +114,7 @@ export async function exportTree(repo: string, commit: string, dest: string, scr
   // The archive goes to the store entry's scratch folder: removed with it, whatever happens.
   const tar = path.join(scratch, 'tree.tar');
   await git(repo, ['archive', '--format=tar', '-o', tar, commit]);
-  const r = await execa('tar', ['-xf', tar, '-C', dest], { reject: false, cancelSignal: labSignal });
+  const r = await runCommand('tar', ['-xf', tar, '-C', dest]);
   await fs.rm(tar, { force: true });
   if (r.exitCode !== 0) throw new LabError(`unpacking ${commit} of ${repo} failed: ${r.stderr.trim()}`, { logPath: logFile });
 }

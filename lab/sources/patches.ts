@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { sha256File } from '../util/digest.ts';
 import { LabError } from '../util/errors.ts';
 import { exists } from '../util/fs.ts';
+import { runCommand } from '../util/run.ts';
 
 export interface Patch {
   /** Where the patch came from, as shown to the user. */
@@ -53,7 +53,7 @@ export function parsePatchFailures(output: string): HunkFailure[] {
 export async function applySeries(tree: string, patches: Patch[], what: string): Promise<void> {
   for (const p of patches) {
     const args = ['-p1', '--batch', '--forward', '--no-backup-if-mismatch', '-r', '-', '-i', p.file, '-d', tree];
-    const dry = await execa('patch', ['--dry-run', ...args], { reject: false, env: { LC_ALL: 'C' } });
+    const dry = await runCommand('patch', ['--dry-run', ...args]);
     if (dry.exitCode !== 0) {
       const failures = parsePatchFailures(`${dry.stdout}\n${dry.stderr}`);
       const where = failures.length
@@ -63,7 +63,7 @@ export async function applySeries(tree: string, patches: Patch[], what: string):
         fix: `rebase ${p.file} onto the ${what} source, or drop it from the series`,
       });
     }
-    const real = await execa('patch', args, { reject: false, env: { LC_ALL: 'C' } });
+    const real = await runCommand('patch', args);
     if (real.exitCode !== 0) throw new LabError(`${what} patch ${path.basename(p.file)} failed after a clean dry run: ${real.stdout}`);
   }
 }

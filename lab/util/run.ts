@@ -66,13 +66,54 @@ export async function runLogged(file: string, args: string[], opts: RunOptions):
   }
 }
 
-/** Runs a command and returns its stdout (for short queries like `gcc --version`). */
+/** What a short command printed and how it ended. */
+export interface CommandResult {
+  /** undefined when it did not start or was killed by a signal. */
+  exitCode: number | undefined;
+  /** The signal that ended it (SIGTERM when the lab was cancelled). */
+  signal: string | undefined;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CommandOptions {
+  cwd?: string;
+  /** Added to the environment (LC_ALL=C is always set: messages are parsed). */
+  env?: Record<string, string>;
+  input?: string;
+  /** Cancels the command (default: the lab's signal, aborted on Ctrl-C and SIGTERM). */
+  signal?: AbortSignal;
+  /** The user's terminal gets its output (apt-get during doctor --install); nothing is captured. */
+  inherit?: boolean;
+}
+
+/**
+ * Runs a short command (an argument array, never a shell string built from input) to its end.
+ * A non-zero exit is returned, not thrown: the caller says what it means.
+ */
+export async function runCommand(file: string, args: string[], opts: CommandOptions = {}): Promise<CommandResult> {
+  const r = await execa(file, args, {
+    cwd: opts.cwd,
+    env: { LC_ALL: 'C', ...opts.env },
+    reject: false,
+    cancelSignal: opts.signal ?? labSignal,
+    ...(opts.input === undefined ? {} : { input: opts.input }),
+    ...(opts.inherit ? { stdio: 'inherit' as const } : {}),
+  });
+  const text = (v: unknown) => (typeof v === 'string' ? v : '');
+  return { exitCode: r.exitCode, signal: r.signal, stdout: text(r.stdout), stderr: text(r.stderr) };
+}
+
+/** Runs a command and returns its stdout (for short queries like `gcc --version`); a failure is a LabError. */
 export async function capture(file: string, args: string[], cwd?: string, signal: AbortSignal = labSignal): Promise<string> {
-  const result = await execa(file, args, { cwd, env: { LC_ALL: 'C' }, reject: false, cancelSignal: signal });
-  if (result.exitCode !== 0) {
-    throw new LabError(`${file} ${args.join(' ')} failed (exit ${result.exitCode}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  }
+  const result = await runCommand(file, args, { ...(cwd ? { cwd } : {}), signal });
+  if (result.exitCode !== 0) throw new LabError(`${file} ${args.join(' ')} failed (${ending(result)}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   return result.stdout;
+}
+
+/** "exit 2", "SIGTERM", "failed to start": how a command ended, for a message. */
+export function ending(r: CommandResult): string {
+  return r.exitCode !== undefined ? `exit ${r.exitCode}` : (r.signal ?? 'failed to start');
 }
 
 export function tailOf(file: string, lines: number): string {

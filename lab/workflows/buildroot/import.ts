@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { execa } from 'execa';
 import { readBundleManifest, type BundleManifest, type VariantManifest } from '../../model/manifest.ts';
 import { RECIPE_VERSION } from '../../bundle/bundle.ts';
 import { writeBundle, type BundleContents, type BundleVariant } from '../../bundle/writer.ts';
@@ -76,7 +75,7 @@ async function productEntries(o: BuildrootOutput, scratch: string): Promise<Cpio
     // debugfs reads the image without mounting it (no root, no loop device).
     const tree = path.join(scratch, 'ext2');
     await fs.mkdir(tree);
-    await execa('debugfs', ['-R', `rdump / ${tree}`, o.rootfs.file]);
+    await capture('debugfs', ['-R', `rdump / ${tree}`, o.rootfs.file]);
     return treeEntries(tree, '/');
   }
   const raw = await fs.readFile(o.rootfs.file);

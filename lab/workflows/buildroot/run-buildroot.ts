@@ -1,9 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { LabError } from '../../util/errors.ts';
 import { exists } from '../../util/fs.ts';
-import { runLogged } from '../../util/run.ts';
+import { runCommand, runLogged } from '../../util/run.ts';
 import { parseKconfig, stringOf, type Kconfig } from './kconfig.ts';
 
 /** One package as `make show-info` describes it. */
@@ -33,7 +32,7 @@ export async function configureBuildroot(opts: { tree: string; external: string;
   await fs.mkdir(opts.out, { recursive: true });
   await runLogged('make', ['-C', opts.tree, `O=${opts.out}`, `BR2_EXTERNAL=${opts.external}`, opts.defconfig], { logFile: opts.logFile });
   const config = parseKconfig(await fs.readFile(path.join(opts.out, '.config'), 'utf8'));
-  const r = await execa('make', ['-C', opts.tree, `O=${opts.out}`, '-s', 'show-info'], { reject: false });
+  const r = await runCommand('make', ['-C', opts.tree, `O=${opts.out}`, '-s', 'show-info']);
   if (r.exitCode !== 0) throw new LabError(`make show-info failed in ${opts.out}: ${r.stderr.split('\n').slice(-3).join(' ')}`, { logPath: opts.logFile });
   return { config, info: JSON.parse(r.stdout) as ShowInfo };
 }
