@@ -72,6 +72,7 @@ export function verifyFragment(resolved: string, settings: ConfigSetting[], what
   if (lost.length > 0) {
     const list = lost.map((s) => `${s.name}=${s.value} (${s.origin}) resolved to ${values.get(s.name) ?? 'n'}`).join('; ');
     throw new LabError(`${what}: config settings did not survive dependency resolution: ${list}`, {
+      kind: 'config',
       fix: 'add the options these depend on to the fragment, or remove them',
     });
   }

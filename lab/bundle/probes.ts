@@ -75,8 +75,8 @@ async function buildPrograms(opts: {
         } catch (err) {
           if (own || !(err instanceof LabError)) throw err;
           // A user's probe: the message names their file, not the compiler's argument list.
-          const first = /first error: (.*)/.exec(err.message)?.[1];
-          throw new LabError(`${file} does not compile for ${opts.variant} (${opts.linkage})${first ? `: ${first}` : ''}`, { logPath: opts.logFile, fix: `fix the probe (it is built with ${PROBE_CFLAGS.join(' ')}); the compiler's output is in ${opts.logFile}` });
+          const first = err.firstError;
+          throw new LabError(`${file} does not compile for ${opts.variant} (${opts.linkage})${first ? `: ${first}` : ''}`, { kind: err.kind, ...(first ? { firstError: first } : {}), logPath: opts.logFile, fix: `fix the probe (it is built with ${PROBE_CFLAGS.join(' ')}); the compiler's output is in ${opts.logFile}` });
         }
       }
     },

@@ -126,7 +126,7 @@ export async function compileUclibc(opts: UclibcBuildEnv & {
 async function kconfigSymbols(dir: string, logFile: string): Promise<Set<string>> {
   const names = new Set<string>();
   const files = await fs.readdir(dir).catch(() => {
-    throw new LabError(`${path.dirname(path.dirname(dir))}: this tree has no extra/Configs (not a uClibc tree?)`, { logPath: logFile });
+    throw new LabError(`${path.dirname(path.dirname(dir))}: this tree has no extra/Configs (not a uClibc tree?)`, { logPath: logFile, kind: 'config' });
   });
   for (const f of files) {
     const text = await fs.readFile(path.join(dir, f), 'utf8').catch(() => '');

@@ -82,7 +82,7 @@ export function parseImportedTarget(file: string, text: string): Target {
   try {
     return readImportedTarget(file, text);
   } catch (err) {
-    throw err instanceof LabError ? new LabError(err.message, { fix: `re-import it with reprolab import-buildroot, or remove ${file}` }) : err;
+    throw err instanceof LabError ? new LabError(err.message, { kind: err.kind, fix: `re-import it with reprolab import-buildroot, or remove ${file}` }) : err;
   }
 }
 

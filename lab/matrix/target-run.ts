@@ -7,7 +7,6 @@ import { writeSweepPlot } from '../report/sweep-plot.ts';
 import { skipReason, sourceProblem, targetAvailability, type TargetAvailability } from '../sources/availability.ts';
 import { describeProgress } from '../sources/download.ts';
 import type { SourceOptions } from '../sources/resolve.ts';
-import { USB_STALL } from '../scenarios/defs/uevent.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import type { ScenarioProbes } from '../bundle/probes.ts';
 import { runSweep } from '../scenarios/sweep.ts';
@@ -46,7 +45,7 @@ const firstLine = (s: string): string => s.split('\n')[0]!;
 /** Repeats run and repeats lost to a stalled USB enumeration (one unpatched run per repeat). */
 function stallCount(r: ScenarioResult): { repeats: number; usbStalls: number } {
   const perRepeat = r.variants.find((v) => v.role === 'unpatched')?.runs ?? [];
-  return { repeats: perRepeat.length, usbStalls: perRepeat.filter((x) => x.outcome === 'ERROR' && x.symptom.includes(USB_STALL)).length };
+  return { repeats: perRepeat.length, usbStalls: perRepeat.filter((x) => x.errorKind === 'usb-stall').length };
 }
 
 /** Why an attempt ended in ERROR: the run's own error, or the first variant symptom that was an ERROR. */

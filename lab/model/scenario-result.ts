@@ -1,6 +1,7 @@
 /** What one `reprolab run` decided (result.json) and the pieces it is made of. */
 import { Fields, parseJson, readTextFile } from './fields.ts';
 import { segmentField } from './paths.ts';
+import type { ErrorKind } from '../util/errors.ts';
 import { VERDICTS, type Outcome, type Aggregate, type Verdict } from './verdict.ts';
 
 export interface ProbeResult {
@@ -18,6 +19,8 @@ export interface VariantRun {
   outcome: Outcome;
   /** What a person reads first: `errno=EBUSY`, `lost=57 gaps=[…]`, `sockets 31/500`, or what passed. */
   symptom: string;
+  /** An ERROR's kind (util/errors.ts), when the lab raised it: a USB stall is counted by this. */
+  errorKind?: ErrorKind;
   probe?: ProbeResult;
   /** File with the probe's full output. */
   evidence?: string;

@@ -79,7 +79,8 @@ async function runRepeats(scenario: Scenario, ctx: Omit<ScenarioContext, 'repeat
       repeats.push(await scenario.repeat({ ...ctx, repeat: r }));
     } catch (err) {
       const symptom = `ERROR: ${describeError(err)}`;
-      repeats.push({ runs: ctx.variants.map((v) => ({ variant: v.variant, role: v.role, outcome: 'ERROR', symptom })), key: {} });
+      const errorKind = err instanceof LabError ? { errorKind: err.kind } : {};
+      repeats.push({ runs: ctx.variants.map((v) => ({ variant: v.variant, role: v.role, outcome: 'ERROR', symptom, ...errorKind })), key: {} });
       if (!ctx.guest.vm.running) return `the guest stopped during repeat ${r}: ${describeError(err)}`;
     }
   }

@@ -60,6 +60,7 @@ export async function applySeries(tree: string, patches: Patch[], what: string):
         ? failures.map((f) => `${f.file} hunk #${f.hunk}${f.line ? ` (at line ${f.line})` : ''}`).join(', ')
         : dry.stderr.trim() || dry.stdout.trim().split('\n').slice(-2).join(' ');
       throw new LabError(`${what} patch ${path.basename(p.file)} does not apply: ${where}`, {
+        kind: 'patch',
         fix: `rebase ${p.file} onto the ${what} source, or drop it from the series`,
       });
     }

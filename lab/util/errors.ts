@@ -1,16 +1,46 @@
 /**
+ * What kind of failure a LabError is:
+ * - lab: the lab's own (a lock, a copy, a tool that did not start, a signal): the default;
+ * - usage: bad input (a flag, a file handed over): exit 2;
+ * - source: a source archive or tree the lab cannot find;
+ * - command: a command ran and exited non-zero (a make, a compile), with its first error;
+ * - patch: a patch does not apply to its tree;
+ * - config: a tree's Kconfig refused the settings (or is not a Kconfig tree);
+ * - usb-stall: the guest's USB stack stalled, so a burst did not happen as asked.
+ */
+export type ErrorKind = 'lab' | 'usage' | 'source' | 'command' | 'patch' | 'config' | 'usb-stall';
+
+export interface LabErrorOptions {
+  fix?: string;
+  logPath?: string;
+  cause?: unknown;
+  kind?: ErrorKind;
+  firstError?: string;
+  command?: string;
+}
+
+/**
  * An error a person can act on: what went wrong, and what to do about it.
  * Every stage reports failures as LabError so the CLI can print them plainly.
  */
 export class LabError extends Error {
   readonly fix: string | undefined;
   readonly logPath: string | undefined;
+  /** What failed, set where it is thrown: callers decide by this, never by the message. */
+  readonly kind: ErrorKind;
+  /** A failed command's first compiler or make error (a parallel make buries it under later output). */
+  readonly firstError: string | undefined;
+  /** A failed command's program name (make, arm-linux-gnueabi-gcc): whose failure it was. */
+  readonly command: string | undefined;
 
-  constructor(message: string, options: { fix?: string; logPath?: string; cause?: unknown } = {}) {
+  constructor(message: string, options: LabErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LabError';
     this.fix = options.fix;
     this.logPath = options.logPath;
+    this.kind = options.kind ?? 'lab';
+    this.firstError = options.firstError;
+    this.command = options.command;
   }
 
   /** The message with its fix and log path, as printed to the user. */
@@ -30,13 +60,16 @@ export class MissingSourceError extends LabError {
     message: string,
     fix: string,
   ) {
-    super(message, { fix });
+    super(message, { fix, kind: 'source' });
   }
 }
 
 /** Bad input on the command line (a flag's value, an unknown target): exit code 2, one line, no stack. */
 export class UsageError extends LabError {
   override name = 'UsageError';
+  constructor(message: string, options: Omit<LabErrorOptions, 'kind'> = {}) {
+    super(message, { ...options, kind: 'usage' });
+  }
 }
 
 /**

@@ -60,8 +60,13 @@ export async function runLogged(file: string, args: string[], opts: RunOptions):
     const reason = result.exitCode === undefined ? (result.signal ?? 'failed to start') : result.exitCode === 127 ? `failed to start: ${file} not found` : `exit ${result.exitCode}`;
     const first = firstError(opts.logFile, startOffset);
     const headline = `${path.basename(file)} ${args.slice(0, 3).join(' ')}… failed (${reason})`;
+    // It ran and said no (a compile error): the command's failure. A signal or a missing program is the lab's.
+    const ran = result.exitCode !== undefined && result.exitCode !== 127;
     throw new LabError(`${headline}${first ? `\nfirst error: ${first}` : ''}\n${tailOf(opts.logFile, 25)}`, {
       logPath: opts.logFile,
+      kind: ran ? 'command' : 'lab',
+      command: path.basename(file),
+      ...(first ? { firstError: first } : {}),
     });
   }
 }

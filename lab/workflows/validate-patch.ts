@@ -78,7 +78,7 @@ export async function validatePatch(opts: {
           });
     } catch (err) {
       const text = describeError(err);
-      const finding: PatchFinding = /does not apply/.test(text) ? 'DOES_NOT_APPLY' : err instanceof LabError ? 'DOES_NOT_BUILD' : 'ERROR';
+      const finding: PatchFinding = !(err instanceof LabError) ? 'ERROR' : err.kind === 'patch' ? 'DOES_NOT_APPLY' : 'DOES_NOT_BUILD';
       out.push({ target: target.name, finding, detail: text, results: [] });
       continue;
     }

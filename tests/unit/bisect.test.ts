@@ -171,15 +171,18 @@ describe('versionFromRulesMak', () => {
 
 describe('isRevisionsOwnFailure', () => {
   const log = '/x/steps/03-abc/build.log';
-  it("skips a revision for its own make, probe compile, compat patch or Kconfig, and calls everything else the lab's ERROR", () => {
-    expect(isRevisionsOwnFailure(new LabError('make -C /w -j2… failed (exit 2)', { logPath: log }), log)).toBe(true);
-    expect(isRevisionsOwnFailure(new LabError('mipsel-linux-gnu-gcc -nostdinc -isystem… failed (exit 1)', { logPath: log }), log)).toBe(true);
-    expect(isRevisionsOwnFailure(new LabError('uClibc-ng abc patch 0001-x.patch does not apply: Rules.mak hunk #1'), log)).toBe(true);
-    expect(isRevisionsOwnFailure(new LabError('uClibc-ng 1.0.9: config settings did not survive dependency resolution: X'), log)).toBe(true);
-    // Killed, not started, another log, git: the lab's.
-    expect(isRevisionsOwnFailure(new LabError('make -C /w -j2… failed (SIGKILL)', { logPath: log }), log)).toBe(false);
-    expect(isRevisionsOwnFailure(new LabError('cp -a /t/. /w… failed (exit 1)', { logPath: log }), log)).toBe(false);
-    expect(isRevisionsOwnFailure(new LabError('make -C /w -j2… failed (exit 2)', { logPath: '/other.log' }), log)).toBe(false);
+  it("skips a revision for its own make, probe compile, compat patch or Kconfig (by the error's kind), and calls everything else the lab's ERROR", () => {
+    const ran = (command: string, logPath = log) => new LabError(`${command} … failed (exit 2)`, { logPath, kind: 'command', command });
+    expect(isRevisionsOwnFailure(ran('make'), log)).toBe(true);
+    expect(isRevisionsOwnFailure(ran('mipsel-linux-gnu-gcc'), log)).toBe(true);
+    expect(isRevisionsOwnFailure(new LabError('uClibc-ng abc patch 0001-x.patch does not apply: Rules.mak hunk #1', { kind: 'patch' }), log)).toBe(true);
+    expect(isRevisionsOwnFailure(new LabError('uClibc-ng 1.0.9: config settings did not survive dependency resolution: X', { kind: 'config' }), log)).toBe(true);
+    // Killed or not started (runLogged says 'lab'), cp, another log, git: the lab's.
+    expect(isRevisionsOwnFailure(new LabError('make -C /w -j2… failed (SIGKILL)', { logPath: log, command: 'make' }), log)).toBe(false);
+    expect(isRevisionsOwnFailure(ran('cp'), log)).toBe(false);
+    expect(isRevisionsOwnFailure(ran('make', '/other.log'), log)).toBe(false);
     expect(isRevisionsOwnFailure(new LabError('unpacking abc of /repo failed: x', { logPath: log }), log)).toBe(false);
+    // The words alone decide nothing: a lab failure that quotes "does not apply" is still the lab's.
+    expect(isRevisionsOwnFailure(new LabError('git apply said: patch does not apply (lock held)', { logPath: log }), log)).toBe(false);
   });
 });

@@ -19,5 +19,18 @@ describe('logged build steps', () => {
     expect(e.message).toContain('noise 39');
     expect(e.logPath).toBe(logFile);
     expect(await fs.readFile(logFile, 'utf8')).toContain('CC a.o');
+    // The kind and the evidence are fields: callers (bisect, validate-patch, user probes) never parse the message.
+    expect(e).toMatchObject({ kind: 'command', command: 'sh', firstError: 'b.c:9:3: error: unknown type name x' });
+  });
+
+  it("a command that is not there, or is killed, is the lab's failure, not the command's", async () => {
+    const { root } = await tempDirs();
+    const logFile = path.join(root, 'step.log');
+    const missing = (await runLogged('reprolab-no-such-tool', [], { logFile }).catch((e: unknown) => e)) as LabError;
+    expect(missing).toMatchObject({ kind: 'lab', command: 'reprolab-no-such-tool' });
+    expect(missing.message).toContain('failed to start');
+    const killed = (await runLogged('sh', ['-c', 'kill -KILL $$'], { logFile }).catch((e: unknown) => e)) as LabError;
+    expect(killed).toMatchObject({ kind: 'lab' });
+    expect(killed.message).toContain('SIGKILL');
   });
 });

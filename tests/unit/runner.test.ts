@@ -135,22 +135,22 @@ describe('TargetRun: an ERROR is retried once on a fresh boot; a verdict never i
     expect(c.asExpected).toBe(false);
   });
 
-  it('counts USB stalls per repeat from what the scenario recorded, not from the first error alone', async () => {
+  it('counts USB stalls per repeat by the error kind the scenario recorded, not by the first error or the words', async () => {
     const { run } = await targetRun([]);
     const stalled = "ERROR: the guest's USB stack stalled: 9 of 10 devices never enumerated while held (+enum)";
     const seams = (run as unknown as { seams: TargetRunSeams }).seams;
     seams.runScenario = async (o) =>
       ({
         verdict: 'ERROR',
-        variants: [{ variant: 'legacy', role: 'unpatched', outcome: 'ERROR', symptom: 'x', runs: [{ outcome: 'ERROR', symptom: 'ERROR: SSH timed out' }, { outcome: 'ERROR', symptom: stalled }, { outcome: 'PASS', symptom: 'ok' }] }],
-        rate: { reproduced: 0, repeats: 3, errors: 2 },
+        variants: [{ variant: 'legacy', role: 'unpatched', outcome: 'ERROR', symptom: 'x', runs: [{ outcome: 'ERROR', symptom: 'ERROR: SSH timed out' }, { outcome: 'ERROR', symptom: stalled, errorKind: 'usb-stall' }, { outcome: 'ERROR', symptom: `${stalled} (a probe's own words)`, errorKind: 'lab' }, { outcome: 'PASS', symptom: 'ok' }] }],
+        rate: { reproduced: 0, repeats: 4, errors: 3 },
         key: {},
         evidenceDir: o.outDir,
         depends: { qemu: 'q' },
         durationMs: 5,
       }) as unknown as ScenarioResult;
     const c = await run.cell(passing, () => undefined);
-    expect(c.attempts[0]).toMatchObject({ verdict: 'ERROR', error: 'ERROR: SSH timed out', repeats: 3, usbStalls: 1 });
+    expect(c.attempts[0]).toMatchObject({ verdict: 'ERROR', error: 'ERROR: SSH timed out', repeats: 4, usbStalls: 1 });
   });
 
   it('a target whose sources are missing is skipped with one short reason and each missing archive listed once', async () => {

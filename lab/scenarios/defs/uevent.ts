@@ -72,7 +72,7 @@ export const ueventRepeat: CodeRepeat = async (ctx) => {
   const usb = await runUsbBurst(ctx.guest, burst, { burstId: `r${ctx.repeat}-${process.pid}-${Date.now().toString(36)}` });
   // A burst the guest never saw tests nothing: that is the lab failing to build the condition (ERROR), not a pass.
   if (usb.enumerationTimedOut) {
-    throw new LabError(`${USB_STALL}: ${usb.notEnumerated} of ${usb.added} devices never enumerated while held (+enum), so the burst did not happen as asked`, { logPath: ctx.guest.consoleLog });
+    throw new LabError(`${USB_STALL}: ${usb.notEnumerated} of ${usb.added} devices never enumerated while held (+enum), so the burst did not happen as asked`, { logPath: ctx.guest.consoleLog, kind: 'usb-stall' });
   }
   let after = usb.seqnumAfter;
   if (ctx.params.trigger) after = (await triggerUevents(ctx.guest, ctx.params.trigger)).after;

@@ -20,8 +20,8 @@ import type { Observation } from './search.ts';
  * tool that did not start, git, a lock or a copy is the lab's own failure: ERROR.
  */
 export function isRevisionsOwnFailure(err: LabError, buildLog: string): boolean {
-  if (/does not apply|did not survive dependency resolution|has no extra\/Configs/.test(err.message)) return true;
-  return err.logPath === buildLog && /^(make|\S*gcc) .*failed \(exit \d+\)/.test(err.message);
+  if (err.kind === 'patch' || err.kind === 'config') return true;
+  return err.kind === 'command' && err.logPath === buildLog && /^(make|\S*gcc)$/.test(err.command ?? '');
 }
 
 /** A step's builds: its uClibc-ng and the probes linked against it, static and shared. */
@@ -106,8 +106,7 @@ export class BisectGuest implements AsyncDisposable {
       built = await this.build(commit, variant, buildLog);
     } catch (err) {
       if (!(err instanceof LabError)) throw err;
-      const text = describeError(err);
-      const detail = (text.split('\n').find((l) => l.startsWith('first error:')) ?? text.split('\n')[0]!).replace(/^first error: /, '');
+      const detail = err.firstError ?? describeError(err).split('\n')[0]!;
       // Only the revision's own failures (its make, a compat patch that does not apply, its Kconfig) make it a skip;
       // anything else (a lock, git, the toolchain) is the lab's: an ERROR, never read as either side.
       const own = isRevisionsOwnFailure(err, buildLog);
