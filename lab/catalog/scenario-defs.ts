@@ -37,6 +37,43 @@ export const CODE_JUDGES = ['getifaddrs', 'uevent', 'dump-hang'] as const;
 export type CodeJudge = (typeof CODE_JUDGES)[number];
 
 /**
+ * What a code judge needs and where it can run, said once: the loader, the pack, the
+ * matrix and the report ask this table, never the judge's name.
+ */
+export interface JudgeCapabilities {
+  /** It judges a probe's result line: the definition must name a probe. */
+  needsProbe: boolean;
+  /** It drives the host's QMP (USB device_add/device_del): a guest alone cannot run it. */
+  needsHostQmp: boolean;
+  /** Why a user's own scenario may not name it (it runs the lab's own program from the image); undefined: it may. */
+  notForUsers?: string;
+  /** It sweeps its own parameters (a burst plan), so the sweep axis need not appear in a template. */
+  sweepsItself: boolean;
+  /** Why a repro pack (sh and QEMU, no lab) cannot judge it; undefined: it can. */
+  notInPack?: string;
+  /** The lab failures it may raise besides the usual ones (util/errors.ts kinds): counted per target. */
+  raises: ('usb-stall')[];
+}
+
+export const JUDGE_CAPABILITIES: Record<CodeJudge, JudgeCapabilities> = {
+  getifaddrs: { needsProbe: true, needsHostQmp: false, sweepsItself: false, raises: [] },
+  uevent: {
+    needsProbe: false,
+    needsHostQmp: true,
+    notForUsers: "uevent drives the lab's own listener; a scenario of your own cannot replace it",
+    sweepsItself: true,
+    notInPack: 'its USB hotplug burst is driven over QMP by the lab (device_add/device_del and the enumeration wait); run.sh has no QMP client',
+    raises: ['usb-stall'],
+  },
+  'dump-hang': { needsProbe: true, needsHostQmp: false, sweepsItself: false, notInPack: "its judge needs the host's own watchdog on a hung reader; run.sh has none yet", raises: [] },
+};
+
+/** The capabilities of a definition's judge; a counts judge needs a probe and nothing of the host. */
+export function judgeCapabilities(judge: ScenarioDefinition['judge']): JudgeCapabilities {
+  return 'code' in judge ? JUDGE_CAPABILITIES[judge.code] : { needsProbe: true, needsHostQmp: false, sweepsItself: false, raises: [] };
+}
+
+/**
  * The declarative rule: ERROR when a truth quantity compared is 0 (nothing to compare with)
  * or a compared field is not a whole number; FAIL when the probe says ok=false (failSymptom)
  * or a field differs from the truth; PASS when every field equals its truth quantity.
@@ -212,13 +249,14 @@ export function parseScenarioDefinition(file: string, text: string, dir: string,
     // A burst is a USB hotplug plan, driven by B2's judge: as an argument it would be text nothing replays.
     if (m[1] === 'burst') f.fail('probe.args', 'arguments without {burst} (a USB burst is not an argument)', m[0]);
   }
-  if (!probe && !('code' in judge && judge.code === 'uevent')) f.fail('probe', 'an object {program, args} (the judge judges a probe)', undefined);
-  // B2's judge runs the lab's own uevent-listener from the image: a user's folder cannot supply it.
-  if (!builtin && 'code' in judge && judge.code === 'uevent') f.fail('judge.code', `one of ${CODE_JUDGES.filter((c) => c !== 'uevent').join(', ')} (uevent drives the lab's own listener; a scenario of your own cannot replace it)`, judge.code);
+  const can = judgeCapabilities(judge);
+  if (!probe && can.needsProbe) f.fail('probe', 'an object {program, args} (the judge judges a probe)', undefined);
+  // A judge that runs the lab's own program from the image (B2's uevent-listener): a user's folder cannot supply it.
+  if (!builtin && can.notForUsers) f.fail('judge.code', `one of ${CODE_JUDGES.filter((c) => !JUDGE_CAPABILITIES[c].notForUsers).join(', ')} (${can.notForUsers})`, 'code' in judge ? judge.code : undefined);
   if ('code' in judge && f.has('key')) f.fail('key', 'absent (a code judge reports its own numbers)', 'present');
   const sweep = f.has('sweep') ? f.oneOf('sweep', SWEEP_AXES) : undefined;
   if (sweep && !(sweep in defaults)) f.fail(`defaults.${sweep}`, `a default value (the scenario sweeps ${sweep})`, undefined);
-  if (sweep && !('code' in judge && judge.code === 'uevent') && !templates.some((t) => t.includes(`{${sweep}}`))) f.fail('sweep', `a parameter the fabric or the probe's arguments use ({${sweep}} appears in none)`, sweep);
+  if (sweep && !can.sweepsItself && !templates.some((t) => t.includes(`{${sweep}}`))) f.fail('sweep', `a parameter the fabric or the probe's arguments use ({${sweep}} appears in none)`, sweep);
   const probesDir = builtin ? undefined : path.join(dir, 'probes');
   const probes = probesDir ? cFiles(probesDir) : [];
   // A built-in scenario's probe is one of the lab's own (images/probes, in every image).

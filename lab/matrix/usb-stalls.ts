@@ -2,17 +2,25 @@ import type { UsbStallRate } from '../model/matrix-result.ts';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { USB_STALL } from '../scenarios/defs/uevent.ts';
+import { allScenarios } from '../scenarios/registry.ts';
+import { judgeCapabilities } from '../catalog/scenario-defs.ts';
 import { listRuns } from './runs.ts';
 import { checkMatrixResult, type MatrixResult } from '../model/matrix-result.ts';
 
 
+/** The scenarios whose judge can lose a burst to a stalled USB stack (its capabilities say so), by name. */
+function burstScenarios(): Set<string> {
+  return new Set(allScenarios().filter((s) => s.definition && judgeCapabilities(s.definition.judge).raises.includes('usb-stall')).map((s) => s.name));
+}
+
 /** Stall counts per target over these runs (the current one included), targets in first-seen order. */
 export function usbStallRates(runs: Pick<MatrixResult, 'cells'>[]): UsbStallRate[] {
   const by = new Map<string, UsbStallRate>();
+  const bursts = burstScenarios();
   for (const r of runs) {
     const seen = new Set<string>();
     for (const c of r.cells) {
-      if (c.scenario !== 'uevent' || c.status !== 'ran' || !c.attempts.length) continue;
+      if (!bursts.has(c.scenario) || c.status !== 'ran' || !c.attempts.length) continue;
       const e = by.get(c.target) ?? { target: c.target, runs: 0, bursts: 0, stalls: 0 };
       if (!seen.has(c.target)) (e.runs++, seen.add(c.target));
       for (const a of c.attempts) {
