@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CODE_JUDGES, JUDGE_CAPABILITIES, judgeCapabilities } from '../../../lab/catalog/scenario-defs.ts';
 import { usbStallRates } from '../../../lab/matrix/usb-stalls.ts';
-import type { MatrixCell } from '../../../lab/model/matrix-result.ts';
+import type { MatrixCellResult } from '../../../lab/model/matrix-result.ts';
 import { notPackable } from '../../../lab/scenarios/portable.ts';
 import { allScenarios } from '../../../lab/scenarios/registry.ts';
 
@@ -30,7 +30,7 @@ describe('judge capabilities', () => {
   });
 
   it('the USB stall rate counts the cells of every judge that raises usb-stall, and only those', () => {
-    const cell = (scenario: string): MatrixCell => ({ target: 't', scenario, status: 'ran', attempts: [{ verdict: 'CONFIRMED', repeats: 2, usbStalls: 1, durationMs: 1 }] }) as unknown as MatrixCell;
+    const cell = (scenario: string): MatrixCellResult => ({ target: 't', scenario, status: 'ran', attempts: [{ verdict: 'CONFIRMED', repeats: 2, usbStalls: 1, durationMs: 1 }] }) as unknown as MatrixCellResult;
     const run = { cells: [cell('uevent'), cell('getifaddrs')] };
     expect(usbStallRates([run])).toEqual([{ target: 't', runs: 1, bursts: 2, stalls: 1 }]);
     JUDGE_CAPABILITIES.getifaddrs.raises = ['usb-stall'];
