@@ -15,6 +15,7 @@ import { describePatch, loadSeries, type Patch } from '../sources/patches.ts';
 import { storeEntry } from '../store/store.ts';
 import { toolchainVersion, type Toolchain } from './toolchain.ts';
 import type { CompileRecipe } from './compile.ts';
+import { compilerCache } from './compiler-cache.ts';
 
 export interface LibcBuild {
   variant: string;
@@ -86,6 +87,8 @@ export async function compileUclibc(opts: UclibcBuildEnv & {
    * tree's Kconfig does not define is left out (and logged), not failed on.
    */
   skipUnknown?: boolean;
+  /** Compile through ccache (bundle/compiler-cache.ts): for trees that share most objects with the last one built. */
+  cacheObjects?: boolean;
 }): Promise<{ dir: string; hit: boolean }> {
   const { tc, logFile } = opts;
   const fragmentFiles = ['common.config', `${opts.arch}.config`];
@@ -114,8 +117,9 @@ export async function compileUclibc(opts: UclibcBuildEnv & {
       await fs.writeFile(path.join(work, '.config'), applyFragment('', settings));
       await runLogged('make', ['-C', work, 'oldconfig'], { logFile, input: '\n'.repeat(2000) });
       verifyFragment(await fs.readFile(path.join(work, '.config'), 'utf8'), settings, `${opts.label} for ${tc.arch}`);
-      await runLogged('make', ['-C', work, `-j${jobs()}`], { logFile });
-      await runLogged('make', ['-C', work, `PREFIX=${out}`, 'install'], { logFile });
+      const cache = opts.cacheObjects ? compilerCache(opts.dirs, tc, scratch) : { makeArgs: [], env: {} };
+      await runLogged('make', ['-C', work, `-j${jobs()}`, ...cache.makeArgs], { logFile, env: cache.env });
+      await runLogged('make', ['-C', work, ...cache.makeArgs, `PREFIX=${out}`, 'install'], { logFile, env: cache.env });
       await fs.copyFile(path.join(work, '.config'), path.join(out, 'uclibc.config'));
       await runLogged('cp', ['-a', `${opts.headers}/.`, path.join(out, 'usr', 'include')], { logFile });
     },

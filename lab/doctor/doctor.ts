@@ -65,6 +65,8 @@ export const REQUIREMENTS: Requirement[] = [
   { what: 'mipsel glibc for cross builds', check: () => hasFile('/usr/mipsel-linux-gnu/lib/libc.a'), debianPackage: 'libc6-dev-mipsel-cross' },
   { what: '/usr/src/linux-source-6.1.tar.xz', check: () => hasFile('/usr/src/linux-source-6.1.tar.xz'), debianPackage: 'linux-source-6.1' },
   cmd('make', 'make'),
+  // The libc builds share compiled objects across variants and bisection steps (bundle/compiler-cache.ts).
+  cmd('ccache', 'ccache'),
   cmd('gcc', 'gcc'),
   cmd('bc', 'bc'),
   cmd('flex', 'flex'),
