@@ -129,51 +129,47 @@ async function importRootfs(req: ImportRequest, o: BuildrootOutput, name: string
   return { rootfs, replaced, cpio };
 }
 
-/**
- * A Buildroot output → a lab bundle: the product's kernel, the probes linked by
- * the product's toolchain against its own staging libc, and a copy of its
- * rootfs with the lab's pieces (SSH, readiness, probes, fabric tools) added.
- */
-export async function importBuildroot(req: ImportRequest): Promise<ImportResult> {
-  const say = req.progress ?? (() => undefined);
-  const { preset, o, name } = await checkImport(req);
-
-  const tc = TOOLCHAINS[o.arch];
+/** The product's compiler and its static libc, as the probes' link and the store keys name them. */
+async function productLink(o: BuildrootOutput): Promise<{ toolchain: string; libcKey: string; recipe: CompileRecipe }> {
   // The product toolchain's identity: its version line and the wrapper binary itself.
-  const productToolchain = `${(await capture(o.cc, ['--version'])).split('\n')[0]} ${await sha256File(o.cc)}`;
+  const toolchain = `${(await capture(o.cc, ['--version'])).split('\n')[0]} ${await sha256File(o.cc)}`;
   const libcA = (await fs.access(path.join(o.sysroot, 'usr/lib/libc.a')).then(() => path.join(o.sysroot, 'usr/lib/libc.a'), () => undefined)) ?? path.join(o.sysroot, 'lib/libc.a');
   const libcKey = `buildroot ${o.libc.kind} ${o.libc.version} ${await sha256File(libcA).catch(() => {
     throw new LabError(`${o.sysroot}: no static libc (usr/lib/libc.a)`, { fix: 'the probes are linked statically against the product libc: build the product with BR2_STATIC_LIBS or BR2_SHARED_STATIC_LIBS' });
   })}`;
-  const recipe: CompileRecipe = { cc: o.cc, compile: [], linkBefore: ['-static'], linkAfter: [] };
+  return { toolchain, libcKey, recipe: { cc: o.cc, compile: [], linkBefore: ['-static'], linkAfter: [] } };
+}
 
-  say('probes (product toolchain and libc)');
-  const probes = await buildProbes({ variant: PRODUCT_VARIANT, recipe, libcKey, toolchain: productToolchain, dirs: req.dirs, logFile: req.logFile });
-  say('tools');
-  const tools = await buildTools({ tc, dirs: req.dirs, logFile: req.logFile });
-  say('userland');
-  const userland = await buildUserland(tc.debianArch, req.dirs, req.logFile);
+/** What the import built, for the bundle. */
+interface ImportParts {
+  name: string;
+  preset: Target;
+  link: Awaited<ReturnType<typeof productLink>>;
+  probes: ProbeSet;
+  userland: Userland;
+  rootfsDir: string;
+  cpio: string;
+}
 
-  say('rootfs');
-  const { rootfs, replaced, cpio } = await importRootfs(req, o, name, { probes, extra: req.extra ?? [], tools, userland });
-
-  say('bundle');
+/** The product's kernel (and dtb), the merged rootfs and the probes as one bundle in the store. */
+async function importBundle(req: ImportRequest, o: BuildrootOutput, p: ImportParts) {
+  const { name, preset, link, probes, userland, cpio } = p;
   const kernelSha = await sha256File(o.kernel.image);
   const configSha = o.kernel.config ? await sha256File(o.kernel.config) : kernelSha;
   const cpioSha = await sha256File(cpio);
   const cpioSize = (await fs.stat(cpio)).size;
-  const hostKeyLine = (await fs.readFile(path.join(rootfs.dir, 'host_key.pub'), 'utf8')).trim();
+  const hostKeyLine = (await fs.readFile(path.join(p.rootfsDir, 'host_key.pub'), 'utf8')).trim();
   const extra = req.extra ?? [];
-  const parts = { importer: 1, name, board: req.board, kernel: kernelSha, dtb: o.kernel.dtb ? await sha256File(o.kernel.dtb) : null, rootfs: cpioSha, probes: probes.dir, libc: libcKey, ...(extra.length ? { extra: extra.map((e) => e.probes.dir) } : {}) };
+  const parts = { importer: 1, name, board: req.board, kernel: kernelSha, dtb: o.kernel.dtb ? await sha256File(o.kernel.dtb) : null, rootfs: cpioSha, probes: probes.dir, libc: link.libcKey, ...(extra.length ? { extra: extra.map((e) => e.probes.dir) } : {}) };
   const productVariant: BundleVariant = {
     manifest: {
       variant: PRODUCT_VARIANT,
       libc: `${o.libc.kind === 'uclibc' ? 'uClibc' : o.libc.kind === 'uclibc-ng' ? 'uClibc-ng' : o.libc.kind} ${o.libc.version} (the product's, from ${o.sysroot})`,
-      source: { package: 'buildroot-staging', origin: 'override', path: o.sysroot, sha256: libcKey.split(' ').at(-1)! },
+      source: { package: 'buildroot-staging', origin: 'override', path: o.sysroot, sha256: link.libcKey.split(' ').at(-1)! },
       patches: [],
       sysroot: o.sysroot,
     },
-    recipe,
+    recipe: link.recipe,
     probes,
     staging: true,
   };
@@ -185,7 +181,7 @@ export async function importBuildroot(req: ImportRequest): Promise<ImportResult>
     ccPrefix: `${o.tuple}-`,
     variants: [productVariant, ...extra.map((e) => ({ ...e, staging: true }))],
   };
-  const bundle = await storeEntry(req.dirs.store, 'import-bundle', parts, (out) =>
+  return storeEntry(req.dirs.store, 'import-bundle', parts, (out) =>
     writeBundle(out, contents, (images, variants): BundleManifest => ({
       schema: 1,
       target: name,
@@ -194,7 +190,7 @@ export async function importBuildroot(req: ImportRequest): Promise<ImportResult>
       qemu: preset.qemu,
       cmdline: preset.kernel.cmdline,
       recipeVersion: RECIPE_VERSION,
-      toolchain: productToolchain,
+      toolchain: link.toolchain,
       kernel: {
         line: 'imported',
         version: o.kernel.version,
@@ -208,12 +204,33 @@ export async function importBuildroot(req: ImportRequest): Promise<ImportResult>
         pageSizeKiB: o.kernel.pageSizeKiB,
       },
       libc: { kind: o.libc.kind, variants },
-      userland: { packages: userland.packages.map((p) => ({ name: p.name, file: path.basename(p.file), sha256: p.sha256 })) },
+      userland: { packages: userland.packages.map((u) => ({ name: u.name, file: path.basename(u.file), sha256: u.sha256 })) },
       rootfs: { image: images.rootfs!, sha256: cpioSha, sizeBytes: cpioSize, hostKey: hostKeyLine },
     })),
   );
-  const manifest = await readBundleManifest(bundle.dir);
+}
 
+/**
+ * A Buildroot output → a lab bundle: the product's kernel, the probes linked by
+ * the product's toolchain against its own staging libc, and a copy of its
+ * rootfs with the lab's pieces (SSH, readiness, probes, fabric tools) added.
+ */
+export async function importBuildroot(req: ImportRequest): Promise<ImportResult> {
+  const say = req.progress ?? (() => undefined);
+  const { preset, o, name } = await checkImport(req);
+  const tc = TOOLCHAINS[o.arch];
+  const link = await productLink(o);
+  say('probes (product toolchain and libc)');
+  const probes = await buildProbes({ variant: PRODUCT_VARIANT, recipe: link.recipe, libcKey: link.libcKey, toolchain: link.toolchain, dirs: req.dirs, logFile: req.logFile });
+  say('tools');
+  const tools = await buildTools({ tc, dirs: req.dirs, logFile: req.logFile });
+  say('userland');
+  const userland = await buildUserland(tc.debianArch, req.dirs, req.logFile);
+  say('rootfs');
+  const { rootfs, replaced, cpio } = await importRootfs(req, o, name, { probes, extra: req.extra ?? [], tools, userland });
+  say('bundle');
+  const bundle = await importBundle(req, o, { name, preset, link, probes, userland, rootfsDir: rootfs.dir, cpio });
+  const manifest = await readBundleManifest(bundle.dir);
   const file = path.join(req.dirs.imported, `${name}.json`);
   const target: Target = {
     name,
