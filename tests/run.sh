@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 npx tsc --noEmit
 # Who may import whom (.dependency-cruiser.cjs, ARCHITECTURE.md): a back-import fails here, naming the rule.
 npm run -s lint:deps
+# No function in lab/ over 80 lines (issue 25): names each offender.
+node --import tsx tests/lint/function-length.ts
 if [ $# -gt 0 ]; then
   # A filter (a file, -t NAME) runs as given, once.
   exec npx vitest run "$@"
@@ -16,7 +18,7 @@ fi
 totals=$(mktemp)
 trap 'rm -f "$totals"' EXIT
 export REPROLAB_TEST_TOTALS=$totals
-npx vitest run tests/unit
+npx vitest run tests/unit tests/lint
 npx vitest run tests/e2e
 # One closing line for both parts.
 awk '{ p += $1; f += $2; s += $3 } END { printf "\ntotal: %d passed, %d failed, %d skipped\n", p, f, s }' "$totals"
