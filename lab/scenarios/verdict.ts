@@ -32,33 +32,5 @@ export function aggregate(repeats: RepeatOutcome[]): Aggregate {
   return { verdict, ...base };
 }
 
-/** ln C(n, k) + k ln p + (n-k) ln(1-p), summed over i = 0..k: P(X <= k) for X ~ Binomial(n, p). */
-function binomialCdf(k: number, n: number, p: number): number {
-  if (p <= 0) return 1;
-  if (p >= 1) return k >= n ? 1 : 0;
-  let logC = 0;
-  let sum = 0;
-  for (let i = 0; i <= k; i++) {
-    if (i > 0) logC += Math.log(n - i + 1) - Math.log(i);
-    sum += Math.exp(logC + i * Math.log(p) + (n - i) * Math.log1p(-p));
-  }
-  return Math.min(1, sum);
-}
-
-/**
- * One-sided 95% upper confidence bound on a rate after `k` events in `n` trials
- * (Clopper-Pearson). With k = 0 it is 1 - 0.05^(1/n), about 3/n ("rule of three").
- */
-export function upperBound95(k: number, n: number): number {
-  if (n <= 0) return 1;
-  if (k >= n) return 1;
-  if (k === 0) return 1 - Math.pow(0.05, 1 / n);
-  let lo = k / n;
-  let hi = 1;
-  for (let i = 0; i < 100; i++) {
-    const mid = (lo + hi) / 2;
-    if (binomialCdf(k, n, mid) > 0.05) lo = mid;
-    else hi = mid;
-  }
-  return hi;
-}
+/** B5's hang-rate bound (kept here for the scenarios that import it with the verdict). */
+export { upperBound95 } from '../util/binomial.ts';

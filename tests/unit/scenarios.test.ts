@@ -11,7 +11,7 @@ import { judgeListener } from '../../lab/scenarios/defs/uevent.ts';
 import { errnoName, parseResult } from '../../lab/scenarios/result-line.ts';
 import { type ProbeResult } from '../../lab/model/scenario-result.ts';
 import { formatRanges, missingSeqnums, parseRanges } from '../../lab/scenarios/seqnums.ts';
-import { aggregate, pairVerdict, upperBound95 } from '../../lab/scenarios/verdict.ts';
+import { aggregate, pairVerdict } from '../../lab/scenarios/verdict.ts';
 
 
 /** The built-in declarative rules, as their definitions in images/scenarios state them. */
@@ -43,14 +43,6 @@ describe('paired verdicts', () => {
     expect(aggregate([]).verdict).toBe('ERROR');
   });
 
-  it('bounds a rate with no events by the rule of three and agrees with Clopper-Pearson', () => {
-    expect(upperBound95(0, 30000)).toBeCloseTo(9.98e-5, 6);
-    expect(upperBound95(0, 1000) * 1000).toBeCloseTo(2.99, 2);
-    // Known values: k=1, n=10 → 0.3942; k=2, n=100 → 0.0616 (one-sided 95%).
-    expect(upperBound95(1, 10)).toBeCloseTo(0.3942, 3);
-    expect(upperBound95(2, 100)).toBeCloseTo(0.0616, 3);
-    expect(upperBound95(5, 5)).toBe(1);
-  });
 });
 
 describe('result lines', () => {

@@ -3,6 +3,7 @@
  * that builds and runs one of them. Pure logic: the oracle is a function, so
  * the unit tests drive it with fakes (monotone, unbuildable steps, flaky ones).
  */
+import { lowerBound95 } from '../../util/binomial.ts';
 
 /** What one step saw: whether it built, and in how many of its repeats the field symptom appeared. */
 export interface Observation {
@@ -97,26 +98,18 @@ export async function bisectList(n: number, oracle: Oracle): Promise<ListResult>
   return { outcome: 'ambiguous', ...ends, lastOld: lo, candidates: [...between, hi] };
 }
 
-/** The lower end of the 95% Wilson score interval of k successes in n trials: a rate that few trials cannot overstate. */
-export function wilsonLower(k: number, n: number, z = 1.96): number {
-  if (n === 0) return 0;
-  const p = k / n;
-  const z2 = z * z;
-  return Math.max(0, (p + z2 / (2 * n) - z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n));
-}
-
 /**
  * How far to trust an answer built on "no symptom" steps. A step of R repeats
  * misses a symptom of rate p with chance (1-p)^R; the answer holds only if no
  * clean step was a miss: Π(1-(1-p)^R). p is taken conservatively, as the
- * lower 95% bound of the pooled rate of the steps that showed it (k/n), so a
- * few repeats cannot claim certainty (3 of 3 gives p ≥ 0.44, not 1).
+ * one-sided 95% lower bound of the pooled rate of the steps that showed it (k/n),
+ * so a few repeats cannot claim certainty (3 of 3 gives p ≥ 0.37, not 1).
  */
 export function confidence(obs: Observation[]): { rate: number; rateLow: number; perCleanStepMiss: number[]; confidence: number; flaky: number } {
   const shown = obs.filter((o) => classify(o) === 'symptom');
   const k = shown.reduce((a, o) => a + o.symptom, 0);
   const n = shown.reduce((a, o) => a + o.repeats, 0);
-  const rateLow = wilsonLower(k, n);
+  const rateLow = lowerBound95(k, n);
   const perCleanStepMiss = obs.filter((o) => classify(o) === 'clean').map((o) => (1 - rateLow) ** o.repeats);
   return {
     rate: n ? k / n : 0,
