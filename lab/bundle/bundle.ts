@@ -208,20 +208,7 @@ async function imageSteps(ctx: StepContext, kernelTree: Awaited<ReturnType<typeo
   const uclibc = target.libc.kind === 'uclibc';
   const headers = uclibc ? await kernelHeaders(kernelTree, ctx.tc, dirs, ctx.step('linux-headers')) : undefined;
   const builds = headers ? await uclibcBuilds(ctx, headers) : [await systemGlibc(ctx.tc)];
-  const probeSets: ProbeSet[] = [];
-  for (const b of builds) {
-    const set = await buildProbes({ variant: b.variant, recipe: b.recipe, libcKey: b.key, toolchain, dirs, logFile: ctx.step(`probes-${b.variant}`) });
-    ctx.note(`probes-${b.variant}`, set.hit);
-    probeSets.push(set);
-  }
-  // uClibc images: each variant's probes also linked dynamically, loading that variant's own loader and libc.so.0.
-  const sharedSets: ProbeSet[] = [];
-  for (const b of uclibc ? builds : []) {
-    const recipe = uclibcSharedRecipe(ctx.tc, b.key, libcLibDir(b.variant), b.loader);
-    const set = await buildProbes({ variant: b.variant, linkage: 'shared', recipe, libcKey: b.key, toolchain, dirs, logFile: ctx.step(`probes-${b.variant}-shared`) });
-    ctx.note(`probes-${b.variant}-shared`, set.hit);
-    sharedSets.push(set);
-  }
+  const { staticSets: probeSets, sharedSets } = await variantProbes(ctx, builds, toolchain, { step: 'probes' });
   const baseline = uclibc ? baselineBuild(builds, target.name) : undefined;
   const tools = await buildTools({ tc: ctx.tc, ...(baseline ? { baseline: { recipe: baseline.recipe, key: baseline.key } } : {}), dirs, logFile: ctx.step('tools') });
   ctx.note('tools', tools.hit);
@@ -311,25 +298,39 @@ function bundleManifest(m: ManifestInputs): BundleManifest {
   };
 }
 
-/** The users' scenarios' probes, per variant (and shared on uClibc); one that does not compile is that scenario's ERROR. */
-async function scenarioProbeSteps(ctx: StepContext, builds: LibcBuild[], toolchain: string): Promise<ScenarioProbeBuilds> {
+/**
+ * One probe set per libc variant, from `srcDir` (default: the lab's own probes), each a store step
+ * named `<step>-<variant>`; on uClibc also linked dynamically (`…-shared`), loading that variant's
+ * own loader and libc.so.0.
+ */
+async function variantProbes(ctx: StepContext, builds: LibcBuild[], toolchain: string, o: { step: string; srcDir?: string }): Promise<{ staticSets: ProbeSet[]; sharedSets: ProbeSet[] }> {
   const { req, tc } = ctx;
   const uclibc = req.target.libc.kind === 'uclibc';
+  const from = o.srcDir ? { srcDir: o.srcDir } : {};
+  const staticSets: ProbeSet[] = [];
+  const sharedSets: ProbeSet[] = [];
+  for (const b of builds) {
+    const name = `${o.step}-${b.variant}`;
+    const set = await buildProbes({ variant: b.variant, recipe: b.recipe, libcKey: b.key, toolchain, dirs: req.dirs, logFile: ctx.step(name), ...from });
+    ctx.note(name, set.hit);
+    staticSets.push(set);
+  }
+  for (const b of uclibc ? builds : []) {
+    const recipe = uclibcSharedRecipe(tc, b.key, libcLibDir(b.variant), b.loader);
+    const set = await buildProbes({ variant: b.variant, linkage: 'shared', recipe, libcKey: b.key, toolchain, dirs: req.dirs, logFile: ctx.step(`${o.step}-${b.variant}-shared`), ...from });
+    ctx.note(`${o.step}-${b.variant}-shared`, set.hit);
+    sharedSets.push(set);
+  }
+  return { staticSets, sharedSets };
+}
+
+/** The users' scenarios' probes, per variant (and shared on uClibc); one that does not compile is that scenario's ERROR. */
+async function scenarioProbeSteps(ctx: StepContext, builds: LibcBuild[], toolchain: string): Promise<ScenarioProbeBuilds> {
   const out: ScenarioProbeBuilds = { sets: [], failed: [] };
-  for (const sp of req.scenarioProbes ?? []) {
-    const mine: ScenarioProbeBuilds['sets'] = [];
+  for (const sp of ctx.req.scenarioProbes ?? []) {
     try {
-      for (const b of builds) {
-        const name = `scenario-${sp.scenario}-${b.variant}`;
-        const set = await buildProbes({ variant: b.variant, recipe: b.recipe, libcKey: b.key, toolchain, dirs: req.dirs, logFile: ctx.step(name), srcDir: sp.dir });
-        ctx.note(name, set.hit);
-        mine.push({ ...set, scenario: sp.scenario });
-        if (!uclibc) continue;
-        const shared = await buildProbes({ variant: b.variant, linkage: 'shared', recipe: uclibcSharedRecipe(tc, b.key, libcLibDir(b.variant), b.loader), libcKey: b.key, toolchain, dirs: req.dirs, logFile: ctx.step(`${name}-shared`), srcDir: sp.dir });
-        ctx.note(`${name}-shared`, shared.hit);
-        mine.push({ ...shared, scenario: sp.scenario });
-      }
-      out.sets.push(...mine);
+      const { staticSets, sharedSets } = await variantProbes(ctx, builds, toolchain, { step: `scenario-${sp.scenario}`, srcDir: sp.dir });
+      out.sets.push(...[...staticSets, ...sharedSets].map((set) => ({ ...set, scenario: sp.scenario })));
     } catch (err) {
       // A user's probe that does not compile is that scenario's ERROR; the image and the other scenarios go on.
       if (!(err instanceof LabError) || planning()) throw err;
