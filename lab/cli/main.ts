@@ -68,7 +68,7 @@ export function buildProgram(): Command {
     .option('--source <package=dir>', 'use an unpacked source tree instead of the archive (repeatable)', collect, [] as string[])
     .option('--offline', 'never download a missing source archive (env: REPROLAB_OFFLINE=1)')
     .option('--mirror <url>', 'a mirror tried before upstream for source archives, <url>/<archive> (repeatable; env: REPROLAB_MIRRORS)', collect, [] as string[])
-    .option('--scenario-dir <dir>', "a directory of your own scenarios, one folder each (repeatable; env: REPROLAB_SCENARIOS=DIR1:DIR2); see the README's 'A scenario of your own'", collect, [] as string[])
+    .option('--scenario-dir <dir>', "a directory of your own scenarios, one folder each (repeatable; env: REPROLAB_SCENARIOS=DIR1:DIR2); see docs/scenarios.md, 'A scenario of your own'", collect, [] as string[])
     .addOption(new Option('--timeout-multiplier <x>', 'scale every timeout of the lab (boot, SSH, QMP, USB, probes) by x on a loaded machine; recorded in every result').env('REPROLAB_TIMEOUT_MULTIPLIER'));
 
   function globalDirs() {

@@ -8,7 +8,7 @@
  * What this proves: the importer reads Buildroot's layout and the lab runs what it
  * made. What it does not: that a product built by a real Buildroot tree imports —
  * this fixture is the lab's own output laid out like one, so it agrees with the
- * lab by construction (see the README's Buildroot section for what was tried).
+ * lab by construction (see docs/buildroot.md for what was tried).
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';

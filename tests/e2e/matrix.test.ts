@@ -42,7 +42,7 @@ const verdicts = (r: MatrixResult, keep: (id: string) => boolean = () => true) =
   r.cells.filter((c) => keep(cellId(c))).map((c) => [cellId(c), c.status, c.verdict ?? null]);
 
 const fullDir = path.join(root, 'full');
-/** A scenario of a user's own, in a directory outside the repository, as a user keeps one (README: "A scenario of your own"). */
+/** A scenario of a user's own, in a directory outside the repository, as a user keeps one (docs/scenarios.md: "A scenario of your own"). */
 const userScenarios = path.join(root, 'my-scenarios');
 await fs.cp(path.join(repoRoot, 'tests', 'e2e', 'scenarios'), userScenarios, { recursive: true });
 const scenarioCount = builtinScenarioNames().length + 1;
