@@ -25,8 +25,8 @@ import { buildUserland } from './userland.ts';
 import { buildSourceUserland } from './userland-source.ts';
 import { BASELINE_VARIANT, libcLibDir } from '../model/guest-layout.ts';
 
-/** Bumped when the recipe changes in a way no input digest captures. */
-export const RECIPE_VERSION = 2;
+/** Bumped when the recipe changes in a way no input digest captures (3: host/bin cc is the one cc wrapper). */
+export const RECIPE_VERSION = 3;
 
 export interface BuildRequest {
   target: Target;

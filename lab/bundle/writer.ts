@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { writeBundleManifest, type BundleManifest, type VariantManifest } from '../model/manifest.ts';
-import { expandRecipe, wrapperScript, type CompileRecipe } from './compile.ts';
+import { expandRecipe, type CompileRecipe } from './compile.ts';
+import { ccWrapperScript } from './cc-wrapper.ts';
 import type { ProbeSet } from './probes.ts';
 
 /** One libc variant as a bundle carries it: its sysroot (linked under staging/), a cc wrapper and its probes. */
@@ -57,7 +58,8 @@ export async function writeBundle(out: string, c: BundleContents, manifestFor: (
     const name = v.manifest.variant;
     if (v.staging) await fs.symlink(v.manifest.sysroot, path.join(out, 'staging', name));
     const cc = path.join(out, 'host', 'bin', `${c.ccPrefix}${name}-cc`);
-    await fs.writeFile(cc, wrapperScript(await expandRecipe(v.recipe)), { mode: 0o755 });
+    // Static: what a user builds runs in any image of this target, whichever libc is in /lib.
+    await fs.writeFile(cc, ccWrapperScript({ static: await expandRecipe(v.recipe) }, undefined, `a cc for users: ${name}'s headers and libc, static`), { mode: 0o755 });
     await fs.symlink(v.probes.dir, path.join(out, 'target-probes', name));
     if (v.shared) await fs.symlink(v.shared.probes.dir, path.join(out, 'target-probes', `${name}-shared`));
     variants.push({ ...v.manifest, cc: path.relative(out, cc), probes: v.probes.names, ...(v.shared ? { shared: { libDir: v.shared.libDir, probes: v.shared.probes.names, ...(v.shared.imagePrograms === false ? { imagePrograms: false } : {}) } } : {}) });

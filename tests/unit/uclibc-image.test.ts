@@ -179,6 +179,10 @@ describe('ccWrapperScript', () => {
     expect(await run('-r', 'a.o', 'b.o', '-o', 'ab.o')).toBe('-nostdinc -isystem /s/usr/include -no-pie -nostdlib -r a.o b.o -o ab.o');
     expect(await run('-o', 'prog', 'a.o', '-lm')).toBe('-nostdinc -isystem /s/usr/include shared-before /s/usr/lib/crt1.o -o prog a.o -lm shared-after /s/usr/lib/crtn.o');
     expect(await run('-static', '-o', 'prog', 'a.o')).toBe('-nostdinc -isystem /s/usr/include static-before /s/usr/lib/crt1.o -L/s/usr/lib -static -o prog a.o static-after /s/usr/lib/crtn.o');
+    // The users' cc in a bundle's host/bin: no shared recipe, so a program link is static; a compile is still only a compile.
+    await fs.writeFile(cc, ccWrapperScript({ static: recipe('static') }, undefined, 'users'), { mode: 0o755 });
+    expect(await run('-c', 'a.c', '-o', 'a.o')).toBe('-nostdinc -isystem /s/usr/include -c a.c -o a.o');
+    expect(await run('-o', 'prog', 'a.c')).toBe('-nostdinc -isystem /s/usr/include static-before /s/usr/lib/crt1.o -o prog a.c static-after /s/usr/lib/crtn.o');
     await fs.rm(dir, { recursive: true, force: true });
   });
 });
