@@ -227,7 +227,7 @@ function readFabric(f: Fields): ScenarioDefinition['fabric'] {
 export function parseScenarioDefinition(file: string, text: string, dir: string, builtin: boolean): ScenarioDefinition {
   const shown = displayPath(file);
   const doc = parseText(shown, text);
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new LabError(`${shown}: must hold one object (name, bug, title, variants, probe, judge…); it holds ${doc === null || doc === undefined ? 'nothing' : Array.isArray(doc) ? 'a list' : `a ${typeof doc}`}`, { fix: `see the README's "A scenario of your own" for an example of ${path.basename(shown)}` });
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new LabError(`${shown}: must hold one object (name, bug, title, variants, probe, judge…); it holds ${doc === null || doc === undefined ? 'nothing' : Array.isArray(doc) ? 'a list' : `a ${typeof doc}`}`, { fix: `see docs/scenarios.md ("A scenario of your own") for an example of ${path.basename(shown)}` });
   const f = new Fields(shown, doc);
   f.only(['name', 'bug', 'title', 'variants', 'defaults', 'fabric', 'probe', 'judge', 'key', 'sweep']);
   const name = f.string('name', NAME);

@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listTree, makeCell, packCli, removeCells, type Cell } from './repro-fixture.ts';
 
-/** What run.sh may use besides QEMU (the README's list); the digest tools are added per test. */
+/** What run.sh may use besides QEMU (docs/packs.md lists them); the digest tools are added per test. */
 const TOOLS = ['sh', 'awk', 'sed', 'grep', 'tr', 'cat', 'mkdir', 'mkfifo', 'sleep', 'rm', 'dirname'];
 
 let cell: Cell;
