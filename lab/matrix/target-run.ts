@@ -17,6 +17,7 @@ import { describeError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
 import type { SweepRequest } from './plan.ts';
 import { type CellAttempt, type MatrixCellResult, type MatrixSweepResult, type MatrixTargetResult } from '../model/matrix-result.ts';
+import { GuestSession, retryOnFreshBoot } from '../fabric/session.ts';
 
 export interface TargetRunOptions {
   target: Target;
@@ -64,7 +65,7 @@ function attemptError(r: ScenarioResult): string | undefined {
 export class TargetRun {
   readonly info: MatrixTargetResult;
   private bundle: Bundle | undefined;
-  private guest: Guest | undefined;
+  private session: GuestSession | undefined;
   private unusable: string | undefined;
 
   private readonly seams: TargetRunSeams;
@@ -104,6 +105,7 @@ export class TargetRun {
         ...(this.o.scenarioProbes?.length ? { scenarioProbes: this.o.scenarioProbes } : {}),
       });
       Object.assign(this.info, { bundleDir: this.bundle.dir, bundleKey: this.bundle.manifest.key, buildSeconds: (Date.now() - started) / 1000 });
+      this.session = new GuestSession({ bundleDir: this.bundle.dir, dirs: this.o.dirs, runDir: this.o.outDir, start: this.seams.startGuest });
       return undefined;
     } catch (err) {
       return this.fail('build-failed', `build failed: ${describeError(err)}`, (Date.now() - started) / 1000);
@@ -118,17 +120,16 @@ export class TargetRun {
   }
 
   private async ensureGuest(progress: (line: string) => void): Promise<Guest> {
-    if (this.guest?.vm.running) return this.guest;
-    this.info.boots++;
-    progress(`booting (boot ${this.info.boots})`);
-    this.guest = await this.seams.startGuest(this.bundle!.dir, { dirs: this.o.dirs, logDir: path.join(this.o.outDir, `boot-${this.info.boots}`) });
-    return this.guest;
+    try {
+      return await this.session!.guest(progress);
+    } finally {
+      this.info.boots = this.session!.boots;
+    }
   }
 
   /** Stops the guest, if any; the next cell boots a fresh one. */
   async stop(): Promise<void> {
-    await this.guest?.stop().catch(() => undefined);
-    this.guest = undefined;
+    await this.session?.stop();
   }
 
   /** One try: boot if needed, run the scenario on the shared guest. A boot failure is an ERROR attempt. */
@@ -138,11 +139,10 @@ export class TargetRun {
     try {
       guest = await this.ensureGuest(progress);
     } catch (err) {
-      const bootDir = path.join(this.o.outDir, `boot-${this.info.boots}`);
+      const bootDir = this.session!.bootDir;
       return { attempt: { verdict: 'ERROR', error: `boot failed: ${describeError(err)}`, evidenceDir: bootDir, durationMs: Date.now() - started }, consoleLog: path.join(bootDir, 'console.log') };
     }
     const result = await this.seams.runScenario({ scenario, bundleDir: this.bundle!.dir, repeat: this.o.repeat, params: this.o.params, dirs: this.o.dirs, outDir, guest, progress, scenarioProbes: this.bundle!.scenarioProbes });
-    if (!guest.vm.running) await this.stop();
     const error = attemptError(result);
     return {
       attempt: { verdict: result.verdict, ...(error ? { error } : {}), ...stallCount(result), evidenceDir: outDir, durationMs: result.durationMs },
@@ -187,15 +187,12 @@ export class TargetRun {
       return { ...base, status, ...(status === 'ran' ? { verdict: 'ERROR' as const } : {}), asExpected: false, summary: firstLine(this.unusable), durationMs: 0 };
     }
     const dir = path.join(this.o.outDir, scenario.name);
-    const first = await this.attempt(scenario, dir, progress);
-    let last = first;
-    let retried: string | undefined;
-    if (first.attempt.verdict === 'ERROR') {
-      retried = `the first attempt ended in ERROR (${firstLine(first.attempt.error ?? first.result?.variants.map((v) => v.symptom).join('; ') ?? 'no detail')}); retried once on a fresh boot`;
-      progress(`ERROR; ${retried}`);
-      await this.stop();
-      last = await this.attempt(scenario, `${dir}.retry`, progress);
-    }
+    const { first, last, retried } = await retryOnFreshBoot(
+      this.session!,
+      (n) => this.attempt(scenario, n === 1 ? dir : `${dir}.retry`, progress),
+      (a) => (a.attempt.verdict === 'ERROR' ? `the first attempt ended in ERROR (${firstLine(a.attempt.error ?? a.result?.variants.map((v) => v.symptom).join('; ') ?? 'no detail')}); retried once on a fresh boot` : undefined),
+      (why) => progress(`ERROR; ${why}`),
+    );
     return this.cellResult(this.singleVariantExpectation(base, last.result), last, retried ? [first.attempt, last.attempt] : [first.attempt], retried);
   }
 
@@ -254,7 +251,6 @@ export class TargetRun {
     try {
       const guest = await this.ensureGuest(progress);
       const s = await runSweep({ scenario, bundleDir: this.bundle!.dir, axis: req.axis, range: req.range, params: this.o.params, dirs: this.o.dirs, outDir, progress, guest, scenarioProbes: this.bundle!.scenarioProbes });
-      if (!guest.vm.running) await this.stop();
       const svg = await writeSweepPlot(outDir, s);
       return {
         ...base,

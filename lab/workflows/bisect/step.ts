@@ -3,8 +3,9 @@ import path from 'node:path';
 import { buildProbes, type ProbeSet } from '../../bundle/probes.ts';
 import { TOOLCHAINS, toolchainVersion } from '../../bundle/toolchain.ts';
 import { buildUclibcNg, uclibcNgSharedRecipe, type UclibcNgBuild } from '../../bundle/uclibc-ng.ts';
-import { buildFabric, type Fabric } from '../../fabric/fabric.ts';
-import { startGuest, type Guest } from '../../guest/guest.ts';
+import type { Fabric } from '../../fabric/fabric.ts';
+import { GuestSession, retryOnFreshBoot } from '../../fabric/session.ts';
+import type { Guest } from '../../guest/guest.ts';
 import { uploadTree } from '../../guest/upload-tree.ts';
 import type { BundleManifest } from '../../model/manifest.ts';
 import type { Target } from '../../model/target.ts';
@@ -61,9 +62,7 @@ export interface StepRecord {
  * and one more try; a step never leaves its files behind for the next.
  */
 export class BisectGuest implements AsyncDisposable {
-  private guest: Guest | undefined;
-  private fabric: Fabric | undefined;
-  boots = 0;
+  private readonly session: GuestSession;
 
   constructor(
     private readonly o: {
@@ -79,17 +78,18 @@ export class BisectGuest implements AsyncDisposable {
       repeat: number;
       progress: (line: string) => void;
     },
-  ) {}
+  ) {
+    this.session = new GuestSession({ bundleDir: o.bundleDir, dirs: o.dirs, runDir: o.outDir, progress: (line) => o.progress(`${o.manifest.target}: ${line}`) });
+  }
 
-  private async boot(): Promise<Guest> {
-    if (this.guest?.vm.running) return this.guest;
-    await this.stop();
-    this.boots++;
-    this.o.progress(`booting ${this.o.manifest.target} (boot ${this.boots})`);
-    const guest = await startGuest(this.o.bundleDir, { dirs: this.o.dirs, logDir: path.join(this.o.outDir, `boot-${this.boots}`) });
-    this.guest = guest;
-    this.fabric = await buildFabric(guest, this.o.scenario.fabric({ ...this.o.scenario.defaults, ...this.o.params }));
-    return guest;
+  /** Boots so far (a step's ERROR costs one). */
+  get boots(): number {
+    return this.session.boots;
+  }
+
+  /** The guest with the scenario's fabric (the interfaces every step reads), booted once and again only when lost. */
+  private async boot(): Promise<{ guest: Guest; fabric: Fabric }> {
+    return this.session.withFabric(this.o.scenario.fabric({ ...this.o.scenario.defaults, ...this.o.params }));
   }
 
   /** Builds the commit's uClibc-ng and probes (cached), then runs the scenario on it. */
@@ -116,21 +116,23 @@ export class BisectGuest implements AsyncDisposable {
     const buildMs = Date.now() - t0;
     const builtNow = !(built.libc.hit && built.probes.hit && built.shared.hit);
     const t1 = Date.now();
-    let run = await this.run(built, variant, evidenceDir, 'a');
-    let reboots = 0;
-    let retryReason: string | undefined;
-    if (run.errors > 0) {
-      retryReason = run.symptoms.find((s) => s.startsWith('ERROR')) ?? 'ERROR';
-      // Judge again on a fresh guest: an ERROR is the lab's, not the revision's, until it repeats.
-      this.o.progress(`${short}: ${retryReason}; fresh boot and one more try`);
-      await this.stop();
-      reboots = 1;
-      const again = await this.run(built, variant, evidenceDir, 'b');
+    // Judge again on a fresh guest: an ERROR is the lab's, not the revision's, until it repeats.
+    const tries = await retryOnFreshBoot(
+      this.session,
+      (n) => this.run(built, variant, evidenceDir, n === 1 ? 'a' : 'b'),
+      (r) => (r.errors > 0 ? (r.symptoms.find((s) => s.startsWith('ERROR')) ?? 'ERROR') : undefined),
+      (why) => this.o.progress(`${short}: ${why}; fresh boot and one more try`),
+    );
+    const retryReason = tries.retried;
+    const reboots = retryReason ? 1 : 0;
+    let run = tries.last;
+    if (retryReason) {
       // The first try's judged repeats stay: a symptom it saw is proof, whatever the second try shows.
-      const judged = run.outcomes.map((o, i) => ({ o, s: run.symptoms[i]! })).filter((x) => x.o !== 'ERROR');
-      run = { outcomes: [...judged.map((x) => x.o), ...again.outcomes], symptoms: [...judged.map((x) => x.s), ...again.symptoms], errors: again.errors };
+      const first = tries.first;
+      const judged = first.outcomes.map((o, i) => ({ o, s: first.symptoms[i]! })).filter((x) => x.o !== 'ERROR');
+      run = { outcomes: [...judged.map((x) => x.o), ...run.outcomes], symptoms: [...judged.map((x) => x.s), ...run.symptoms], errors: run.errors };
       // A guest that gave an ERROR twice is not trusted with the next step.
-      if (again.errors > 0) await this.stop();
+      if (tries.last.errors > 0) this.session.markBroken('a step gave an ERROR on a fresh boot too');
     }
     const observation: Observation = {
       built: true,
@@ -165,11 +167,11 @@ export class BisectGuest implements AsyncDisposable {
       shared: { probeDir: sharedProbeDir(variant), libDir: libcLibDir(variant), imagePrograms: false },
     };
     try {
-      const guest = await this.boot();
+      const { guest, fabric } = await this.boot();
       try {
         await this.upload(guest, b, variant, evidenceDir);
         for (let r = 1; r <= this.o.repeat; r++) {
-          const res = await this.o.scenario.repeat({ guest, manifest: this.o.manifest, params: { ...this.o.scenario.defaults, ...this.o.params }, variants: [plan], evidenceDir: path.join(evidenceDir, attempt), repeat: r, fabric: this.fabric!.report });
+          const res = await this.o.scenario.repeat({ guest, manifest: this.o.manifest, params: { ...this.o.scenario.defaults, ...this.o.params }, variants: [plan], evidenceDir: path.join(evidenceDir, attempt), repeat: r, fabric: fabric.report });
           const v = res.runs[0];
           outcomes.push(v?.outcome ?? 'ERROR');
           symptoms.push(v?.symptom ?? 'no result');
@@ -177,7 +179,7 @@ export class BisectGuest implements AsyncDisposable {
       } finally {
         // The next step must find none of this one's files (a failed removal is a lab failure: that guest is not reused).
         const rm = guest.vm.running ? await guest.exec(['rm', '-rf', path.posix.dirname(libcLibDir(variant)), staticProbeDir(variant)]).catch(() => undefined) : undefined;
-        if (rm?.exitCode !== 0) await this.stop();
+        if (rm?.exitCode !== 0) this.session.markBroken("the step's files could not be removed");
       }
     } catch (err) {
       while (outcomes.length < this.o.repeat) {
@@ -203,11 +205,7 @@ export class BisectGuest implements AsyncDisposable {
   }
 
   async stop(): Promise<void> {
-    const { guest, fabric } = this;
-    this.guest = undefined;
-    this.fabric = undefined;
-    if (fabric && guest?.vm.running) await fabric.teardown().catch(() => undefined);
-    if (guest) await guest.stop().catch(() => undefined);
+    await this.session.stop();
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -1,0 +1,105 @@
+import path from 'node:path';
+import { startGuest, type Guest } from '../guest/guest.ts';
+import type { LabDirs } from '../util/paths.ts';
+import { buildFabric, type Fabric, type FabricSpec } from './fabric.ts';
+
+/**
+ * Where a session's guest is:
+ * - off: no guest (never booted, or stopped);
+ * - booted: a guest that answers, no fabric;
+ * - fabric: a guest with the session's fabric in place;
+ * - broken: the guest stopped on its own, or the lab stopped trusting it (it is stopped on the next boot).
+ */
+export type SessionState = 'off' | 'booted' | 'fabric' | 'broken';
+
+export interface SessionOptions {
+  bundleDir: string;
+  dirs: LabDirs;
+  /** Boot n's console log goes to <runDir>/boot-<n>/. */
+  runDir: string;
+  /** "booting (boot n)" goes here, unless a call names its own progress. */
+  progress?: (line: string) => void;
+  /** What the session boots with (tests give their own). */
+  start?: (bundleDir: string, opts: { dirs: LabDirs; logDir: string }) => Promise<Guest>;
+}
+
+/**
+ * One guest for a run of work (a target's matrix cells, a bisection's steps), with
+ * its state named and changed in one place: the matrix, run, sweep, validate-patch
+ * and bisect boot, keep and replace their guest through this.
+ */
+export class GuestSession implements AsyncDisposable {
+  private current: Guest | undefined;
+  private fabricInPlace: Fabric | undefined;
+  private brokenBecause: string | undefined;
+  /** Boots so far (the next boot's log folder is boot-<boots + 1>). */
+  boots = 0;
+
+  constructor(private readonly o: SessionOptions) {}
+
+  get state(): SessionState {
+    if (this.brokenBecause !== undefined || (this.current && !this.current.vm.running)) return 'broken';
+    if (!this.current) return 'off';
+    return this.fabricInPlace ? 'fabric' : 'booted';
+  }
+
+  /** Why the session is broken, when it is. */
+  get brokenReason(): string | undefined {
+    return this.brokenBecause ?? (this.current && !this.current.vm.running ? 'the guest stopped' : undefined);
+  }
+
+  /** The log folder of the latest boot (or of the next one, before any). */
+  get bootDir(): string {
+    return path.join(this.o.runDir, `boot-${Math.max(1, this.boots)}`);
+  }
+
+  /** A running guest: the current one, or (off, broken) a fresh boot. A boot that fails leaves the session off and throws. */
+  async guest(progress = this.o.progress): Promise<Guest> {
+    if (this.state === 'booted' || this.state === 'fabric') return this.current!;
+    await this.stop();
+    this.boots++;
+    progress?.(`booting (boot ${this.boots})`);
+    this.current = await (this.o.start ?? startGuest)(this.o.bundleDir, { dirs: this.o.dirs, logDir: this.bootDir });
+    return this.current;
+  }
+
+  /** A running guest with `spec`'s fabric, built once per boot. */
+  async withFabric(spec: FabricSpec): Promise<{ guest: Guest; fabric: Fabric }> {
+    const guest = await this.guest();
+    this.fabricInPlace ??= await buildFabric(guest, spec);
+    return { guest, fabric: this.fabricInPlace };
+  }
+
+  /** The lab no longer trusts this guest (a failed cleanup, a repeated ERROR): the next use boots a fresh one. */
+  markBroken(reason: string): void {
+    if (this.current) this.brokenBecause = reason;
+  }
+
+  /** Takes the fabric down (if the guest still runs) and stops the guest: off. Never throws. */
+  async stop(): Promise<void> {
+    const { current, fabricInPlace } = this;
+    this.current = undefined;
+    this.fabricInPlace = undefined;
+    this.brokenBecause = undefined;
+    if (fabricInPlace && current?.vm.running) await fabricInPlace.teardown().catch(() => undefined);
+    if (current) await current.stop().catch(() => undefined);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
+
+/**
+ * The lab's one retry: run `attempt`; if `failed` says the lab could not judge it (an
+ * ERROR), stop the guest and run it once more on a fresh boot. Returns both tries and
+ * the reason for the second, so the caller records that it happened.
+ */
+export async function retryOnFreshBoot<T>(session: GuestSession, attempt: (n: 1 | 2) => Promise<T>, failed: (t: T) => string | undefined, onRetry?: (why: string) => void): Promise<{ first: T; last: T; retried?: string }> {
+  const first = await attempt(1);
+  const why = failed(first);
+  if (why === undefined) return { first, last: first };
+  onRetry?.(why);
+  await session.stop();
+  return { first, last: await attempt(2), retried: why };
+}
