@@ -3,7 +3,8 @@ import path from 'node:path';
 import { readBundleManifest, type BundleManifest } from '../model/manifest.ts';
 import { buildFabric, type Fabric } from '../fabric/fabric.ts';
 import { shellQuote } from '../util/shell-quote.ts';
-import { startGuest, type Guest } from '../guest/guest.ts';
+import type { Guest } from '../guest/guest.ts';
+import { GuestSession } from '../fabric/session.ts';
 import { describeError, LabError } from '../util/errors.ts';
 import { uploadTree } from '../guest/upload-tree.ts';
 import type { ScenarioProbeBuilds } from '../bundle/probes.ts';
@@ -12,7 +13,7 @@ import type { LabDirs } from '../util/paths.ts';
 import { type RepeatResult, type Scenario, type ScenarioContext, type ScenarioParams, type VariantPlan } from './types.ts';
 import { type ScenarioResult, type VariantRun, type VariantSummary } from '../model/scenario-result.ts';
 import { aggregate } from './verdict.ts';
-import { worstOutcome } from '../model/verdict.ts';
+import { worstOutcome, type Outcome } from '../model/verdict.ts';
 import { planVariants } from './variants.ts';
 import { formatBurst } from '../fabric/usb-plan.ts';
 import { timeoutMultiplier } from '../util/timeouts.ts';
@@ -87,6 +88,12 @@ async function runRepeats(scenario: Scenario, ctx: Omit<ScenarioContext, 'repeat
   return undefined;
 }
 
+/** Each repeat's unpatched (and, when paired, patched) outcome; a variant with no run is an ERROR. */
+function pairedOutcomes(repeats: RepeatResult[], paired: boolean): { unpatched: Outcome; patched?: Outcome }[] {
+  const outcomeOf = (r: RepeatResult, role: 'unpatched' | 'patched') => r.runs.find((x) => x.role === role)?.outcome ?? 'ERROR';
+  return repeats.map((r) => ({ unpatched: outcomeOf(r, 'unpatched'), ...(paired ? { patched: outcomeOf(r, 'patched') } : {}) }));
+}
+
 /**
  * Boot → fabric → R repeats of every variant → verdict, with evidence in outDir.
  * Never throws: whatever goes wrong in any phase (the manifest, the variant plan,
@@ -101,6 +108,8 @@ export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
   const repeats: RepeatResult[] = [];
   let manifest: BundleManifest | undefined;
   let variants: VariantPlan[] = [];
+  // A guest of its own when none is lent (reprolab run, validate-patch): stopped however the run ends.
+  await using own = new GuestSession({ bundleDir: opts.bundleDir, dirs: opts.dirs, runDir: opts.outDir });
   let guest = opts.guest;
   let uname: string | undefined;
   let fabric: Fabric | undefined;
@@ -115,7 +124,7 @@ export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
     if (!guest) {
       phase = 'booting';
       say(`booting ${manifest.target}`);
-      guest = await startGuest(opts.bundleDir, { dirs: opts.dirs, logDir: opts.outDir });
+      guest = await own.guest();
     }
     phase = "installing the scenario's probes";
     await installScenarioProbes(opts, probeSets, guest);
@@ -129,15 +138,10 @@ export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
     error = `${phase}: ${describeError(err)}`;
   } finally {
     if (fabric && guest?.vm.running) await fabric.teardown().catch(() => undefined);
-    if (guest && !opts.guest) await guest.stop().catch(() => undefined);
+    await own.stop();
   }
   const runs = repeats.flatMap((r) => r.runs);
-  const outcomeOf = (r: RepeatResult, role: 'unpatched' | 'patched') => r.runs.find((x) => x.role === role)?.outcome;
-  const agg = aggregate(
-    error && repeats.length === 0
-      ? []
-      : repeats.map((r) => ({ unpatched: outcomeOf(r, 'unpatched') ?? 'ERROR', ...(variants.length > 1 ? { patched: outcomeOf(r, 'patched') ?? 'ERROR' } : {}) })),
-  );
+  const agg = aggregate(error && repeats.length === 0 ? [] : pairedOutcomes(repeats, variants.length > 1));
   const result: ScenarioResult = {
     schema: 1,
     scenario: scenario.name,

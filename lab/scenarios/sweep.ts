@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { readBundleManifest } from '../model/manifest.ts';
-import { startGuest, type Guest } from '../guest/guest.ts';
+import type { Guest } from '../guest/guest.ts';
+import { GuestSession } from '../fabric/session.ts';
 import { LabError, UsageError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { runScenario } from './runner.ts';
@@ -111,9 +112,11 @@ export async function runSweep(opts: {
 }): Promise<SweepResult> {
   const manifest = await readBundleManifest(opts.bundleDir);
   await fs.mkdir(opts.outDir, { recursive: true });
-  const guest = opts.guest ?? (await startGuest(opts.bundleDir, { dirs: opts.dirs, logDir: opts.outDir }));
+  // A guest of its own when none is lent: one session, stopped however the sweep ends.
+  await using own = new GuestSession({ bundleDir: opts.bundleDir, dirs: opts.dirs, runDir: opts.outDir, ...(opts.progress ? { progress: opts.progress } : {}) });
+  const guest = opts.guest ?? (await own.guest());
   const points: SweepPoint[] = [];
-  try {
+  {
     for (const value of rangeValues(opts.range)) {
       if (!guest.vm.running) throw new LabError(`the guest stopped during the sweep at ${opts.axis}=${value}`, { logPath: guest.consoleLog });
       const r = await runScenario({
@@ -138,8 +141,6 @@ export async function runSweep(opts: {
       });
       opts.progress?.(`${opts.axis}=${value}: unpatched ${u?.outcome} (${u?.symptom})${p ? `, patched ${p.outcome}` : ''}`);
     }
-  } finally {
-    if (!opts.guest) await guest.stop();
   }
   const result = summarizeSweep(opts.scenario.name, manifest.target, opts.axis, points);
   await fs.writeFile(path.join(opts.outDir, 'sweep.json'), `${JSON.stringify(result, null, 2)}\n`);
