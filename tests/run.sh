@@ -10,6 +10,8 @@ npx tsc --noEmit
 npm run -s lint:deps
 # No function in lab/ over 80 lines (issue 25): names each offender.
 node --import tsx tests/lint/function-length.ts
+# Unit tests mirror lab/: tests/unit/<folder>/ for the code in lab/<folder>/.
+node --import tsx tests/lint/unit-mirror.ts
 if [ $# -gt 0 ]; then
   # A filter (a file, -t NAME) runs as given, once.
   exec npx vitest run "$@"

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 
 export const MAX_LINES = 80;
@@ -52,7 +53,8 @@ function tsFiles(dir: string): string[] {
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// Run as a script (also through a symlinked checkout, whose URL Node builds from the real path).
+if (process.argv[1] && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href) {
   const offenders = tsFiles('lab').flatMap((f) => longFunctions(f, fs.readFileSync(f, 'utf8')));
   for (const o of offenders) console.error(`${o.file}:${o.line} ${o.name} is ${o.lines} lines (at most ${MAX_LINES}): split it`);
   if (offenders.length) process.exit(1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyFragment, parseFragment, readConfig, verifyFragment } from '../../lab/bundle/config-fragment.ts';
+import { applyFragment, parseFragment, readConfig, verifyFragment } from '../../../lab/bundle/config-fragment.ts';
 
 describe('config fragments', () => {
   it('parses settings and unsets, skipping comments', () => {

@@ -2,14 +2,14 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import type { CountsJudge } from '../../lab/catalog/scenario-defs.ts';
-import type { NetTruth } from '../../lab/fabric/truth.ts';
-import type { ProbeResult } from '../../lab/model/scenario-result.ts';
-import { judgeCounts, netCounts } from '../../lab/scenarios/counts-judge.ts';
-import { judgeGetifaddrs } from '../../lab/scenarios/defs/getifaddrs.ts';
-import { judgeAgainstEither } from '../../lab/scenarios/truth-run.ts';
-import { repoRoot } from '../../lab/util/paths.ts';
-import { errnoName } from '../../lab/scenarios/result-line.ts';
+import type { CountsJudge } from '../../../lab/catalog/scenario-defs.ts';
+import type { NetTruth } from '../../../lab/fabric/truth.ts';
+import type { ProbeResult } from '../../../lab/model/scenario-result.ts';
+import { judgeCounts, netCounts } from '../../../lab/scenarios/counts-judge.ts';
+import { judgeGetifaddrs } from '../../../lab/scenarios/defs/getifaddrs.ts';
+import { judgeAgainstEither } from '../../../lab/scenarios/truth-run.ts';
+import { repoRoot } from '../../../lab/util/paths.ts';
+import { errnoName } from '../../../lab/scenarios/result-line.ts';
 
 /*
  * A repro pack judges with images/repro/judge.awk, the lab with TypeScript: the same

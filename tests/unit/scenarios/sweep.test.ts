@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseBurst } from '../../lab/fabric/usb-plan.ts';
-import { sweepSvg } from '../../lab/report/sweep-plot.ts';
-import { paramsAt, parseRange, rangeValues, summarizeSweep, thresholdText, type SweepPoint } from '../../lab/scenarios/sweep.ts';
-import { type ScenarioResult } from '../../lab/model/scenario-result.ts';
-import { findingOf } from '../../lab/workflows/validate-patch.ts';
+import { parseBurst } from '../../../lab/fabric/usb-plan.ts';
+import { sweepSvg } from '../../../lab/report/sweep-plot.ts';
+import { paramsAt, parseRange, rangeValues, summarizeSweep, thresholdText, type SweepPoint } from '../../../lab/scenarios/sweep.ts';
+import { type ScenarioResult } from '../../../lab/model/scenario-result.ts';
+import { findingOf } from '../../../lab/workflows/validate-patch.ts';
 
 const point = (value: number, unpatched: SweepPoint['unpatched'], patched: SweepPoint['patched'] = 'PASS', key = {}): SweepPoint => ({
   value,

@@ -1,11 +1,11 @@
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { QmpClient } from '../../lab/qemu/qmp.ts';
-import { classifyConsoleLine } from '../../lab/qemu/console.ts';
-import { commandLine } from '../../lab/guest/ssh.ts';
-import { shellQuote } from '../../lab/util/shell-quote.ts';
-import { fakeQemu, tempDirs } from '../helpers.ts';
+import { QmpClient } from '../../../lab/qemu/qmp.ts';
+import { classifyConsoleLine } from '../../../lab/qemu/console.ts';
+import { commandLine } from '../../../lab/guest/ssh.ts';
+import { shellQuote } from '../../../lab/util/shell-quote.ts';
+import { fakeQemu, tempDirs } from '../../helpers.ts';
 
 describe('QMP client', () => {
   it('negotiates, runs commands and reports QMP errors by class', async () => {
@@ -102,7 +102,7 @@ describe('guest command quoting', () => {
 
 describe('SSH connect to a port that drops connections', () => {
   it('gives up with a clear error after its timeout, with no stray errors', async () => {
-    const { SshSession } = await import('../../lab/guest/ssh.ts');
+    const { SshSession } = await import('../../../lab/guest/ssh.ts');
     const server = net.createServer((c) => c.destroy()); // like QEMU's hostfwd before dropbear listens
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as net.AddressInfo).port;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { scenarioByName } from '../../lab/scenarios/registry.ts';
-import { guestScript } from '../../lab/workflows/repro/guest-script.ts';
-import { notPackable } from '../../lab/scenarios/portable.ts';
+import { scenarioByName } from '../../../lab/scenarios/registry.ts';
+import { guestScript } from '../../../lab/workflows/repro/guest-script.ts';
+import { notPackable } from '../../../lab/scenarios/portable.ts';
 
 /** guest.sh goes into the guest through a serial console in canonical mode: what that transport demands of it. */
 describe('a repro pack guest script', () => {

@@ -1,14 +1,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runUsbBurst } from '../../lab/fabric/usb-burst.ts';
-import { parseBurst } from '../../lab/fabric/usb-plan.ts';
-import type { Guest } from '../../lab/guest/guest.ts';
-import type { ExecResult } from '../../lab/guest/ssh.ts';
-import { QmpClient } from '../../lab/qemu/qmp.ts';
-import { ConsoleStream } from '../../lab/qemu/console-stream.ts';
-import { setTimeoutMultiplier } from '../../lab/util/timeouts.ts';
-import { fakeQemu, tempDirs } from '../helpers.ts';
+import { runUsbBurst } from '../../../lab/fabric/usb-burst.ts';
+import { parseBurst } from '../../../lab/fabric/usb-plan.ts';
+import type { Guest } from '../../../lab/guest/guest.ts';
+import type { ExecResult } from '../../../lab/guest/ssh.ts';
+import { QmpClient } from '../../../lab/qemu/qmp.ts';
+import { ConsoleStream } from '../../../lab/qemu/console-stream.ts';
+import { setTimeoutMultiplier } from '../../../lab/util/timeouts.ts';
+import { fakeQemu, tempDirs } from '../../helpers.ts';
 
 /*
  * runUsbBurst against a fake QEMU (a real QMP client over a unix socket to a

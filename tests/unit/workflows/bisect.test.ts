@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { bisectList, classify, confidence, type Observation } from '../../lab/workflows/bisect/search.ts';
-import { lowerBound95 } from '../../lab/util/binomial.ts';
-import { walkHistory, type History } from '../../lab/workflows/bisect/walk.ts';
-import { versionFromRulesMak } from '../../lab/bundle/uclibc-ng.ts';
-import { isRevisionsOwnFailure } from '../../lab/workflows/bisect/step.ts';
-import { LabError } from '../../lab/util/errors.ts';
+import { bisectList, classify, confidence, type Observation } from '../../../lab/workflows/bisect/search.ts';
+import { lowerBound95 } from '../../../lab/util/binomial.ts';
+import { walkHistory, type History } from '../../../lab/workflows/bisect/walk.ts';
+import { versionFromRulesMak } from '../../../lab/bundle/uclibc-ng.ts';
+import { isRevisionsOwnFailure } from '../../../lab/workflows/bisect/step.ts';
+import { LabError } from '../../../lab/util/errors.ts';
 
 const R = 3;
 const symptom = (k = R): Observation => ({ built: true, repeats: R, symptom: k, errors: 0, detail: `symptom ${k}/${R}` });

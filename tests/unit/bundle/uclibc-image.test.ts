@@ -3,13 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { readElf } from '../../lab/formats/elf.ts';
-import { auditUclibcImage } from '../../lab/bundle/libc-audit.ts';
-import { ccWrapperScript } from '../../lab/bundle/cc-wrapper.ts';
-import { lastWins, replaceSettings } from '../../lab/bundle/config-fragment.ts';
-import { dscFiles } from '../../lab/sources/debian-source.ts';
-import { judgeUdhcpc6 } from '../../lab/scenarios/defs/getifaddrs.ts';
-import type { NetTruth } from '../../lab/fabric/truth.ts';
+import { readElf } from '../../../lab/formats/elf.ts';
+import { auditUclibcImage } from '../../../lab/bundle/libc-audit.ts';
+import { ccWrapperScript } from '../../../lab/bundle/cc-wrapper.ts';
+import { lastWins, replaceSettings } from '../../../lab/bundle/config-fragment.ts';
+import { dscFiles } from '../../../lab/sources/debian-source.ts';
+import { judgeUdhcpc6 } from '../../../lab/scenarios/defs/getifaddrs.ts';
+import type { NetTruth } from '../../../lab/fabric/truth.ts';
 
 /** A minimal 32-bit ELF: one PT_LOAD over the file, optional PT_INTERP, optional PT_DYNAMIC with DT_NEEDED entries. */
 function elf32(opts: { big?: boolean; interp?: string; needed?: string[]; body?: string }): Buffer {

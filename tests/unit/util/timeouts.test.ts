@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseMultiplier, setTimeoutMultiplier, timeout, TIMEOUTS } from '../../lab/util/timeouts.ts';
-import { buildProgram } from '../../lab/cli/main.ts';
+import { parseMultiplier, setTimeoutMultiplier, timeout, TIMEOUTS } from '../../../lab/util/timeouts.ts';
+import { buildProgram } from '../../../lab/cli/main.ts';
 
 describe('one timeout table with a multiplier', () => {
   it('scales every bound together and refuses nonsense', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadTargets, parseTarget, selectTargets } from '../../lab/catalog/targets.ts';
-import { LabError } from '../../lab/util/errors.ts';
+import { loadTargets, parseTarget, selectTargets } from '../../../lab/catalog/targets.ts';
+import { LabError } from '../../../lab/util/errors.ts';
 
 const good = {
   name: 'arm-x',

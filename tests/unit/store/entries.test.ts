@@ -1,10 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { storeEntry } from '../../lab/store/store.ts';
-import { Planner, pending } from '../../lab/store/plan.ts';
-import { cacheKey, sha256Tree } from '../../lab/util/digest.ts';
-import { tempDirs } from '../helpers.ts';
+import { storeEntry } from '../../../lab/store/store.ts';
+import { Planner, pending } from '../../../lab/store/plan.ts';
+import { cacheKey, sha256Tree } from '../../../lab/util/digest.ts';
+import { tempDirs } from '../../helpers.ts';
 
 describe('cache keys', () => {
   it('do not depend on object key order', () => {

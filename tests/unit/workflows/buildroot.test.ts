@@ -1,10 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readCpio, writeCpio, type CpioEntry } from '../../lab/formats/cpio.ts';
-import { inspectBuildrootOutput } from '../../lab/workflows/buildroot/inspect.ts';
-import { parseKconfig } from '../../lab/workflows/buildroot/kconfig.ts';
-import { tempDirs } from '../helpers.ts';
+import { readCpio, writeCpio, type CpioEntry } from '../../../lab/formats/cpio.ts';
+import { inspectBuildrootOutput } from '../../../lab/workflows/buildroot/inspect.ts';
+import { parseKconfig } from '../../../lab/workflows/buildroot/kconfig.ts';
+import { tempDirs } from '../../helpers.ts';
 
 const TUPLE = 'arm-buildroot-linux-uclibcgnueabi';
 

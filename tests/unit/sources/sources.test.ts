@@ -3,13 +3,13 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { candidateUrls, mirrorList, type DownloadProgress } from '../../lab/sources/download.ts';
-import { overrideEnvName, resolveSource, type SourceOptions } from '../../lab/sources/resolve.ts';
-import type { ArchiveSource, DebianFileSource } from '../../lab/catalog/source-spec.ts';
-import { sha256, sha256Tree } from '../../lab/util/digest.ts';
-import { LabError, MissingSourceError, UsageError } from '../../lab/util/errors.ts';
-import type { LabDirs } from '../../lab/util/paths.ts';
-import { tempDirs } from '../helpers.ts';
+import { candidateUrls, mirrorList, type DownloadProgress } from '../../../lab/sources/download.ts';
+import { overrideEnvName, resolveSource, type SourceOptions } from '../../../lab/sources/resolve.ts';
+import type { ArchiveSource, DebianFileSource } from '../../../lab/catalog/source-spec.ts';
+import { sha256, sha256Tree } from '../../../lab/util/digest.ts';
+import { LabError, MissingSourceError, UsageError } from '../../../lab/util/errors.ts';
+import type { LabDirs } from '../../../lab/util/paths.ts';
+import { tempDirs } from '../../helpers.ts';
 
 const content = 'pretend this is a tarball';
 const spec: ArchiveSource = {
@@ -101,8 +101,8 @@ describe('source resolution', () => {
 
 describe('target availability', () => {
   it('reports a 3.10 target as unavailable with the archive to provide, without building anything', async () => {
-    const { loadTargets } = await import('../../lab/catalog/targets.ts');
-    const { targetAvailability } = await import('../../lab/sources/availability.ts');
+    const { loadTargets } = await import('../../../lab/catalog/targets.ts');
+    const { targetAvailability } = await import('../../../lab/sources/availability.ts');
     const { dirs } = await tempDirs();
     const target = (await loadTargets()).find((t) => t.name === 'mips-malta-3.10-uclibc')!;
     const a = await targetAvailability(target, { dirs, env: {}, download: false });
@@ -117,8 +117,8 @@ describe('target availability', () => {
 
 describe('missing is not the same as wrong', () => {
   async function malta(dirs: LabDirs, opts: Partial<SourceOptions> = {}) {
-    const { loadTargets } = await import('../../lab/catalog/targets.ts');
-    const { targetAvailability, skipReason, sourceProblem } = await import('../../lab/sources/availability.ts');
+    const { loadTargets } = await import('../../../lab/catalog/targets.ts');
+    const { targetAvailability, skipReason, sourceProblem } = await import('../../../lab/sources/availability.ts');
     const target = (await loadTargets()).find((t) => t.name === 'mips-malta-3.10-uclibc')!;
     const a = await targetAvailability(target, { dirs, env: {}, download: false, ...opts });
     return { a, skip: skipReason(a), problem: sourceProblem(a) };

@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LabError } from '../../lab/util/errors.ts';
-import { runLogged } from '../../lab/util/run.ts';
-import { tempDirs } from '../helpers.ts';
+import { LabError } from '../../../lab/util/errors.ts';
+import { runLogged } from '../../../lab/util/run.ts';
+import { tempDirs } from '../../helpers.ts';
 
 describe('logged build steps', () => {
   it('keep the output and report the first error, the tail and the log path', async () => {

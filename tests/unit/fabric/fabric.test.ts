@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseSockets } from '../../lab/fabric/guest-ops.ts';
-import { planInterfaces, parseKinds, specLines } from '../../lab/fabric/interfaces.ts';
-import { netTruth, parseFabricLine, parseProcNetCounts } from '../../lab/fabric/truth.ts';
-import { attachedIds, controllerPorts, formatBurst, parseBurst, parseUsbDmesg, planBurst, type BurstStep } from '../../lab/fabric/usb-plan.ts';
+import { parseSockets } from '../../../lab/fabric/guest-ops.ts';
+import { planInterfaces, parseKinds, specLines } from '../../../lab/fabric/interfaces.ts';
+import { netTruth, parseFabricLine, parseProcNetCounts } from '../../../lab/fabric/truth.ts';
+import { attachedIds, controllerPorts, formatBurst, parseBurst, parseUsbDmesg, planBurst, type BurstStep } from '../../../lab/fabric/usb-plan.ts';
 
 describe('interface planning', () => {
   it('makes exactly N links of mixed kinds, counting a veth pair twice', () => {

@@ -1,15 +1,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Target } from '../../lab/model/target.ts';
-import type { Guest } from '../../lab/guest/guest.ts';
-import type { ExecResult } from '../../lab/guest/ssh.ts';
-import { TargetRun, type TargetRunSeams } from '../../lab/matrix/target-run.ts';
-import { runScenario } from '../../lab/scenarios/runner.ts';
-import { type Scenario } from '../../lab/scenarios/types.ts';
-import { type ScenarioResult } from '../../lab/model/scenario-result.ts';
-import { type Verdict } from '../../lab/model/verdict.ts';
-import { sampleManifest, tempDirs } from '../helpers.ts';
+import type { Target } from '../../../lab/model/target.ts';
+import type { Guest } from '../../../lab/guest/guest.ts';
+import type { ExecResult } from '../../../lab/guest/ssh.ts';
+import { TargetRun, type TargetRunSeams } from '../../../lab/matrix/target-run.ts';
+import { runScenario } from '../../../lab/scenarios/runner.ts';
+import { type Scenario } from '../../../lab/scenarios/types.ts';
+import { type ScenarioResult } from '../../../lab/model/scenario-result.ts';
+import { type Verdict } from '../../../lab/model/verdict.ts';
+import { sampleManifest, tempDirs } from '../../helpers.ts';
 
 /*
  * Unit tests of the runner and the per-target matrix logic with a fake guest
@@ -154,7 +154,7 @@ describe('TargetRun: an ERROR is retried once on a fresh boot; a verdict never i
   });
 
   it('a target whose sources are missing is skipped with one short reason and each missing archive listed once', async () => {
-    const { loadTargets } = await import('../../lab/catalog/targets.ts');
+    const { loadTargets } = await import('../../../lab/catalog/targets.ts');
     const { root, dirs } = await tempDirs();
     const target = (await loadTargets()).find((t) => t.name === 'mips-malta-3.10-uclibc')!;
     const run = new TargetRun({ target, dirs, sources: { dirs, env: {}, download: false }, outDir: path.join(root, 'run'), repeat: 1, params: {}, expectations: new Map() });

@@ -2,12 +2,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { tempDirs } from '../helpers.ts';
+import { tempDirs } from '../../helpers.ts';
 
 describe('an interrupted build', () => {
   it('exits 130 on SIGINT and leaves nothing half-written in the store', async () => {
     const { dirs } = await tempDirs();
-    const child = execa('node', ['--import', 'tsx', path.join(import.meta.dirname, '..', 'fixtures', 'slow-build.ts'), dirs.store], { reject: false, buffer: true });
+    const child = execa('node', ['--import', 'tsx', path.join(import.meta.dirname, '..', '..', 'fixtures', 'slow-build.ts'), dirs.store], { reject: false, buffer: true });
     await new Promise<void>((resolve) => {
       child.stdout!.on('data', (d: Buffer) => {
         if (d.toString().includes('BUILDING')) resolve();

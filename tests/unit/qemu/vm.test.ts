@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Vm } from '../../lab/qemu/vm.ts';
-import { repoRoot } from '../../lab/util/paths.ts';
-import { sampleManifest, tempDirs } from '../helpers.ts';
+import { Vm } from '../../../lab/qemu/vm.ts';
+import { repoRoot } from '../../../lab/util/paths.ts';
+import { sampleManifest, tempDirs } from '../../helpers.ts';
 
 /* Vm.start against tests/fixtures/fake-qemu.mjs: a process that fails like QEMU or serves QMP. */
 

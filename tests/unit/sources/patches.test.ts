@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applySeries, describePatch, loadSeries, parsePatchFailures } from '../../lab/sources/patches.ts';
-import { LabError } from '../../lab/util/errors.ts';
-import { tempDirs } from '../helpers.ts';
+import { applySeries, describePatch, loadSeries, parsePatchFailures } from '../../../lab/sources/patches.ts';
+import { LabError } from '../../../lab/util/errors.ts';
+import { tempDirs } from '../../helpers.ts';
 
 const original = ['line 1', 'line 2', 'line 3', 'line 4', 'line 5', ''].join('\n');
 

@@ -3,9 +3,9 @@ import path from 'node:path';
 import type { Command, Option } from 'commander';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildProgram } from '../../lab/cli/main.ts';
-import { repoRoot } from '../../lab/util/paths.ts';
-import { tempDirs } from '../helpers.ts';
+import { buildProgram } from '../../../lab/cli/main.ts';
+import { repoRoot } from '../../../lab/util/paths.ts';
+import { tempDirs } from '../../helpers.ts';
 
 /*
  * Every option of every command that takes a value, given a bad one, must give

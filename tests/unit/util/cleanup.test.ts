@@ -1,13 +1,13 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildFabric } from '../../lab/fabric/fabric.ts';
-import type { Guest } from '../../lab/guest/guest.ts';
-import type { ExecResult } from '../../lab/guest/ssh.ts';
-import { scenarioByName } from '../../lab/scenarios/registry.ts';
-import type { ScenarioContext, VariantPlan } from '../../lab/scenarios/types.ts';
-import { Scope, sleep } from '../../lab/util/lifetime.ts';
-import { describeError } from '../../lab/util/errors.ts';
-import { sampleManifest, tempDirs } from '../helpers.ts';
+import { buildFabric } from '../../../lab/fabric/fabric.ts';
+import type { Guest } from '../../../lab/guest/guest.ts';
+import type { ExecResult } from '../../../lab/guest/ssh.ts';
+import { scenarioByName } from '../../../lab/scenarios/registry.ts';
+import type { ScenarioContext, VariantPlan } from '../../../lab/scenarios/types.ts';
+import { Scope, sleep } from '../../../lab/util/lifetime.ts';
+import { describeError } from '../../../lab/util/errors.ts';
+import { sampleManifest, tempDirs } from '../../helpers.ts';
 
 /*
  * An error in any phase undoes what that phase set up in the guest. A fake guest

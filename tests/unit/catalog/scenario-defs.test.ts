@@ -1,11 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_SCENARIO_DIR, loadScenarioDir, type CountsJudge } from '../../lab/catalog/scenario-defs.ts';
-import { judgeCounts } from '../../lab/scenarios/counts-judge.ts';
-import { scenarioFromDefinition } from '../../lab/scenarios/from-definition.ts';
-import { LabError } from '../../lab/util/errors.ts';
-import { tempDirs } from '../helpers.ts';
+import { BUILTIN_SCENARIO_DIR, loadScenarioDir, type CountsJudge } from '../../../lab/catalog/scenario-defs.ts';
+import { judgeCounts } from '../../../lab/scenarios/counts-judge.ts';
+import { scenarioFromDefinition } from '../../../lab/scenarios/from-definition.ts';
+import { LabError } from '../../../lab/util/errors.ts';
+import { tempDirs } from '../../helpers.ts';
 
 /** A user's scenario folder with a definition (JSON or YAML text) and probe files. */
 async function userDir(def: string, opts: { file?: string; probes?: string[]; name?: string } = {}): Promise<string> {

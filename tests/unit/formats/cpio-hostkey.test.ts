@@ -3,10 +3,10 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { readCpio, writeCpio } from '../../lab/formats/cpio.ts';
-import { repoRoot } from '../../lab/util/paths.ts';
-import { hostKeyFromSeed } from '../../lab/formats/hostkey.ts';
-import { tempDirs } from '../helpers.ts';
+import { readCpio, writeCpio } from '../../../lab/formats/cpio.ts';
+import { repoRoot } from '../../../lab/util/paths.ts';
+import { hostKeyFromSeed } from '../../../lab/formats/hostkey.ts';
+import { tempDirs } from '../../helpers.ts';
 
 describe('initramfs cpio writer', () => {
   it('writes an archive GNU cpio lists and extracts, device nodes included', async () => {
