@@ -333,7 +333,7 @@ async function scenarioProbeSteps(ctx: StepContext, builds: LibcBuild[], toolcha
       out.sets.push(...[...staticSets, ...sharedSets].map((set) => ({ ...set, scenario: sp.scenario })));
     } catch (err) {
       // A user's probe that does not compile is that scenario's ERROR; the image and the other scenarios go on.
-      if (!(err instanceof LabError) || planning()) throw err;
+      if (!(err instanceof LabError) || err.kind !== 'command' || planning()) throw err;
       out.failed.push({ scenario: sp.scenario, message: err.message, ...(err.logPath ? { logPath: err.logPath } : {}) });
     }
   }

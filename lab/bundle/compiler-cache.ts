@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { LabError } from '../util/errors.ts';
+import { ending, runCommand } from '../util/run.ts';
 import type { LabDirs } from '../util/paths.ts';
 import type { Toolchain } from './toolchain.ts';
 
@@ -21,21 +23,40 @@ export interface CompilerCache {
   env: Record<string, string>;
 }
 
+/** ccache must be there and work: a missing one would make every make fail as if the revision did not build. */
+export async function checkCompilerCache(cache: CompilerCache): Promise<void> {
+  if (!cache.makeArgs.some((a) => a.startsWith('CC=ccache '))) return;
+  const r = await runCommand('ccache', ['--show-config'], { env: cache.env });
+  if (r.exitCode !== 0) throw new LabError(`ccache does not run (${ending(r)}): ${r.stderr.trim().split('\n').at(-1) ?? ''}`, { fix: 'reprolab doctor --install (or REPROLAB_CCACHE=0 to build without it)' });
+}
+
 /** `buildRoot` is the build's own scratch folder: paths below it are hashed relative, so builds in different scratch folders share entries. */
 export function compilerCache(dirs: LabDirs, tc: Toolchain, buildRoot: string, env: NodeJS.ProcessEnv = process.env): CompilerCache {
   const cc = `${tc.prefix}gcc`;
   if (env.REPROLAB_CCACHE === '0') return { makeArgs: [`CC=${cc}`], env: {} };
+  const dir = path.join(dirs.cache, 'ccache');
   return {
     makeArgs: [`CC=ccache ${cc}`],
     env: {
-      CCACHE_DIR: path.join(dirs.cache, 'ccache'),
+      CCACHE_DIR: dir,
+      // Only the lab's settings: no user or system ccache.conf, and none of the user's CCACHE_* that
+      // change what a hit returns (a prefix command, ignored headers or options, a remote store).
+      CCACHE_CONFIGPATH: path.join(dir, 'reprolab-ccache.conf'),
+      CCACHE_COMPILERCHECK: 'mtime',
+      CCACHE_PREFIX: '',
+      CCACHE_PREFIX_CPP: '',
+      CCACHE_IGNOREHEADERS: '',
+      CCACHE_IGNOREOPTIONS: '',
+      CCACHE_REMOTE_STORAGE: '',
       CCACHE_BASEDIR: buildRoot,
-      // The scratch folder's name differs per build; with no -g it is not in any output.
+      // The scratch folder's name differs per build; the lab's uClibc-ng config has no -g (DODEBUG off),
+      // so the folder is in no output. A config with DODEBUG would need the directory hashed again.
       CCACHE_NOHASHDIR: '1',
       CCACHE_MAXSIZE: '2G',
       // No preprocessor run: the -MD file lists the headers (a miss costs a plain compile and a store).
       CCACHE_DEPEND: '1',
-      // Generated headers are written just before the compile that reads them; their contents are hashed.
+      // Generated headers are written before the compiles that read them and never during one (uClibc-ng
+      // generates them first); their contents are hashed, only the too-recent-mtime guard is off.
       CCACHE_SLOPPINESS: 'include_file_mtime,include_file_ctime',
     },
   };

@@ -73,10 +73,11 @@ async function buildPrograms(opts: {
         try {
           await runLogged(r.cc, [...r.compile, ...PROBE_CFLAGS, ...include, ...r.linkBefore, file, '-o', path.join(out, name), ...r.linkAfter], { logFile: opts.logFile });
         } catch (err) {
-          if (own || !(err instanceof LabError)) throw err;
+          // Only the compiler's own refusal is the probe's; a signal or a missing compiler stays the lab's.
+          if (own || !(err instanceof LabError) || err.kind !== 'command') throw err;
           // A user's probe: the message names their file, not the compiler's argument list.
           const first = err.firstError;
-          throw new LabError(`${file} does not compile for ${opts.variant} (${opts.linkage})${first ? `: ${first}` : ''}`, { kind: err.kind, ...(first ? { firstError: first } : {}), logPath: opts.logFile, fix: `fix the probe (it is built with ${PROBE_CFLAGS.join(' ')}); the compiler's output is in ${opts.logFile}` });
+          throw new LabError(`${file} does not compile for ${opts.variant} (${opts.linkage})${first ? `: ${first}` : ''}`, { kind: err.kind, ...(err.command ? { command: err.command } : {}), ...(first ? { firstError: first } : {}), logPath: opts.logFile, fix: `fix the probe (it is built with ${PROBE_CFLAGS.join(' ')}); the compiler's output is in ${opts.logFile}` });
         }
       }
     },

@@ -49,14 +49,22 @@ export interface JudgeCapabilities {
   notForUsers?: string;
   /** It sweeps its own parameters (a burst plan), so the sweep axis need not appear in a template. */
   sweepsItself: boolean;
-  /** Why a repro pack (sh and QEMU, no lab) cannot judge it; undefined: it can. */
+  /** Why a repro pack (sh and QEMU, no lab) cannot judge it; undefined: it can, with `packRule`. */
   notInPack?: string;
+  /** How a pack judges it: judge.awk's RULE and the README's sentence of what PASS means. */
+  packRule?: { awk: 'getifaddrs'; judged: string };
   /** The lab failures it may raise besides the usual ones (util/errors.ts kinds): counted per target. */
   raises: ('usb-stall')[];
 }
 
 export const JUDGE_CAPABILITIES: Record<CodeJudge, JudgeCapabilities> = {
-  getifaddrs: { needsProbe: true, needsHostQmp: false, sweepsItself: false, raises: [] },
+  getifaddrs: {
+    needsProbe: true,
+    needsHostQmp: false,
+    sweepsItself: false,
+    packRule: { awk: 'getifaddrs', judged: "every link has an entry and every IPv4/IPv6 address the kernel lists (the lab's own netlink dump, read before and after the probe) was returned" },
+    raises: [],
+  },
   uevent: {
     needsProbe: false,
     needsHostQmp: true,

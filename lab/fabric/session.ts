@@ -8,7 +8,9 @@ import { buildFabric, type Fabric, type FabricSpec } from './fabric.ts';
  * - off: no guest (never booted, or stopped);
  * - booted: a guest that answers, no fabric;
  * - fabric: a guest with the session's fabric in place;
- * - broken: the guest stopped on its own, or the lab stopped trusting it (it is stopped on the next boot).
+ * - broken: the guest's VM stopped on its own (the next use stops what is left and boots afresh).
+ * A guest the lab stops trusting (a failed cleanup, a repeated ERROR, a fabric that failed) is retired:
+ * stopped at once, so the session is off.
  */
 export type SessionState = 'off' | 'booted' | 'fabric' | 'broken';
 
@@ -31,22 +33,17 @@ export interface SessionOptions {
 export class GuestSession implements AsyncDisposable {
   private current: Guest | undefined;
   private fabricInPlace: Fabric | undefined;
-  private brokenBecause: string | undefined;
   /** Boots so far (the next boot's log folder is boot-<boots + 1>). */
   boots = 0;
 
   constructor(private readonly o: SessionOptions) {}
 
   get state(): SessionState {
-    if (this.brokenBecause !== undefined || (this.current && !this.current.vm.running)) return 'broken';
+    if (this.current && !this.current.vm.running) return 'broken';
     if (!this.current) return 'off';
     return this.fabricInPlace ? 'fabric' : 'booted';
   }
 
-  /** Why the session is broken, when it is. */
-  get brokenReason(): string | undefined {
-    return this.brokenBecause ?? (this.current && !this.current.vm.running ? 'the guest stopped' : undefined);
-  }
 
   /** The log folder of the latest boot (or of the next one, before any). */
   get bootDir(): string {
@@ -63,24 +60,33 @@ export class GuestSession implements AsyncDisposable {
     return this.current;
   }
 
-  /** A running guest with `spec`'s fabric, built once per boot. */
+  /** A running guest with `spec`'s fabric, built once per boot; a fabric that fails leaves no guest behind it. */
   async withFabric(spec: FabricSpec): Promise<{ guest: Guest; fabric: Fabric }> {
     const guest = await this.guest();
-    this.fabricInPlace ??= await buildFabric(guest, spec);
+    try {
+      this.fabricInPlace ??= await buildFabric(guest, spec);
+    } catch (err) {
+      await this.retire('its fabric could not be built');
+      throw err;
+    }
     return { guest, fabric: this.fabricInPlace };
   }
 
-  /** The lab no longer trusts this guest (a failed cleanup, a repeated ERROR): the next use boots a fresh one. */
-  markBroken(reason: string): void {
-    if (this.current) this.brokenBecause = reason;
+  /** The lab no longer trusts this guest (a failed cleanup, a repeated ERROR): stopped now, a fresh boot on next use. */
+  async retire(reason: string): Promise<void> {
+    if (!this.current) return;
+    this.lastRetired = reason;
+    await this.stop();
   }
+
+  /** Why the last guest was retired, if one was. */
+  lastRetired: string | undefined;
 
   /** Takes the fabric down (if the guest still runs) and stops the guest: off. Never throws. */
   async stop(): Promise<void> {
     const { current, fabricInPlace } = this;
     this.current = undefined;
     this.fabricInPlace = undefined;
-    this.brokenBecause = undefined;
     if (fabricInPlace && current?.vm.running) await fabricInPlace.teardown().catch(() => undefined);
     if (current) await current.stop().catch(() => undefined);
   }

@@ -2,15 +2,18 @@ import type { UsbStallRate } from '../model/matrix-result.ts';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { USB_STALL } from '../scenarios/defs/uevent.ts';
-import { allScenarios } from '../scenarios/registry.ts';
-import { judgeCapabilities } from '../catalog/scenario-defs.ts';
+import { BUILTIN_SCENARIO_DIR, judgeCapabilities, loadScenarioDir } from '../catalog/scenario-defs.ts';
 import { listRuns } from './runs.ts';
 import { checkMatrixResult, type MatrixResult } from '../model/matrix-result.ts';
 
 
-/** The scenarios whose judge can lose a burst to a stalled USB stack (its capabilities say so), by name. */
+/**
+ * The scenarios whose judge can lose a burst to a stalled USB stack (its capabilities say so), by name.
+ * Built-in ones only: such a judge drives the lab's own listener, which a user's scenario may not name
+ * (notForUsers), and a report or a merge must not fail on a user's broken scenario folder.
+ */
 function burstScenarios(): Set<string> {
-  return new Set(allScenarios().filter((s) => s.definition && judgeCapabilities(s.definition.judge).raises.includes('usb-stall')).map((s) => s.name));
+  return new Set(loadScenarioDir(BUILTIN_SCENARIO_DIR, true).filter((d) => judgeCapabilities(d.judge).raises.includes('usb-stall')).map((d) => d.name));
 }
 
 /** Stall counts per target over these runs (the current one included), targets in first-seen order. */

@@ -5,8 +5,9 @@ import type { Scenario } from './types.ts';
 export function notPackable(s: Scenario): string | undefined {
   const d = s.definition;
   if (!d) return 'it has no definition';
-  const why = judgeCapabilities(d.judge).notInPack;
-  if (why) return why;
+  const can = judgeCapabilities(d.judge);
+  if (can.notInPack) return can.notInPack;
+  if ('code' in d.judge && !can.packRule) return `its judge (${d.judge.code}) has no rule in judge.awk`;
   if (!d.probe) return 'it names no probe';
   return undefined;
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { sha256File } from '../util/digest.ts';
 import { LabError } from '../util/errors.ts';
 import { exists } from '../util/fs.ts';
-import { runCommand } from '../util/run.ts';
+import { ending, runCommand } from '../util/run.ts';
 
 export interface Patch {
   /** Where the patch came from, as shown to the user. */
@@ -54,6 +54,8 @@ export async function applySeries(tree: string, patches: Patch[], what: string):
   for (const p of patches) {
     const args = ['-p1', '--batch', '--forward', '--no-backup-if-mismatch', '-r', '-', '-i', p.file, '-d', tree];
     const dry = await runCommand('patch', ['--dry-run', ...args]);
+    // patch exits 1 when hunks do not apply; 2 ("trouble"), not found or killed is the lab's failure.
+    if (dry.exitCode !== 0 && dry.exitCode !== 1) throw new LabError(`${what}: patch --dry-run of ${path.basename(p.file)} failed (${ending(dry)}): ${dry.stderr.trim().split('\n').slice(-2).join(' | ')}`);
     if (dry.exitCode !== 0) {
       const failures = parsePatchFailures(`${dry.stdout}\n${dry.stderr}`);
       const where = failures.length

@@ -78,7 +78,9 @@ export async function validatePatch(opts: {
           });
     } catch (err) {
       const text = describeError(err);
-      const finding: PatchFinding = !(err instanceof LabError) ? 'ERROR' : err.kind === 'patch' ? 'DOES_NOT_APPLY' : 'DOES_NOT_BUILD';
+      // A patch that does not apply, or a build that ran and failed, is the patch's finding; anything else the lab could not judge.
+      const kind = err instanceof LabError ? err.kind : 'lab';
+      const finding: PatchFinding = kind === 'patch' ? 'DOES_NOT_APPLY' : kind === 'command' || kind === 'config' ? 'DOES_NOT_BUILD' : 'ERROR';
       out.push({ target: target.name, finding, detail: text, results: [] });
       continue;
     }

@@ -132,7 +132,7 @@ export class BisectGuest implements AsyncDisposable {
       const judged = first.outcomes.map((o, i) => ({ o, s: first.symptoms[i]! })).filter((x) => x.o !== 'ERROR');
       run = { outcomes: [...judged.map((x) => x.o), ...run.outcomes], symptoms: [...judged.map((x) => x.s), ...run.symptoms], errors: run.errors };
       // A guest that gave an ERROR twice is not trusted with the next step.
-      if (tries.last.errors > 0) this.session.markBroken('a step gave an ERROR on a fresh boot too');
+      if (tries.last.errors > 0) await this.session.retire('a step gave an ERROR on a fresh boot too');
     }
     const observation: Observation = {
       built: true,
@@ -179,7 +179,7 @@ export class BisectGuest implements AsyncDisposable {
       } finally {
         // The next step must find none of this one's files (a failed removal is a lab failure: that guest is not reused).
         const rm = guest.vm.running ? await guest.exec(['rm', '-rf', path.posix.dirname(libcLibDir(variant)), staticProbeDir(variant)]).catch(() => undefined) : undefined;
-        if (rm?.exitCode !== 0) this.session.markBroken("the step's files could not be removed");
+        if (rm?.exitCode !== 0) await this.session.retire("the step's files could not be removed");
       }
     } catch (err) {
       while (outcomes.length < this.o.repeat) {

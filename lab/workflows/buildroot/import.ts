@@ -160,7 +160,7 @@ async function importBundle(req: ImportRequest, o: BuildrootOutput, p: ImportPar
   const cpioSize = (await fs.stat(cpio)).size;
   const hostKeyLine = (await fs.readFile(path.join(p.rootfsDir, 'host_key.pub'), 'utf8')).trim();
   const extra = req.extra ?? [];
-  const parts = { importer: 1, name, board: req.board, kernel: kernelSha, dtb: o.kernel.dtb ? await sha256File(o.kernel.dtb) : null, rootfs: cpioSha, probes: probes.dir, libc: link.libcKey, ...(extra.length ? { extra: extra.map((e) => e.probes.dir) } : {}) };
+  const parts = { importer: 1, recipe: RECIPE_VERSION, name, board: req.board, kernel: kernelSha, dtb: o.kernel.dtb ? await sha256File(o.kernel.dtb) : null, rootfs: cpioSha, probes: probes.dir, libc: link.libcKey, ...(extra.length ? { extra: extra.map((e) => e.probes.dir) } : {}) };
   const productVariant: BundleVariant = {
     manifest: {
       variant: PRODUCT_VARIANT,

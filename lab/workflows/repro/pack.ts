@@ -20,7 +20,7 @@ import { fillParams } from '../../scenarios/from-definition.ts';
 import { guestScript } from './guest-script.ts';
 import { notPackable } from '../../scenarios/portable.ts';
 import { entryInputs } from '../../store/store.ts';
-import { PARAM_NAMES } from '../../catalog/scenario-defs.ts';
+import { judgeCapabilities, PARAM_NAMES } from '../../catalog/scenario-defs.ts';
 import type { FabricSpec } from '../../fabric/fabric.ts';
 
 const TEMPLATES = path.join(repoRoot, 'images', 'repro');
@@ -54,7 +54,7 @@ function probeRuns(s: Scenario, variants: VariantPlan[], params: ScenarioParams)
 /** judge.awk's -v settings; the symptom template goes through the environment (awk -v would process its backslashes). */
 function judgeVars(s: Scenario, o: { roles: string[]; repeats: number; arch: string; fabric: FabricSpec }): { vars: string[]; failSymptom: string } {
   const d = s.definition!;
-  const rule = 'code' in d.judge ? { RULE: 'getifaddrs', TRUTH: 'net', EQUAL: '', COUNTSONFAIL: '0' } : { RULE: 'counts', TRUTH: d.judge.truth, EQUAL: Object.entries(d.judge.equal).map(([f, q]) => `${f}=${q}`).join(';'), COUNTSONFAIL: d.judge.countsOnFail ? '1' : '0' };
+  const rule = 'code' in d.judge ? { RULE: judgeCapabilities(d.judge).packRule!.awk, TRUTH: 'net', EQUAL: '', COUNTSONFAIL: '0' } : { RULE: 'counts', TRUTH: d.judge.truth, EQUAL: Object.entries(d.judge.equal).map(([f, q]) => `${f}=${q}`).join(';'), COUNTSONFAIL: d.judge.countsOnFail ? '1' : '0' };
   const fabric = [...(o.fabric.interfaces ? ['links'] : []), ...(o.fabric.sockets?.length ? ['sockets'] : [])].join(' ');
   const vars = { ...rule, ROLES: o.roles.join(' '), REPEATS: String(o.repeats), ARCH: o.arch === 'arm' ? 'arm' : 'mips', FABRIC: fabric };
   return { vars: Object.entries(vars).flatMap(([k, v]) => ['-v', `${k}=${v}`]), failSymptom: 'code' in d.judge ? '' : d.judge.failSymptom };
@@ -64,7 +64,7 @@ function readme(o: { s: Scenario; rec: CellRecord; manifest: BundleManifest; fab
   const d = o.s.definition!;
   const j = d.judge;
   const judged = 'code' in j
-    ? "every link has an entry and every IPv4/IPv6 address the kernel lists (the lab's own netlink dump, read before and after the probe) was returned"
+    ? judgeCapabilities(j).packRule!.judged
     : `${Object.entries(j.equal).map(([f, q]) => `the result line's \`${f}\` equals the kernel's ${q} (${j.truth === 'net' ? "the lab's own netlink dump, read before and after the probe" : '/proc/net, which must not move during the run'})`).join(', and ')}; the probe's own \`"ok":false\` is the symptom`;
   return [
     `# ${o.s.bug}: ${o.s.title}`,

@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compilerCache } from '../../../lab/bundle/compiler-cache.ts';
+import { checkCompilerCache, compilerCache } from '../../../lab/bundle/compiler-cache.ts';
+import { LabError } from '../../../lab/util/errors.ts';
 import { TOOLCHAINS } from '../../../lab/bundle/toolchain.ts';
 import { runCommand, runLogged } from '../../../lab/util/run.ts';
 import { tempDirs } from '../../helpers.ts';
@@ -43,6 +44,26 @@ describe('the compiler cache of the uClibc-ng builds', () => {
     await runLogged('make', ['-C', c, ...cc.makeArgs], { logFile, env: cc.env });
     expect(await hits(cc.env)).toBe(1);
     expect(await fs.readFile(path.join(c, 'x.o'))).not.toEqual(await fs.readFile(path.join(a.dir, 'x.o')));
+  });
+
+  it("the user's CCACHE_* settings do not reach the lab's builds, and a ccache that does not run is the lab's error", async () => {
+    const { root, dirs } = await tempDirs();
+    const tc = { ...TOOLCHAINS.arm, prefix: '' };
+    const saved = process.env.CCACHE_PREFIX;
+    // A prefix command that fails every compile: if it leaked in, the make would fail.
+    process.env.CCACHE_PREFIX = '/bin/false';
+    try {
+      const dir = await tree(root, 'scratch-p');
+      const cache = compilerCache(dirs, tc, dir);
+      await checkCompilerCache(cache);
+      await runLogged('make', ['-C', dir, ...cache.makeArgs], { logFile: path.join(root, 'make.log'), env: cache.env });
+    } finally {
+      if (saved === undefined) delete process.env.CCACHE_PREFIX;
+      else process.env.CCACHE_PREFIX = saved;
+    }
+    const missing = await checkCompilerCache({ makeArgs: ['CC=ccache gcc'], env: { PATH: path.join(root, 'no-bin') } }).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(LabError);
+    expect(missing).toMatchObject({ kind: 'lab', message: expect.stringMatching(/ccache does not run/) });
   });
 
   it('REPROLAB_CCACHE=0 compiles without it', () => {

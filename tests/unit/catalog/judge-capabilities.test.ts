@@ -29,6 +29,17 @@ describe('judge capabilities', () => {
     }
   });
 
+  it('a code judge with neither a pack rule nor a reason is refused by the pack, not judged with another rule', () => {
+    const getifaddrs = allScenarios().find((s) => s.name === 'getifaddrs')!;
+    const saved = JUDGE_CAPABILITIES.getifaddrs.packRule;
+    delete JUDGE_CAPABILITIES.getifaddrs.packRule;
+    try {
+      expect(notPackable(getifaddrs)).toBe('its judge (getifaddrs) has no rule in judge.awk');
+    } finally {
+      JUDGE_CAPABILITIES.getifaddrs.packRule = saved;
+    }
+  });
+
   it('the USB stall rate counts the cells of every judge that raises usb-stall, and only those', () => {
     const cell = (scenario: string): MatrixCellResult => ({ target: 't', scenario, status: 'ran', attempts: [{ verdict: 'CONFIRMED', repeats: 2, usbStalls: 1, durationMs: 1 }] }) as unknown as MatrixCellResult;
     const run = { cells: [cell('uevent'), cell('getifaddrs')] };

@@ -25,19 +25,19 @@ describe('GuestSession', () => {
     expect(started.map((g) => g.logDir)).toEqual(['/run/boot-1']);
     started[0]!.running = false;
     expect(session.state).toBe('broken');
-    expect(session.brokenReason).toBe('the guest stopped');
     await session.guest();
     expect(started.map((g) => g.logDir)).toEqual(['/run/boot-1', '/run/boot-2']);
     expect(session.boots).toBe(2);
   });
 
-  it('a guest the lab stops trusting is stopped and replaced on the next use; stop makes it off', async () => {
+  it('a guest the lab stops trusting is stopped at once and replaced on the next use; stop makes it off', async () => {
     const { started, session } = fakes();
     await session.guest();
-    session.markBroken('its files could not be removed');
-    expect(session.state).toBe('broken');
-    await session.guest();
+    await session.retire('its files could not be removed');
     expect(started[0]!.stopped).toBe(true);
+    expect(session.state).toBe('off');
+    expect(session.lastRetired).toBe('its files could not be removed');
+    await session.guest();
     expect(session.state).toBe('booted');
     await session.stop();
     expect(session.state).toBe('off');

@@ -10,6 +10,7 @@ import { type Scenario } from '../../../lab/scenarios/types.ts';
 import { type ScenarioResult } from '../../../lab/model/scenario-result.ts';
 import { type Verdict } from '../../../lab/model/verdict.ts';
 import { sampleManifest, tempDirs } from '../../helpers.ts';
+import { LabError } from '../../../lab/util/errors.ts';
 
 /*
  * Unit tests of the runner and the per-target matrix logic with a fake guest
@@ -78,6 +79,21 @@ describe('runScenario: an error in any phase is an ERROR with its cause, never a
     expect(r.variants.map((v) => v.symptom)).toEqual([expect.stringContaining('probe vanished'), expect.stringContaining('probe vanished')]);
     // And the good path, for contrast: the same fake judged by the scenario.
     expect((await run(passing, fakeGuest(), 'ok')).verdict).toBe('NOT_REPRODUCED');
+  });
+
+  it("a repeat's LabError keeps its kind on every variant's run (the matrix counts USB stalls by it)", async () => {
+    const { root, dirs } = await tempDirs();
+    const dir = await bundle();
+    const stalled = scenario(async () => {
+      throw new LabError('the USB stack stalled', { kind: 'usb-stall' });
+    });
+    const r = await runScenario({ scenario: stalled, bundleDir: dir, repeat: 1, params: {}, dirs, outDir: path.join(root, 'stall'), guest: fakeGuest() });
+    expect(new Set(r.variants.flatMap((v) => v.runs.map((x) => x.errorKind)))).toEqual(new Set(['usb-stall']));
+    const plain = scenario(async () => {
+      throw new Error('not a LabError');
+    });
+    const p = await runScenario({ scenario: plain, bundleDir: dir, repeat: 1, params: {}, dirs, outDir: path.join(root, 'plain'), guest: fakeGuest() });
+    expect(new Set(p.variants.flatMap((v) => v.runs.map((x) => x.errorKind)))).toEqual(new Set([undefined]));
   });
 });
 

@@ -78,7 +78,16 @@ describe('patch series', () => {
     const msg = (err as LabError).message;
     expect(msg).toContain('uClibc patch 0003-broken.patch does not apply');
     expect(msg).toContain('libc/inet/ifaddrs.c hunk #1');
+    expect((err as LabError).kind).toBe('patch');
     expect(await fs.readFile(path.join(tree, 'libc/inet/ifaddrs.c'), 'utf8')).toBe(original);
+  });
+
+  it("a patch file patch cannot even read (its exit 2) is the lab's failure, not one that does not apply", async () => {
+    const { tree } = await setup();
+    const err = (await applySeries(tree, [{ file: path.join(tree, 'no-such.patch'), sha256: '' } as never], 'uClibc').catch((e: unknown) => e)) as LabError;
+    expect(err).toBeInstanceOf(LabError);
+    expect(err.kind).toBe('lab');
+    expect(err.message).not.toContain('does not apply');
   });
 
   it('reports a missing patch file by path', async () => {
