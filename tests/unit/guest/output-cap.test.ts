@@ -1,19 +1,14 @@
-import type { AddressInfo } from 'node:net';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SshSession } from '../../../lab/guest/ssh.ts';
+import { startTestSshServer, type TestSshServer } from './ssh-test-server.ts';
 
 /*
  * A guest whose command prints without end (a runaway probe): an in-process SSH
  * server that answers one command with an endless stream, and records the lab's
  * kill. The lab must stop it at the cap with head and tail, not hold it all.
  */
-let server: ssh2.Server;
-let port = 0;
+let server: TestSshServer;
 const seen: string[] = [];
-const clientKey = ssh2.utils.generateKeyPairSync('ed25519');
-const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
-const hostKeyLine = `ssh-ed25519 ${hostKey.public.split(/\s+/)[1]}`;
 
 function answer(cmd: string, ch: ssh2.ServerChannel): void {
   seen.push(cmd);
@@ -39,19 +34,13 @@ function answer(cmd: string, ch: ssh2.ServerChannel): void {
 }
 
 beforeAll(async () => {
-  server = new ssh2.Server({ hostKeys: [hostKey.private] }, (client) => {
-    client.on('authentication', (ctx) => ctx.accept());
-    client.on('error', () => undefined);
-    client.on('ready', () => client.on('session', (accept) => accept().on('exec', (acc, _rej, info) => answer(info.command, acc()))));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as AddressInfo).port;
+  server = await startTestSshServer((session) => session.on('exec', (acc, _rej, info) => answer(info.command, acc())));
 });
 afterAll(() => server.close());
 
 describe('guest output is capped', () => {
   it('a command that prints without end is stopped at the cap: an error with head, tail and what was dropped, and a kill in the guest', async () => {
-    const ssh = await SshSession.connect({ port, privateKey: clientKey.private, hostKey: hostKeyLine, timeoutMs: 10_000 });
+    const ssh = await server.connect();
     try {
       const err = await ssh.exec(['flood'], { maxOutputBytes: 1024 * 1024, timeoutMs: 120_000 }).catch((e: unknown) => e as Error);
       expect(err).toBeInstanceOf(Error);
