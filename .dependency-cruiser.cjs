@@ -54,14 +54,14 @@ module.exports = {
     },
     {
       name: 'one-process-runner',
-      comment: 'child processes start in lab/util/run.ts (the lab\'s signal, logs, die-with-lab) or lab/qemu/vm.ts (the VM\'s own lifetime): use runLogged, runCommand or capture',
+      comment: 'child processes start in lab/util/process.ts (the lab\'s signal, logs, die-with-lab) or lab/qemu/vm.ts (the VM\'s own lifetime): use runLogged, runCommand or capture',
       severity: 'error',
-      from: { path: '^lab/', pathNot: '^lab/(util/run|qemu/vm)\\.ts$' },
+      from: { path: '^lab/', pathNot: '^lab/(util/process|qemu/vm)\\.ts$' },
       to: { path: '(^|/)node_modules/execa/|^execa$', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'no-node-child-process',
-      comment: 'node:child_process bypasses the lab\'s runner (cancellation, die-with-lab): use lab/util/run.ts',
+      comment: 'node:child_process bypasses the lab\'s runner (cancellation, die-with-lab): use lab/util/process.ts',
       severity: 'error',
       from: { path: '^lab/' },
       to: { path: '^(node:)?child_process$' },

@@ -1,4 +1,4 @@
-import { capture } from '../util/run.ts';
+import { capture } from '../util/process.ts';
 
 /**
  * How to compile and statically link a C program against one libc variant.

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { LabError } from '../util/errors.ts';
-import { ending, runCommand } from '../util/run.ts';
+import { ending, runCommand } from '../util/process.ts';
 import type { LabDirs } from '../util/paths.ts';
 import type { Toolchain } from './toolchain.ts';
 

@@ -8,7 +8,7 @@ import { cacheKey, sha256, sha256File } from '../util/digest.ts';
 import { LabError } from '../util/errors.ts';
 import { exists } from '../util/fs.ts';
 import type { LabDirs } from '../util/paths.ts';
-import { runLogged } from '../util/run.ts';
+import { runLogged } from '../util/process.ts';
 import { labSignal } from '../util/lifetime.ts';
 import { applyFragment, lastWins, parseFragment, verifyFragment, type ConfigSetting } from './config-fragment.ts';
 import { withLock } from '../store/lock.ts';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { sha256File } from '../util/digest.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { repoRoot } from '../util/paths.ts';
-import { runLogged } from '../util/run.ts';
+import { runLogged } from '../util/process.ts';
 import { expandRecipe, glibcRecipe, PROBE_CFLAGS, type CompileRecipe } from './compile.ts';
 import { crossGlibcVersion, toolchainVersion, type Toolchain } from './toolchain.ts';
 import { storeEntry } from '../store/store.ts';

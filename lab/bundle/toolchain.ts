@@ -1,4 +1,4 @@
-import { capture } from '../util/run.ts';
+import { capture } from '../util/process.ts';
 import type { Arch } from '../model/target.ts';
 
 /** Host cross toolchains per guest architecture (Debian's gcc-<triplet> packages). */

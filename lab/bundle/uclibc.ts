@@ -8,7 +8,7 @@ import { resolveSource, type SourceOptions } from '../sources/resolve.ts';
 import { sha256 } from '../util/digest.ts';
 import { LabError } from '../util/errors.ts';
 import { repoRoot, type LabDirs } from '../util/paths.ts';
-import { runLogged } from '../util/run.ts';
+import { runLogged } from '../util/process.ts';
 import { applyFragment, parseFragment, verifyFragment } from './config-fragment.ts';
 import { jobs } from './kernel.ts';
 import { describePatch, loadSeries, type Patch } from '../sources/patches.ts';

@@ -7,7 +7,7 @@ import { loadSeries } from '../sources/patches.ts';
 import { storeEntry } from '../store/store.ts';
 import { sha256 } from '../util/digest.ts';
 import type { LabDirs } from '../util/paths.ts';
-import { runLogged } from '../util/run.ts';
+import { runLogged } from '../util/process.ts';
 import { ccWrapperScript } from './cc-wrapper.ts';
 import { expandRecipe } from './compile.ts';
 import { parseFragment, replaceSettings, verifyFragment } from './config-fragment.ts';

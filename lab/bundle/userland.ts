@@ -5,7 +5,7 @@ import { sha256File } from '../util/digest.ts';
 import { LabError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { repoRoot } from '../util/paths.ts';
-import { capture, runLogged } from '../util/run.ts';
+import { capture, runLogged } from '../util/process.ts';
 import { storeEntry } from '../store/store.ts';
 import { pending, planning } from '../store/plan.ts';
 

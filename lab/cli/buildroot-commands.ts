@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { defconfigName, kernelConfigMatches, writeExternalTree } from '../workflows/buildroot/external.ts';
 import { importBuildroot } from '../workflows/buildroot/import.ts';
-import { buildWithBuildroot, configureBuildroot, downloadDir, missingDownloads, resolvedVersions } from '../workflows/buildroot/run-buildroot.ts';
+import { buildWithBuildroot, configureBuildroot, downloadDir, missingDownloads, resolvedVersions } from '../workflows/buildroot/buildroot-make.ts';
 import { loadTargets, selectTargets } from '../catalog/targets.ts';
 import type { Target } from '../model/target.ts';
 import { UsageError } from '../util/errors.ts';

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { LabError } from '../util/errors.ts';
-import { ending, runCommand } from '../util/run.ts';
+import { ending, runCommand } from '../util/process.ts';
 
 /** A host requirement: a command that must exist, and the Debian package that provides it. */
 export interface Requirement {

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LabError } from '../util/errors.ts';
-import { capture } from '../util/run.ts';
+import { capture } from '../util/process.ts';
 import type { Guest } from './guest.ts';
 
 /** Host directories to place in the guest: local dir → absolute guest path. */

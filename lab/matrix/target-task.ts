@@ -4,7 +4,7 @@ import type { Target } from '../model/target.ts';
 import { scenarioByName } from '../scenarios/registry.ts';
 import { cellId, type SweepRequest } from './plan.ts';
 import type { Scenario } from '../scenarios/types.ts';
-import type { TargetRun } from './target-run.ts';
+import type { TargetCells } from './target-cells.ts';
 import { terminalText } from '../util/safe-text.ts';
 
 type Hooks = { output: string; title: string; skip: (message: string) => void };
@@ -26,7 +26,7 @@ export interface TaskShared {
  * targets, so there each line names its own.
  */
   // The live tree shows each step under its target; line-per-step logs (CI) interleave targets, so each line names its own.
-export function targetTask(target: Target, run: TargetRun, shared: TaskShared): ListrTask {
+export function targetTask(target: Target, run: TargetCells, shared: TaskShared): ListrTask {
   const { renderer, scenarios: allScenarios, mine, mySweeps, cells, sweeps } = shared;
   // Titles carry build and guest errors: shown escaped, never interpreted by the terminal.
   const label = (text: string) => terminalText(renderer === 'default' ? text : `${target.name} ${text}`);

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { USB_STALL } from '../scenarios/defs/uevent.ts';
 import { BUILTIN_SCENARIO_DIR, judgeCapabilities, loadScenarioDir } from '../catalog/scenario-defs.ts';
-import { listRuns } from './runs.ts';
+import { listRuns } from './history.ts';
 import { checkMatrixResult, type MatrixResult } from '../model/matrix-result.ts';
 
 

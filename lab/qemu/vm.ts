@@ -6,7 +6,7 @@ import { execa, type ResultPromise } from 'execa';
 import { type BundleManifest } from '../model/manifest.ts';
 import { LabError } from '../util/errors.ts';
 import { anySignal, labSignal, onAbnormalExit, sleep } from '../util/lifetime.ts';
-import { tailOf } from '../util/run.ts';
+import { tailOf } from '../util/process.ts';
 import { qemuCommand } from './command.ts';
 import { classifyConsoleLine, type ConsoleSignal } from './console.ts';
 import { ConsoleStream } from './console-stream.ts';

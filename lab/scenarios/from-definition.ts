@@ -8,7 +8,7 @@ import { judgeCounts, netCounts, socketCounts, type TruthCounts } from './counts
 import { getifaddrsRepeat } from './defs/getifaddrs.ts';
 import { dumpHangRepeat } from './defs/dumps.ts';
 import { ueventRepeat } from './defs/uevent.ts';
-import { runAgainstNetTruth, runAgainstSocketTruth } from './truth-run.ts';
+import { runAgainstNetTruth, runAgainstSocketTruth } from './truth-read.ts';
 import { probeDirFor } from './variants.ts';
 import type { CodeRepeat, ProbeCall, RepeatResult, Scenario, ScenarioContext, ScenarioParams } from './types.ts';
 import type { SocketTruth } from '../fabric/truth.ts';

@@ -19,7 +19,7 @@ import { formatBurst } from '../fabric/usb-plan.ts';
 import { timeoutMultiplier } from '../util/timeouts.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 
-export interface RunOptions {
+export interface ScenarioRunOptions {
   scenario: Scenario;
   bundleDir: string;
   repeat: number;
@@ -37,7 +37,7 @@ export interface RunOptions {
 }
 
 /** A user's scenario's probes are not in the image: they go to their guest folders before it runs. */
-async function installScenarioProbes(opts: RunOptions, sets: ScenarioProbeBuilds['sets'], guest: Guest): Promise<void> {
+async function installScenarioProbes(opts: ScenarioRunOptions, sets: ScenarioProbeBuilds['sets'], guest: Guest): Promise<void> {
   const { scenario } = opts;
   if (!scenario.definition?.probesDir) return;
   const failed = opts.scenarioProbes?.failed.find((f) => f.scenario === scenario.name);
@@ -99,7 +99,7 @@ function pairedOutcomes(repeats: RepeatResult[], paired: boolean): { unpatched: 
  * Never throws: whatever goes wrong in any phase (the manifest, the variant plan,
  * boot, fabric, a repeat) is an ERROR result with its cause.
  */
-export async function runScenario(opts: RunOptions): Promise<ScenarioResult> {
+export async function runScenario(opts: ScenarioRunOptions): Promise<ScenarioResult> {
   const { scenario } = opts;
   const started = Date.now();
   const params = { ...scenario.defaults, ...opts.params };

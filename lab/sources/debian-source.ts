@@ -7,7 +7,7 @@ import { LabError, MissingSourceError } from '../util/errors.ts';
 import { exists, syncTree, tempSibling } from '../util/fs.ts';
 import { onAbnormalExit } from '../util/lifetime.ts';
 import type { LabDirs } from '../util/paths.ts';
-import { runLogged } from '../util/run.ts';
+import { runLogged } from '../util/process.ts';
 import { withLock } from '../store/lock.ts';
 import { memoFileDigest } from './memo-digest.ts';
 import { onceInFlight } from './once.ts';

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LabError, UsageError } from '../util/errors.ts';
-import { ending, runCommand } from '../util/run.ts';
+import { ending, runCommand } from '../util/process.ts';
 
 /**
  * Read-only queries on a user's git repository (a libc's history). Nothing here

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { sha256, sha256File, sha256Tree } from '../util/digest.ts';
 import { writeFileAtomic } from '../util/fs.ts';
-import { capture } from '../util/run.ts';
+import { capture } from '../util/process.ts';
 import { planning } from '../store/plan.ts';
 
 /**

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { sha256File } from '../util/digest.ts';
 import { LabError } from '../util/errors.ts';
 import { exists } from '../util/fs.ts';
-import { ending, runCommand } from '../util/run.ts';
+import { ending, runCommand } from '../util/process.ts';
 
 export interface Patch {
   /** Where the patch came from, as shown to the user. */

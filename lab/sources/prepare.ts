@@ -6,7 +6,7 @@ import { planning } from '../store/plan.ts';
 import { exists } from '../util/fs.ts';
 import { LabError } from '../util/errors.ts';
 import { isInside, type LabDirs } from '../util/paths.ts';
-import { capture, runLogged } from '../util/run.ts';
+import { capture, runLogged } from '../util/process.ts';
 import { type ResolvedSource } from '../model/source.ts';
 
 /** An unpacked source tree with its patch series applied, shared by every build that needs it. */

@@ -14,7 +14,7 @@ const TOMBSTONE_KEEP_MS = 3_600_000;
  * A cross-process lock: a folder holding its owner's record (pid, start time,
  * boot id), written in a private folder and renamed into place, so the lock is
  * never visible without its owner. A lock whose owner is dead (a crashed or
- * killed lab; its builds die with it, see util/run.ts) is taken over.
+ * killed lab; its builds die with it, see util/process.ts) is taken over.
  */
 export async function withLock<T>(lockPath: string, fn: () => Promise<T>, onWait?: () => void): Promise<T> {
   await fs.mkdir(path.dirname(lockPath), { recursive: true });

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { capture } from './run.ts';
+import { capture } from './process.ts';
 
 let counter = 0;
 /** A name no other process or call in this process will pick for a temporary sibling of `target`. */

@@ -1,5 +1,5 @@
 import { upperBound95 } from '../verdict.ts';
-import { runProbe } from '../probe-run.ts';
+import { runProbe } from '../probe-exec.ts';
 import { type ProbeResult } from '../../model/scenario-result.ts';
 import { cannotJudge, keyCount, lacks, notCounts, type Judgement } from '../judge.ts';
 import { type CodeRepeat } from '../types.ts';

@@ -1,6 +1,6 @@
 import type { NetTruth } from '../../fabric/truth.ts';
-import { runCommand } from '../probe-run.ts';
-import { emptyTruth, runAgainstNetTruth } from '../truth-run.ts';
+import { runCommand } from '../probe-exec.ts';
+import { emptyTruth, runAgainstNetTruth } from '../truth-read.ts';
 import { probeDirFor } from '../variants.ts';
 import { type ProbeResult } from '../../model/scenario-result.ts';
 import { cannotJudge, type Judgement } from '../judge.ts';

@@ -4,7 +4,7 @@ import { formatBurst, parseBurst } from '../../fabric/usb-plan.ts';
 import { shellQuote } from '../../util/shell-quote.ts';
 import { LabError } from '../../util/errors.ts';
 import { Scope } from '../../util/lifetime.ts';
-import { writeEvidence } from '../probe-run.ts';
+import { writeEvidence } from '../probe-exec.ts';
 import { parseResult } from '../result-line.ts';
 import { type ProbeResult } from '../../model/scenario-result.ts';
 import { formatRanges, missingSeqnums, parseRanges } from '../seqnums.ts';

@@ -16,7 +16,7 @@ import type { Target } from '../../model/target.ts';
 import { cacheKey, sha256File } from '../../util/digest.ts';
 import { LabError, UsageError } from '../../util/errors.ts';
 import { writeImportedTarget } from '../../catalog/targets.ts';
-import { capture } from '../../util/run.ts';
+import { capture } from '../../util/process.ts';
 import type { LabDirs } from '../../util/paths.ts';
 import { inspectBuildrootOutput, type BuildrootOutput } from './inspect.ts';
 

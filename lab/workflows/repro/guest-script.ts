@@ -21,7 +21,7 @@ export interface GuestScriptInput {
 const M = '$m';
 
 /**
- * The script has the lab's steps in the lab's order (lab/fabric/fabric.ts, scenarios/truth-run.ts):
+ * The script has the lab's steps in the lab's order (lab/fabric/fabric.ts, scenarios/truth-read.ts):
  * links from the same plan, held sockets, the truth settled, then per repeat the truth before, each
  * variant's probe, the truth after. It prints markers the pack's judge.awk reads.
  */

@@ -11,7 +11,7 @@ import { scenarioProbeDir } from '../../model/guest-layout.ts';
 import { sha256, sha256File } from '../../util/digest.ts';
 import { asUsageError, UsageError } from '../../util/errors.ts';
 import { onAbnormalExit } from '../../util/lifetime.ts';
-import { capture } from '../../util/run.ts';
+import { capture } from '../../util/process.ts';
 import { insideReal, isInside, resolveInside } from '../../model/paths.ts';
 import { repoRoot } from '../../util/paths.ts';
 import { shellQuote } from '../../util/shell-quote.ts';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { checkCompilerCache, compilerCache } from '../../../lab/bundle/compiler-cache.ts';
 import { LabError } from '../../../lab/util/errors.ts';
 import { TOOLCHAINS } from '../../../lab/bundle/toolchain.ts';
-import { runCommand, runLogged } from '../../../lab/util/run.ts';
+import { runCommand, runLogged } from '../../../lab/util/process.ts';
 import { tempDirs } from '../../helpers.ts';
 
 /** A make that compiles one object with -MD, as uClibc-ng's rules do. */

@@ -6,11 +6,11 @@ import { compareMatrices, formatComparison } from '../../../lab/matrix/compare.t
 import { mergeShards } from '../../../lab/matrix/merge.ts';
 import { cellId, defaultJobs, parseShard, parseSweepRequest, planMatrix, shardCells } from '../../../lab/matrix/plan.ts';
 import { checkMatrixResult, loadMatrixResult, type MatrixCellResult, type MatrixResult } from '../../../lab/model/matrix-result.ts';
-import { listRuns, previousRun, pruneRuns, runsToPrune } from '../../../lab/matrix/runs.ts';
+import { listRuns, previousRun, pruneRuns, runsToPrune } from '../../../lab/matrix/history.ts';
 import { timeStamp } from '../../../lab/util/paths.ts';
 import { matrixHtml } from '../../../lab/report/html.ts';
 import { matrixJUnit } from '../../../lab/report/junit.ts';
-import { writeReports } from '../../../lab/matrix/run-matrix.ts';
+import { writeReports } from '../../../lab/matrix/matrix.ts';
 import { usbStallRates } from '../../../lab/matrix/usb-stalls.ts';
 import { type Verdict } from '../../../lab/model/verdict.ts';
 import { tempDirs } from '../../helpers.ts';

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeReports } from '../../../lab/matrix/run-matrix.ts';
+import { writeReports } from '../../../lab/matrix/matrix.ts';
 import { keyCount } from '../../../lab/scenarios/judge.ts';
 import { LabError } from '../../../lab/util/errors.ts';
 import { sampleMatrix } from '../model/matrix-fixture.ts';

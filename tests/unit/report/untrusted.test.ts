@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
-import { writeReports } from '../../../lab/matrix/run-matrix.ts';
+import { writeReports } from '../../../lab/matrix/matrix.ts';
 import type { MatrixResult } from '../../../lab/model/matrix-result.ts';
 import { matrixHtml } from '../../../lab/report/html.ts';
 import { matrixJUnit } from '../../../lab/report/junit.ts';

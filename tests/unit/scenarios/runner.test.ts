@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Target } from '../../../lab/model/target.ts';
 import type { Guest } from '../../../lab/guest/guest.ts';
 import type { ExecResult } from '../../../lab/guest/ssh.ts';
-import { TargetRun, type TargetRunSeams } from '../../../lab/matrix/target-run.ts';
+import { TargetCells, type TargetCellsSeams } from '../../../lab/matrix/target-cells.ts';
 import { runScenario } from '../../../lab/scenarios/runner.ts';
 import { type Scenario } from '../../../lab/scenarios/types.ts';
 import { type ScenarioResult } from '../../../lab/model/scenario-result.ts';
@@ -97,7 +97,7 @@ describe('runScenario: an error in any phase is an ERROR with its cause, never a
   });
 });
 
-describe('TargetRun: an ERROR is retried once on a fresh boot; a verdict never is', () => {
+describe('TargetCells: an ERROR is retried once on a fresh boot; a verdict never is', () => {
   const target = (bundleDir: string): Target => ({ name: 'fake-target', imported: { from: '/out', bundleDir } }) as unknown as Target;
 
   async function targetRun(verdicts: (Verdict | Error)[]) {
@@ -105,7 +105,7 @@ describe('TargetRun: an ERROR is retried once on a fresh boot; a verdict never i
     const dir = await bundle();
     const guests: (Guest & { stops: number })[] = [];
     const outDirs: string[] = [];
-    const seams: TargetRunSeams = {
+    const seams: TargetCellsSeams = {
       buildBundle: async () => ({ dir, manifest: sampleManifest('fake-target'), hit: true, rebuilt: [], scenarioProbes: { sets: [], failed: [] } }),
       startGuest: async () => {
         const g = fakeGuest();
@@ -119,7 +119,7 @@ describe('TargetRun: an ERROR is retried once on a fresh boot; a verdict never i
         return { verdict: v, variants: [], rate: { reproduced: 0, repeats: 1, errors: v === 'ERROR' ? 1 : 0 }, key: {}, evidenceDir: o.outDir, depends: { qemu: 'q' }, durationMs: 5, ...(v === 'ERROR' ? { error: 'SSH timed out' } : {}) } as unknown as ScenarioResult;
       },
     };
-    const run = new TargetRun({ target: target(dir), dirs, sources: { dirs, download: false }, outDir: path.join(root, 'run'), repeat: 1, params: {}, expectations: new Map(), seams });
+    const run = new TargetCells({ target: target(dir), dirs, sources: { dirs, download: false }, outDir: path.join(root, 'run'), repeat: 1, params: {}, expectations: new Map(), seams });
     expect(await run.prepare(() => undefined)).toBeUndefined();
     return { run, guests, outDirs };
   }
@@ -154,7 +154,7 @@ describe('TargetRun: an ERROR is retried once on a fresh boot; a verdict never i
   it('counts USB stalls per repeat by the error kind the scenario recorded, not by the first error or the words', async () => {
     const { run } = await targetRun([]);
     const stalled = "ERROR: the guest's USB stack stalled: 9 of 10 devices never enumerated while held (+enum)";
-    const seams = (run as unknown as { seams: TargetRunSeams }).seams;
+    const seams = (run as unknown as { seams: TargetCellsSeams }).seams;
     seams.runScenario = async (o) =>
       ({
         verdict: 'ERROR',
@@ -173,7 +173,7 @@ describe('TargetRun: an ERROR is retried once on a fresh boot; a verdict never i
     const { loadTargets } = await import('../../../lab/catalog/targets.ts');
     const { root, dirs } = await tempDirs();
     const target = (await loadTargets()).find((t) => t.name === 'mips-malta-3.10-uclibc')!;
-    const run = new TargetRun({ target, dirs, sources: { dirs, env: {}, download: false }, outDir: path.join(root, 'run'), repeat: 1, params: {}, expectations: new Map() });
+    const run = new TargetCells({ target, dirs, sources: { dirs, env: {}, download: false }, outDir: path.join(root, 'run'), repeat: 1, params: {}, expectations: new Map() });
     expect(await run.prepare(() => undefined)).toBe('skipped: linux-3.10.108.tar.xz, uClibc-0.9.33.2.tar.xz, busybox_1.35.0-4+deb12u1.dsc, dropbear_2022.83-1+deb12u3.dsc not available');
     expect(run.info).toMatchObject({ status: 'skipped', reason: 'skipped: linux-3.10.108.tar.xz, uClibc-0.9.33.2.tar.xz, busybox_1.35.0-4+deb12u1.dsc, dropbear_2022.83-1+deb12u3.dsc not available' });
     expect(run.info.missingSources!.map((m) => m.archive)).toEqual(['linux-3.10.108.tar.xz', 'uClibc-0.9.33.2.tar.xz', 'busybox_1.35.0-4+deb12u1.dsc', 'dropbear_2022.83-1+deb12u3.dsc']);

@@ -3,7 +3,7 @@ import { parseExpectations } from '../../../lab/catalog/expectations.ts';
 import type { NetTruth } from '../../../lab/fabric/truth.ts';
 import { judgeHang } from '../../../lab/scenarios/defs/dumps.ts';
 import { judgeGetifaddrs } from '../../../lab/scenarios/defs/getifaddrs.ts';
-import { judgeAgainstEither } from '../../../lab/scenarios/truth-run.ts';
+import { judgeAgainstEither } from '../../../lab/scenarios/truth-read.ts';
 import { judgeCounts, netCounts } from '../../../lab/scenarios/counts-judge.ts';
 import { scenarioByName } from '../../../lab/scenarios/registry.ts';
 import type { CountsJudge } from '../../../lab/catalog/scenario-defs.ts';

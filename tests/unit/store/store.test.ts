@@ -8,8 +8,8 @@ import { tempDirs } from '../../helpers.ts';
 /** Every `sync -f DIR` the lab runs, and whether a .complete existed under the store then. */
 const syncs: { dir: string; markerYet: boolean }[] = [];
 let storeRoot = '';
-vi.mock('../../../lab/util/run.ts', async (importOriginal) => {
-  const orig = await importOriginal<typeof import('../../../lab/util/run.ts')>();
+vi.mock('../../../lab/util/process.ts', async (importOriginal) => {
+  const orig = await importOriginal<typeof import('../../../lab/util/process.ts')>();
   return {
     ...orig,
     capture: async (file: string, args: string[], ...rest: []) => {

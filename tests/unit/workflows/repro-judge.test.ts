@@ -7,7 +7,7 @@ import type { NetTruth } from '../../../lab/fabric/truth.ts';
 import type { ProbeResult } from '../../../lab/model/scenario-result.ts';
 import { judgeCounts, netCounts } from '../../../lab/scenarios/counts-judge.ts';
 import { judgeGetifaddrs } from '../../../lab/scenarios/defs/getifaddrs.ts';
-import { judgeAgainstEither } from '../../../lab/scenarios/truth-run.ts';
+import { judgeAgainstEither } from '../../../lab/scenarios/truth-read.ts';
 import { repoRoot } from '../../../lab/util/paths.ts';
 import { errnoName } from '../../../lab/scenarios/result-line.ts';
 

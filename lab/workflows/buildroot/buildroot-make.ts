@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LabError } from '../../util/errors.ts';
 import { exists } from '../../util/fs.ts';
-import { runCommand, runLogged } from '../../util/run.ts';
+import { runCommand, runLogged } from '../../util/process.ts';
 import { parseKconfig, stringOf, type Kconfig } from './kconfig.ts';
 
 /** One package as `make show-info` describes it. */

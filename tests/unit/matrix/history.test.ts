@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { claimRunDir, listRuns, pruneRuns, runIsLive } from '../../../lab/matrix/runs.ts';
+import { claimRunDir, listRuns, pruneRuns, runIsLive } from '../../../lab/matrix/history.ts';
 import { writeOwner } from '../../../lab/util/owner.ts';
 import { tempDirs } from '../../helpers.ts';
 

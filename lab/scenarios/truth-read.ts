@@ -1,6 +1,6 @@
 import { readNetTruth, readSocketTruth } from '../fabric/guest-ops.ts';
 import type { NetTruth, SocketTruth } from '../fabric/truth.ts';
-import { runProbe, type ProbeRun } from './probe-run.ts';
+import { runProbe, type ProbeRun } from './probe-exec.ts';
 import { type ProbeResult, type VariantRun } from '../model/scenario-result.ts';
 import { type Judgement } from './judge.ts';
 import type { ScenarioContext, VariantPlan } from './types.ts';

@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { LabError } from './errors.ts';
 import { labSignal } from './lifetime.ts';
 
-export interface RunOptions {
+export interface LoggedCommandOptions {
   cwd?: string;
   env?: Record<string, string>;
   /** Every byte the command prints is appended here; on failure the error names it. */
@@ -40,7 +40,7 @@ const DIE_WITH_LAB = [
  * Runs one build command (argument array, never a shell string), logging its
  * output. A failure becomes a LabError carrying the last lines and the log path.
  */
-export async function runLogged(file: string, args: string[], opts: RunOptions): Promise<void> {
+export async function runLogged(file: string, args: string[], opts: LoggedCommandOptions): Promise<void> {
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   fs.appendFileSync(opts.logFile, `\n$ ${[file, ...args].join(' ')}${opts.cwd ? `   (in ${opts.cwd})` : ''}\n`);
   // Only what this command prints counts (not earlier commands, not its own header).

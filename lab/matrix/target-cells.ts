@@ -19,7 +19,7 @@ import type { SweepRequest } from './plan.ts';
 import { type CellAttempt, type MatrixCellResult, type MatrixSweepResult, type MatrixTargetResult } from '../model/matrix-result.ts';
 import { GuestSession, retryOnFreshBoot } from '../fabric/session.ts';
 
-export interface TargetRunOptions {
+export interface TargetCellsOptions {
   target: Target;
   dirs: LabDirs;
   /** Where sources come from and whether missing archives are downloaded. */
@@ -32,10 +32,10 @@ export interface TargetRunOptions {
   /** The users' scenarios among the cells and sweeps: their probes are built beside the image. */
   scenarioProbes?: ScenarioProbes[];
   /** Replaced only by unit tests (a fake guest and scenario run); the matrix uses the real ones. */
-  seams?: Partial<TargetRunSeams>;
+  seams?: Partial<TargetCellsSeams>;
 }
 
-export interface TargetRunSeams {
+export interface TargetCellsSeams {
   buildBundle: typeof buildBundle;
   startGuest: typeof startGuest;
   runScenario: typeof runScenario;
@@ -62,15 +62,15 @@ function attemptError(r: ScenarioResult): string | undefined {
  * Every method records its outcome instead of throwing, so one bad cell never
  * hides the others.
  */
-export class TargetRun {
+export class TargetCells {
   readonly info: MatrixTargetResult;
   private bundle: Bundle | undefined;
   private session: GuestSession | undefined;
   private unusable: string | undefined;
 
-  private readonly seams: TargetRunSeams;
+  private readonly seams: TargetCellsSeams;
 
-  constructor(private readonly o: TargetRunOptions) {
+  constructor(private readonly o: TargetCellsOptions) {
     this.info = { target: o.target.name, status: 'ran', boots: 0 };
     this.seams = { buildBundle, startGuest, runScenario, ...o.seams };
   }

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runLogged } from '../../../lab/util/run.ts';
+import { runLogged } from '../../../lab/util/process.ts';
 import { LabError } from '../../../lab/util/errors.ts';
 import { tempDirs } from '../../helpers.ts';
 

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LabError } from '../../../lab/util/errors.ts';
-import { runLogged } from '../../../lab/util/run.ts';
+import { runLogged } from '../../../lab/util/process.ts';
 import { tempDirs } from '../../helpers.ts';
 
 describe('logged build steps', () => {
