@@ -1,7 +1,7 @@
 import type { UsbStallRate } from '../model/matrix-result.ts';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { USB_STALL } from '../scenarios/defs/uevent.ts';
+import { USB_STALL } from '../scenarios/judges/uevent.ts';
 import { BUILTIN_SCENARIO_DIR, judgeCapabilities, loadScenarioDir } from '../catalog/scenario-defs.ts';
 import { listRuns } from './history.ts';
 import { checkMatrixResult, type MatrixResult } from '../model/matrix-result.ts';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { buildBundle } from '../bundle/bundle.ts';
-import { importedCandidateBundle } from './buildroot/candidate.ts';
+import { importedCandidateBundle } from './candidate.ts';
 import { CANDIDATE_VARIANT } from '../bundle/uclibc.ts';
 import type { Target } from '../model/target.ts';
 import type { SourceOptions } from '../sources/resolve.ts';

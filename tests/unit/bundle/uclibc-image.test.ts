@@ -8,7 +8,7 @@ import { auditUclibcImage } from '../../../lab/bundle/libc-audit.ts';
 import { ccWrapperScript } from '../../../lab/bundle/cc-wrapper.ts';
 import { lastWins, replaceSettings } from '../../../lab/bundle/config-fragment.ts';
 import { dscFiles } from '../../../lab/sources/debian-source.ts';
-import { judgeUdhcpc6 } from '../../../lab/scenarios/defs/getifaddrs.ts';
+import { judgeUdhcpc6 } from '../../../lab/scenarios/judges/getifaddrs.ts';
 import type { NetTruth } from '../../../lab/fabric/truth.ts';
 
 /** A minimal 32-bit ELF: one PT_LOAD over the file, optional PT_INTERP, optional PT_DYNAMIC with DT_NEEDED entries. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readBundleManifest, writeBundleManifest } from '../../../lab/model/manifest.ts';
 import { loadMatrixResult } from '../../../lab/model/matrix-result.ts';
-import { sampleMatrix } from '../model/matrix-fixture.ts';
+import { sampleMatrix } from './matrix-fixture.ts';
 import type { Target } from '../../../lab/model/target.ts';
 import { loadImportedTargets, writeImportedTarget } from '../../../lab/catalog/targets.ts';
 import { sampleManifest, tempDirs } from '../../helpers.ts';

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseExpectations } from '../../../lab/catalog/expectations.ts';
 import type { NetTruth } from '../../../lab/fabric/truth.ts';
-import { judgeHang } from '../../../lab/scenarios/defs/dumps.ts';
-import { judgeGetifaddrs } from '../../../lab/scenarios/defs/getifaddrs.ts';
+import { judgeHang } from '../../../lab/scenarios/judges/dumps.ts';
+import { judgeGetifaddrs } from '../../../lab/scenarios/judges/getifaddrs.ts';
 import { judgeAgainstEither } from '../../../lab/scenarios/truth-read.ts';
 import { judgeCounts, netCounts } from '../../../lab/scenarios/counts-judge.ts';
 import { scenarioByName } from '../../../lab/scenarios/registry.ts';
 import type { CountsJudge } from '../../../lab/catalog/scenario-defs.ts';
-import { judgeListener } from '../../../lab/scenarios/defs/uevent.ts';
+import { judgeListener } from '../../../lab/scenarios/judges/uevent.ts';
 import { errnoName, parseResult } from '../../../lab/scenarios/result-line.ts';
 import { type ProbeResult } from '../../../lab/model/scenario-result.ts';
 import { formatRanges, missingSeqnums, parseRanges } from '../../../lab/scenarios/seqnums.ts';

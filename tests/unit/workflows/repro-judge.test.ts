@@ -6,7 +6,7 @@ import type { CountsJudge } from '../../../lab/catalog/scenario-defs.ts';
 import type { NetTruth } from '../../../lab/fabric/truth.ts';
 import type { ProbeResult } from '../../../lab/model/scenario-result.ts';
 import { judgeCounts, netCounts } from '../../../lab/scenarios/counts-judge.ts';
-import { judgeGetifaddrs } from '../../../lab/scenarios/defs/getifaddrs.ts';
+import { judgeGetifaddrs } from '../../../lab/scenarios/judges/getifaddrs.ts';
 import { judgeAgainstEither } from '../../../lab/scenarios/truth-read.ts';
 import { repoRoot } from '../../../lab/util/paths.ts';
 import { errnoName } from '../../../lab/scenarios/result-line.ts';

@@ -1,17 +1,17 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { relPatch } from '../../bundle/bundle.ts';
-import { buildProbes } from '../../bundle/probes.ts';
-import { storeEntry } from '../../store/store.ts';
-import { TOOLCHAINS, toolchainVersion } from '../../bundle/toolchain.ts';
-import { buildUclibc, CANDIDATE_VARIANT } from '../../bundle/uclibc.ts';
-import type { Target } from '../../model/target.ts';
-import type { SourceOptions } from '../../sources/resolve.ts';
-import { sha256Tree } from '../../util/digest.ts';
-import { LabError } from '../../util/errors.ts';
-import type { LabDirs } from '../../util/paths.ts';
-import { importBuildroot } from './import.ts';
-import { inspectBuildrootOutput } from './inspect.ts';
+import { relPatch } from '../bundle/bundle.ts';
+import { buildProbes } from '../bundle/probes.ts';
+import { storeEntry } from '../store/store.ts';
+import { TOOLCHAINS, toolchainVersion } from '../bundle/toolchain.ts';
+import { buildUclibc, CANDIDATE_VARIANT } from '../bundle/uclibc.ts';
+import type { Target } from '../model/target.ts';
+import type { SourceOptions } from '../sources/resolve.ts';
+import { sha256Tree } from '../util/digest.ts';
+import { LabError } from '../util/errors.ts';
+import type { LabDirs } from '../util/paths.ts';
+import { importBuildroot } from './buildroot/import.ts';
+import { inspectBuildrootOutput } from './buildroot/inspect.ts';
 
 /** The kernel's uapi directories Buildroot installs into staging/usr/include beside the libc headers. */
 const KERNEL_HEADER_DIRS = ['linux', 'asm', 'asm-generic', 'mtd', 'rdma', 'scsi', 'sound', 'video', 'xen', 'drm', 'misc'];
