@@ -21,11 +21,16 @@ export interface CompilerCache {
   makeArgs: string[];
   /** ccache's settings for the make. */
   env: Record<string, string>;
+  /** Whether CC goes through ccache (off: REPROLAB_CCACHE=0, or a build that does not cache). */
+  viaCcache: boolean;
 }
+
+/** A build that does not cache: make's own CC. */
+export const NO_COMPILER_CACHE: CompilerCache = { makeArgs: [], env: {}, viaCcache: false };
 
 /** ccache must be there and work: a missing one would make every make fail as if the revision did not build. */
 export async function checkCompilerCache(cache: CompilerCache): Promise<void> {
-  if (!cache.makeArgs.some((a) => a.startsWith('CC=ccache '))) return;
+  if (!cache.viaCcache) return;
   const r = await runCommand('ccache', ['--show-config'], { env: cache.env });
   if (r.exitCode !== 0) throw new LabError(`ccache does not run (${ending(r)}): ${r.stderr.trim().split('\n').at(-1) ?? ''}`, { fix: 'reprolab doctor --install (or REPROLAB_CCACHE=0 to build without it)' });
 }
@@ -33,10 +38,11 @@ export async function checkCompilerCache(cache: CompilerCache): Promise<void> {
 /** `buildRoot` is the build's own scratch folder: paths below it are hashed relative, so builds in different scratch folders share entries. */
 export function compilerCache(dirs: LabDirs, tc: Toolchain, buildRoot: string, env: NodeJS.ProcessEnv = process.env): CompilerCache {
   const cc = `${tc.prefix}gcc`;
-  if (env.REPROLAB_CCACHE === '0') return { makeArgs: [`CC=${cc}`], env: {} };
+  if (env.REPROLAB_CCACHE === '0') return { makeArgs: [`CC=${cc}`], env: {}, viaCcache: false };
   const dir = path.join(dirs.cache, 'ccache');
   return {
     makeArgs: [`CC=ccache ${cc}`],
+    viaCcache: true,
     env: {
       CCACHE_DIR: dir,
       // Only the lab's settings: no user or system ccache.conf, and none of the user's CCACHE_* that

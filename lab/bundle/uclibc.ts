@@ -15,7 +15,7 @@ import { describePatch, loadSeries, type Patch } from '../sources/patches.ts';
 import { storeEntry } from '../store/store.ts';
 import { toolchainVersion, type Toolchain } from './toolchain.ts';
 import type { CompileRecipe } from './compile.ts';
-import { checkCompilerCache, compilerCache } from './compiler-cache.ts';
+import { checkCompilerCache, compilerCache, NO_COMPILER_CACHE } from './compiler-cache.ts';
 
 export interface LibcBuild {
   variant: string;
@@ -117,7 +117,7 @@ export async function compileUclibc(opts: UclibcBuildEnv & {
       await fs.writeFile(path.join(work, '.config'), applyFragment('', settings));
       await runLogged('make', ['-C', work, 'oldconfig'], { logFile, input: '\n'.repeat(2000) });
       verifyFragment(await fs.readFile(path.join(work, '.config'), 'utf8'), settings, `${opts.label} for ${tc.arch}`);
-      const cache = opts.cacheObjects ? compilerCache(opts.dirs, tc, scratch) : { makeArgs: [], env: {} };
+      const cache = opts.cacheObjects ? compilerCache(opts.dirs, tc, scratch) : NO_COMPILER_CACHE;
       await checkCompilerCache(cache);
       await runLogged('make', ['-C', work, `-j${jobs()}`, ...cache.makeArgs], { logFile, env: cache.env });
       await runLogged('make', ['-C', work, ...cache.makeArgs, `PREFIX=${out}`, 'install'], { logFile, env: cache.env });

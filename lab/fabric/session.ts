@@ -44,7 +44,6 @@ export class GuestSession implements AsyncDisposable {
     return this.fabricInPlace ? 'fabric' : 'booted';
   }
 
-
   /** The log folder of the latest boot (or of the next one, before any). */
   get bootDir(): string {
     return path.join(this.o.runDir, `boot-${Math.max(1, this.boots)}`);
@@ -72,15 +71,12 @@ export class GuestSession implements AsyncDisposable {
     return { guest, fabric: this.fabricInPlace };
   }
 
-  /** The lab no longer trusts this guest (a failed cleanup, a repeated ERROR): stopped now, a fresh boot on next use. */
+  /** The lab no longer trusts this guest (a failed cleanup, a repeated ERROR): stopped now, said on progress, a fresh boot on next use. */
   async retire(reason: string): Promise<void> {
     if (!this.current) return;
-    this.lastRetired = reason;
+    this.o.progress?.(`stopping the guest (boot ${this.boots}): ${reason}`);
     await this.stop();
   }
-
-  /** Why the last guest was retired, if one was. */
-  lastRetired: string | undefined;
 
   /** Takes the fabric down (if the guest still runs) and stops the guest: off. Never throws. */
   async stop(): Promise<void> {

@@ -61,13 +61,13 @@ describe('the compiler cache of the uClibc-ng builds', () => {
       if (saved === undefined) delete process.env.CCACHE_PREFIX;
       else process.env.CCACHE_PREFIX = saved;
     }
-    const missing = await checkCompilerCache({ makeArgs: ['CC=ccache gcc'], env: { PATH: path.join(root, 'no-bin') } }).catch((e: unknown) => e);
+    const missing = await checkCompilerCache({ makeArgs: ['CC=ccache gcc'], env: { PATH: path.join(root, 'no-bin') }, viaCcache: true }).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(LabError);
     expect(missing).toMatchObject({ kind: 'lab', message: expect.stringMatching(/ccache does not run/) });
   });
 
   it('REPROLAB_CCACHE=0 compiles without it', () => {
     const tc = { ...TOOLCHAINS.arm };
-    expect(compilerCache({ cache: '/c' } as never, tc, '/s', { REPROLAB_CCACHE: '0' })).toEqual({ makeArgs: ['CC=arm-linux-gnueabi-gcc'], env: {} });
+    expect(compilerCache({ cache: '/c' } as never, tc, '/s', { REPROLAB_CCACHE: '0' })).toEqual({ makeArgs: ['CC=arm-linux-gnueabi-gcc'], env: {}, viaCcache: false });
   });
 });

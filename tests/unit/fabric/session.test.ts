@@ -4,14 +4,14 @@ import { GuestSession, retryOnFreshBoot } from '../../../lab/fabric/session.ts';
 import type { LabDirs } from '../../../lab/util/paths.ts';
 
 /** A guest with only what the session touches: whether its VM runs, and stop. */
-function fakes() {
+function fakes(said: string[] = []) {
   const started: { n: number; logDir: string; running: boolean; stopped: boolean }[] = [];
   const start = async (_bundle: string, o: { logDir: string }) => {
     const g = { n: started.length + 1, logDir: o.logDir, running: true, stopped: false };
     started.push(g);
     return { vm: { get running() { return g.running; } }, stop: async () => { g.stopped = true; g.running = false; } } as unknown as Guest;
   };
-  const session = new GuestSession({ bundleDir: '/b', dirs: {} as LabDirs, runDir: '/run', start });
+  const session = new GuestSession({ bundleDir: '/b', dirs: {} as LabDirs, runDir: '/run', start, progress: (l) => said.push(l) });
   return { started, session };
 }
 
@@ -31,12 +31,13 @@ describe('GuestSession', () => {
   });
 
   it('a guest the lab stops trusting is stopped at once and replaced on the next use; stop makes it off', async () => {
-    const { started, session } = fakes();
+    const said: string[] = [];
+    const { started, session } = fakes(said);
     await session.guest();
     await session.retire('its files could not be removed');
     expect(started[0]!.stopped).toBe(true);
     expect(session.state).toBe('off');
-    expect(session.lastRetired).toBe('its files could not be removed');
+    expect(said).toContain('stopping the guest (boot 1): its files could not be removed');
     await session.guest();
     expect(session.state).toBe('booted');
     await session.stop();
