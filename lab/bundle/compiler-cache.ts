@@ -5,15 +5,17 @@ import type { LabDirs } from '../util/paths.ts';
 import type { Toolchain } from './toolchain.ts';
 
 /**
- * ccache for the uClibc-ng builds of a bisection: neighbouring commits recompile
- * mostly the same files with the same flags, and ccache answers those from
+ * ccache for the uClibc-family builds: a patched variant, a validate-patch
+ * candidate or a bisection's neighbouring commit recompiles mostly the same
+ * files with the same flags as the build before it, and ccache answers those from
  * <cache>/ccache. Depend mode keys each object on the compiler, its arguments, the
  * source and every header the compiler's own dependency file names (uClibc's rules
  * pass -MD), so what it returns is what the compiler would have written: store keys
  * and outputs do not change. Measured (bench/RESULTS.md): a miss costs what a plain
  * build does, an all-hit build of a neighbouring commit 27 % less (what is left is
- * make's own shell per object). Not for uClibc 0.9.33.2: its kconfig stamps the time
- * into uClibc_config.h, which every object includes, so nothing would ever hit.
+ * make's own shell per object). uClibc 0.9.33.2's kconfig stamps the time into
+ * .config and from there into uClibc_config.h, which every object includes: the
+ * builds run with KCONFIG_NOTIMESTAMP so objects can hit at all.
  * REPROLAB_CCACHE=0 turns it off (a bench of the plain compile).
  */
 export interface CompilerCache {
@@ -24,9 +26,6 @@ export interface CompilerCache {
   /** Whether CC goes through ccache (off: REPROLAB_CCACHE=0, or a build that does not cache). */
   viaCcache: boolean;
 }
-
-/** A build that does not cache: make's own CC. */
-export const NO_COMPILER_CACHE: CompilerCache = { makeArgs: [], env: {}, viaCcache: false };
 
 /** ccache must be there and work: a missing one would make every make fail as if the revision did not build. */
 export async function checkCompilerCache(cache: CompilerCache): Promise<void> {

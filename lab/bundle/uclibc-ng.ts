@@ -55,7 +55,7 @@ export async function buildUclibcNg(opts: UclibcBuildEnv & { repo: string; commi
   });
   const version = versionFromRulesMak(await fs.readFile(path.join(tree.dir, 'Rules.mak'), 'utf8').catch(() => ''));
   const { repo: _repo, commit: _commit, ...env } = opts;
-  const sysroot = await compileUclibc({ ...env, treeDir: tree.dir, treeKey: tree.key, configDir: uclibcNgDir, label: `uClibc-ng ${version} (${commit.slice(0, 12)})`, skipUnknown: true, cacheObjects: true });
+  const sysroot = await compileUclibc({ ...env, treeDir: tree.dir, treeKey: tree.key, configDir: uclibcNgDir, label: `uClibc-ng ${version} (${commit.slice(0, 12)})`, skipUnknown: true });
   const loader = await loaderName(path.join(sysroot.dir, 'lib'));
   const droppedFile = path.join(sysroot.dir, DROPPED_OPTIONS);
   const droppedText = await fs.readFile(droppedFile, 'utf8').catch((err: NodeJS.ErrnoException) => {

@@ -15,7 +15,7 @@ import { describePatch, loadSeries, type Patch } from '../sources/patches.ts';
 import { storeEntry } from '../store/store.ts';
 import { toolchainVersion, type Toolchain } from './toolchain.ts';
 import type { CompileRecipe } from './compile.ts';
-import { checkCompilerCache, compilerCache, NO_COMPILER_CACHE } from './compiler-cache.ts';
+import { checkCompilerCache, compilerCache } from './compiler-cache.ts';
 
 export interface LibcBuild {
   variant: string;
@@ -87,8 +87,6 @@ export async function compileUclibc(opts: UclibcBuildEnv & {
    * tree's Kconfig does not define is left out (and logged), not failed on.
    */
   skipUnknown?: boolean;
-  /** Compile through ccache (bundle/compiler-cache.ts): for trees that share most objects with the last one built. */
-  cacheObjects?: boolean;
 }): Promise<{ dir: string; hit: boolean }> {
   const { tc, logFile } = opts;
   const fragmentFiles = ['common.config', `${opts.arch}.config`];
@@ -97,7 +95,16 @@ export async function compileUclibc(opts: UclibcBuildEnv & {
   return storeEntry(
     opts.dirs.store,
     'uclibc',
-    { tree: opts.treeKey, arch: tc.arch, config: texts.map((t) => sha256(t)), headers: opts.headersKey, toolchain: await toolchainVersion(tc), ...(opts.skipUnknown ? { skipUnknown: true } : {}) },
+    {
+      /** 2: kconfig writes no time into .config and uClibc_config.h (KCONFIG_NOTIMESTAMP), objects through ccache. */
+      recipe: 2,
+      tree: opts.treeKey,
+      arch: tc.arch,
+      config: texts.map((t) => sha256(t)),
+      headers: opts.headersKey,
+      toolchain: await toolchainVersion(tc),
+      ...(opts.skipUnknown ? { skipUnknown: true } : {}),
+    },
     async (out, scratch) => {
       // uClibc builds in its source directory: build in a private copy.
       const work = path.join(scratch, 'uClibc');
@@ -115,12 +122,17 @@ export async function compileUclibc(opts: UclibcBuildEnv & {
         { name: 'CROSS_COMPILER_PREFIX', value: JSON.stringify(tc.prefix), origin: 'lab (toolchain)' },
       ];
       await fs.writeFile(path.join(work, '.config'), applyFragment('', settings));
-      await runLogged('make', ['-C', work, 'oldconfig'], { logFile, input: '\n'.repeat(2000) });
+      // Without the time in .config (uClibc_config.h is made from it and every object includes it),
+      // the unpatched and patched variants, validate-patch's candidates and neighbouring uClibc-ng
+      // commits share their unchanged objects through ccache.
+      const cache = compilerCache(opts.dirs, tc, scratch);
+      const { makeArgs } = cache;
+      const env = { ...cache.env, KCONFIG_NOTIMESTAMP: '1' };
+      await runLogged('make', ['-C', work, 'oldconfig'], { logFile, input: '\n'.repeat(2000), env });
       verifyFragment(await fs.readFile(path.join(work, '.config'), 'utf8'), settings, `${opts.label} for ${tc.arch}`);
-      const cache = opts.cacheObjects ? compilerCache(opts.dirs, tc, scratch) : NO_COMPILER_CACHE;
       await checkCompilerCache(cache);
-      await runLogged('make', ['-C', work, `-j${jobs()}`, ...cache.makeArgs], { logFile, env: cache.env });
-      await runLogged('make', ['-C', work, ...cache.makeArgs, `PREFIX=${out}`, 'install'], { logFile, env: cache.env });
+      await runLogged('make', ['-C', work, `-j${jobs()}`, ...makeArgs], { logFile, env });
+      await runLogged('make', ['-C', work, ...makeArgs, `PREFIX=${out}`, 'install'], { logFile, env });
       await fs.copyFile(path.join(work, '.config'), path.join(out, 'uclibc.config'));
       await runLogged('cp', ['-a', `${opts.headers}/.`, path.join(out, 'usr', 'include')], { logFile });
     },
