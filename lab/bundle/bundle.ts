@@ -8,7 +8,7 @@ import { readBundleManifest, type BundleManifest, type VariantManifest } from '.
 import { cacheKey } from '../util/digest.ts';
 import { LabError } from '../util/errors.ts';
 import { repoRoot, type LabDirs } from '../util/paths.ts';
-import { followLog } from '../util/log-tail.ts';
+import { followLogs } from '../util/log-tail.ts';
 import { glibcRecipe, type CompileRecipe } from './compile.ts';
 import { writeBundle, type BundleImages } from './writer.ts';
 import { buildKernel, kernelHeaders, precompileKernel, type KernelImage } from './kernel.ts';
@@ -58,18 +58,17 @@ export interface Bundle {
 
 export async function buildBundle(req: BuildRequest): Promise<Bundle> {
   if (req.target.imported) return importedBundle(req.target);
-  let currentStep = '';
-  let currentLog: string | undefined;
+  const started = new Map<string, string>();
   const step = (name: string) => {
-    currentStep = name;
-    currentLog = path.join(req.logDir, `${name}.log`);
+    const log = path.join(req.logDir, `${name}.log`);
+    started.set(name, log);
     req.progress?.(name);
-    return currentLog;
+    return log;
   };
   // Long steps (a kernel is minutes) show what they are doing right now.
-  const stopFollowing = followLog(
-    () => currentLog,
-    (line) => req.progress?.(`${currentStep}: ${line}`),
+  const stopFollowing = followLogs(
+    () => started,
+    (name, line) => req.progress?.(`${name}: ${line}`),
   );
   try {
     const bundle = await runSteps(req, step);
@@ -201,20 +200,30 @@ async function runSteps(req: BuildRequest, step: (name: string) => string): Prom
   return { dir: entry.dir, manifest, hit: entry.hit, rebuilt, scenarioProbes, ...(headers ? { kernelHeaders: { headers, key: path.basename(path.dirname(headers)) } } : {}) };
 }
 
-/** kernel headers → libc variants → probes (static, and shared on uClibc) → tools → userland → rootfs. */
+/**
+ * kernel headers → libc variants → probes (static, and shared on uClibc) → tools → rootfs, with the
+ * userland: on uClibc it needs only the baseline libc, so it compiles beside the other variants.
+ */
 async function imageSteps(ctx: StepContext, kernelTree: Awaited<ReturnType<typeof prepareTree>>, toolchain: string): Promise<ImageParts> {
   const { req } = ctx;
   const { target, dirs } = req;
   const uclibc = target.libc.kind === 'uclibc';
   const headers = uclibc ? await kernelHeaders(kernelTree, ctx.tc, dirs, ctx.step('linux-headers')) : undefined;
-  const builds = headers ? await uclibcBuilds(ctx, headers) : [await systemGlibc(ctx.tc)];
-  const { staticSets: probeSets, sharedSets } = await variantProbes(ctx, builds, toolchain, { step: 'probes' });
-  const baseline = uclibc ? baselineBuild(builds, target.name) : undefined;
-  const tools = await buildTools({ tc: ctx.tc, ...(baseline ? { baseline: { recipe: baseline.recipe, key: baseline.key } } : {}), dirs, logFile: ctx.step('tools') });
-  ctx.note('tools', tools.hit);
-  const userland = baseline
-    ? await buildSourceUserland({ tc: ctx.tc, sysroot: baseline.key, dirs, sources: req.sources, logFile: ctx.step('userland') })
-    : await buildUserland(ctx.tc.debianArch, dirs, ctx.step('userland'));
+  const stopUserland = new AbortController();
+  let ahead: Promise<Settled<ImageParts['userland']>> | undefined;
+  // A dry run lists the steps in order, so nothing starts ahead there.
+  const startUserland = (baseline: LibcBuild) => void (planning() || (ahead = settle(sourceUserland(ctx, baseline, stopUserland.signal))));
+  let libcs: Awaited<ReturnType<typeof libcSteps>>;
+  try {
+    libcs = await libcSteps(ctx, headers, toolchain, startUserland);
+  } catch (err) {
+    // The image has failed: its userland must neither hold the error up nor outlive it.
+    stopUserland.abort();
+    await ahead;
+    throw err;
+  }
+  const { builds, probeSets, sharedSets, tools } = libcs;
+  const userland = ahead ? unwrap(await ahead) : uclibc ? await sourceUserland(ctx, baselineBuild(builds, target.name)) : await buildUserland(ctx.tc.debianArch, dirs, ctx.step('userland'));
   ctx.note('userland', userland.hit);
   ctx.step('rootfs');
   const rootfs: Rootfs = await buildRootfs({
@@ -227,6 +236,21 @@ async function imageSteps(ctx: StepContext, kernelTree: Awaited<ReturnType<typeo
   });
   ctx.note('rootfs', rootfs.hit);
   return { headers, builds, probeSets, sharedSets, userland, rootfs };
+}
+
+/** The libc variants, their probes and the fabric tools; `afterBaseline` is told when the image's own libc is built. */
+async function libcSteps(ctx: StepContext, headers: string | undefined, toolchain: string, afterBaseline: (b: LibcBuild) => void) {
+  const builds = headers ? await uclibcBuilds(ctx, headers, afterBaseline) : [await systemGlibc(ctx.tc)];
+  const { staticSets: probeSets, sharedSets } = await variantProbes(ctx, builds, toolchain, { step: 'probes' });
+  const baseline = headers ? baselineBuild(builds, ctx.req.target.name) : undefined;
+  const tools = await buildTools({ tc: ctx.tc, ...(baseline ? { baseline: { recipe: baseline.recipe, key: baseline.key } } : {}), dirs: ctx.req.dirs, logFile: ctx.step('tools') });
+  ctx.note('tools', tools.hit);
+  return { builds, probeSets, sharedSets, tools };
+}
+
+/** busybox and dropbear from source, linked against the image's baseline uClibc. */
+function sourceUserland(ctx: StepContext, baseline: LibcBuild, signal?: AbortSignal) {
+  return buildSourceUserland({ tc: ctx.tc, sysroot: baseline.key, dirs: ctx.req.dirs, sources: ctx.req.sources, logFile: ctx.step('userland'), ...(signal ? { signal } : {}) });
 }
 
 /** The bundle's store inputs: everything that went into the image. */
@@ -340,36 +364,41 @@ async function scenarioProbeSteps(ctx: StepContext, builds: LibcBuild[], toolcha
   return out;
 }
 
-/** One uClibc per variant on the kernel headers. */
-async function uclibcBuilds(ctx: StepContext, headers: string): Promise<LibcBuild[]> {
-  const { req, tc } = ctx;
-  const builds: LibcBuild[] = [];
-  for (const variant of req.variants ?? req.target.libc.variants) {
-    const ngRev = req.target.libc.uclibcNg?.[variant];
-    if (ngRev) {
-      builds.push(await uclibcNgBuild(ctx, variant, ngRev, headers));
-      continue;
-    }
-    const libc = await buildUclibc({
-      target: req.target,
-      variant,
-      extraPatches: req.extraPatches,
-      headers,
-      headersKey: path.basename(path.dirname(headers)),
-      tc,
-      dirs: req.dirs,
-      sources: req.sources,
-      logFile: ctx.step(`uclibc-${variant}`),
-    });
-    ctx.note(`uclibc-${variant}`, libc.hit);
-    builds.push({
-      variant,
-      recipe: libc.recipe,
-      key: libc.sysroot,
-      manifest: { variant, libc: 'uClibc 0.9.33.2', ...(libc.tree ? { source: libc.tree.source } : {}), patches: libc.patches.map(relPatch), sysroot: libc.sysroot },
-    });
+/** One uClibc per variant on the kernel headers, the baseline (the image's own libc) first; returned in the variants' order. */
+async function uclibcBuilds(ctx: StepContext, headers: string, afterBaseline: (b: LibcBuild) => void): Promise<LibcBuild[]> {
+  const variants = ctx.req.variants ?? ctx.req.target.libc.variants;
+  const order = [...variants.filter((v) => v === BASELINE_VARIANT), ...variants.filter((v) => v !== BASELINE_VARIANT)];
+  const built = new Map<string, LibcBuild>();
+  for (const variant of order) {
+    const b = await uclibcBuild(ctx, headers, variant);
+    built.set(variant, b);
+    if (variant === BASELINE_VARIANT) afterBaseline(b);
   }
-  return builds;
+  return variants.map((v) => built.get(v)!);
+}
+
+async function uclibcBuild(ctx: StepContext, headers: string, variant: string): Promise<LibcBuild> {
+  const { req, tc } = ctx;
+  const ngRev = req.target.libc.uclibcNg?.[variant];
+  if (ngRev) return uclibcNgBuild(ctx, variant, ngRev, headers);
+  const libc = await buildUclibc({
+    target: req.target,
+    variant,
+    extraPatches: req.extraPatches,
+    headers,
+    headersKey: path.basename(path.dirname(headers)),
+    tc,
+    dirs: req.dirs,
+    sources: req.sources,
+    logFile: ctx.step(`uclibc-${variant}`),
+  });
+  ctx.note(`uclibc-${variant}`, libc.hit);
+  return {
+    variant,
+    recipe: libc.recipe,
+    key: libc.sysroot,
+    manifest: { variant, libc: 'uClibc 0.9.33.2', ...(libc.tree ? { source: libc.tree.source } : {}), patches: libc.patches.map(relPatch), sysroot: libc.sysroot },
+  };
 }
 
 /** A variant the target names as a uClibc-ng revision, from the uClibc-ng clone (REPROLAB_UCLIBC_NG_REPO or <overrides>/uclibc-ng). */

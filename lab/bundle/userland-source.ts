@@ -7,6 +7,7 @@ import { loadSeries } from '../sources/patches.ts';
 import { storeEntry } from '../store/store.ts';
 import { sha256 } from '../util/digest.ts';
 import type { LabDirs } from '../util/paths.ts';
+import { anySignal, labSignal } from '../util/lifetime.ts';
 import { runLogged } from '../util/process.ts';
 import { ccWrapperScript } from './cc-wrapper.ts';
 import { expandRecipe } from './compile.ts';
@@ -29,6 +30,9 @@ function argLines(text: string): string[] {
     .filter((l) => l && !l.startsWith('#'));
 }
 
+/** Where a step's commands log, and what cancels them. */
+type Log = { logFile: string; signal: AbortSignal };
+
 interface Program {
   name: SourceProgram;
   tree: PreparedTree;
@@ -50,8 +54,10 @@ async function prepareProgram(name: SourceProgram, buildFiles: string[], sources
  * cc wrapper that keeps GCC's glibc defaults out. The result is what a
  * Buildroot uClibc product has in /bin and /usr/sbin.
  */
-export async function buildSourceUserland(opts: { tc: Toolchain; sysroot: string; dirs: LabDirs; sources: SourceOptions; logFile: string }): Promise<Userland> {
+export async function buildSourceUserland(opts: { tc: Toolchain; sysroot: string; dirs: LabDirs; sources: SourceOptions; logFile: string; signal?: AbortSignal }): Promise<Userland> {
   const { tc, sysroot, dirs, logFile } = opts;
+  // The build may run beside the libc variants: their failure stops it (and Ctrl-C, as always).
+  const log: Log = { logFile, signal: anySignal(labSignal, opts.signal) };
   const busybox = await prepareProgram('busybox', ['config'], opts.sources, dirs, logFile);
   const dropbear = await prepareProgram('dropbear', ['configure.args'], opts.sources, dirs, logFile);
   const wrapper = ccWrapperScript(
@@ -74,8 +80,8 @@ export async function buildSourceUserland(opts: { tc: Toolchain; sysroot: string
     async (out, scratch) => {
       const cc = path.join(scratch, 'cc');
       await fs.writeFile(cc, wrapper, { mode: 0o755 });
-      await buildBusybox(busybox, cc, tc, path.join(scratch, 'busybox'), out, logFile);
-      await buildDropbear(dropbear, cc, tc, path.join(scratch, 'dropbear'), out, logFile);
+      await buildBusybox(busybox, cc, tc, path.join(scratch, 'busybox'), out, log);
+      await buildDropbear(dropbear, cc, tc, path.join(scratch, 'dropbear'), out, log);
     },
   );
   return {
@@ -85,16 +91,16 @@ export async function buildSourceUserland(opts: { tc: Toolchain; sysroot: string
   };
 }
 
-async function buildBusybox(p: Program, cc: string, tc: Toolchain, work: string, out: string, logFile: string): Promise<void> {
-  await runLogged('cp', ['-a', `${p.tree.dir}/.`, work], { logFile });
-  await runLogged('make', ['-C', work, 'defconfig'], { logFile });
+async function buildBusybox(p: Program, cc: string, tc: Toolchain, work: string, out: string, log: Log): Promise<void> {
+  await runLogged('cp', ['-a', `${p.tree.dir}/.`, work], log);
+  await runLogged('make', ['-C', work, 'defconfig'], log);
   const settings = parseFragment('images/userland/busybox/config', p.files['config']!);
   const config = path.join(work, '.config');
   // busybox's kconfig keeps the first of two lines for a symbol: defconfig's own lines are replaced.
   await fs.writeFile(config, replaceSettings(await fs.readFile(config, 'utf8'), settings));
-  await runLogged('make', ['-C', work, 'oldconfig'], { logFile, input: '\n'.repeat(2000) });
+  await runLogged('make', ['-C', work, 'oldconfig'], { ...log, input: '\n'.repeat(2000) });
   verifyFragment(await fs.readFile(config, 'utf8'), settings, `busybox for ${tc.arch}`);
-  await runLogged('make', ['-C', work, `-j${jobs()}`, `CC=${cc}`, `CROSS_COMPILE=${tc.prefix}`, 'busybox'], { logFile });
+  await runLogged('make', ['-C', work, `-j${jobs()}`, `CC=${cc}`, `CROSS_COMPILE=${tc.prefix}`, 'busybox'], log);
   await fs.mkdir(path.join(out, 'bin'), { recursive: true });
   // busybox's own build strips `busybox` (busybox_unstripped keeps the symbols).
   await fs.copyFile(path.join(work, 'busybox'), path.join(out, 'bin', 'busybox'));
@@ -103,16 +109,16 @@ async function buildBusybox(p: Program, cc: string, tc: Toolchain, work: string,
   await fs.copyFile(config, path.join(out, '.busybox.config'));
 }
 
-async function buildDropbear(p: Program, cc: string, tc: Toolchain, work: string, out: string, logFile: string): Promise<void> {
-  await runLogged('cp', ['-a', `${p.tree.dir}/.`, work], { logFile });
-  await runLogged('./configure', [`--host=${hostTriplet(tc)}`, `CC=${cc}`, ...argLines(p.files['configure.args']!)], { cwd: work, logFile });
+async function buildDropbear(p: Program, cc: string, tc: Toolchain, work: string, out: string, log: Log): Promise<void> {
+  await runLogged('cp', ['-a', `${p.tree.dir}/.`, work], log);
+  await runLogged('./configure', [`--host=${hostTriplet(tc)}`, `CC=${cc}`, ...argLines(p.files['configure.args']!)], { cwd: work, ...log });
   // One multi-call binary, like busybox: the name it is run by picks the program.
-  await runLogged('make', ['-C', work, `-j${jobs()}`, 'PROGRAMS=dropbear dbclient dropbearkey scp', 'MULTI=1'], { logFile });
+  await runLogged('make', ['-C', work, `-j${jobs()}`, 'PROGRAMS=dropbear dbclient dropbearkey scp', 'MULTI=1'], log);
   const bin = path.join(out, 'usr', 'sbin', 'dropbear');
   await fs.mkdir(path.dirname(bin), { recursive: true });
   await fs.mkdir(path.join(out, 'usr', 'bin'), { recursive: true });
   await fs.copyFile(path.join(work, 'dropbearmulti'), bin);
-  await runLogged(`${tc.prefix}strip`, [bin], { logFile });
+  await runLogged(`${tc.prefix}strip`, [bin], log);
   await fs.chmod(bin, 0o755);
   for (const name of ['dbclient', 'dropbearkey', 'scp']) await fs.symlink('../sbin/dropbear', path.join(out, 'usr', 'bin', name));
 }

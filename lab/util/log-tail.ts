@@ -17,17 +17,32 @@ export function lastLine(file: string): string | undefined {
   }
 }
 
-/** Calls `report` every `ms` with the log's newest line, until the returned stop function is called. */
-export function followLog(file: () => string | undefined, report: (line: string) => void, ms = 1000): () => void {
-  let previous = '';
+/**
+ * Calls `report` every `ms` with the newest line of whichever named log changed
+ * last (steps run side by side: a kernel beside the libc chain, a userland beside
+ * a libc variant), until the returned stop function is called.
+ */
+export function followLogs(logs: () => Iterable<[name: string, file: string]>, report: (name: string, line: string) => void, ms = 1000): () => void {
+  const previous = new Map<string, string>();
   const timer = setInterval(() => {
-    const f = file();
-    const line = f ? lastLine(f) : undefined;
-    if (line && line !== previous) {
-      previous = line;
-      report(line.length > 100 ? `${line.slice(0, 97)}...` : line);
+    let newest: { name: string; line: string; mtime: number } | undefined;
+    for (const [name, file] of logs()) {
+      const line = lastLine(file);
+      if (!line || line === previous.get(file)) continue;
+      previous.set(file, line);
+      const mtime = mtimeOf(file);
+      if (!newest || mtime > newest.mtime) newest = { name, line, mtime };
     }
+    if (newest) report(newest.name, newest.line.length > 100 ? `${newest.line.slice(0, 97)}...` : newest.line);
   }, ms);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+function mtimeOf(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
 }
