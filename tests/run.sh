@@ -20,7 +20,8 @@ fi
 totals=$(mktemp)
 trap 'rm -f "$totals"' EXIT
 export REPROLAB_TEST_TOTALS=$totals
-npx vitest run tests/unit tests/lint
+# Unit test files keep to their own temporary folders: two at a time (75 s → 57 s on two cores, measured).
+npx vitest run tests/unit tests/lint --fileParallelism --maxWorkers 2
 npx vitest run tests/e2e
 # One closing line for both parts.
 awk '{ p += $1; f += $2; s += $3 } END { printf "\ntotal: %d passed, %d failed, %d skipped\n", p, f, s }' "$totals"
