@@ -26,31 +26,28 @@
 #endif
 
 /* errno numbers differ between ARM and MIPS (ENOBUFS is 105 vs 132):
- * verdicts compare names, never numbers. */
+ * verdicts compare names, never numbers. The names are errno-table.h's. */
 static inline const char *probe_errno_name(int err)
 {
 	switch (err) {
 	case 0: return "OK";
-	case EBUSY: return "EBUSY";
-	case ENOBUFS: return "ENOBUFS";
-	case EMSGSIZE: return "EMSGSIZE";
-	case ENOMEM: return "ENOMEM";
-	case EINVAL: return "EINVAL";
-	case EAGAIN: return "EAGAIN";
-	case EINTR: return "EINTR";
-	case EPERM: return "EPERM";
-	case EACCES: return "EACCES";
-	case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
-	case EAFNOSUPPORT: return "EAFNOSUPPORT";
-	case ENOENT: return "ENOENT";
-	case ETIMEDOUT: return "ETIMEDOUT";
-	case EIO: return "EIO";
-	case EMFILE: return "EMFILE";
-	case ENODEV: return "ENODEV";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
+#define ERRNO(name, arm, mips) case name: return #name;
+#include "errno-table.h"
+#undef ERRNO
 	default: return "EOTHER";
 	}
 }
+
+/* The table's numbers are this libc's: a wrong one stops the build here. */
+#if defined(__mips__)
+#define ERRNO(name, arm, mips) _Static_assert((name) == (mips), #name " is not " #mips " on MIPS (errno-table.h)");
+#elif defined(__arm__)
+#define ERRNO(name, arm, mips) _Static_assert((name) == (arm), #name " is not " #arm " on ARM (errno-table.h)");
+#else
+#define ERRNO(name, arm, mips)
+#endif
+#include "errno-table.h"
+#undef ERRNO
 
 /* Writes s as the body of a JSON string (no quotes). Interface names are
  * plain ASCII in practice, but a probe must never emit broken JSON. */

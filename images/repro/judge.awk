@@ -5,7 +5,8 @@
 #   EQUAL    field=quantity;...     (counts: each result-line field must equal that truth quantity)
 #   ROLES    "unpatched patched" (or "unpatched" alone: one libc as shipped)
 #   REPEATS  how many repetitions the guest ran
-#   ARCH     arm | mips (errno numbers differ; a probe names its errors, this decodes bare numbers)
+#   ERRNOS   "number NAME number NAME ..." for the guest's architecture (images/probes/errno-table.h:
+#            a probe names its errors, this decodes a bare number)
 #   FABRIC   the fabric steps guest.sh runs ("links", "sockets"), each of which must report success
 #   COUNTSONFAIL  1: the compared fields must be whole numbers even when the probe says ok=false
 # and in the environment (no escape processing): REPRO_FAILSYM, the symptom of ok=false,
@@ -122,7 +123,7 @@ function okv(flat) {
 # The error by name: a probe names it; a bare errno is decoded for the guest's architecture.
 function errname(flat,   e, n) {
 	e = str(flat, "error"); n = num(flat, "errno")
-	if ((e == "" || e == "EOTHER") && n != "") return ((ARCH SUBSEP n) in ERRNO) ? ERRNO[ARCH, n] : "errno " n
+	if ((e == "" || e == "EOTHER") && n != "") return (n in ERRNO) ? ERRNO[n] : "errno " n
 	return e
 }
 function raw(flat, f,   v) {
@@ -259,10 +260,8 @@ function fabric_check(step, line,   s, w, o) {
 }
 
 BEGIN {
-	n = split("1 EPERM 2 ENOENT 4 EINTR 5 EIO 11 EAGAIN 12 ENOMEM 13 EACCES 16 EBUSY 19 ENODEV 22 EINVAL 24 EMFILE 90 EMSGSIZE 93 EPROTONOSUPPORT 95 EOPNOTSUPP 97 EAFNOSUPPORT 105 ENOBUFS 110 ETIMEDOUT", a, " ")
-	for (i = 1; i < n; i += 2) ERRNO["arm", a[i]] = a[i + 1]
-	n = split("1 EPERM 2 ENOENT 4 EINTR 5 EIO 11 EAGAIN 12 ENOMEM 13 EACCES 16 EBUSY 19 ENODEV 22 EINVAL 24 EMFILE 97 EMSGSIZE 120 EPROTONOSUPPORT 122 EOPNOTSUPP 124 EAFNOSUPPORT 132 ENOBUFS 145 ETIMEDOUT", a, " ")
-	for (i = 1; i < n; i += 2) ERRNO["mips", a[i]] = a[i + 1]
+	n = split(ERRNOS, a, " ")
+	for (i = 1; i < n; i += 2) ERRNO[a[i]] = a[i + 1]
 	nfab = split(FABRIC, fab_list, " ")
 	FABRIC_ERR = ""
 }

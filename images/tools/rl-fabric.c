@@ -37,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe-common.h"
+
 #ifndef IFA_F_NODAD
 #define IFA_F_NODAD 0x02
 #endif
@@ -44,25 +46,10 @@
 #define MACVLAN_MODE_BRIDGE 4
 #endif
 
+/* The lab's one errno table (images/probes/errno-table.h, checked against errno.h there). */
 static const char *errname(int e)
 {
-	switch (e) {
-	case 0: return "OK";
-	case EEXIST: return "EEXIST";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	case ENODEV: return "ENODEV";
-	case EINVAL: return "EINVAL";
-	case EBUSY: return "EBUSY";
-	case ENOBUFS: return "ENOBUFS";
-	case ENOMEM: return "ENOMEM";
-	case EPERM: return "EPERM";
-	case EMFILE: return "EMFILE";
-	case ENFILE: return "ENFILE";
-	case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-	case EAFNOSUPPORT: return "EAFNOSUPPORT";
-	case ERANGE: return "ERANGE";
-	default: return "EOTHER";
-	}
+	return probe_errno_name(e);
 }
 
 static double now_ms(void)

@@ -60,14 +60,17 @@ async function buildPrograms(opts: {
   const sources = await cSources(opts.srcDir);
   const programs = sources.filter((s) => s.file.endsWith('.c')).map((s) => s.file.replace(/\.c$/, ''));
   const own = path.resolve(opts.srcDir) === path.resolve(probesDir) || opts.step === 'tools';
-  const helpers = own ? [] : (await cSources(probesDir)).filter((s) => s.file.endsWith('.h'));
+  // Programs outside images/probes (rl-fabric, a user's probes) include its headers: the result-line
+  // helpers and the errno table. They are inputs of the build.
+  const sharesHeaders = path.resolve(opts.srcDir) !== path.resolve(probesDir);
+  const helpers = sharesHeaders ? (await cSources(probesDir)).filter((s) => s.file.endsWith('.h')) : [];
   const entry = await storeEntry(
     opts.dirs.store,
     opts.step,
     { sources, ...(helpers.length ? { helpers } : {}), libc: opts.libcKey, recipe: opts.recipe, cflags: PROBE_CFLAGS, toolchain: opts.toolchain },
     async (out) => {
       const r = await expandRecipe(opts.recipe);
-      const include = [`-I${opts.srcDir}`, ...(own ? [] : [`-I${probesDir}`])];
+      const include = [`-I${opts.srcDir}`, ...(sharesHeaders ? [`-I${probesDir}`] : [])];
       for (const name of programs) {
         const file = path.join(opts.srcDir, `${name}.c`);
         try {

@@ -1,21 +1,13 @@
 import type { ProbeResult } from '../model/scenario-result.ts';
 import type { Arch } from '../model/target.ts';
 import { LabError } from '../util/errors.ts';
+import { errnoNames } from '../catalog/errno-table.ts';
 
 const MARK = 'REPROLAB-RESULT ';
 
-/** errno values that differ by architecture; the probes print names, this decodes bare numbers. */
-const MIPS_ERRNO: Record<number, string> = { 1: 'EPERM', 2: 'ENOENT', 4: 'EINTR', 5: 'EIO', 11: 'EAGAIN', 12: 'ENOMEM', 13: 'EACCES', 16: 'EBUSY', 19: 'ENODEV', 22: 'EINVAL', 24: 'EMFILE', 97: 'EMSGSIZE', 120: 'EPROTONOSUPPORT', 122: 'EOPNOTSUPP', 124: 'EAFNOSUPPORT', 132: 'ENOBUFS', 145: 'ETIMEDOUT' };
-
-const ERRNO: Record<Arch, Record<number, string>> = {
-  arm: { 1: 'EPERM', 2: 'ENOENT', 4: 'EINTR', 5: 'EIO', 11: 'EAGAIN', 12: 'ENOMEM', 13: 'EACCES', 16: 'EBUSY', 19: 'ENODEV', 22: 'EINVAL', 24: 'EMFILE', 90: 'EMSGSIZE', 93: 'EPROTONOSUPPORT', 95: 'EOPNOTSUPP', 97: 'EAFNOSUPPORT', 105: 'ENOBUFS', 110: 'ETIMEDOUT' },
-  // errno numbers are the same on MIPS of either byte order.
-  mipsel: MIPS_ERRNO,
-  mips: MIPS_ERRNO,
-};
-
+/** A bare errno number by name, for the guest's arch (images/probes/errno-table.h); the lab's probes print names themselves. */
 export function errnoName(arch: Arch, errno: number): string {
-  return ERRNO[arch][errno] ?? `errno ${errno}`;
+  return errnoNames(arch).get(errno) ?? `errno ${errno}`;
 }
 
 /** The one REPROLAB-RESULT line of a probe's output, with the error named for the guest's arch. */

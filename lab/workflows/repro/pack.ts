@@ -22,6 +22,8 @@ import { notPackable } from '../../scenarios/portable.ts';
 import { entryInputs } from '../../store/store.ts';
 import { judgeCapabilities, PARAM_NAMES } from '../../catalog/scenario-defs.ts';
 import type { FabricSpec } from '../../fabric/fabric.ts';
+import { errnoNames } from '../../catalog/errno-table.ts';
+import type { Arch } from '../../model/target.ts';
 
 const TEMPLATES = path.join(repoRoot, 'images', 'repro');
 
@@ -51,12 +53,17 @@ function probeRuns(s: Scenario, variants: VariantPlan[], params: ScenarioParams)
   });
 }
 
+/** judge.awk's ERRNOS: "number NAME ..." of the lab's errno table for the guest's arch. */
+export function judgeErrnos(arch: Arch): string {
+  return [...errnoNames(arch)].map(([n, name]) => `${n} ${name}`).join(' ');
+}
+
 /** judge.awk's -v settings; the symptom template goes through the environment (awk -v would process its backslashes). */
-function judgeVars(s: Scenario, o: { roles: string[]; repeats: number; arch: string; fabric: FabricSpec }): { vars: string[]; failSymptom: string } {
+function judgeVars(s: Scenario, o: { roles: string[]; repeats: number; arch: Arch; fabric: FabricSpec }): { vars: string[]; failSymptom: string } {
   const d = s.definition!;
   const rule = 'code' in d.judge ? { RULE: judgeCapabilities(d.judge).packRule!.awk, TRUTH: 'net', EQUAL: '', COUNTSONFAIL: '0' } : { RULE: 'counts', TRUTH: d.judge.truth, EQUAL: Object.entries(d.judge.equal).map(([f, q]) => `${f}=${q}`).join(';'), COUNTSONFAIL: d.judge.countsOnFail ? '1' : '0' };
   const fabric = [...(o.fabric.interfaces ? ['links'] : []), ...(o.fabric.sockets?.length ? ['sockets'] : [])].join(' ');
-  const vars = { ...rule, ROLES: o.roles.join(' '), REPEATS: String(o.repeats), ARCH: o.arch === 'arm' ? 'arm' : 'mips', FABRIC: fabric };
+  const vars = { ...rule, ROLES: o.roles.join(' '), REPEATS: String(o.repeats), ERRNOS: judgeErrnos(o.arch), FABRIC: fabric };
   return { vars: Object.entries(vars).flatMap(([k, v]) => ['-v', `${k}=${v}`]), failSymptom: 'code' in d.judge ? '' : d.judge.failSymptom };
 }
 

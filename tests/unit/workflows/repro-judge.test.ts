@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { judgeGetifaddrs } from '../../../lab/scenarios/judges/getifaddrs.ts';
 import { judgeAgainstEither } from '../../../lab/scenarios/truth-read.ts';
 import { repoRoot } from '../../../lab/util/paths.ts';
 import { errnoName } from '../../../lab/scenarios/result-line.ts';
+import { judgeErrnos } from '../../../lab/workflows/repro/pack.ts';
 
 /*
  * A repro pack judges with images/repro/judge.awk, the lab with TypeScript: the same
@@ -55,7 +57,7 @@ function consoleOf(before: string[], after: string[], runs: Run[], opts: { done?
 
 async function awkJudge(vars: Record<string, string>, text: string): Promise<{ judged: Record<string, { outcome: string; symptom: string }>; verdict: string }> {
   const { FAILSYM, ...rest } = vars;
-  const args = Object.entries({ ARCH: 'arm', FABRIC: '', ...rest }).flatMap(([k, v]) => ['-v', `${k}=${v}`]);
+  const args = Object.entries({ ERRNOS: judgeErrnos('arm'), FABRIC: '', ...rest }).flatMap(([k, v]) => ['-v', `${k}=${v}`]);
   const r = await execa('awk', [...args, '-f', path.join(repoRoot, 'images', 'repro', 'judge.awk')], { input: text.replace(/\r/g, ''), env: { REPRO_FAILSYM: FAILSYM ?? '' } });
   const judged: Record<string, { outcome: string; symptom: string }> = {};
   for (const m of r.stdout.matchAll(/^REPROLAB-PACK-JUDGED r1 (\S+) (\S+) (.*)$/gm)) judged[m[1]!] = { outcome: m[2]!, symptom: m[3]! };
@@ -144,7 +146,7 @@ describe('judge.awk gives the lab judges\' answers', () => {
     expect(nested.judged['unpatched']).toEqual({ outcome: 'FAIL', symptom: 'incomplete: count 2/3' });
     expect((await awkJudge(counts, withLine('REPROLAB-RESULT {"probe":"p","per":{"count":3},"ok":true}'))).judged['unpatched']?.outcome).toBe('ERROR');
     // A bare errno is named for the guest's architecture, as the lab's parser names it.
-    const bare = await awkJudge({ ...counts, ARCH: 'mips' }, withLine('REPROLAB-RESULT {"probe":"p","ok":false,"errno":132}'));
+    const bare = await awkJudge({ ...counts, ERRNOS: judgeErrnos('mipsel') }, withLine('REPROLAB-RESULT {"probe":"p","ok":false,"errno":132}'));
     expect(bare.judged['unpatched']).toEqual({ outcome: 'FAIL', symptom: 'errno=ENOBUFS' });
   });
 
@@ -188,16 +190,18 @@ describe('judge.awk gives the lab judges\' answers', () => {
     expect((await awkJudge(counts, noAfter)).verdict).toBe('ERROR');
   });
 
-  it("judge.awk's errno names are the lab's, number for number, on both architectures", async () => {
-    const text = await fs.readFile(path.join(repoRoot, 'images', 'repro', 'judge.awk'), 'utf8');
-    const tables = [...text.matchAll(/n = split\("([0-9A-Z ]+)", a, " "\)\s*for \(i = 1; i < n; i \+= 2\) ERRNO\["(arm|mips)"/g)];
-    expect(tables.map((t) => t[2])).toEqual(['arm', 'mips']);
-    for (const [, list, arch] of tables) {
-      const words = list!.split(' ');
-      const awkNames = new Map<number, string>();
-      for (let i = 0; i < words.length; i += 2) awkNames.set(Number(words[i]), words[i + 1]!);
-      for (let n = 1; n < 200; n++) expect(awkNames.get(n) ?? `errno ${n}`, `${arch} ${n}`).toBe(errnoName(arch as 'arm' | 'mips', n));
+  it("judge.awk decodes a bare errno as the lab does, number for number, with the table the pack gives it", async () => {
+    // A second program after judge.awk: its BEGIN runs once judge.awk's has read ERRNOS, and prints the table it built.
+    const dump = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-awk-')), 'dump.awk');
+    await fs.writeFile(dump, 'BEGIN { for (n = 1; n < 200; n++) print "E", n, ((n in ERRNO) ? ERRNO[n] : "errno " n); exit }\n');
+    for (const arch of ['arm', 'mipsel', 'mips'] as const) {
+      const r = await execa('awk', ['-v', `ERRNOS=${judgeErrnos(arch)}`, '-f', path.join(repoRoot, 'images', 'repro', 'judge.awk'), '-f', dump], { input: '' });
+      const awkNames = [...r.stdout.matchAll(/^E (\d+) (.*)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+      expect(awkNames).toHaveLength(199);
+      expect(awkNames, arch).toEqual(Array.from({ length: 199 }, (_, i) => `${i + 1} ${errnoName(arch, i + 1)}`));
     }
+    expect(errnoName('mips', 132)).toBe('ENOBUFS');
+    expect(errnoName('arm', 105)).toBe('ENOBUFS');
   });
 
   it('no result line, two of them, a probe exiting above 1, or a run that never finished: ERROR, never a pass', async () => {
