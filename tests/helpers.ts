@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { labDirs, type LabDirs } from '../lab/util/paths.ts';
 import type { BundleManifest } from '../lab/model/manifest.ts';
+import type { VariantPlan } from '../lab/scenarios/types.ts';
 
 /** A throwaway cache root for tests that must not touch the real one. */
 export async function tempDirs(): Promise<{ root: string; dirs: LabDirs }> {
@@ -63,3 +64,12 @@ export function sampleManifest(target = 'fake-target'): BundleManifest {
     rootfs: { image: 'images/rootfs.cpio', sha256: sha('b'), sizeBytes: 1, hostKey: 'ssh-ed25519 AAAA' },
   };
 }
+
+/** A uClibc image's two libc variants as the lab plans them, each with its dynamically linked probes. */
+export const LIBC_VARIANTS: VariantPlan[] = (['unpatched', 'patched'] as const).map((role) => ({
+  variant: role,
+  role,
+  probeDir: `/opt/reprolab/probes/${role}`,
+  describe: `${role} uClibc`,
+  shared: { probeDir: `/opt/reprolab/probes/${role}/shared`, libDir: `/opt/reprolab/libc/${role}/lib`, imagePrograms: true },
+}));

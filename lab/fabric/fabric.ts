@@ -1,21 +1,12 @@
 import type { Guest } from '../guest/guest.ts';
 import { LabError } from '../util/errors.ts';
 import { Scope } from '../util/lifetime.ts';
-import { createInterfaces, holdSockets, readNetTruth, readSocketTruth, settledNetTruth, removeInterfaces, triggerUevents, type HeldSockets, type InterfacesResult, type SocketSpec } from './guest-ops.ts';
-import { planInterfaces, INTERFACE_KINDS, type InterfaceKind } from './interfaces.ts';
+import { createInterfaces, holdSockets, readNetTruth, readSocketTruth, settledNetTruth, removeInterfaces, triggerUevents, type HeldSockets, type InterfacesResult } from './guest-ops.ts';
+import { fabricSteps, type FabricSpec, type FabricStep } from './fabric-plan.ts';
 import { summarize, type NetTruth, type SocketTruth } from './truth.ts';
 import { runUsbBurst, type BurstResult } from './usb-burst.ts';
-import type { BurstSpec } from './usb-plan.ts';
 
-/** The conditions of the field a scenario (or `reprolab fabric`) asks for. */
-export interface FabricSpec {
-  interfaces?: number;
-  kinds?: InterfaceKind[];
-  usbBurst?: BurstSpec;
-  sockets?: SocketSpec[];
-  /** In-guest uevent trigger: this many `add` writes to a sysfs uevent file. */
-  ueventTrigger?: number;
-}
+export type { FabricSpec } from './fabric-plan.ts';
 
 /** What the fabric built and what the kernel then reported, as data. */
 export interface FabricReport {
@@ -35,44 +26,68 @@ export interface Fabric extends AsyncDisposable {
 
 let burstCounter = 0;
 
+/** What the steps so far have set up, and how to undo it. */
+interface Building {
+  guest: Guest;
+  scope: Scope;
+  spec: FabricSpec;
+  interfaces?: FabricReport['interfaces'];
+  held?: HeldSockets;
+  report?: FabricReport;
+}
+
 /**
- * interfaces → sockets (held) → ground truth → USB burst → in-guest trigger.
- * An error in any step undoes what the earlier steps set up in the guest
- * (interfaces removed, sockets released) before it propagates.
+ * The steps of fabricSteps(spec), in order. An error in any step undoes what
+ * the earlier steps set up in the guest (interfaces removed, sockets released)
+ * before it propagates.
  */
 export async function buildFabric(guest: Guest, spec: FabricSpec): Promise<Fabric> {
   await using scope = new Scope();
-  let interfaces: FabricReport['interfaces'];
-  if (spec.interfaces !== undefined && spec.interfaces > 0) {
-    const plan = planInterfaces(spec.interfaces, spec.kinds ?? INTERFACE_KINDS);
-    // Registered before creating: a helper that fails half way has still made some links.
-    scope.defer(() => removeInterfaces(guest));
-    const r = await createInterfaces(guest, plan);
-    interfaces = { ...r, requested: spec.interfaces, planned: { links: plan.links, addresses: plan.addresses } };
-  }
-  let held: HeldSockets | undefined;
-  if (spec.sockets?.length) {
-    held = await holdSockets(guest, spec.sockets);
-    scope.defer(() => held!.release());
-  }
-  // After new links, wait for their IPv6 link-local addresses: the truth must not move under a probe.
-  const truth = interfaces ? await settledNetTruth(guest) : await readNetTruth(guest);
-  const report: FabricReport = { ...(interfaces ? { interfaces } : {}), net: { ...truth, counts: summarize(truth) } };
-  if (held) report.sockets = { held: held.held, total: held.total, wallMs: held.wallMs, truth: await readSocketTruth(guest) };
-  if (spec.usbBurst) {
-    const burst = await runUsbBurst(guest, spec.usbBurst, { burstId: `${process.pid}-${++burstCounter}` });
-    if (burst.leftover.length) throw new LabError(`USB devices left attached after the burst: ${burst.leftover.join(', ')}`);
-    report.usb = burst;
-  }
-  if (spec.ueventTrigger) {
-    const t = await triggerUevents(guest, spec.ueventTrigger);
-    report.trigger = { count: spec.ueventTrigger, seqnumDelta: t.after - t.before, wallMs: t.wallMs };
-  }
+  const b: Building = { guest, scope, spec };
+  for (const step of fabricSteps(spec)) await applyStep(b, step);
   // Built: from here the caller owns the teardown.
   scope.release();
+  const { held, interfaces } = b;
   const teardown = async () => {
     await held?.release();
     if (interfaces) await removeInterfaces(guest);
   };
-  return { report, ...(held ? { sockets: held } : {}), teardown, [Symbol.asyncDispose]: teardown };
+  return { report: b.report!, ...(held ? { sockets: held } : {}), teardown, [Symbol.asyncDispose]: teardown };
+}
+
+async function applyStep(b: Building, s: FabricStep): Promise<void> {
+  const { guest, scope } = b;
+  switch (s.step) {
+    case 'links': {
+      // Registered before creating: a helper that fails half way has still made some links.
+      scope.defer(() => removeInterfaces(guest));
+      const r = await createInterfaces(guest, s.plan);
+      b.interfaces = { ...r, requested: b.spec.interfaces!, planned: { links: s.plan.links, addresses: s.plan.addresses } };
+      return;
+    }
+    case 'sockets': {
+      const held = await holdSockets(guest, s.sockets);
+      b.held = held;
+      scope.defer(() => held.release());
+      return;
+    }
+    case 'truth': {
+      // The truth must not move under a probe.
+      const truth = s.settle ? await settledNetTruth(guest) : await readNetTruth(guest);
+      b.report = { ...(b.interfaces ? { interfaces: b.interfaces } : {}), net: { ...truth, counts: summarize(truth) } };
+      if (b.held) b.report.sockets = { held: b.held.held, total: b.held.total, wallMs: b.held.wallMs, truth: await readSocketTruth(guest) };
+      return;
+    }
+    case 'usb-burst': {
+      const burst = await runUsbBurst(guest, s.burst, { burstId: `${process.pid}-${++burstCounter}` });
+      if (burst.leftover.length) throw new LabError(`USB devices left attached after the burst: ${burst.leftover.join(', ')}`);
+      b.report!.usb = burst;
+      return;
+    }
+    case 'uevent-trigger': {
+      const t = await triggerUevents(guest, s.count);
+      b.report!.trigger = { count: s.count, seqnumDelta: t.after - t.before, wallMs: t.wallMs };
+      return;
+    }
+  }
 }

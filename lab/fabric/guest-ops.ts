@@ -1,4 +1,4 @@
-import type { Guest } from '../guest/guest.ts';
+import type { Guest, GuestShell } from '../guest/guest.ts';
 import { shellQuote } from '../util/shell-quote.ts';
 import { LabError } from '../util/errors.ts';
 import { FABRIC_PREFIX, type InterfaceKind, type InterfacePlan, specLines } from './interfaces.ts';
@@ -9,7 +9,7 @@ import { sleep } from '../util/lifetime.ts';
 /** The lab's helper inside every image (images/tools/rl-fabric.c). */
 export const HELPER = '/opt/reprolab/bin/rl-fabric';
 
-async function run(guest: Guest, argv: string[], what: string, opts: { stdin?: Buffer; timeoutMs?: number } = {}): Promise<string> {
+async function run(guest: GuestShell, argv: string[], what: string, opts: { stdin?: Buffer; timeoutMs?: number } = {}): Promise<string> {
   const r = await guest.exec(argv, { timeoutMs: opts.timeoutMs ?? timeout('guestCommand'), ...(opts.stdin ? { stdin: opts.stdin } : {}) });
   if (r.exitCode !== 0 && !r.stdout.includes('REPROLAB-FABRIC')) {
     throw new LabError(`${what} failed in the guest (exit ${r.exitCode ?? r.signal})`, { fix: `stderr: ${r.stderr.trim().slice(0, 400) || '(empty)'}` });
@@ -57,7 +57,7 @@ export async function removeInterfaces(guest: Guest, prefix = FABRIC_PREFIX): Pr
 }
 
 /** Links and addresses as the kernel reports them: the helper's netlink dump and /sys/class/net. */
-export async function readNetTruth(guest: Guest): Promise<NetTruth> {
+export async function readNetTruth(guest: GuestShell): Promise<NetTruth> {
   const out = await run(guest, ['sh', '-c', `${HELPER} dump; echo REPROLAB-SYSFS; for f in /sys/class/net/*; do [ -L "$f" ] && echo "\${f##*/}"; done`], 'reading interfaces');
   const [dumpPart, sysfsPart = ''] = out.split('REPROLAB-SYSFS\n');
   const dump = parseFabricLine<Omit<NetTruth, 'sysfs' | 'mismatch'>>(dumpPart ?? '', 'reading interfaces');
@@ -85,7 +85,7 @@ export async function settledNetTruth(guest: Guest, opts: { intervalMs?: number;
 export const SOCKET_TRUTH_COMMAND = 'wc -l /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 /proc/net/unix 2>/dev/null';
 
 /** Sockets per /proc/net table: what a sock_diag dump of the same family should return. */
-export async function readSocketTruth(guest: Guest): Promise<SocketTruth> {
+export async function readSocketTruth(guest: GuestShell): Promise<SocketTruth> {
   const r = await guest.exec(['sh', '-c', SOCKET_TRUTH_COMMAND], { timeoutMs: timeout('guestStateRead') });
   return parseProcNetCounts(r.stdout);
 }

@@ -30,6 +30,9 @@ export interface BootTimes {
 }
 
 /** A booted guest the lab drives: commands, files, QMP, console, stop. */
+/** The one thing most guest work needs: run a command in the guest (narrow, so tests can implement it). */
+export type GuestShell = Pick<Guest, 'exec'>;
+
 export class Guest {
   private constructor(
     readonly bundleDir: string,

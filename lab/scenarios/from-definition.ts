@@ -9,22 +9,13 @@ import { getifaddrsRepeat } from './judges/getifaddrs.ts';
 import { dumpHangRepeat } from './judges/dumps.ts';
 import { ueventRepeat } from './judges/uevent.ts';
 import { runAgainstNetTruth, runAgainstSocketTruth } from './truth-read.ts';
-import { probeDirFor } from './variants.ts';
+import { fillParams, probeVariants } from './run-plan.ts';
 import type { CodeRepeat, ProbeCall, RepeatResult, Scenario, ScenarioContext, ScenarioParams } from './types.ts';
 import type { SocketTruth } from '../fabric/truth.ts';
 
 type ChurnSpec = NonNullable<ScenarioDefinition['fabric']['churn']>;
 
 const CODE: Record<CodeJudge, CodeRepeat> = { getifaddrs: getifaddrsRepeat, uevent: ueventRepeat, 'dump-hang': dumpHangRepeat };
-
-/** "{buffer}" → the parameter's value (the loader allows only numeric parameters in templates). */
-export function fillParams(template: string, params: ScenarioParams): string {
-  return template.replace(/\{([A-Za-z]+)\}/g, (_, name: string) => {
-    const v = (params as Record<string, unknown>)[name];
-    if (v === undefined) throw new LabError(`the scenario template "${template}" names {${name}}, which has no value`);
-    return String(v);
-  });
-}
 
 function paramsOf(def: ScenarioDefinition): ScenarioParams {
   const { burst, ...rest } = def.defaults;
@@ -54,8 +45,7 @@ function keyOf(def: ScenarioDefinition, truth: TruthCounts, byRole: (r: 'unpatch
 /** A declarative scenario's repetition: the probe per variant between two truth reads, judged by the counts rule. */
 function countsRepeat(def: ScenarioDefinition, rule: CountsJudge): CodeRepeat {
   return async (given, probe) => {
-    // A libc scenario on a uClibc image runs the dynamically linked probe: it loads the variant's own libc.so, as a product's programs do.
-    const ctx = { ...given, variants: given.variants.map((v) => ({ ...v, probeDir: probeDirFor(def.variants === 'libc', v) })) };
+    const ctx = { ...given, variants: probeVariants(def.variants === 'libc', given.variants) };
     if (rule.truth === 'net') {
       const t = await runAgainstNetTruth(ctx, probe.program, probe.argsFor, (r, truth) => judgeCounts(rule, r, netCounts(truth)));
       return { runs: t.runs, key: keyOf(def, netCounts(t.before), t.byRole, ctx.params) };

@@ -1,6 +1,6 @@
-import { readNetTruth, readSocketTruth } from '../fabric/guest-ops.ts';
 import type { NetTruth, SocketTruth } from '../fabric/truth.ts';
-import { runProbe, type ProbeRun } from './probe-exec.ts';
+import { runBody, type BodyOutputs } from './plan-exec.ts';
+import { truthProbeSteps } from './run-plan.ts';
 import { type ProbeResult, type VariantRun } from '../model/scenario-result.ts';
 import { type Judgement } from './judge.ts';
 import type { ScenarioContext, VariantPlan } from './types.ts';
@@ -26,14 +26,12 @@ export interface TruthRun<T> {
   byRole: (role: VariantPlan['role']) => ProbeResult | undefined;
 }
 
-/** Each variant's probe once, in the plan's order, with the results by role. */
-async function runEachVariant(ctx: ScenarioContext, probe: string, argsFor: (v: VariantPlan) => string[]): Promise<{ done: { v: VariantPlan; p: ProbeRun }[]; byRole: TruthRun<unknown>['byRole'] }> {
-  const done: { v: VariantPlan; p: ProbeRun }[] = [];
-  for (const v of ctx.variants) done.push({ v, p: await runProbe(ctx, v, probe, argsFor(v)) });
-  return { done, byRole: (role) => done.find((d) => d.v.role === role)?.p.result };
+/** The body's probe runs, with the results by role. */
+function byRoleOf(probes: BodyOutputs['probes']): TruthRun<unknown>['byRole'] {
+  return (role) => probes.find((d) => d.v.role === role)?.p.result;
 }
 
-/** Runs `probe` once per variant between two reads of the kernel's links and addresses, and judges each against them. */
+/** Runs `probe` once per variant between two reads of the kernel's links and addresses (run-plan.ts's truthProbeSteps), and judges each against them. */
 export async function runAgainstNetTruth(
   ctx: ScenarioContext,
   probe: string,
@@ -41,13 +39,12 @@ export async function runAgainstNetTruth(
   judge: NetJudge,
   shown: (r: ProbeResult) => ProbeResult = (r) => r,
 ): Promise<TruthRun<NetTruth>> {
-  const before = await readNetTruth(ctx.guest);
-  const { done, byRole } = await runEachVariant(ctx, probe, argsFor);
-  const after = await readNetTruth(ctx.guest);
+  const out = await runBody(ctx, truthProbeSteps('net', ctx.variants, probe, argsFor));
+  const { before, after } = out.net as Required<BodyOutputs['net']>;
   return {
     before,
-    runs: done.map(({ v, p }) => ({ variant: v.variant, role: v.role, ...judgeAgainstEither(judge, p.result, before, after), probe: shown(p.result), evidence: p.evidence })),
-    byRole,
+    runs: out.probes.map(({ v, p }) => ({ variant: v.variant, role: v.role, ...judgeAgainstEither(judge, p.result, before, after), probe: shown(p.result), evidence: p.evidence })),
+    byRole: byRoleOf(out.probes),
   };
 }
 
@@ -63,14 +60,13 @@ export async function runAgainstSocketTruth(
   /** The tables the judge compares with: only these must hold still. */
   compared: (keyof SocketTruth)[],
 ): Promise<TruthRun<SocketTruth>> {
-  const before = await readSocketTruth(ctx.guest);
-  const { done, byRole } = await runEachVariant(ctx, probe, argsFor);
-  const after = await readSocketTruth(ctx.guest);
+  const out = await runBody(ctx, truthProbeSteps('sockets', ctx.variants, probe, argsFor));
+  const { before, after } = out.sockets as Required<BodyOutputs['sockets']>;
   const moved = compared.filter((k) => before[k] !== after[k]);
   if (moved.length) throw new LabError(`the guest's socket counts moved during the run (${moved.map((k) => `${k} ${before[k]} → ${after[k]}`).join(', ')}): no stable ground truth`);
   return {
     before,
-    runs: done.map(({ v, p }) => ({ variant: v.variant, role: v.role, ...judge(p.result, before), probe: p.result, evidence: p.evidence })),
-    byRole,
+    runs: out.probes.map(({ v, p }) => ({ variant: v.variant, role: v.role, ...judge(p.result, before), probe: p.result, evidence: p.evidence })),
+    byRole: byRoleOf(out.probes),
   };
 }

@@ -5,7 +5,7 @@ import { readBundleManifest, type BundleManifest } from '../../model/manifest.ts
 import { readCellRecord, type CellRecord } from '../../model/scenario-result.ts';
 import { qemuCommand } from '../../qemu/command.ts';
 import { scenarioByName } from '../../scenarios/registry.ts';
-import { planVariants, probeDirFor } from '../../scenarios/variants.ts';
+import { planVariants } from '../../scenarios/variants.ts';
 import type { Scenario, ScenarioParams, VariantPlan } from '../../scenarios/types.ts';
 import { scenarioProbeDir } from '../../model/guest-layout.ts';
 import { sha256, sha256File } from '../../util/digest.ts';
@@ -16,7 +16,7 @@ import { insideReal, isInside, resolveInside } from '../../model/paths.ts';
 import { repoRoot } from '../../util/paths.ts';
 import { shellQuote } from '../../util/shell-quote.ts';
 import { tempSibling } from '../../util/fs.ts';
-import { fillParams } from '../../scenarios/from-definition.ts';
+import { scenarioPlan, type RunPlan } from '../../scenarios/run-plan.ts';
 import { guestScript } from './guest-script.ts';
 import { notPackable } from '../../scenarios/portable.ts';
 import { entryInputs } from '../../store/store.ts';
@@ -44,26 +44,18 @@ function paramsOf(s: Scenario, rec: CellRecord): ScenarioParams {
   return p as ScenarioParams;
 }
 
-/** The probe each role ran, with its arguments: a libc scenario on uClibc runs the dynamically linked build, as the lab does. */
-function probeRuns(s: Scenario, variants: VariantPlan[], params: ScenarioParams): { role: VariantPlan['role']; argv: string[] }[] {
-  const d = s.definition!;
-  return variants.map((v) => {
-    const dir = probeDirFor(s.usesLibc, v);
-    return { role: v.role, argv: [`${dir}/${d.probe!.program}`, ...d.probe!.args[v.role].map((a) => fillParams(a, params))] };
-  });
-}
-
 /** judge.awk's ERRNOS: "number NAME ..." of the lab's errno table for the guest's arch. */
 export function judgeErrnos(arch: Arch): string {
   return [...errnoNames(arch)].map(([n, name]) => `${n} ${name}`).join(' ');
 }
 
 /** judge.awk's -v settings; the symptom template goes through the environment (awk -v would process its backslashes). */
-function judgeVars(s: Scenario, o: { roles: string[]; repeats: number; arch: Arch; fabric: FabricSpec }): { vars: string[]; failSymptom: string } {
+function judgeVars(s: Scenario, o: { roles: string[]; plan: RunPlan; arch: Arch }): { vars: string[]; failSymptom: string } {
   const d = s.definition!;
   const rule = 'code' in d.judge ? { RULE: judgeCapabilities(d.judge).packRule!.awk, TRUTH: 'net', EQUAL: '', COUNTSONFAIL: '0' } : { RULE: 'counts', TRUTH: d.judge.truth, EQUAL: Object.entries(d.judge.equal).map(([f, q]) => `${f}=${q}`).join(';'), COUNTSONFAIL: d.judge.countsOnFail ? '1' : '0' };
-  const fabric = [...(o.fabric.interfaces ? ['links'] : []), ...(o.fabric.sockets?.length ? ['sockets'] : [])].join(' ');
-  const vars = { ...rule, ROLES: o.roles.join(' '), REPEATS: String(o.repeats), ERRNOS: judgeErrnos(o.arch), FABRIC: fabric };
+  // The fabric steps guest.sh reports on, from the same plan it was rendered from.
+  const fabric = o.plan.fabric.flatMap((f) => (f.step === 'links' || f.step === 'sockets' ? [f.step] : [])).join(' ');
+  const vars = { ...rule, ROLES: o.roles.join(' '), REPEATS: String(o.plan.repeats), ERRNOS: judgeErrnos(o.arch), FABRIC: fabric };
   return { vars: Object.entries(vars).flatMap(([k, v]) => ['-v', `${k}=${v}`]), failSymptom: 'code' in d.judge ? '' : d.judge.failSymptom };
 }
 
@@ -246,10 +238,12 @@ export async function packRepro(o: { cellDir: string; out?: string; work: string
       payload = await probesPayload(cell, { cellDir: o.cellDir, store: o.store, work: o.work, name });
     }
     const fabric = scenario.fabric(params);
-    await fs.writeFile(path.join(dir, 'guest.sh'), guestScript({ def: scenario.definition!, fabric, runs: probeRuns(scenario, variants, params), repeats, ...(payload ? { payload } : {}) }));
+    // The lab's run of this cell, as data: guest.sh renders it, judge.awk is told which fabric steps it reports.
+    const plan = scenarioPlan(scenario, variants, params, repeats);
+    await fs.writeFile(path.join(dir, 'guest.sh'), guestScript({ plan, ...(payload ? { payload } : {}) }));
     await fs.copyFile(path.join(TEMPLATES, 'judge.awk'), path.join(dir, 'judge.awk'));
     const q = qemuCommand({ bundleDir: '.', manifest });
-    await fs.writeFile(path.join(dir, 'run.sh'), await runScript(cell, { q, repeats, fabric }), { mode: 0o755 });
+    await fs.writeFile(path.join(dir, 'run.sh'), await runScript(cell, { q, plan }), { mode: 0o755 });
     await fs.writeFile(path.join(dir, 'README.md'), readme({ s: scenario, rec, manifest, fabric, name }));
     await fs.copyFile(path.join(o.cellDir, 'result.json'), path.join(dir, 'lab-result.json'));
 
@@ -275,8 +269,8 @@ export async function packRepro(o: { cellDir: string; out?: string; work: string
 }
 
 /** run.sh: the template with the exact QEMU command, the verdict to reproduce and judge.awk's settings. */
-async function runScript(c: CheckedCell, o: { q: { binary: string; args: string[] }; repeats: number; fabric: FabricSpec }): Promise<string> {
-  const judge = judgeVars(c.scenario, { roles: c.variants.map((v) => v.role), repeats: o.repeats, arch: c.manifest.arch, fabric: o.fabric });
+async function runScript(c: CheckedCell, o: { q: { binary: string; args: string[] }; plan: RunPlan }): Promise<string> {
+  const judge = judgeVars(c.scenario, { roles: c.variants.map((v) => v.role), plan: o.plan, arch: c.manifest.arch });
   // Replacement functions, not strings: a "$'" or "$&" in a value must stay as it is.
   const values: Record<string, string> = {
     '@QEMU_BINARY@': shellQuote(o.q.binary),

@@ -2,20 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { scenarioByName } from '../../../lab/scenarios/registry.ts';
 import { guestScript } from '../../../lab/workflows/repro/guest-script.ts';
 import { notPackable } from '../../../lab/scenarios/portable.ts';
+import { scenarioPlan, type RunPlan } from '../../../lab/scenarios/run-plan.ts';
+import { LIBC_VARIANTS } from '../../helpers.ts';
 
 /** guest.sh goes into the guest through a serial console in canonical mode: what that transport demands of it. */
 describe('a repro pack guest script', () => {
-  const def = scenarioByName('getifaddrs').definition!;
-  const script = guestScript({
-    def,
-    fabric: { interfaces: 64, sockets: [{ kind: 'tcp', count: 500 }] },
-    runs: [
-      { role: 'unpatched', argv: ['/opt/reprolab/probes/unpatched/shared/ifaddrs-probe', '--list'] },
-      { role: 'patched', argv: ['/opt/reprolab/probes/patched/shared/ifaddrs-probe', '--list'] },
-    ],
-    repeats: 3,
-    payload: { base64: `${'QUJD'.repeat(19)}\n`.repeat(400).trimEnd(), sha256: 'a'.repeat(64) },
-  });
+  const getifaddrs = scenarioByName('getifaddrs');
+  const plan = scenarioPlan(getifaddrs, LIBC_VARIANTS, { interfaces: 64 }, 3);
+  const dumpRead = scenarioPlan(scenarioByName('dump-read'), [LIBC_VARIANTS[0]!], { sockets: 500 }, 1);
+  const script = guestScript({ plan, payload: { base64: `${'QUJD'.repeat(19)}\n`.repeat(400).trimEnd(), sha256: 'a'.repeat(64) } });
   const lines = script.split('\n');
 
   it('has no line a tty would cut (4095 bytes in canonical mode) and no control character (^C, ^D, ^Z…)', () => {
@@ -30,7 +25,7 @@ describe('a repro pack guest script', () => {
 
   it('runs the fabric once, then per repeat the truth before, each variant, the truth after', () => {
     expect(script.match(/links-add/g)).toHaveLength(1);
-    expect(script).toContain('$H sockets tcp:500');
+    expect(guestScript({ plan: dumpRead })).toContain('$H sockets tcp:500');
     const loop = script.slice(script.indexOf('while [ $r -le 3 ]'));
     const order = ['TRUTH before', 'RUN unpatched', 'unpatched/shared/ifaddrs-probe --list', 'RUN patched', 'TRUTH after', 'DONE'].map((m) => loop.indexOf(m));
     expect(order.every((p) => p >= 0)).toBe(true);
@@ -38,9 +33,10 @@ describe('a repro pack guest script', () => {
   });
 
   it('refuses to write a script the console would cut or act on', () => {
-    const base = { def, fabric: {}, repeats: 1 };
-    expect(() => guestScript({ ...base, runs: [{ role: 'unpatched', argv: ['/p', 'x'.repeat(2000)] }] })).toThrow(/cannot travel over the serial console/);
-    expect(() => guestScript({ ...base, runs: [{ role: 'unpatched', argv: ['/p', 'a\u0004b'] }] })).toThrow(/cannot travel over the serial console/);
+    const withArg = (arg: string): RunPlan => ({ fabric: [], repeats: 1, repeat: [{ kind: 'probe', variant: LIBC_VARIANTS[0]!, program: 'p', argv: ['/p', arg] }] });
+    expect(() => guestScript({ plan: withArg('x'.repeat(2000)) })).toThrow(/cannot travel over the serial console/);
+    expect(() => guestScript({ plan: withArg('a\u0004b') })).toThrow(/cannot travel over the serial console/);
+    expect(() => guestScript({ plan: { fabric: [{ step: 'uevent-trigger', count: 5 }], repeat: [], repeats: 1 } })).toThrow(/needs the lab's QMP/);
   });
 
   it('says which scenarios it cannot carry, and why', () => {

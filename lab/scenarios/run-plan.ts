@@ -1,0 +1,70 @@
+import type { ScenarioDefinition } from '../catalog/scenario-defs.ts';
+import { fabricSteps, type FabricStep } from '../fabric/fabric-plan.ts';
+import { LabError } from '../util/errors.ts';
+import type { ScenarioParams, Scenario, VariantPlan } from './types.ts';
+import { probeDirFor } from './variants.ts';
+
+export type TruthKind = 'net' | 'sockets';
+export type ChurnSpec = NonNullable<ScenarioDefinition['fabric']['churn']>;
+
+/**
+ * One step of a repetition's body, as data: the live lab runs it over SSH
+ * (plan-exec.ts), a repro pack renders it as sh, LAVA as a test definition.
+ */
+export type BodyStep =
+  | { kind: 'truth'; phase: 'before' | 'after'; truth: TruthKind }
+  | { kind: 'probe'; variant: VariantPlan; program: string; argv: string[] };
+
+/** The churn daemon starts before a repetition's body and stops after it (the live lab: from-definition.ts's underChurn). */
+export type RepeatStep = BodyStep | { kind: 'churn-start'; churn: ChurnSpec } | { kind: 'churn-stop' };
+
+/** What runs in the guest for a scenario: the fabric once, then the repetition `repeats` times. */
+export interface RunPlan {
+  fabric: FabricStep[];
+  repeat: RepeatStep[];
+  repeats: number;
+}
+
+/** A probe between two reads of the ground truth: the truth before, each variant's probe in the variants' order, the truth after. */
+export function truthProbeSteps(truth: TruthKind, variants: VariantPlan[], program: string, argsFor: (v: VariantPlan) => string[]): BodyStep[] {
+  return [
+    { kind: 'truth', phase: 'before', truth },
+    ...variants.map((v): BodyStep => ({ kind: 'probe', variant: v, program, argv: [`${v.probeDir}/${program}`, ...argsFor(v)] })),
+    { kind: 'truth', phase: 'after', truth },
+  ];
+}
+
+/** The body with the churn daemon around it, when the scenario has one. */
+export function withChurn(body: BodyStep[], churn: ChurnSpec | undefined): RepeatStep[] {
+  return churn ? [{ kind: 'churn-start', churn }, ...body, { kind: 'churn-stop' }] : body;
+}
+
+/** A libc scenario on a uClibc image runs the dynamically linked probe: it loads the variant's own libc.so, as a product's programs do. */
+export function probeVariants(usesLibc: boolean, variants: VariantPlan[]): VariantPlan[] {
+  return variants.map((v) => ({ ...v, probeDir: probeDirFor(usesLibc, v) }));
+}
+
+/** The truth a scenario's probe is judged against, when its repetition is a probe between two truth reads (counts rules, getifaddrs). */
+export function planTruth(def: ScenarioDefinition): TruthKind | undefined {
+  if (!('code' in def.judge)) return def.judge.truth;
+  return def.judge.code === 'getifaddrs' ? 'net' : undefined;
+}
+
+/** A definition's whole run as data (what a pack or a LAVA job runs); its judge must read a probe between two truth reads. */
+export function scenarioPlan(s: Scenario, variants: VariantPlan[], params: ScenarioParams, repeats: number): RunPlan {
+  const def = s.definition;
+  const truth = def ? planTruth(def) : undefined;
+  if (!def?.probe || !truth) throw new LabError(`${s.name}: its repetition is not a probe between two truth reads, so it has no run plan`);
+  const probe = def.probe;
+  const body = truthProbeSteps(truth, probeVariants(s.usesLibc, variants), probe.program, (v) => probe.args[v.role].map((a) => fillParams(a, params)));
+  return { fabric: fabricSteps(s.fabric(params)), repeat: withChurn(body, def.fabric.churn), repeats };
+}
+
+/** "{buffer}" → the parameter's value (the loader allows only numeric parameters in templates). */
+export function fillParams(template: string, params: ScenarioParams): string {
+  return template.replace(/\{([A-Za-z]+)\}/g, (_, name: string) => {
+    const v = (params as Record<string, unknown>)[name];
+    if (v === undefined) throw new LabError(`the scenario template "${template}" names {${name}}, which has no value`);
+    return String(v);
+  });
+}
