@@ -146,12 +146,20 @@ int main(int argc, char **argv)
 	}
 	if (rc != 0)
 		err = errno;
-	printf("REPROLAB-RESULT {\"probe\":\"diag-dump\",\"mode\":\"%s\",\"libc\":\"%s %s\",\"ok\":%s,\"sockets\":%u,\"chunks\":%u,\"firstChunkBytes\":%lu,"
-	       "\"maxChunkBytes\":%lu,\"bufferBytes\":%lu,\"complete\":%s,\"interrupted\":%s,\"retries\":%u",
-	       mode, PROBE_LIBC_NAME, PROBE_LIBC_VERSION, rc == 0 ? "true" : "false", t.sockets, t.chunks, t.first_chunk, t.max_chunk, t.buffer,
-	       t.complete ? "true" : "false", t.interrupted ? "true" : "false", t.retries);
+	probe_begin("diag-dump");
+	probe_str("mode", mode);
+	probe_str("libc", PROBE_LIBC_NAME " " PROBE_LIBC_VERSION);
+	probe_bool("ok", rc == 0);
+	probe_ulong("sockets", t.sockets);
+	probe_ulong("chunks", t.chunks);
+	probe_ulong("firstChunkBytes", t.first_chunk);
+	probe_ulong("maxChunkBytes", t.max_chunk);
+	probe_ulong("bufferBytes", t.buffer);
+	probe_bool("complete", t.complete);
+	probe_bool("interrupted", t.interrupted);
+	probe_ulong("retries", t.retries);
 	if (rc != 0)
-		printf(",\"errno\":%d,\"error\":\"%s\"", err, probe_errno_name(err));
-	printf("}\n");
+		probe_error(err);
+	probe_end();
 	return rc == 0 ? 0 : 1;
 }

@@ -133,9 +133,21 @@ int main(int argc, char **argv)
 		fd = probe_nl_open(NETLINK_SOCK_DIAG, 0, NULL);
 	}
 	stopped_by = fd < 0 ? "socket" : done >= iterations ? "iterations" : "budget";
-	printf("REPROLAB-RESULT {\"probe\":\"dump-hang\",\"mode\":\"%s\",\"libc\":\"%s %s\",\"ok\":%s,\"asked\":%ld,\"iterations\":%ld,\"hangs\":%ld,"
-	       "\"recoveries\":%ld,\"errors\":%ld,\"stoppedBy\":\"%s\",\"maxIterationMs\":%.1f,\"elapsedMs\":%.0f,\"minSockets\":%d,\"maxSockets\":%d,\"setChanges\":%ld}\n",
-	       mode, PROBE_LIBC_NAME, PROBE_LIBC_VERSION, fd >= 0 && hangs == 0 && errors == 0 ? "true" : "false", iterations, done, hangs,
-	       recoveries, errors, stopped_by, max_iter, probe_now_ms() - start, min_sockets, max_sockets, set_changes);
+	probe_begin("dump-hang");
+	probe_str("mode", mode);
+	probe_str("libc", PROBE_LIBC_NAME " " PROBE_LIBC_VERSION);
+	probe_bool("ok", fd >= 0 && hangs == 0 && errors == 0);
+	probe_long("asked", iterations);
+	probe_long("iterations", done);
+	probe_long("hangs", hangs);
+	probe_long("recoveries", recoveries);
+	probe_long("errors", errors);
+	probe_str("stoppedBy", stopped_by);
+	probe_double("maxIterationMs", max_iter, 1);
+	probe_double("elapsedMs", probe_now_ms() - start, 0);
+	probe_long("minSockets", min_sockets);
+	probe_long("maxSockets", max_sockets);
+	probe_long("setChanges", set_changes);
+	probe_end();
 	return 0;
 }

@@ -185,12 +185,17 @@ int main(int argc, char **argv)
 	}
 	if (rc != 0)
 		err = errno;
-	printf("REPROLAB-RESULT {\"probe\":\"ifaddrs-mechanism\",\"mode\":\"%s\",\"libc\":\"%s %s\",\"ok\":%s,\"links\":%u,\"addrs\":%u,"
-	       "\"firstChunkBytes\":%lu,\"requests\":%u,\"bufferBytes\":%lu",
-	       argv[1], PROBE_LIBC_NAME, PROBE_LIBC_VERSION, rc == 0 ? "true" : "false", t.links, t.addrs, (unsigned long)t.first_chunk, t.requests,
-	       (unsigned long)t.buffer);
+	probe_begin("ifaddrs-mechanism");
+	probe_str("mode", argv[1]);
+	probe_str("libc", PROBE_LIBC_NAME " " PROBE_LIBC_VERSION);
+	probe_bool("ok", rc == 0);
+	probe_ulong("links", t.links);
+	probe_ulong("addrs", t.addrs);
+	probe_ulong("firstChunkBytes", (unsigned long)t.first_chunk);
+	probe_ulong("requests", t.requests);
+	probe_ulong("bufferBytes", (unsigned long)t.buffer);
 	if (rc != 0)
-		printf(",\"errno\":%d,\"error\":\"%s\"", err, probe_errno_name(err));
-	printf("}\n");
+		probe_error(err);
+	probe_end();
 	return rc == 0 ? 0 : 1;
 }

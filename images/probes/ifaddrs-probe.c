@@ -25,6 +25,18 @@ static const char *family_name(int family)
 	}
 }
 
+static const char *entry_address(const struct ifaddrs *ifa, char *addr, size_t size)
+{
+	int family = ifa->ifa_addr ? ifa->ifa_addr->sa_family : -1;
+	addr[0] = '\0';
+	if (family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ifa->ifa_addr)->sin_addr, addr, (socklen_t)size);
+	else if (family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ifa->ifa_addr)->sin6_addr, addr, (socklen_t)size);
+	return addr;
+}
+
+/* The entries inside the JSON result line, as a list of flat objects. */
 static void print_entries(const struct ifaddrs *list)
 {
 	const struct ifaddrs *ifa;
@@ -33,18 +45,27 @@ static void print_entries(const struct ifaddrs *list)
 
 	printf(",\"entries\":[");
 	for (ifa = list; ifa; ifa = ifa->ifa_next) {
-		int family = ifa->ifa_addr ? ifa->ifa_addr->sa_family : -1;
-		addr[0] = '\0';
-		if (family == AF_INET)
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ifa->ifa_addr)->sin_addr, addr, sizeof addr);
-		else if (family == AF_INET6)
-			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ifa->ifa_addr)->sin6_addr, addr, sizeof addr);
 		printf("%s{\"name\":\"", first ? "" : ",");
 		probe_json_string(ifa->ifa_name ? ifa->ifa_name : "");
-		printf("\",\"family\":\"%s\",\"address\":\"%s\"}", family_name(family), addr);
+		printf("\",\"family\":\"%s\",\"address\":\"%s\"}", family_name(ifa->ifa_addr ? ifa->ifa_addr->sa_family : -1), entry_address(ifa, addr, sizeof addr));
 		first = 0;
 	}
 	printf("]");
+}
+
+/* The same entries for readers without a JSON parser: one REPROLAB-ENTRY line each, after the result. */
+static void print_flat_entries(const struct ifaddrs *list)
+{
+	const struct ifaddrs *ifa;
+	char addr[INET6_ADDRSTRLEN];
+
+	for (ifa = list; ifa; ifa = ifa->ifa_next) {
+		probe_flat_len = 0;
+		probe_flat_add("name", ifa->ifa_name ? ifa->ifa_name : "", 1);
+		probe_flat_add("family", family_name(ifa->ifa_addr ? ifa->ifa_addr->sa_family : -1), 1);
+		probe_flat_add("address", entry_address(ifa, addr, sizeof addr), 1);
+		printf("REPROLAB-ENTRY%s\n", probe_flat);
+	}
 }
 
 int main(int argc, char **argv)
@@ -58,9 +79,12 @@ int main(int argc, char **argv)
 	errno = 0;
 	rc = getifaddrs(&list);
 	err = errno;
-	printf("REPROLAB-RESULT {\"probe\":\"ifaddrs\",\"libc\":\"%s %s\"", PROBE_LIBC_NAME, PROBE_LIBC_VERSION);
+	probe_begin("ifaddrs");
+	probe_str("libc", PROBE_LIBC_NAME " " PROBE_LIBC_VERSION);
 	if (rc != 0) {
-		printf(",\"ok\":false,\"errno\":%d,\"error\":\"%s\"}\n", err, probe_errno_name(err));
+		probe_bool("ok", 0);
+		probe_error(err);
+		probe_end();
 		return 1;
 	}
 	for (ifa = list; ifa; ifa = ifa->ifa_next) {
@@ -75,10 +99,17 @@ int main(int argc, char **argv)
 		else
 			other++;
 	}
-	printf(",\"ok\":true,\"total\":%u,\"packet\":%u,\"inet\":%u,\"inet6\":%u,\"other\":%u", total, packet, inet, inet6, other);
+	probe_bool("ok", 1);
+	probe_ulong("total", total);
+	probe_ulong("packet", packet);
+	probe_ulong("inet", inet);
+	probe_ulong("inet6", inet6);
+	probe_ulong("other", other);
 	if (list_entries)
 		print_entries(list);
-	printf("}\n");
+	probe_end();
+	if (list_entries)
+		print_flat_entries(list);
 	freeifaddrs(list);
 	return 0;
 }

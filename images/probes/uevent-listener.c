@@ -55,22 +55,30 @@ static int cmp_ul(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void print_ranges(void)
+/* The seen sequence numbers as ranges ("1-40,42"); a list that does not fit ends in "...". */
+static const char *seen_ranges(void)
 {
-	size_t i = 0;
-	int first = 1;
+	static char text[8192];
+	size_t i = 0, at = 0;
 	qsort(seen, nseen, sizeof *seen, cmp_ul);
+	text[0] = '\0';
 	while (i < nseen) {
 		size_t j = i;
+		int n;
 		while (j + 1 < nseen && seen[j + 1] <= seen[j] + 1)
 			j++;
 		if (seen[j] == seen[i])
-			printf("%s%lu", first ? "" : ",", seen[i]);
+			n = snprintf(text + at, sizeof text - at, "%s%lu", at ? "," : "", seen[i]);
 		else
-			printf("%s%lu-%lu", first ? "" : ",", seen[i], seen[j]);
-		first = 0;
+			n = snprintf(text + at, sizeof text - at, "%s%lu-%lu", at ? "," : "", seen[i], seen[j]);
+		if (n < 0 || (size_t)n >= sizeof text - at - 4) {
+			strcpy(text + at, "...");
+			break;
+		}
+		at += (size_t)n;
 		i = j + 1;
 	}
+	return text;
 }
 
 int main(int argc, char **argv)
@@ -95,7 +103,11 @@ int main(int argc, char **argv)
 	fd = probe_nl_open(NETLINK_KOBJECT_UEVENT, 1, NULL);
 	if (fd < 0) {
 		int e = errno;
-		printf("REPROLAB-RESULT {\"probe\":\"uevent\",\"mode\":\"%s\",\"ok\":false,\"errno\":%d,\"error\":\"%s\"}\n", argv[1], e, probe_errno_name(e));
+		probe_begin("uevent");
+		probe_str("mode", argv[1]);
+		probe_bool("ok", 0);
+		probe_error(e);
+		probe_end();
 		return 1;
 	}
 	if (legacy) {
@@ -141,11 +153,17 @@ int main(int argc, char **argv)
 			probe_sleep_us(delay_us);
 	}
 
-	printf("REPROLAB-RESULT {\"probe\":\"uevent\",\"mode\":\"%s\",\"libc\":\"%s %s\",\"ok\":%s,\"rcvbuf\":%d,\"delayUs\":%ld,\"events\":%lu,"
-	       "\"enobufs\":%d,\"otherErrors\":%d,\"firstError\":\"%s\",\"seqnums\":\"",
-	       argv[1], PROBE_LIBC_NAME, PROBE_LIBC_VERSION, first_error ? "false" : "true", rcvbuf, delay_us, events, enobufs, other_errors,
-	       probe_errno_name(first_error));
-	print_ranges();
-	printf("\"}\n");
+	probe_begin("uevent");
+	probe_str("mode", argv[1]);
+	probe_str("libc", PROBE_LIBC_NAME " " PROBE_LIBC_VERSION);
+	probe_bool("ok", !first_error);
+	probe_long("rcvbuf", rcvbuf);
+	probe_long("delayUs", delay_us);
+	probe_ulong("events", events);
+	probe_long("enobufs", enobufs);
+	probe_long("otherErrors", other_errors);
+	probe_str("firstError", probe_errno_name(first_error));
+	probe_str("seqnums", seen_ranges());
+	probe_end();
 	return 0;
 }

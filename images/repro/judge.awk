@@ -10,9 +10,15 @@
 #   FABRIC   the fabric steps guest.sh runs ("links", "sockets"), each of which must report success
 #   COUNTSONFAIL  1: the compared fields must be whole numbers even when the probe says ok=false
 # and in the environment (no escape processing): REPRO_FAILSYM, the symptom of ok=false,
-# {field} replaced by the result line's top-level field and {truth.quantity} by the truth's.
-# It is the lab's rule (lab/scenarios/counts-judge.ts, defs/getifaddrs.ts) written again in awk;
-# tests/unit/repro-judge.test.ts holds the two to the same answers.
+# {field} replaced by the result's field and {truth.quantity} by the truth's.
+# It is the lab's rule (lab/scenarios/counts-judge.ts, scenarios/judges/getifaddrs.ts) written again
+# in awk; tests/unit/workflows/repro-judge.test.ts holds the two to the same answers.
+# It reads the flat lines the lab's C programs print beside their JSON (images/probes/probe-common.h):
+#   REPROLAB-FLAT probe="NAME" ok=true key=value ...     a probe's result (text in quotes, %XX-escaped)
+#   REPROLAB-ENTRY name=".." family=".." address=".."  getifaddrs() entries, after the result
+#   REPROLAB-LINK index=N name=".."                    the lab's netlink dump (rl-fabric dump), closed by
+#   REPROLAB-ADDR index=N family=".." address=".."       REPROLAB-DUMP ok=true links=N addrs=M
+# so it needs no JSON parser.
 
 # Guest text reaches a terminal (run.sh prints verdict.txt): C0 controls but tab, DEL, and C1
 # (UTF-8 \302\200-\302\237) are shown as \xNN, never sent. Bytes only, so any locale's awk agrees.
@@ -24,212 +30,132 @@ function visible(s,   i, c) {
 	return s
 }
 BEGIN { C1 = "\302\200\302\201\302\202\302\203\302\204\302\205\302\206\302\207\302\210\302\211\302\212\302\213\302\214\302\215\302\216\302\217\302\220\302\221\302\222\302\223\302\224\302\225\302\226\302\227\302\230\302\231\302\232\302\233\302\234\302\235\302\236\302\237" }
-function count(s, pat,   n, i) {
-	n = 0
-	while ((i = index(s, pat)) > 0) { n++; s = substr(s, i + length(pat)) }
-	return n
-}
-# Reads the probe's result line as JSON.parse would (whitespace allowed; no NaN, no trailing comma,
-# brackets of the right kind) and returns its top level with nested values emptied ({} []) and
-# whitespace dropped; "" when it is not one valid JSON object or repeats a top-level key.
-# Sets ENT_FROM..ENT_TO (the top-level "entries" array in json) and ENT_NESTED (an entry that is not a flat object).
-function toplevel(json,   n, i, j, c, c2, stack, depth, expect, out, tok, key, keys, lastkey, top) {
-	n = length(json); i = 1; stack = ""; expect = "value"; out = ""; lastkey = ""
-	ENT_FROM = 0; ENT_TO = 0; ENT_NESTED = 0
-	while (i <= n) {
-		c = substr(json, i, 1)
-		if (c == " " || c == "\t" || c == "\n" || c == "\r") { i++; continue }
-		depth = length(stack)
-		if (expect == "end") return ""
-		if (c == "\"") {
-			for (j = i + 1; j <= n; j++) { c2 = substr(json, j, 1); if (c2 == "\\") { j++; continue } if (c2 == "\"") break }
-			if (j > n) return ""
-			tok = substr(json, i, j - i + 1)
-			if (expect == "key" || expect == "key1") {
-				if (depth == 1) { key = substr(tok, 2, length(tok) - 2); if (key in keys) return ""; keys[key] = 1; lastkey = key }
-				expect = "colon"
-			} else if (expect == "value" || expect == "value1") expect = "next"
-			else return ""
-			if (depth <= 1) out = out tok
-			i = j + 1
-			continue
-		}
-		if (c == "{" || c == "[") {
-			if (expect != "value" && expect != "value1") return ""
-			if (depth == 0 && c != "{") return ""
-			if (depth == 1 && c == "[" && lastkey == "entries") ENT_FROM = i
-			if (ENT_FROM && !ENT_TO && (depth >= 3 || (depth == 2 && c == "["))) ENT_NESTED = 1
-			if (depth <= 1) out = out c
-			stack = stack c
-			expect = c == "{" ? "key1" : "value1"
-			i++
-			continue
-		}
-		if (c == "}" || c == "]") {
-			top = substr(stack, depth, 1)
-			if (depth == 0 || (c == "}" && top != "{") || (c == "]" && top != "[")) return ""
-			if (!(expect == "next" || (expect == "key1" && c == "}") || (expect == "value1" && c == "]"))) return ""
-			if (depth <= 2) out = out c
-			if (depth == 2 && c == "]" && ENT_FROM && !ENT_TO) ENT_TO = i
-			stack = substr(stack, 1, depth - 1)
-			expect = length(stack) ? "next" : "end"
-			i++
-			continue
-		}
-		if (c == ",") {
-			if (expect != "next" || depth == 0) return ""
-			expect = substr(stack, depth, 1) == "{" ? "key" : "value"
-			if (depth <= 1) out = out c
-			i++
-			continue
-		}
-		if (c == ":") {
-			if (expect != "colon") return ""
-			expect = "value"
-			if (depth <= 1) out = out c
-			i++
-			continue
-		}
-		if (expect != "value" && expect != "value1") return ""
-		if (substr(json, i, 4) == "true" || substr(json, i, 4) == "null") tok = substr(json, i, 4)
-		else if (substr(json, i, 5) == "false") tok = "false"
-		else {
-			for (j = i; j <= n && index("+-0123456789.eE", substr(json, j, 1)); j++) ;
-			tok = substr(json, i, j - i)
-			if (tok !~ /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$/) return ""
-		}
-		if (depth <= 1) out = out tok
-		expect = "next"
-		i += length(tok)
+# %XX → the byte.
+function unesc(s,   out, h) {
+	out = ""
+	while (match(s, /%[0-9A-F][0-9A-F]/)) {
+		h = substr(s, RSTART + 1, 2)
+		out = out substr(s, 1, RSTART - 1) sprintf("%c", (index(HEX, substr(h, 1, 1)) - 1) * 16 + index(HEX, substr(h, 2, 1)) - 1)
+		s = substr(s, RSTART + 3)
 	}
-	return expect == "end" ? out : ""
+	return out s
 }
-# A whole number top-level field of a flattened line ("" when absent or not a whole number >= 0).
-function num(flat, f,   re) {
-	re = "[{,]\"" f "\":[0-9]+[,}]"
-	if (!match(flat, re)) return ""
-	return substr(flat, RSTART + length(f) + 4, RLENGTH - length(f) - 5)
+# A flat line's fields into F (text decoded, its quotes off) and their kinds into FT ("text" or
+# "bare": a number or true/false); the number of fields, or -1 when one is not key=value, a text is
+# not closed, or a key repeats.
+function flat_fields(line, F,   n, i, parts, k, eq, v) {
+	for (k in F) delete F[k]
+	for (k in FT) delete FT[k]
+	n = split(line, parts, " ")
+	for (i = 2; i <= n; i++) {
+		eq = index(parts[i], "=")
+		if (eq < 2) return -1
+		k = substr(parts[i], 1, eq - 1); v = substr(parts[i], eq + 1)
+		if (k in F) return -1
+		if (substr(v, 1, 1) == "\"") {
+			if (length(v) < 2 || substr(v, length(v), 1) != "\"" || index(substr(v, 2, length(v) - 2), "\"")) return -1
+			F[k] = unesc(substr(v, 2, length(v) - 2)); FT[k] = "text"
+		} else { F[k] = v; FT[k] = "bare" }
+	}
+	return n - 1
 }
-function str(flat, f,   re) {
-	re = "[{,]\"" f "\":\"[^\"]*\""
-	if (!match(flat, re)) return ""
-	return substr(flat, RSTART + length(f) + 5, RLENGTH - length(f) - 6)
-}
-function okv(flat) {
-	if (index(flat, ",\"ok\":true") || index(flat, "{\"ok\":true")) return "true"
-	if (index(flat, ",\"ok\":false") || index(flat, "{\"ok\":false")) return "false"
-	return ""
-}
+# A whole number field as a probe prints one (%lu); "" when absent, text, or anything else.
+function num(F, f) { return ((f in F) && FT[f] == "bare" && F[f] ~ /^(0|[1-9][0-9]*)$/) ? F[f] : "" }
+function okv(F) { return (FT["ok"] == "bare" && (F["ok"] == "true" || F["ok"] == "false")) ? F["ok"] : "" }
 # The error by name: a probe names it; a bare errno is decoded for the guest's architecture.
-function errname(flat,   e, n) {
-	e = str(flat, "error"); n = num(flat, "errno")
+function errname(F,   e, n) {
+	e = FT["error"] == "text" ? F["error"] : ""; n = num(F, "errno")
 	if ((e == "" || e == "EOTHER") && n != "") return (n in ERRNO) ? ERRNO[n] : "errno " n
 	return e
 }
-function raw(flat, f,   v) {
-	if (f == "error") { v = errname(flat); return v == "" ? "?" : v }
-	v = str(flat, f); if (v != "") return v
-	v = num(flat, f); if (v != "") return v
-	v = okv(flat); if (f == "ok" && v != "") return v
-	return "?"
+function raw(F, f,   v) {
+	if (f == "error") { v = errname(F); return v == "" ? "?" : v }
+	return (f in F) ? F[f] : "?"
 }
-function fill(t, flat,   out, name, start, len) {
+function fill(t, F,   out, name, start, len) {
 	out = ""
 	while (match(t, /\{[A-Za-z][A-Za-z0-9_.]*\}/)) {
 		# raw() matches too: keep this match's place before calling it.
 		start = RSTART; len = RLENGTH
 		name = substr(t, start + 1, len - 2)
-		out = out substr(t, 1, start - 1) (substr(name, 1, 6) == "truth." ? Q[substr(name, 7)] + 0 : raw(flat, name))
+		out = out substr(t, 1, start - 1) (substr(name, 1, 6) == "truth." ? Q[substr(name, 7)] + 0 : raw(F, name))
 		t = substr(t, start + len)
 	}
 	return out t
 }
-# The quantities of the lab's netlink dump line (REPROLAB-FABRIC {...,"links":[...],"addrs":[...]}) into Q.
-function netq(line,   a, b, links, addrs) {
-	a = index(line, "\"links\":["); b = index(line, "],\"addrs\":[")
-	if (!a || !b || !index(line, "\"ok\":true")) return 0
-	links = substr(line, a + 9, b - a - 9); addrs = substr(line, b + 11)
-	Q["links"] = count(links, "\"index\":"); Q["addrs"] = count(addrs, "\"index\":")
-	Q["inet"] = count(addrs, "\"family\":\"inet\""); Q["inet6"] = count(addrs, "\"family\":\"inet6\"")
-	return 1
-}
+# The truth of one read into Q: the lab's netlink dump (closed by its REPROLAB-DUMP line) or /proc/net's counts.
 function truthq(rep, phase,   k, n, i, parts) {
 	for (k in Q) delete Q[k]
-	if (TRUTH == "net") return ((rep SUBSEP phase) in truth) ? netq(truth[rep, phase]) : 0
+	if (TRUTH == "net") {
+		if (!((rep SUBSEP phase) in dumped)) return 0
+		Q["links"] = nlink[rep, phase] + 0; Q["addrs"] = naddr[rep, phase] + 0
+		Q["inet"] = ninet[rep, phase] + 0; Q["inet6"] = ninet6[rep, phase] + 0
+		return 1
+	}
 	if (!((rep SUBSEP phase) in sockets)) return 0
 	n = split(sockets[rep, phase], parts, " ")
 	for (i = 1; i + 1 <= n; i += 2) Q[parts[i]] = parts[i + 1]
 	return 1
 }
 # The counts rule: PASS needs a non-empty truth and every field a whole number equal to it.
-function counts_judge(flat,   n, i, pair, f, q, shown, bad, diff, v, failed) {
+function counts_judge(F,   n, i, pair, f, q, shown, bad, diff, v, failed) {
 	n = split(EQUAL, pairs, ";")
 	for (i = 1; i <= n; i++) {
 		split(pairs[i], pair, "=")
 		if (!(Q[pair[2]] > 0)) { SYM = "cannot judge: the ground truth (" TRUTH ") is empty: " pair[2] "=" (Q[pair[2]] + 0) ": nothing to compare with"; return "ERROR" }
 	}
-	failed = okv(flat) != "true"
-	if (failed && !COUNTSONFAIL) { SYM = fill(ENVIRON["REPRO_FAILSYM"], flat); return "FAIL" }
+	failed = okv(F) != "true"
+	if (failed && !COUNTSONFAIL) { SYM = fill(ENVIRON["REPRO_FAILSYM"], F); return "FAIL" }
 	shown = ""; bad = ""; diff = 0
 	for (i = 1; i <= n; i++) {
-		split(pairs[i], pair, "="); f = pair[1]; q = pair[2]; v = num(flat, f)
+		split(pairs[i], pair, "="); f = pair[1]; q = pair[2]; v = num(F, f)
 		if (v == "") { bad = bad (bad == "" ? "" : ", ") f; continue }
 		shown = shown (shown == "" ? "" : ", ") f " " v "/" Q[q]
 		if (v + 0 != Q[q] + 0) diff = 1
 	}
 	if (bad != "") { SYM = "cannot judge: the result line has no whole-number " bad; return "ERROR" }
-	if (failed) { SYM = fill(ENVIRON["REPRO_FAILSYM"], flat); return "FAIL" }
-	if (diff) { SYM = "incomplete: " shown (index(flat, ",\"complete\":false") ? " (no NLMSG_DONE)" : ""); return "FAIL" }
+	if (failed) { SYM = fill(ENVIRON["REPRO_FAILSYM"], F); return "FAIL" }
+	if (diff) { SYM = "incomplete: " shown (F["complete"] == "false" ? " (no NLMSG_DONE)" : ""); return "FAIL" }
 	SYM = shown
 	return "PASS"
 }
 # B1's rule: every link has an entry and every inet/inet6 address the kernel lists was returned.
-function ifaddrs_judge(line, flat, dump,   a, b, links, addrs, s, o, idx, nlinks, naddrs, fam, k, e, seen, missing, nm, got, want, linksSeen, shownMissing, err) {
-	a = index(dump, "\"links\":["); b = index(dump, "],\"addrs\":[")
-	links = substr(dump, a + 9, b - a - 9); addrs = substr(dump, b + 11)
-	nlinks = 0; naddrs = 0
-	s = links
-	while (match(s, /\{[^}]*\}/)) { o = substr(s, RSTART, RLENGTH); s = substr(s, RSTART + RLENGTH); nm[num(o, "index")] = str(o, "name"); names[++nlinks] = str(o, "name") }
-	s = addrs
-	while (match(s, /\{[^}]*\}/)) {
-		o = substr(s, RSTART, RLENGTH); s = substr(s, RSTART + RLENGTH); naddrs++
-		fam = str(o, "family"); idx = num(o, "index")
-		if (fam == "inet" || fam == "inet6") want[((idx in nm) ? nm[idx] : idx) " " fam " " str(o, "address")] = 1
+function ifaddrs_judge(F, rep, role, phase,   i, k, want, got, seen, missing, shownMissing, linksSeen, nl, na, err, parts) {
+	nl = nlink[rep, phase] + 0; na = naddr[rep, phase] + 0
+	if (nl == 0 || na == 0) { SYM = "cannot judge: the ground truth read in the guest is empty (" nl " links, " na " addresses): nothing to compare with"; return "ERROR" }
+	if (okv(F) != "true") { err = errname(F); SYM = "errno=" (err == "" ? "unknown" : err); return "FAIL" }
+	# The entries follow the result, one REPROLAB-ENTRY line each: all of them, or no verdict.
+	if (!((rep SUBSEP role) in nentry) || num(F, "total") == "") { SYM = "cannot judge: the result has no entry list (was the probe run with --list?)"; return "ERROR" }
+	if (nentry[rep, role] != F["total"]) { SYM = "cannot judge: " nentry[rep, role] " REPROLAB-ENTRY lines for " F["total"] " entries (cut off on the console?)"; return "ERROR" }
+	for (i = 1; i <= na; i++) {
+		split(taddr[rep, phase, i], parts, SUBSEP)
+		if (parts[2] == "inet" || parts[2] == "inet6") want[(((rep SUBSEP phase SUBSEP parts[1]) in lname) ? lname[rep, phase, parts[1]] : parts[1]) " " parts[2] " " parts[3]] = 1
 	}
-	if (!a || !b || nlinks == 0 || naddrs == 0) { SYM = "cannot judge: the ground truth read in the guest is empty (" nlinks " links, " naddrs " addresses): nothing to compare with"; for (k in names) delete names[k]; return "ERROR" }
-	if (okv(flat) != "true") { err = errname(flat); SYM = "errno=" (err == "" ? "unknown" : err); for (k in names) delete names[k]; return "FAIL" }
-	# The entry list is the top-level "entries" array, each entry a flat object (toplevel() found where it is).
-	if (!ENT_FROM || !ENT_TO) { SYM = "cannot judge: the result line has no \"entries\" list"; for (k in names) delete names[k]; return "ERROR" }
-	if (ENT_NESTED) { SYM = "cannot judge: an entry of the \"entries\" list is not a flat object"; for (k in names) delete names[k]; return "ERROR" }
-	s = substr(line, 16 + ENT_FROM, ENT_TO - ENT_FROM + 1)
-	while (match(s, /\{[^}]*\}/)) {
-		o = substr(s, RSTART, RLENGTH); s = substr(s, RSTART + RLENGTH)
-		seen[str(o, "name")] = 1; fam = str(o, "family")
-		if (fam == "inet" || fam == "inet6") got[str(o, "name") " " fam " " str(o, "address")] = 1
+	for (i = 1; i <= nentry[rep, role]; i++) {
+		split(entry[rep, role, i], parts, SUBSEP)
+		seen[parts[1]] = 1
+		if (parts[2] == "inet" || parts[2] == "inet6") got[parts[1] " " parts[2] " " parts[3]] = 1
 	}
 	missing = 0; shownMissing = ""
 	for (k in want) if (!(k in got)) { missing++; if (missing <= 3) shownMissing = shownMissing (missing > 1 ? "; " : "") k }
 	linksSeen = 0
-	for (k = 1; k <= nlinks; k++) if (names[k] in seen) linksSeen++
-	for (k in names) delete names[k]
-	if (missing || linksSeen != nlinks) { SYM = "incomplete: " linksSeen "/" nlinks " links, " missing " addresses missing (" shownMissing ")"; return "FAIL" }
-	SYM = nlinks " links, " naddrs " addresses, all present"
+	for (i = 1; i <= nl; i++) if (tlink[rep, phase, i] in seen) linksSeen++
+	if (missing || linksSeen != nl) { SYM = "incomplete: " linksSeen "/" nl " links, " missing " addresses missing (" shownMissing ")"; return "FAIL" }
+	SYM = nl " links, " na " addresses, all present"
 	return "PASS"
 }
-function judge_with(rep, phase, line, flat) {
+function judge_with(rep, role, phase, F) {
 	if (!truthq(rep, phase)) { SYM = "cannot judge: no ground truth was read (" phase ")"; return "ERROR" }
-	if (RULE == "getifaddrs") return ifaddrs_judge(line, flat, truth[rep, phase])
-	return counts_judge(flat)
+	if (RULE == "getifaddrs") return ifaddrs_judge(F, rep, role, phase)
+	return counts_judge(F)
 }
-function judge(rep, role,   line, flat, o1, s1, o2, q, n, i, pair, moved, after) {
+function judge(rep, role,   F, o1, s1, o2, q, n, i, pair, moved, after) {
 	if (FABRIC_ERR != "") { SYM = "cannot judge: " FABRIC_ERR; return "ERROR" }
-	if (!((rep SUBSEP role) in results)) { SYM = "cannot judge: the probe printed no REPROLAB-RESULT line (exit " ((rep SUBSEP role) in exitc ? exitc[rep, role] : "unknown") ")"; return "ERROR" }
-	if (nresults[rep, role] != 1) { SYM = "cannot judge: expected one REPROLAB-RESULT line, got " nresults[rep, role]; return "ERROR" }
+	if (!((rep SUBSEP role) in results)) { SYM = "cannot judge: the probe printed no REPROLAB-FLAT line (exit " ((rep SUBSEP role) in exitc ? exitc[rep, role] : "unknown") ")"; return "ERROR" }
+	if (nresults[rep, role] != 1) { SYM = "cannot judge: expected one REPROLAB-FLAT line, got " nresults[rep, role]; return "ERROR" }
 	if (exitc[rep, role] + 0 > 1) { SYM = "cannot judge: the probe exited " exitc[rep, role]; return "ERROR" }
-	line = results[rep, role]
-	# As the lab's parser: one whole JSON object with a "probe" name and a true/false "ok", else no verdict.
-	flat = toplevel(substr(line, 17))
-	if (flat == "" || str(flat, "probe") == "" || okv(flat) == "") { SYM = "cannot judge: broken result line (not one JSON object with \"probe\" and \"ok\"; cut off on the console?)"; return "ERROR" }
+	# As the lab's parser: a "probe" name and a true/false "ok", else no verdict.
+	if (flat_fields(results[rep, role], F) < 0 || FT["probe"] != "text" || F["probe"] == "" || okv(F) == "") { SYM = "cannot judge: broken result line (not key=value fields with \"probe\" and \"ok\"; cut off on the console?)"; return "ERROR" }
 	# Both truth reads must have happened (the lab's run stops at a failed read).
 	for (i = 1; i <= 2; i++) if (!truthq(rep, i == 1 ? "before" : "after")) { SYM = "cannot judge: no ground truth was read (" (i == 1 ? "before" : "after") " the probes)"; return "ERROR" }
 	if (TRUTH == "sockets" && RULE == "counts") {
@@ -239,11 +165,11 @@ function judge(rep, role,   line, flat, o1, s1, o2, q, n, i, pair, moved, after)
 		truthq(rep, "before")
 		for (i = 1; i <= n; i++) { split(pairs[i], pair, "="); if (Q[pair[2]] != after[pair[2]]) moved = moved " " pair[2] " " Q[pair[2]] " -> " after[pair[2]] }
 		if (moved != "") { SYM = "cannot judge: the guest's socket counts moved during the run:" moved; return "ERROR" }
-		return judge_with(rep, "before", line, flat)
+		return judge_with(rep, role, "before", F)
 	}
-	o1 = judge_with(rep, "before", line, flat); s1 = SYM
+	o1 = judge_with(rep, role, "before", F); s1 = SYM
 	if (o1 == "PASS") return o1
-	o2 = judge_with(rep, "after", line, flat)
+	o2 = judge_with(rep, role, "after", F)
 	if (o2 == "PASS") return o2
 	SYM = s1
 	return o1
@@ -260,6 +186,7 @@ function fabric_check(step, line,   s, w, o) {
 }
 
 BEGIN {
+	HEX = "0123456789ABCDEF"
 	n = split(ERRNOS, a, " ")
 	for (i = 1; i < n; i += 2) ERRNO[a[i]] = a[i + 1]
 	nfab = split(FABRIC, fab_list, " ")
@@ -268,10 +195,24 @@ BEGIN {
 { sub(/\r$/, "") }
 /^REPROLAB-PACK-REPEAT / { rep = $2; next }
 /^REPROLAB-PACK-FABRIC / { want_fabric = $2; next }
-/^REPROLAB-PACK-TRUTH / { want_truth = $2; next }
-/^REPROLAB-FABRIC / {
-	if (want_fabric != "") { fabric_seen[want_fabric] = 1; fabric_check(want_fabric, $0); want_fabric = "" }
-	else if (want_truth != "") { truth[rep, want_truth] = $0; want_truth = "" }
+/^REPROLAB-PACK-TRUTH / { tphase = $2; nlink[rep, tphase] = 0; naddr[rep, tphase] = 0; ninet[rep, tphase] = 0; ninet6[rep, tphase] = 0; delete dumped[rep, tphase]; next }
+/^REPROLAB-FABRIC / { if (want_fabric != "") { fabric_seen[want_fabric] = 1; fabric_check(want_fabric, $0); want_fabric = "" } next }
+/^REPROLAB-LINK / {
+	if (tphase != "" && flat_fields($0, L) >= 0) { tlink[rep, tphase, ++nlink[rep, tphase]] = L["name"]; lname[rep, tphase, L["index"]] = L["name"] }
+	next
+}
+/^REPROLAB-ADDR / {
+	if (tphase != "" && flat_fields($0, L) >= 0) {
+		taddr[rep, tphase, ++naddr[rep, tphase]] = L["index"] SUBSEP L["family"] SUBSEP L["address"]
+		if (L["family"] == "inet") ninet[rep, tphase]++
+		if (L["family"] == "inet6") ninet6[rep, tphase]++
+	}
+	next
+}
+# The dump's own count closes it: lines lost on the console leave the read unusable.
+/^REPROLAB-DUMP / {
+	if (tphase != "" && flat_fields($0, L) >= 0 && L["ok"] == "true" && num(L, "links") == nlink[rep, tphase] "" && num(L, "addrs") == naddr[rep, tphase] "") dumped[rep, tphase] = 1
+	tphase = ""
 	next
 }
 /^REPROLAB-PACK-SOCKETS / { sock_phase = $2; sockets[rep, sock_phase] = ""; next }
@@ -279,12 +220,16 @@ BEGIN {
 	if (sock_phase != "") { n = $1 - 1; if (n < 0) n = 0; t = $2; sub(/^\/proc\/net\//, "", t); sockets[rep, sock_phase] = sockets[rep, sock_phase] " " t " " n }
 	next
 }
-/^REPROLAB-PACK-RUN / { role = $2; sock_phase = ""; next }
-/^REPROLAB-RESULT / { results[rep, role] = $0; nresults[rep, role]++; print visible("  r" rep " " role ": " (length($0) > 400 ? substr($0, 1, 400) "… (whole line in console.log)" : $0)); next }
+/^REPROLAB-PACK-RUN / { role = $2; sock_phase = ""; tphase = ""; next }
+/^REPROLAB-FLAT / { results[rep, role] = $0; nresults[rep, role]++; print visible("  r" rep " " role ": " (length($0) > 400 ? substr($0, 1, 400) "… (whole line in console.log)" : $0)); next }
+/^REPROLAB-ENTRY / {
+	if (flat_fields($0, L) >= 0) entry[rep, role, ++nentry[rep, role]] = L["name"] SUBSEP L["family"] SUBSEP L["address"]
+	next
+}
 /^REPROLAB-PACK-EXIT / { exitc[rep, role] = $2; next }
 /^REPROLAB-PACK-DONE/ { done = 1; next }
 /^REPROLAB-PACK-ERROR / { if (FABRIC_ERR == "") FABRIC_ERR = substr($0, 21); next }
-/^REPROLAB-PACK-/ { sock_phase = "" }
+/^REPROLAB-PACK-/ { sock_phase = ""; tphase = "" }
 
 END {
 	for (i = 1; i <= nfab; i++) if (!(fab_list[i] in fabric_seen) && FABRIC_ERR == "") FABRIC_ERR = "the fabric's " fab_list[i] " step reported nothing"

@@ -348,7 +348,23 @@ static int dump(int fd, int type, msg_fn fn, void *ctx, unsigned *chunks, size_t
 struct out {
 	int first;
 	unsigned count;
+	/* The same entries as flat lines (REPROLAB-LINK, REPROLAB-ADDR), for readers without a JSON parser. */
+	FILE *flat;
 };
+
+/* One flat line, probe-common.h's way: index=N (a number), then the text fields. */
+static void flat_line(FILE *f, const char *marker, unsigned index, const char *const *kv, int n)
+{
+	char number[16];
+	int i;
+	probe_flat_len = 0;
+	probe_flat[0] = '\0';
+	snprintf(number, sizeof number, "%u", index);
+	probe_flat_add("index", number, 0);
+	for (i = 0; i + 1 < n; i += 2)
+		probe_flat_add(kv[i], kv[i + 1], 1);
+	fprintf(f, "%s%s\n", marker, probe_flat);
+}
 
 static void print_link(struct nlmsghdr *m, void *ctx)
 {
@@ -372,6 +388,10 @@ static void print_link(struct nlmsghdr *m, void *ctx)
 	}
 	printf("%s{\"index\":%d,\"name\":\"%s\",\"kind\":\"%.15s\",\"up\":%s}", o->first ? "" : ",", ifi->ifi_index, name, kind,
 	       (ifi->ifi_flags & IFF_UP) ? "true" : "false");
+	{
+		const char *kv[] = { "name", name };
+		flat_line(o->flat, "REPROLAB-LINK", (unsigned)ifi->ifi_index, kv, 2);
+	}
 	o->first = 0;
 	o->count++;
 }
@@ -398,16 +418,34 @@ static void print_addr(struct nlmsghdr *m, void *ctx)
 		inet_ntop(AF_INET6, address, text, sizeof text);
 	printf("%s{\"index\":%u,\"family\":\"%s\",\"address\":\"%s\",\"prefix\":%u}", o->first ? "" : ",", ifa->ifa_index,
 	       ifa->ifa_family == AF_INET ? "inet" : ifa->ifa_family == AF_INET6 ? "inet6" : "other", text, ifa->ifa_prefixlen);
+	{
+		const char *kv[] = { "family", ifa->ifa_family == AF_INET ? "inet" : ifa->ifa_family == AF_INET6 ? "inet6" : "other", "address", text };
+		flat_line(o->flat, "REPROLAB-ADDR", ifa->ifa_index, kv, 4);
+	}
 	o->first = 0;
 	o->count++;
 }
 
+/* Copies what a scratch stream holds to stdout. */
+static void copy_stream(FILE *from)
+{
+	char buf[4096];
+	size_t n;
+	fflush(from);
+	rewind(from);
+	while ((n = fread(buf, 1, sizeof buf, from)) > 0)
+		fwrite(buf, 1, n, stdout);
+}
+
+/* The dump as one REPROLAB-FABRIC JSON line (the lab reads it), then as REPROLAB-LINK and REPROLAB-ADDR
+ * lines closed by "REPROLAB-DUMP ok=true links=N addrs=M" (a reader without a JSON parser trusts the
+ * lines above only when that closing line is there). */
 static int cmd_dump(void)
 {
 	int fd = nl_open(NETLINK_ROUTE), rc = 0, attempt;
 	unsigned chunks = 0;
 	size_t first_chunk = 0;
-	struct out links = { 1, 0 }, addrs = { 1, 0 };
+	struct out links = { 1, 0, NULL }, addrs = { 1, 0, NULL };
 	if (fd < 0) {
 		printf("REPROLAB-FABRIC {\"ok\":false,\"error\":\"%s\"}\n", errname(errno));
 		return 1;
@@ -419,15 +457,19 @@ static int cmd_dump(void)
 		char *text = NULL;
 		long size = 0;
 		FILE *saved = stdout;
-		FILE *mem = tmpfile();
-		if (!mem) {
+		FILE *mem = tmpfile(), *flat = tmpfile();
+		if (!mem || !flat) {
 			printf("REPROLAB-FABRIC {\"ok\":false,\"error\":\"%s\"}\n", errname(errno));
+			if (mem)
+				fclose(mem);
+			if (flat)
+				fclose(flat);
 			close(fd);
 			return 1;
 		}
 		stdout = mem;
-		links = (struct out){ 1, 0 };
-		addrs = (struct out){ 1, 0 };
+		links = (struct out){ 1, 0, flat };
+		addrs = (struct out){ 1, 0, flat };
 		chunks = 0;
 		printf("\"links\":[");
 		rc = dump(fd, RTM_GETLINK, print_link, &links, &chunks, &first_chunk);
@@ -446,6 +488,7 @@ static int cmd_dump(void)
 			stdout = saved;
 			printf("REPROLAB-FABRIC {\"ok\":false,\"error\":\"SCRATCH_READ\"}\n");
 			free(text);
+			fclose(flat);
 			close(fd);
 			return 1;
 		}
@@ -455,13 +498,18 @@ static int cmd_dump(void)
 		if (rc != 1) {
 			if (rc < 0)
 				printf("REPROLAB-FABRIC {\"ok\":false,\"error\":\"%s\"}\n", errname(-rc));
-			else
+			else {
 				printf("REPROLAB-FABRIC {\"ok\":true,\"attempts\":%d,\"linkChunks\":%u,\"firstLinkChunkBytes\":%zu,%s}\n", attempt + 1, chunks,
 				       first_chunk, text);
+				copy_stream(flat);
+				printf("REPROLAB-DUMP ok=true links=%u addrs=%u\n", links.count, addrs.count);
+			}
 			free(text);
+			fclose(flat);
 			break;
 		}
 		free(text);
+		fclose(flat);
 	}
 	if (rc == 1)
 		printf("REPROLAB-FABRIC {\"ok\":false,\"error\":\"DUMP_INTR\"}\n");

@@ -32,7 +32,26 @@ const ADDRS: Addr[] = [
   { index: 2, family: 'inet6', address: 'fe80::1', prefix: 64 },
 ];
 const truth = (links: Link[], addrs: Addr[]): NetTruth => ({ links, addrs, sysfs: links.map((l) => l.name), mismatch: [], firstLinkChunkBytes: 100, linkChunks: 1 });
-const dumpLine = (t: NetTruth) => `REPROLAB-FABRIC ${JSON.stringify({ ok: true, attempts: 1, linkChunks: 1, firstLinkChunkBytes: 100, links: t.links, addrs: t.addrs })}`;
+/** A flat text as probe-common.h writes it: in quotes, bytes outside '!'..'~', '%', '=' and '"' as %XX. */
+const flatText = (v: string) => `"${[...Buffer.from(v)].map((b) => (b > 0x20 && b < 0x7f && b !== 0x25 && b !== 0x3d && b !== 0x22 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('')}"`;
+const flatFields = (o: Record<string, unknown>) =>
+  Object.entries(o)
+    .filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v))
+    .map(([k, v]) => ` ${k}=${typeof v === 'string' ? flatText(v) : String(v)}`)
+    .join('');
+/** The lab's netlink dump as rl-fabric prints it: the JSON line, then flat lines closed by the count. */
+const dumpLines = (t: NetTruth) => [
+  `REPROLAB-FABRIC ${JSON.stringify({ ok: true, attempts: 1, linkChunks: 1, firstLinkChunkBytes: 100, links: t.links, addrs: t.addrs })}`,
+  ...t.links.map((l) => `REPROLAB-LINK${flatFields({ index: l.index, name: l.name })}`),
+  ...t.addrs.map((a) => `REPROLAB-ADDR${flatFields({ index: a.index, family: a.family, address: a.address })}`),
+  `REPROLAB-DUMP ok=true links=${t.links.length} addrs=${t.addrs.length}`,
+];
+/** A probe's result as probe_begin … probe_end prints it (and ifaddrs-probe --list its entries after it). */
+const resultLines = (r: ProbeResult) => [
+  `REPROLAB-RESULT ${JSON.stringify(r)}`,
+  `REPROLAB-FLAT${flatFields(r)}`,
+  ...(Array.isArray(r['entries']) ? (r['entries'] as Record<string, unknown>[]).map((e) => `REPROLAB-ENTRY${flatFields({ name: e['name'], family: e['family'], address: e['address'] })}`) : []),
+];
 
 interface Run {
   role: 'unpatched' | 'patched';
@@ -48,7 +67,7 @@ function consoleOf(before: string[], after: string[], runs: Run[], opts: { done?
     'REPROLAB-READY kernel=6.1 target=t',
     'REPROLAB-PACK-REPEAT 1',
     ...truthLines('before', before),
-    ...runs.flatMap((r) => [`REPROLAB-PACK-RUN ${r.role}`, ...(r.result ? [`REPROLAB-RESULT ${JSON.stringify(r.result)}`] : []), `REPROLAB-PACK-EXIT ${r.exit ?? (r.result?.ok ? 0 : 1)}`]),
+    ...runs.flatMap((r) => [`REPROLAB-PACK-RUN ${r.role}`, ...(r.result ? resultLines(r.result) : []), `REPROLAB-PACK-EXIT ${r.exit ?? (r.result?.ok ? 0 : 1)}`]),
     ...truthLines('after', after),
     ...(opts.done === false ? [] : ['REPROLAB-PACK-DONE']),
   ];
@@ -81,7 +100,7 @@ describe('judge.awk gives the lab judges\' answers', () => {
     ];
     for (const [name, t, result] of cases) {
       const lab = judgeCounts(rule, result, netCounts(t));
-      const pack = await awkJudge(counts, consoleOf([dumpLine(t)], [dumpLine(t)], [{ role: 'unpatched', result }, { role: 'patched', result: { probe: 'p', ok: true, count: t.links.length } }]));
+      const pack = await awkJudge(counts, consoleOf(dumpLines(t), dumpLines(t), [{ role: 'unpatched', result }, { role: 'patched', result: { probe: 'p', ok: true, count: t.links.length } }]));
       expect(pack.judged['unpatched']?.outcome, name).toBe(lab.outcome);
       if (lab.outcome !== 'ERROR') expect(pack.judged['unpatched']?.symptom, name).toBe(lab.symptom);
     }
@@ -91,7 +110,7 @@ describe('judge.awk gives the lab judges\' answers', () => {
     const r: CountsJudge = { truth: 'net', equal: { links: 'links', addrs: 'addrs' }, failSymptom: 'errno={error} after {requests} requests (first chunk {firstChunkBytes} B)', countsOnFail: true };
     const result: ProbeResult = { probe: 'ifaddrs-mechanism', ok: false, links: 0, addrs: 0, firstChunkBytes: 6600, requests: 2, errno: 16, error: 'EBUSY' };
     const vars = { ...counts, EQUAL: 'links=links;addrs=addrs', FAILSYM: r.failSymptom, COUNTSONFAIL: '1' };
-    const pack = await awkJudge(vars, consoleOf([dumpLine(full)], [dumpLine(full)], [{ role: 'unpatched', result }, { role: 'patched', result: { probe: 'm', ok: true, links: 3, addrs: 3 } }]));
+    const pack = await awkJudge(vars, consoleOf(dumpLines(full), dumpLines(full), [{ role: 'unpatched', result }, { role: 'patched', result: { probe: 'm', ok: true, links: 3, addrs: 3 } }]));
     expect(pack.judged['unpatched']).toEqual(judgeCounts(r, result, netCounts(full)));
     expect(pack.judged['patched']).toEqual({ outcome: 'PASS', symptom: 'links 3/3, addrs 3/3' });
   });
@@ -115,70 +134,63 @@ describe('judge.awk gives the lab judges\' answers', () => {
     const entry = (name: string, family: string, address = '') => ({ name, family, address });
     const all = [entry('lo', 'packet'), entry('eth0', 'packet'), entry('eql', 'other'), entry('lo', 'inet', '127.0.0.1'), entry('eth0', 'inet', '10.0.2.15'), entry('eth0', 'inet6', 'fe80::1')];
     const later = truth(LINKS, [...ADDRS, { index: 1, family: 'inet6', address: '::1', prefix: 128 }]);
+    // As ifaddrs-probe --list prints it: the total, and the entries.
+    const listed = (entries: ReturnType<typeof entry>[]): ProbeResult => ({ probe: 'ifaddrs', ok: true, total: entries.length, entries });
     const cases: [string, NetTruth, NetTruth, ProbeResult][] = [
-      ['complete', full, full, { probe: 'ifaddrs', ok: true, entries: all }],
-      ['an address missing', full, full, { probe: 'ifaddrs', ok: true, entries: all.slice(0, 5) }],
-      ['a link missing', full, full, { probe: 'ifaddrs', ok: true, entries: all.filter((e) => e.name !== 'eql') }],
+      ['complete', full, full, listed(all)],
+      ['an address missing', full, full, listed(all.slice(0, 5))],
+      ['a link missing', full, full, listed(all.filter((e) => e.name !== 'eql'))],
       ['EBUSY', full, full, { probe: 'ifaddrs', ok: false, errno: 16, error: 'EBUSY' }],
       ['no entries', full, full, { probe: 'ifaddrs', ok: true }],
-      ['empty truth', empty, empty, { probe: 'ifaddrs', ok: true, entries: [] }],
-      ['matches the later truth', full, later, { probe: 'ifaddrs', ok: true, entries: [...all, entry('lo', 'inet6', '::1')] }],
+      ['empty truth', empty, empty, listed([])],
+      ['matches the later truth', full, later, listed([...all, entry('lo', 'inet6', '::1')])],
     ];
     for (const [name, before, after, result] of cases) {
       const lab = judgeAgainstEither(judgeGetifaddrs, result, before, after);
-      const pack = await awkJudge(vars, consoleOf([dumpLine(before)], [dumpLine(after)], [{ role: 'unpatched', result }, { role: 'patched', result: { probe: 'ifaddrs', ok: true, entries: all } }]));
+      const pack = await awkJudge(vars, consoleOf(dumpLines(before), dumpLines(after), [{ role: 'unpatched', result }, { role: 'patched', result: listed(all) }]));
       expect(pack.judged['unpatched']?.outcome, name).toBe(lab.outcome);
       if (lab.outcome !== 'ERROR') expect(pack.judged['unpatched']?.symptom, name).toBe(lab.symptom);
     }
   });
 
-  it('a result line cut off or spliced on the console, or a field read from a nested object, never gives a verdict the lab would not', async () => {
-    const t = [dumpLine(full)];
+  it('a flat line cut off, spliced or doubled on the console never gives a verdict the lab would not', async () => {
+    const t = dumpLines(full);
     const good = { probe: 'p', ok: true, count: 3 };
-    const withLine = (unpatched: string) => consoleOf(t, t, [{ role: 'unpatched', result: { probe: 'x', ok: false } }, { role: 'patched', result: good }]).replace(/REPROLAB-RESULT \{"probe":"x","ok":false\}/, unpatched);
-    for (const broken of ['REPROLAB-RESULT {"probe":"p","count":3', 'REPROLAB-RESULT {"probe":"p","count":3}', 'REPROLAB-RESULT {"count":3,"ok":false}', 'REPROLAB-RESULT {"probe":"p","ok":false}} trailing', 'REPROLAB-RESULT {"probe":"p","ok":fal[   1.234] usb 1-1: new device']) {
+    const withLine = (unpatched: string) => consoleOf(t, t, [{ role: 'unpatched', result: { probe: 'x', ok: false } }, { role: 'patched', result: good }]).replace('REPROLAB-FLAT probe="x" ok=false', unpatched);
+    for (const broken of ['REPROLAB-FLAT probe="p" count=3', 'REPROLAB-FLAT count=3 ok=false', 'REPROLAB-FLAT probe="p" ok=fal[   1.234] usb 1-1: new device', 'REPROLAB-FLAT probe="p" ok=true count=3 ok=false', 'REPROLAB-FLAT probe="p" ok=true count=3 garbage', 'REPROLAB-FLAT probe="p" ok=true =3', 'REPROLAB-FLAT probe="p ok=true count=3', 'REPROLAB-FLAT probe=p ok=true count=3', 'REPROLAB-FLAT probe="p" ok="true" count=3']) {
       const r = await awkJudge(counts, withLine(broken));
       expect(r.judged['unpatched']?.outcome, broken).toBe('ERROR');
       expect(r.verdict, broken).toBe('ERROR');
     }
-    // A field of the same name inside a nested object is not the top-level one.
-    const nested = await awkJudge(counts, withLine('REPROLAB-RESULT {"probe":"p","per":[{"count":3}],"ok":true,"count":2}'));
-    expect(nested.judged['unpatched']).toEqual({ outcome: 'FAIL', symptom: 'incomplete: count 2/3' });
-    expect((await awkJudge(counts, withLine('REPROLAB-RESULT {"probe":"p","per":{"count":3},"ok":true}'))).judged['unpatched']?.outcome).toBe('ERROR');
+    // Not a whole number as the probe prints one (%lu): no verdict.
+    for (const count of ['03', '3.0', '-3', '3e0', '"3"']) expect((await awkJudge(counts, withLine(`REPROLAB-FLAT probe="p" ok=true count=${count}`))).judged['unpatched']?.outcome, count).toBe('ERROR');
     // A bare errno is named for the guest's architecture, as the lab's parser names it.
-    const bare = await awkJudge({ ...counts, ERRNOS: judgeErrnos('mipsel') }, withLine('REPROLAB-RESULT {"probe":"p","ok":false,"errno":132}'));
+    const bare = await awkJudge({ ...counts, ERRNOS: judgeErrnos('mipsel') }, withLine('REPROLAB-FLAT probe="p" ok=false errno=132'));
     expect(bare.judged['unpatched']).toEqual({ outcome: 'FAIL', symptom: 'errno=ENOBUFS' });
+    // Escaped text is read back as the probe wrote it.
+    expect((await awkJudge(counts, withLine('REPROLAB-FLAT probe="p" ok=false error="E%20BUSY%3D%25%22"'))).judged['unpatched']).toEqual({ outcome: 'FAIL', symptom: 'errno=E BUSY=%"' });
   });
 
-  it('the result line is read as JSON.parse reads it: whitespace is fine; NaN, a trailing comma, the wrong bracket or a repeated key are no verdict', async () => {
-    const t = [dumpLine(full)];
-    const withLine = (unpatched: string) => consoleOf(t, t, [{ role: 'unpatched', result: { probe: 'x', ok: false } }, { role: 'patched', result: { probe: 'p', ok: true, count: 3 } }]).replace(/REPROLAB-RESULT \{"probe":"x","ok":false\}/, unpatched);
-    expect((await awkJudge(counts, withLine('REPROLAB-RESULT { "probe": "p", "ok": false, "error": "EBUSY" }'))).judged['unpatched']).toEqual({ outcome: 'FAIL', symptom: 'errno=EBUSY' });
-    for (const bad of ['{"probe":"p","ok":false,"ratio":nan}', '{"probe":"p","ok":true,"count":3,}', '{"probe":"p","ok":true,"count":[3}]}', '{"probe":"p","ok":true,"count":3,"ok":false}', '{"probe":"p","ok":true,"count":03}']) {
-      expect((await awkJudge(counts, withLine(`REPROLAB-RESULT ${bad}`))).verdict, bad).toBe('ERROR');
-    }
-  });
-
-  it("B1's rule reads the entries of the top-level list only, each a flat object", async () => {
+  it('a netlink dump or an entry list that lost lines on the console is no truth and no verdict', async () => {
     const vars = { ...counts, RULE: 'getifaddrs', EQUAL: '', FAILSYM: '' };
-    const entry = (name: string, family: string, address = '') => ({ name, family, address });
-    const links = [entry('lo', 'packet'), entry('eth0', 'packet'), entry('eql', 'other')];
-    const addrs = [entry('lo', 'inet', '127.0.0.1'), entry('eth0', 'inet', '10.0.2.15'), entry('eth0', 'inet6', 'fe80::1')];
-    const run = (result: ProbeResult) => awkJudge(vars, consoleOf([dumpLine(full)], [dumpLine(full)], [{ role: 'unpatched', result }, { role: 'patched', result: { probe: 'ifaddrs', ok: true, entries: [...links, ...addrs] } }]));
-    // The addresses in another list after the entries are not entries: the lab says FAIL, and so must the pack.
-    const after = { probe: 'ifaddrs', ok: true, entries: links, expected: addrs };
-    expect(judgeAgainstEither(judgeGetifaddrs, after, full, full).outcome).toBe('FAIL');
-    expect((await run(after)).judged['unpatched']?.outcome).toBe('FAIL');
-    // An address inside a nested object of an entry is not the entry's own.
-    const nested = { probe: 'ifaddrs', ok: true, entries: [...links, ...addrs.map((a) => ({ name: a.name, a: { family: a.family, address: a.address } }))] };
-    expect(judgeAgainstEither(judgeGetifaddrs, nested, full, full).outcome).toBe('FAIL');
-    expect((await run(nested)).judged['unpatched']?.outcome).not.toBe('PASS');
+    const entries = [{ name: 'lo', family: 'packet', address: '' }, { name: 'eth0', family: 'packet', address: '' }, { name: 'eql', family: 'other', address: '' }, { name: 'lo', family: 'inet', address: '127.0.0.1' }, { name: 'eth0', family: 'inet', address: '10.0.2.15' }, { name: 'eth0', family: 'inet6', address: 'fe80::1' }];
+    const listed: ProbeResult = { probe: 'ifaddrs', ok: true, total: entries.length, entries };
+    const text = consoleOf(dumpLines(full), dumpLines(full), [{ role: 'unpatched', result: listed }, { role: 'patched', result: listed }]);
+    expect((await awkJudge(vars, text)).verdict).toBe('NOT_REPRODUCED');
+    // An address line of both reads lost: the closing count disagrees, so neither read is a truth.
+    const lostAddr = text.replaceAll('REPROLAB-ADDR index=2 family="inet6" address="fe80::1"\r\n', '');
+    expect((await awkJudge(vars, lostAddr)).judged['unpatched']?.symptom).toMatch(/no ground truth was read/);
+    // No closing line at all.
+    expect((await awkJudge(vars, text.replaceAll(/REPROLAB-DUMP [^\r]*\r\n/g, ''))).verdict).toBe('ERROR');
+    // An entry line lost: fewer REPROLAB-ENTRY lines than the probe's total.
+    const lostEntry = text.replace('REPROLAB-ENTRY name="eth0" family="inet6" address="fe80::1"\r\n', '');
+    expect((await awkJudge(vars, lostEntry)).judged['unpatched']).toEqual({ outcome: 'ERROR', symptom: 'cannot judge: 5 REPROLAB-ENTRY lines for 6 entries (cut off on the console?)' });
   });
 
   it('a fabric step that failed, or a truth read that is missing, is an ERROR for every variant', async () => {
     const good = { probe: 'p', ok: true, count: 3 };
     const runs: Run[] = [{ role: 'unpatched', result: { probe: 'p', ok: false, error: 'EBUSY' } }, { role: 'patched', result: good }];
-    const withFabric = (fabric: string[]) => consoleOf([dumpLine(full)], [dumpLine(full)], runs).replace('REPROLAB-PACK-REPEAT 1', [...fabric, 'REPROLAB-PACK-REPEAT 1'].join('\r\n'));
+    const withFabric = (fabric: string[]) => consoleOf(dumpLines(full), dumpLines(full), runs).replace('REPROLAB-PACK-REPEAT 1', [...fabric, 'REPROLAB-PACK-REPEAT 1'].join('\r\n'));
     const vars = { ...counts, FABRIC: 'links sockets' };
     const ok = ['REPROLAB-PACK-FABRIC links', 'REPROLAB-FABRIC {"ok":true,"created":40,"failed":0}', 'REPROLAB-PACK-FABRIC sockets', 'REPROLAB-FABRIC {"ok":true,"pid":9,"held":{"tcp":{"wanted":500,"open":500}},"total":500}'];
     expect((await awkJudge(vars, withFabric(ok))).verdict).toBe('CONFIRMED');
@@ -186,7 +198,7 @@ describe('judge.awk gives the lab judges\' answers', () => {
     expect((await awkJudge(vars, withFabric(['REPROLAB-PACK-FABRIC links', 'REPROLAB-FABRIC {"ok":false,"error":"ENOMEM"}', ...ok.slice(2)]))).verdict).toBe('ERROR');
     expect((await awkJudge(vars, withFabric(ok.slice(0, 2)))).judged['unpatched']?.symptom).toMatch(/sockets step reported nothing/);
     // No truth read after the probes: the lab's run would have stopped there.
-    const noAfter = consoleOf([dumpLine(full)], [], runs).replace('REPROLAB-PACK-TRUTH after\r\n', '');
+    const noAfter = consoleOf(dumpLines(full), [], runs).replace('REPROLAB-PACK-TRUTH after\r\n', '');
     expect((await awkJudge(counts, noAfter)).verdict).toBe('ERROR');
   });
 
@@ -206,10 +218,10 @@ describe('judge.awk gives the lab judges\' answers', () => {
 
   it('no result line, two of them, a probe exiting above 1, or a run that never finished: ERROR, never a pass', async () => {
     const good = { probe: 'p', ok: true, count: 3 };
-    const t = [dumpLine(full)];
+    const t = dumpLines(full);
     expect((await awkJudge(counts, consoleOf(t, t, [{ role: 'unpatched', exit: 127 }, { role: 'patched', result: good }]))).judged['unpatched']?.outcome).toBe('ERROR');
     expect((await awkJudge(counts, consoleOf(t, t, [{ role: 'unpatched', result: good, exit: 2 }, { role: 'patched', result: good }]))).judged['unpatched']?.outcome).toBe('ERROR');
-    const twice = consoleOf(t, t, [{ role: 'unpatched', result: good }, { role: 'patched', result: good }]).replace(/(REPROLAB-RESULT [^\r]*\r\n)/, '$1$1');
+    const twice = consoleOf(t, t, [{ role: 'unpatched', result: good }, { role: 'patched', result: good }]).replace(/(REPROLAB-FLAT [^\r]*\r\n)/, '$1$1');
     expect((await awkJudge(counts, twice)).judged['unpatched']?.outcome).toBe('ERROR');
     const unfinished = await awkJudge(counts, consoleOf(t, t, [{ role: 'unpatched', result: good }, { role: 'patched', result: good }], { done: false }));
     expect(unfinished.verdict).toBe('ERROR');
@@ -222,18 +234,18 @@ describe('judge.awk gives the lab judges\' answers', () => {
 describe("judge.awk's output is safe to print on the vendor's terminal", () => {
   it('control characters from the guest (C0, DEL, UTF-8 C1) are shown as \\xNN, in the result line and the symptom', async () => {
     const counts = { RULE: 'counts', TRUTH: 'net', EQUAL: 'count=links', FAILSYM: 'errno={error}', ROLES: 'unpatched patched', REPEATS: '1' };
-    const t = [dumpLine(truth(LINKS, ADDRS))];
+    const t = dumpLines(truth(LINKS, ADDRS));
     // A CSI in its 8-bit (C1) form is valid JSON text; an ESC in a line the probe printed (here a second
     // result line, after the run) reaches the log as is.
     const bad = { probe: 'p', ok: false, error: 'EBUSY\u009b2J\u007f', count: 3 };
     const text = consoleOf(t, t, [{ role: 'unpatched', result: bad }, { role: 'patched', result: { probe: 'p', ok: true, count: 3 } }]);
-    const args = Object.entries({ ARCH: 'arm', FABRIC: '', ...counts }).filter(([k]) => k !== 'FAILSYM').flatMap(([k, v]) => ['-v', `${k}=${v}`]);
-    const tail = 'REPROLAB-RESULT {"probe":"p","note":"\u001b[31m"}\nREPROLAB-PACK-RUN pat\u001b]0;t\u0007ched\nREPROLAB-RESULT {"probe":"p"}\n';
+    const args = Object.entries({ ERRNOS: judgeErrnos('arm'), FABRIC: '', ...counts }).filter(([k]) => k !== 'FAILSYM').flatMap(([k, v]) => ['-v', `${k}=${v}`]);
+    const tail = 'REPROLAB-FLAT probe="p" note="\u001b[31m"\nREPROLAB-PACK-RUN pat\u001b]0;t\u0007ched\nREPROLAB-FLAT probe="p"\n';
     const r = await execa('awk', [...args, '-f', path.join(repoRoot, 'images', 'repro', 'judge.awk')], { input: `${text.replace(/\r/g, '')}${tail}`, env: { REPRO_FAILSYM: 'errno={error}', LC_ALL: 'C' } });
     expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u0080-\u009f]/);
     expect(r.stdout).toContain('errno=EBUSY\\x9b2J\\x7f');
-    expect(r.stdout).toContain('"note":"\\x1b[31m"');
+    expect(r.stdout).toContain('note="\\x1b[31m"');
     // The role comes from a console line too.
-    expect(r.stdout).toContain('pat\\x1b]0;t\\x07ched: REPROLAB-RESULT');
+    expect(r.stdout).toContain('pat\\x1b]0;t\\x07ched: REPROLAB-FLAT');
   });
 });
