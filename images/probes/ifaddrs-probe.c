@@ -60,7 +60,7 @@ static void print_flat_entries(const struct ifaddrs *list)
 	char addr[INET6_ADDRSTRLEN];
 
 	for (ifa = list; ifa; ifa = ifa->ifa_next) {
-		probe_flat_len = 0;
+		probe_flat_reset();
 		probe_flat_add("name", ifa->ifa_name ? ifa->ifa_name : "", 1);
 		probe_flat_add("family", family_name(ifa->ifa_addr ? ifa->ifa_addr->sa_family : -1), 1);
 		probe_flat_add("address", entry_address(ifa, addr, sizeof addr), 1);

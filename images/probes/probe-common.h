@@ -104,10 +104,16 @@ static inline void probe_flat_add(const char *key, const char *value, int text)
 	probe_flat_len = at;
 }
 
-static inline void probe_begin(const char *probe)
+/* Starts another flat line (probe_begin does; a probe printing lines of its own, e.g. entries, too). */
+static inline void probe_flat_reset(void)
 {
 	probe_flat_len = 0;
 	probe_flat[0] = '\0';
+}
+
+static inline void probe_begin(const char *probe)
+{
+	probe_flat_reset();
 	printf("REPROLAB-RESULT {\"probe\":\"");
 	probe_json_string(probe);
 	putchar('"');

@@ -193,10 +193,11 @@ BEGIN {
 	FABRIC_ERR = ""
 }
 { sub(/\r$/, "") }
-/^REPROLAB-PACK-REPEAT / { rep = $2; next }
+/^REPROLAB-PACK-REPEAT / { rep = $2; want_fabric = ""; next }
 /^REPROLAB-PACK-FABRIC / { want_fabric = $2; next }
-/^REPROLAB-PACK-TRUTH / { tphase = $2; nlink[rep, tphase] = 0; naddr[rep, tphase] = 0; ninet[rep, tphase] = 0; ninet6[rep, tphase] = 0; delete dumped[rep, tphase]; next }
-/^REPROLAB-FABRIC / { if (want_fabric != "") { fabric_seen[want_fabric] = 1; fabric_check(want_fabric, $0); want_fabric = "" } next }
+/^REPROLAB-PACK-TRUTH / { want_fabric = ""; tphase = $2; nlink[rep, tphase] = 0; naddr[rep, tphase] = 0; ninet[rep, tphase] = 0; ninet6[rep, tphase] = 0; delete dumped[rep, tphase]; next }
+# A fabric step's report is the line right after its marker, never a truth read's dump (a step that printed nothing stays unseen).
+/^REPROLAB-FABRIC / { if (want_fabric != "" && tphase == "") { fabric_seen[want_fabric] = 1; fabric_check(want_fabric, $0) } want_fabric = ""; next }
 /^REPROLAB-LINK / {
 	if (tphase != "" && flat_fields($0, L) >= 0) { tlink[rep, tphase, ++nlink[rep, tphase]] = L["name"]; lname[rep, tphase, L["index"]] = L["name"] }
 	next

@@ -357,8 +357,7 @@ static void flat_line(FILE *f, const char *marker, unsigned index, const char *c
 {
 	char number[16];
 	int i;
-	probe_flat_len = 0;
-	probe_flat[0] = '\0';
+	probe_flat_reset();
 	snprintf(number, sizeof number, "%u", index);
 	probe_flat_add("index", number, 0);
 	for (i = 0; i + 1 < n; i += 2)

@@ -25,8 +25,14 @@ import { buildUserland } from './userland.ts';
 import { buildSourceUserland } from './userland-source.ts';
 import { BASELINE_VARIANT, libcLibDir } from '../model/guest-layout.ts';
 
-/** Bumped when the recipe changes in a way no input digest captures (3: host/bin cc is the one cc wrapper). */
-export const RECIPE_VERSION = 3;
+/**
+ * Bumped when the recipe changes in a way no input digest captures (3: host/bin cc is the one cc
+ * wrapper; 4: the probes and rl-fabric print flat result lines, which a repro pack's judge reads).
+ */
+export const RECIPE_VERSION = 4;
+
+/** The first recipe whose probes and rl-fabric print the flat lines (REPROLAB-FLAT, -LINK, -ADDR, -DUMP). */
+export const FLAT_RESULTS_RECIPE = 4;
 
 export interface BuildRequest {
   target: Target;

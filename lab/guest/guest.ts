@@ -29,10 +29,10 @@ export interface BootTimes {
   sshMs: number;
 }
 
-/** A booted guest the lab drives: commands, files, QMP, console, stop. */
 /** The one thing most guest work needs: run a command in the guest (narrow, so tests can implement it). */
 export type GuestShell = Pick<Guest, 'exec'>;
 
+/** A booted guest the lab drives: commands, files, QMP, console, stop. */
 export class Guest {
   private constructor(
     readonly bundleDir: string,

@@ -23,6 +23,7 @@ import { entryInputs } from '../../store/store.ts';
 import { judgeCapabilities, PARAM_NAMES } from '../../catalog/scenario-defs.ts';
 import type { FabricSpec } from '../../fabric/fabric.ts';
 import { errnoNames } from '../../catalog/errno-table.ts';
+import { FLAT_RESULTS_RECIPE } from '../../bundle/bundle.ts';
 import type { Arch } from '../../model/target.ts';
 
 const TEMPLATES = path.join(repoRoot, 'images', 'repro');
@@ -153,6 +154,8 @@ async function checkCell(cellDir: string, store: string): Promise<CheckedCell> {
     throw new UsageError(`${cellDir}: the bundle the cell booted cannot be used: ${(err as Error).message}`, { fix: `build it again (reprolab build ${rec.target}) and run the cell again, then pack it` });
   });
   if (manifest.target !== rec.target) throw new UsageError(`${cellDir}: result.json says target ${rec.target}, its bundle is ${manifest.target}`);
+  // The pack's judge reads flat lines only: an image built before its probes printed them would judge ERROR every time.
+  if (manifest.recipeVersion < FLAT_RESULTS_RECIPE) throw new UsageError(`${cellDir}: its image was built by an older reprolab (recipe ${manifest.recipeVersion}) whose probes print no flat result lines, which the pack's judge reads`, { fix: 'run the cell again with this reprolab (it rebuilds the image), then pack it' });
   if (manifest.key !== rec.bundleKey) throw new UsageError(`${cellDir}: ${rec.bundleDir} now holds another build (${manifest.key}, the cell booted ${rec.bundleKey})`, { fix: 'run the cell again, then pack it' });
   const patched = rec.variants.find((v) => v.role === 'patched')?.variant;
   const variants = planVariants(scenario, manifest, scenario.usesLibc && patched ? patched : undefined);

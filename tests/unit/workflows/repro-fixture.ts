@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { repoRoot } from '../../../lab/util/paths.ts';
 import { scenarioByName, useScenarioDirs } from '../../../lab/scenarios/registry.ts';
 import { sampleManifest } from '../../helpers.ts';
+import { RECIPE_VERSION } from '../../../lab/bundle/bundle.ts';
 
 export const SCENARIO_DIR = path.join(repoRoot, 'tests', 'e2e', 'scenarios');
 
@@ -41,7 +42,7 @@ export async function makeCell(): Promise<Cell> {
   await fs.writeFile(path.join(bundleDir, 'images', 'rootfs.cpio'), 'a rootfs\n');
   const m = sampleManifest();
   const v = m.libc.variants[0]!;
-  const manifest = { ...m, libc: { ...m.libc, variants: [v, { ...v, variant: 'patched' }] } } as unknown as Cell['manifest'];
+  const manifest = { ...m, recipeVersion: RECIPE_VERSION, libc: { ...m.libc, variants: [v, { ...v, variant: 'patched' }] } } as unknown as Cell['manifest'];
   const probes = [];
   for (const variant of ['unpatched', 'patched']) {
     const dir = path.join(store, 'probes', `${variant[0]}`.repeat(64));

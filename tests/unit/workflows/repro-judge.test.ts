@@ -197,6 +197,10 @@ describe('judge.awk gives the lab judges\' answers', () => {
     expect((await awkJudge(vars, withFabric([...ok.slice(0, 3), 'REPROLAB-FABRIC {"ok":true,"pid":9,"held":{"tcp":{"wanted":500,"open":311}},"total":311}']))).judged['patched']?.symptom).toMatch(/fewer sockets than asked \(311 of 500\)/);
     expect((await awkJudge(vars, withFabric(['REPROLAB-PACK-FABRIC links', 'REPROLAB-FABRIC {"ok":false,"error":"ENOMEM"}', ...ok.slice(2)]))).verdict).toBe('ERROR');
     expect((await awkJudge(vars, withFabric(ok.slice(0, 2)))).judged['unpatched']?.symptom).toMatch(/sockets step reported nothing/);
+    // The links step printed nothing: the first truth read's dump (ok:true too) is not its report.
+    const silentLinks = await awkJudge({ ...counts, FABRIC: 'links' }, withFabric(['REPROLAB-PACK-FABRIC links']));
+    expect(silentLinks.verdict).toBe('ERROR');
+    expect(silentLinks.judged['unpatched']?.symptom).toMatch(/links step reported nothing/);
     // No truth read after the probes: the lab's run would have stopped there.
     const noAfter = consoleOf(dumpLines(full), [], runs).replace('REPROLAB-PACK-TRUTH after\r\n', '');
     expect((await awkJudge(counts, noAfter)).verdict).toBe('ERROR');

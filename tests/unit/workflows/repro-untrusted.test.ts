@@ -49,6 +49,13 @@ describe('repro pack refuses a tampered cell', { timeout: 60_000 }, () => {
     expect(await fs.readFile(victim, 'utf8')).toBe('keep me\n');
   });
 
+  it('an image built before the probes printed flat result lines is refused: its pack could only judge ERROR', async () => {
+    const c = await makeCell();
+    c.manifest.recipeVersion = 3;
+    await writeCell(c);
+    await refused(c, /its image was built by an older reprolab \(recipe 3\) whose probes print no flat result lines.*run the cell again/);
+  });
+
   it("a kernel.image that names a folder of the bundle is refused in one line, not a stack trace", async () => {
     const c = await makeCell();
     c.manifest.kernel['image'] = 'images';
