@@ -1,12 +1,14 @@
-import type { Guest } from '../guest/guest.ts';
 import { LabError } from '../util/errors.ts';
 import { Scope } from '../util/lifetime.ts';
 import { createInterfaces, holdSockets, readNetTruth, readSocketTruth, settledNetTruth, removeInterfaces, triggerUevents, type HeldSockets, type InterfacesResult } from './guest-ops.ts';
 import { fabricSteps, type FabricSpec, type FabricStep } from './fabric-plan.ts';
 import { summarize, type NetTruth, type SocketTruth } from './truth.ts';
-import { runUsbBurst, type BurstResult } from './usb-burst.ts';
+import { runUsbBurst, type BurstResult, type UsbGuest } from './usb-burst.ts';
 
 export type { FabricSpec } from './fabric-plan.ts';
+
+/** What building a fabric needs of a guest: its shell, and what a USB burst needs (QMP, the console). */
+export type FabricGuest = UsbGuest;
 
 /** What the fabric built and what the kernel then reported, as data. */
 export interface FabricReport {
@@ -28,7 +30,7 @@ let burstCounter = 0;
 
 /** What the steps so far have set up, and how to undo it. */
 interface Building {
-  guest: Guest;
+  guest: FabricGuest;
   scope: Scope;
   spec: FabricSpec;
   interfaces?: FabricReport['interfaces'];
@@ -41,7 +43,7 @@ interface Building {
  * the earlier steps set up in the guest (interfaces removed, sockets released)
  * before it propagates.
  */
-export async function buildFabric(guest: Guest, spec: FabricSpec): Promise<Fabric> {
+export async function buildFabric(guest: FabricGuest, spec: FabricSpec): Promise<Fabric> {
   await using scope = new Scope();
   const b: Building = { guest, scope, spec };
   for (const step of fabricSteps(spec)) await applyStep(b, step);

@@ -1,4 +1,4 @@
-import type { Guest, GuestShell } from '../guest/guest.ts';
+import type { GuestShell } from '../guest/guest.ts';
 import { shellQuote } from '../util/shell-quote.ts';
 import { LabError } from '../util/errors.ts';
 import { FABRIC_PREFIX, type InterfaceKind, type InterfacePlan, specLines } from './interfaces.ts';
@@ -38,7 +38,7 @@ export interface InterfacesResult {
 }
 
 /** Creates every planned link and address in one SSH round trip. Idempotent: existing links are kept. */
-export async function createInterfaces(guest: Guest, plan: InterfacePlan): Promise<InterfacesResult> {
+export async function createInterfaces(guest: GuestShell, plan: InterfacePlan): Promise<InterfacesResult> {
   const t0 = Date.now();
   const out = await run(guest, [HELPER, 'links-add'], 'creating interfaces', { stdin: Buffer.from(specLines(plan)) });
   const r = parseFabricLine<{ created: number; existed: number; failed: number; addrs: number; failures: InterfaceFailure[]; ms: number }>(out, 'creating interfaces');
@@ -49,7 +49,7 @@ export async function createInterfaces(guest: Guest, plan: InterfacePlan): Promi
 }
 
 /** Deletes every link the fabric made (names starting with `prefix`), back to the boot state. */
-export async function removeInterfaces(guest: Guest, prefix = FABRIC_PREFIX): Promise<{ deleted: number; wallMs: number }> {
+export async function removeInterfaces(guest: GuestShell, prefix = FABRIC_PREFIX): Promise<{ deleted: number; wallMs: number }> {
   const t0 = Date.now();
   const r = parseFabricLine<{ deleted: number; failed: number }>(await run(guest, [HELPER, 'links-del', prefix], 'removing interfaces'), 'removing interfaces');
   if (!r.ok) throw new LabError(`removing interfaces failed in the guest: ${r.failed} links not deleted (${r.error})`);
@@ -69,7 +69,7 @@ export async function readNetTruth(guest: GuestShell): Promise<NetTruth> {
  * Reads the ground truth until it stops changing: IPv6 link-local addresses of
  * new links appear asynchronously, a few hundred ms after the links come up.
  */
-export async function settledNetTruth(guest: Guest, opts: { intervalMs?: number; timeoutMs?: number } = {}): Promise<NetTruth & { settleMs: number }> {
+export async function settledNetTruth(guest: GuestShell, opts: { intervalMs?: number; timeoutMs?: number } = {}): Promise<NetTruth & { settleMs: number }> {
   const t0 = Date.now();
   let last = await readNetTruth(guest);
   for (;;) {
@@ -119,7 +119,7 @@ export function parseSockets(text: string): SocketSpec[] {
 }
 
 /** Opens the sockets in a guest daemon that holds them until release(). */
-export async function holdSockets(guest: Guest, specs: SocketSpec[]): Promise<HeldSockets> {
+export async function holdSockets(guest: GuestShell, specs: SocketSpec[]): Promise<HeldSockets> {
   const t0 = Date.now();
   const out = await run(guest, [HELPER, 'sockets', ...specs.map((s) => `${s.kind}:${s.count}`)], 'opening sockets');
   const r = parseFabricLine<{ pid: number; held: HeldSockets['held']; total: number }>(out, 'opening sockets');
@@ -162,7 +162,7 @@ export interface Churn extends AsyncDisposable {
 }
 
 /** A guest daemon that keeps opening/closing sockets and adding/deleting links (names rlc*). */
-export async function startChurn(guest: Guest, opts: { sockets: number; links: number; periodMs: number }): Promise<Churn> {
+export async function startChurn(guest: GuestShell, opts: { sockets: number; links: number; periodMs: number }): Promise<Churn> {
   const out = await run(guest, [HELPER, 'churn', String(opts.sockets), String(opts.links), String(opts.periodMs)], 'starting churn');
   const r = parseFabricLine<{ pid: number }>(out, 'starting churn');
   if (!r.ok) throw new LabError('the churn daemon did not start in the guest');
@@ -199,7 +199,7 @@ export function churnShortfall(spec: { sockets: number; links: number }, d: Chur
   return undefined;
 }
 
-export async function readSeqnum(guest: Guest, timeoutMs = timeout('guestStateRead')): Promise<number> {
+export async function readSeqnum(guest: GuestShell, timeoutMs = timeout('guestStateRead')): Promise<number> {
   const r = await guest.exec(['cat', '/sys/kernel/uevent_seqnum'], { timeoutMs });
   const n = Number(r.stdout.trim());
   if (!Number.isInteger(n)) throw new LabError(`could not read /sys/kernel/uevent_seqnum: ${r.stdout.trim() || r.stderr.trim()}`);
@@ -210,7 +210,7 @@ export async function readSeqnum(guest: Guest, timeoutMs = timeout('guestStateRe
  * The in-guest event source: writes "add" to a sysfs uevent file `count` times
  * in one shell loop (no fork per event), which is far faster than USB.
  */
-export async function triggerUevents(guest: Guest, count: number, file = '/sys/class/net/lo/uevent'): Promise<{ before: number; after: number; wallMs: number }> {
+export async function triggerUevents(guest: GuestShell, count: number, file = '/sys/class/net/lo/uevent'): Promise<{ before: number; after: number; wallMs: number }> {
   const t0 = Date.now();
   const r = await guest.exec(
     ['sh', '-c', `cat /sys/kernel/uevent_seqnum; i=0; while [ $i -lt ${Math.trunc(count)} ]; do echo add > ${shellQuote(file)}; i=$((i+1)); done; cat /sys/kernel/uevent_seqnum`],

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Guest } from '../guest/guest.ts';
+import type { Guest, GuestShell } from '../guest/guest.ts';
+import type { BundleManifest } from '../model/manifest.ts';
+import type { Vm } from '../qemu/vm.ts';
 import { LabError } from '../util/errors.ts';
 import { sleep } from '../util/lifetime.ts';
 import { readSeqnum } from './guest-ops.ts';
@@ -37,8 +39,11 @@ export interface BurstResult {
 
 const BUS = 'usbhc.0';
 
+/** What a USB burst needs of a guest: a shell, QMP for the hotplug, the console and its log for what the kernel enumerated. */
+export type UsbGuest = GuestShell & Pick<Guest, 'qmp' | 'consoleLog'> & { manifest: { qemu: Pick<BundleManifest['qemu'], 'usb'> }; vm: Pick<Vm, 'running' | 'console'> };
+
 /** Runs a burst of real hotplug through QMP on the lab's USB controller and reads back what the guest saw. */
-export async function runUsbBurst(guest: Guest, spec: BurstSpec, opts: { burstId: string; settleTimeoutMs?: number; quietMs?: number; enumerationTimeoutMs?: number }): Promise<BurstResult> {
+export async function runUsbBurst(guest: UsbGuest, spec: BurstSpec, opts: { burstId: string; settleTimeoutMs?: number; quietMs?: number; enumerationTimeoutMs?: number }): Promise<BurstResult> {
   if (!/^[A-Za-z0-9-]+$/.test(opts.burstId)) throw new LabError(`bad burst id "${opts.burstId}": letters, digits and - only`);
   const qmp = guest.qmp;
   const plan = planBurst(spec, opts.burstId, controllerPorts(guest.manifest.qemu.usb));
@@ -86,7 +91,7 @@ export async function runUsbBurst(guest: Guest, spec: BurstSpec, opts: { burstId
 }
 
 /** The QMP part of a burst: a burst that fails half way leaves nothing attached (what it added, it removes). */
-async function hotplug(guest: Guest, plan: BurstStep[], image: string, marker: string, enumerationTimeoutMs: number) {
+async function hotplug(guest: UsbGuest, plan: BurstStep[], image: string, marker: string, enumerationTimeoutMs: number) {
   await using devices = new AttachedDevices(guest, image);
   const held = await playBurst(guest, plan, devices, marker, enumerationTimeoutMs);
   await devices.confirmRemovals();
@@ -94,7 +99,7 @@ async function hotplug(guest: Guest, plan: BurstStep[], image: string, marker: s
 }
 
 /** Steps through the plan on time; a hold until enumeration shifts the later steps by as long as it took. */
-async function playBurst(guest: Guest, plan: BurstStep[], devices: AttachedDevices, marker: string, enumerationTimeoutMs: number): Promise<{ heldMs: number; enumerationTimedOut: boolean }> {
+async function playBurst(guest: UsbGuest, plan: BurstStep[], devices: AttachedDevices, marker: string, enumerationTimeoutMs: number): Promise<{ heldMs: number; enumerationTimedOut: boolean }> {
   const start = Date.now();
   let shift = 0;
   let heldMs = 0;
@@ -136,7 +141,7 @@ class AttachedDevices implements AsyncDisposable {
   private readonly backends: (() => Promise<unknown>)[] = [];
 
   constructor(
-    private readonly guest: Guest,
+    private readonly guest: UsbGuest,
     private readonly image: string,
   ) {}
 
@@ -172,7 +177,7 @@ class AttachedDevices implements AsyncDisposable {
   }
 }
 
-async function addDevice(guest: Guest, step: Extract<BurstStep, { op: 'add' | 'del' }>, image: string, cleanups: (() => Promise<unknown>)[]): Promise<void> {
+async function addDevice(guest: UsbGuest, step: Extract<BurstStep, { op: 'add' | 'del' }>, image: string, cleanups: (() => Promise<unknown>)[]): Promise<void> {
   const qmp = guest.qmp;
   const args: Record<string, unknown> = { driver: USB_KINDS[step.kind], id: step.id, bus: BUS };
   if (step.kind === 'storage') {
@@ -195,7 +200,7 @@ async function addDevice(guest: Guest, step: Extract<BurstStep, { op: 'add' | 'd
 }
 
 /** The kernel log since the burst marker, from the VM's one console stream. */
-function consoleSinceMarker(guest: Guest, marker: string): string {
+function consoleSinceMarker(guest: UsbGuest, marker: string): string {
   return guest.vm.console.textSince(marker);
 }
 
@@ -205,7 +210,7 @@ function consoleSinceMarker(guest: Guest, marker: string): string {
  * the NIC shares its interrupt with the USB controller, and SSH polling during
  * enumeration froze a 3.10 guest in about half the bursts.
  */
-async function waitForConnects(guest: Guest, marker: string, connects: number, timeoutMs: number, stallMs = timeout('usbEnumerationStall')): Promise<boolean> {
+async function waitForConnects(guest: UsbGuest, marker: string, connects: number, timeoutMs: number, stallMs = timeout('usbEnumerationStall')): Promise<boolean> {
   const t0 = Date.now();
   let seen = -1;
   let progressAt = t0;
@@ -224,7 +229,7 @@ async function waitForConnects(guest: Guest, marker: string, connects: number, t
  * device has been logged as disconnected and the console has been still for
  * `quietMs`; then reads the uevent counter until it too has stopped moving.
  */
-async function waitForQuiet(guest: Guest, marker: string, from: number, quietMs: number, timeoutMs: number): Promise<{ seqnum: number; ms: number; timedOut: boolean }> {
+async function waitForQuiet(guest: UsbGuest, marker: string, from: number, quietMs: number, timeoutMs: number): Promise<{ seqnum: number; ms: number; timedOut: boolean }> {
   const t0 = Date.now();
   let lastText = '';
   let lastChange = t0;

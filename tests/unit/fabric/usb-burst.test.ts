@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runUsbBurst } from '../../../lab/fabric/usb-burst.ts';
 import { parseBurst } from '../../../lab/fabric/usb-plan.ts';
-import type { Guest } from '../../../lab/guest/guest.ts';
+import type { UsbGuest } from '../../../lab/fabric/usb-burst.ts';
 import type { ExecResult } from '../../../lab/guest/ssh.ts';
 import { QmpClient } from '../../../lab/qemu/qmp.ts';
 import { ConsoleStream } from '../../../lab/qemu/console-stream.ts';
@@ -54,7 +54,7 @@ async function setup(opts: { failAdd?: string; deleteDelayMs?: number; neverDele
   await fs.writeFile(consoleLog, '');
   const console = new ConsoleStream(consoleLog, 0).start(10);
   let seqnum = 100;
-  const guest = {
+  const guest: UsbGuest = {
     qmp,
     consoleLog,
     manifest: { qemu: { usb: `pci-ohci,id=usbhc,num-ports=${opts.ports ?? 15}` } },
@@ -71,7 +71,7 @@ async function setup(opts: { failAdd?: string; deleteDelayMs?: number; neverDele
       if (cmd.includes('dmesg')) return ok(await fs.readFile(consoleLog, 'utf8'));
       return ok('');
     },
-  } as unknown as Guest;
+  };
   return {
     usb,
     guest,
