@@ -46,12 +46,6 @@
 #define MACVLAN_MODE_BRIDGE 4
 #endif
 
-/* The lab's one errno table (images/probes/errno-table.h, checked against errno.h there). */
-static const char *errname(int e)
-{
-	return probe_errno_name(e);
-}
-
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -234,7 +228,7 @@ static int cmd_links_add(void)
 	int created = 0, existed = 0, failed = 0, addrs = 0, addr_failed = 0, first_fail = 1;
 	double t0 = now_ms();
 	if (fd < 0) {
-		printf("REPROLAB-FABRIC {\"ok\":false,\"error\":\"%s\"}\n", errname(errno));
+		printf("REPROLAB-FABRIC {\"ok\":false,\"error\":\"%s\"}\n", probe_errno_name(errno));
 		return 1;
 	}
 	printf("REPROLAB-FABRIC {\"ok\":true,\"failures\":[");
@@ -262,7 +256,7 @@ static int cmd_links_add(void)
 			existed++;
 		} else if (rc < 0) {
 			failed++;
-			printf("%s{\"name\":\"%s\",\"kind\":\"%s\",\"step\":\"link\",\"error\":\"%s\"}", first_fail ? "" : ",", name, kind, errname(-rc));
+			printf("%s{\"name\":\"%s\",\"kind\":\"%s\",\"step\":\"link\",\"error\":\"%s\"}", first_fail ? "" : ",", name, kind, probe_errno_name(-rc));
 			first_fail = 0;
 			continue;
 		} else {
@@ -276,7 +270,7 @@ static int cmd_links_add(void)
 			rc = add_addr(fd, idx, addr_list[i]);
 			if (rc < 0 && rc != -EEXIST) {
 				addr_failed++;
-				printf("%s{\"name\":\"%s\",\"kind\":\"%s\",\"step\":\"addr %s\",\"error\":\"%s\"}", first_fail ? "" : ",", name, kind, addr_list[i], errname(-rc));
+				printf("%s{\"name\":\"%s\",\"kind\":\"%s\",\"step\":\"addr %s\",\"error\":\"%s\"}", first_fail ? "" : ",", name, kind, addr_list[i], probe_errno_name(-rc));
 				first_fail = 0;
 			} else {
 				addrs++;
@@ -446,7 +440,7 @@ static int cmd_dump(void)
 	size_t first_chunk = 0;
 	struct out links = { 1, 0, NULL }, addrs = { 1, 0, NULL };
 	if (fd < 0) {
-		printf("REPROLAB-FABRIC {\"ok\":false,\"error\":\"%s\"}\n", errname(errno));
+		printf("REPROLAB-FABRIC {\"ok\":false,\"error\":\"%s\"}\n", probe_errno_name(errno));
 		return 1;
 	}
 	/* An interrupted dump (the set changed under it) is retried: ground truth must be a consistent snapshot.
@@ -458,7 +452,7 @@ static int cmd_dump(void)
 		FILE *saved = stdout;
 		FILE *mem = tmpfile(), *flat = tmpfile();
 		if (!mem || !flat) {
-			printf("REPROLAB-FABRIC {\"ok\":false,\"error\":\"%s\"}\n", errname(errno));
+			printf("REPROLAB-FABRIC {\"ok\":false,\"error\":\"%s\"}\n", probe_errno_name(errno));
 			if (mem)
 				fclose(mem);
 			if (flat)
@@ -496,7 +490,7 @@ static int cmd_dump(void)
 		stdout = saved;
 		if (rc != 1) {
 			if (rc < 0)
-				printf("REPROLAB-FABRIC {\"ok\":false,\"error\":\"%s\"}\n", errname(-rc));
+				printf("REPROLAB-FABRIC {\"ok\":false,\"error\":\"%s\"}\n", probe_errno_name(-rc));
 			else {
 				printf("REPROLAB-FABRIC {\"ok\":true,\"attempts\":%d,\"linkChunks\":%u,\"firstLinkChunkBytes\":%zu,%s}\n", attempt + 1, chunks,
 				       first_chunk, text);
@@ -575,12 +569,12 @@ static int cmd_links_del(const char *prefix)
 	int fd = nl_open(NETLINK_ROUTE), deleted, failed, rc;
 	double t0 = now_ms();
 	if (fd < 0 || !prefix || !*prefix) {
-		printf("REPROLAB-FABRIC {\"ok\":false,\"error\":\"%s\"}\n", fd < 0 ? errname(errno) : "EINVAL");
+		printf("REPROLAB-FABRIC {\"ok\":false,\"error\":\"%s\"}\n", fd < 0 ? probe_errno_name(errno) : "EINVAL");
 		return 1;
 	}
 	rc = delete_prefixed(fd, prefix, &deleted, &failed);
 	printf("REPROLAB-FABRIC {\"ok\":%s,\"deleted\":%d,\"failed\":%d,\"error\":\"%s\",\"ms\":%.1f}\n", rc == 0 && failed == 0 ? "true" : "false",
-	       deleted, failed, errname(rc < 0 ? -rc : 0), now_ms() - t0);
+	       deleted, failed, probe_errno_name(rc < 0 ? -rc : 0), now_ms() - t0);
 	close(fd);
 	return rc == 0 && failed == 0 ? 0 : 1;
 }

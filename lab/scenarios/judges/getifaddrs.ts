@@ -1,7 +1,7 @@
 import type { NetTruth } from '../../fabric/truth.ts';
 import { runCommand } from '../probe-exec.ts';
 import { emptyTruth, runAgainstNetTruth } from '../truth-read.ts';
-import { probeDirFor } from '../variants.ts';
+import { probeVariants } from '../run-plan.ts';
 import { type ProbeResult } from '../../model/scenario-result.ts';
 import { cannotJudge, type Judgement } from '../judge.ts';
 import { type CodeRepeat, type ScenarioContext, type VariantPlan } from '../types.ts';
@@ -88,7 +88,7 @@ async function runUdhcpc6(ctx: ScenarioContext, v: VariantPlan & { shared: { lib
 /** B1's code judge: the probe against the kernel's every address, then a program of the image on the same libc. */
 export const getifaddrsRepeat: CodeRepeat = async (ctx, probe) => {
   // A uClibc image: the dynamically linked probe, loading the variant's own libc.so.0 as a product's programs do.
-  const variants = ctx.variants.map((v) => ({ ...v, probeDir: probeDirFor(true, v) }));
+  const variants = probeVariants(true, ctx.variants);
   const { before, runs } = await runAgainstNetTruth({ ...ctx, variants }, probe.program, probe.argsFor, judgeGetifaddrs, stripEntries);
   // Then a program of the image that calls getifaddrs(), against the same libc (uClibc images build busybox with udhcpc6).
   const withPrograms: VariantRun[] = [];
