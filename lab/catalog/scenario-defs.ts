@@ -51,8 +51,11 @@ export interface JudgeCapabilities {
   sweepsItself: boolean;
   /** Why a repro pack (sh and QEMU, no lab) cannot judge it; undefined: it can, with `packRule`. */
   notInPack?: string;
-  /** How a pack judges it: judge.awk's RULE and the README's sentence of what PASS means. */
-  packRule?: { awk: 'getifaddrs'; judged: string };
+  /**
+   * How a pack judges it: judge.awk's RULE, the ground truth its probe is read between (its
+   * repetition is a run plan: scenarios/run-plan.ts) and the README's sentence of what PASS means.
+   */
+  packRule?: { awk: 'getifaddrs'; truth: 'net'; judged: string };
   /** The lab failures it may raise besides the usual ones (util/errors.ts kinds): counted per target. */
   raises: ('usb-stall')[];
 }
@@ -62,7 +65,7 @@ export const JUDGE_CAPABILITIES: Record<CodeJudge, JudgeCapabilities> = {
     needsProbe: true,
     needsHostQmp: false,
     sweepsItself: false,
-    packRule: { awk: 'getifaddrs', judged: "every link has an entry and every IPv4/IPv6 address the kernel lists (the lab's own netlink dump, read before and after the probe) was returned" },
+    packRule: { awk: 'getifaddrs', truth: 'net', judged: "every link has an entry and every IPv4/IPv6 address the kernel lists (the lab's own netlink dump, read before and after the probe) was returned" },
     raises: [],
   },
   uevent: {

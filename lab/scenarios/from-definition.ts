@@ -9,8 +9,8 @@ import { getifaddrsRepeat } from './judges/getifaddrs.ts';
 import { dumpHangRepeat } from './judges/dumps.ts';
 import { ueventRepeat } from './judges/uevent.ts';
 import { runAgainstNetTruth, runAgainstSocketTruth } from './truth-read.ts';
-import { fillParams, probeVariants } from './run-plan.ts';
-import type { CodeRepeat, ProbeCall, RepeatResult, Scenario, ScenarioContext, ScenarioParams } from './types.ts';
+import { fillParams, probeCall, probeVariants } from './run-plan.ts';
+import type { CodeRepeat, RepeatResult, Scenario, ScenarioContext, ScenarioParams } from './types.ts';
 import type { SocketTruth } from '../fabric/truth.ts';
 
 type ChurnSpec = NonNullable<ScenarioDefinition['fabric']['churn']>;
@@ -76,10 +76,6 @@ async function underChurn(spec: ChurnSpec, ctx: ScenarioContext, measure: () => 
 /** One definition (built-in or a user's) as the Scenario every command runs. */
 export function scenarioFromDefinition(def: ScenarioDefinition): Scenario {
   const inner = 'code' in def.judge ? CODE[def.judge.code] : countsRepeat(def, def.judge);
-  const probeCall = (params: ScenarioParams): ProbeCall => ({
-    program: def.probe?.program ?? '',
-    argsFor: (v) => (def.probe ? def.probe.args[v.role].map((a) => fillParams(a, params)) : []),
-  });
   let defaults: ScenarioParams;
   // Checked on load: a socket spec, a burst or an interface count that does not parse is the definition's error.
   try {
@@ -96,8 +92,8 @@ export function scenarioFromDefinition(def: ScenarioDefinition): Scenario {
     defaults,
     fabric: (p) => fabricOf(def, p),
     async repeat(ctx: ScenarioContext) {
-      if (!def.fabric.churn) return inner(ctx, probeCall(ctx.params));
-      return underChurn(def.fabric.churn, ctx, () => inner(ctx, probeCall(ctx.params)));
+      if (!def.fabric.churn) return inner(ctx, probeCall(def, ctx.params));
+      return underChurn(def.fabric.churn, ctx, () => inner(ctx, probeCall(def, ctx.params)));
     },
     definition: def,
   };

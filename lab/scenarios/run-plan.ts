@@ -1,7 +1,7 @@
-import type { ScenarioDefinition } from '../catalog/scenario-defs.ts';
+import { judgeCapabilities, type ScenarioDefinition } from '../catalog/scenario-defs.ts';
 import { fabricSteps, type FabricStep } from '../fabric/fabric-plan.ts';
 import { LabError } from '../util/errors.ts';
-import type { ScenarioParams, Scenario, VariantPlan } from './types.ts';
+import type { ProbeCall, ScenarioParams, Scenario, VariantPlan } from './types.ts';
 import { probeDirFor } from './variants.ts';
 
 export type TruthKind = 'net' | 'sockets';
@@ -44,10 +44,15 @@ export function probeVariants(usesLibc: boolean, variants: VariantPlan[]): Varia
   return variants.map((v) => ({ ...v, probeDir: probeDirFor(usesLibc, v) }));
 }
 
-/** The truth a scenario's probe is judged against, when its repetition is a probe between two truth reads (counts rules, getifaddrs). */
+/** The truth a scenario's probe is judged against, when its repetition is a probe between two truth reads (counts rules, a code judge with a pack rule). */
 export function planTruth(def: ScenarioDefinition): TruthKind | undefined {
-  if (!('code' in def.judge)) return def.judge.truth;
-  return def.judge.code === 'getifaddrs' ? 'net' : undefined;
+  return 'code' in def.judge ? judgeCapabilities(def.judge).packRule?.truth : def.judge.truth;
+}
+
+/** A definition's probe with its arguments for each role, the parameters filled in. */
+export function probeCall(def: ScenarioDefinition, params: ScenarioParams): ProbeCall {
+  const probe = def.probe;
+  return { program: probe?.program ?? '', argsFor: (v) => (probe ? probe.args[v.role].map((a) => fillParams(a, params)) : []) };
 }
 
 /** A definition's whole run as data (what a pack or a LAVA job runs); its judge must read a probe between two truth reads. */
@@ -55,8 +60,8 @@ export function scenarioPlan(s: Scenario, variants: VariantPlan[], params: Scena
   const def = s.definition;
   const truth = def ? planTruth(def) : undefined;
   if (!def?.probe || !truth) throw new LabError(`${s.name}: its repetition is not a probe between two truth reads, so it has no run plan`);
-  const probe = def.probe;
-  const body = truthProbeSteps(truth, probeVariants(s.usesLibc, variants), probe.program, (v) => probe.args[v.role].map((a) => fillParams(a, params)));
+  const probe = probeCall(def, params);
+  const body = truthProbeSteps(truth, probeVariants(s.usesLibc, variants), probe.program, probe.argsFor);
   return { fabric: fabricSteps(s.fabric(params)), repeat: withChurn(body, def.fabric.churn), repeats };
 }
 
