@@ -9,7 +9,7 @@ import { LabError } from '../util/errors.ts';
 import { exists } from '../util/fs.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { runLogged } from '../util/process.ts';
-import { labSignal } from '../util/lifetime.ts';
+import { anySignal, labSignal } from '../util/lifetime.ts';
 import { applyFragment, lastWins, parseFragment, verifyFragment, type ConfigSetting } from './config-fragment.ts';
 import { withLock } from '../store/lock.ts';
 import { hasEntryWhere, storeEntry } from '../store/store.ts';
@@ -162,7 +162,7 @@ export async function precompileKernel(req: Omit<KernelBuildRequest, 'initramfs'
   });
 }
 
-const signalOf = (req: { signal?: AbortSignal }) => (req.signal ? { signal: AbortSignal.any([labSignal, req.signal]) } : {});
+const signalOf = (req: { signal?: AbortSignal }) => (req.signal ? { signal: anySignal(labSignal, req.signal) } : {});
 
 /**
  * Builds the kernel in a long-lived out-of-tree directory keyed by everything
