@@ -5,6 +5,8 @@ import path from 'node:path';
 import { labDirs, type LabDirs } from '../lab/util/paths.ts';
 import type { BundleManifest } from '../lab/model/manifest.ts';
 import type { VariantPlan } from '../lab/scenarios/types.ts';
+import type { FabricReport } from '../lab/fabric/fabric.ts';
+import type { UsbGuest, UsbQmp } from '../lab/fabric/usb-burst.ts';
 
 /** A throwaway cache root for tests that must not touch the real one. */
 export async function tempDirs(): Promise<{ root: string; dirs: LabDirs }> {
@@ -73,3 +75,22 @@ export const LIBC_VARIANTS: VariantPlan[] = (['unpatched', 'patched'] as const).
   describe: `${role} uClibc`,
   shared: { probeDir: `/opt/reprolab/probes/${role}/shared`, libDir: `/opt/reprolab/libc/${role}/lib`, imagePrograms: true },
 }));
+
+/** QMP for a fake guest whose test never reaches it: any use fails, saying so. */
+export const unusedQmp: UsbQmp = {
+  events: [],
+  execute: () => Promise.reject(new Error('this fake guest has no QMP')),
+  waitForEvent: () => Promise.reject(new Error('this fake guest has no QMP')),
+};
+
+/** The console of a fake guest whose test never reads it: any read fails, saying so. */
+export const unusedConsole: UsbGuest['vm']['console'] = {
+  textSince: () => {
+    throw new Error('this fake guest has no console');
+  },
+};
+
+/** The fabric report of a guest where nothing was built and no truth was read (for judges that do not look at it). */
+export function emptyFabricReport(): FabricReport {
+  return { net: { links: [], addrs: [], sysfs: [], mismatch: [], firstLinkChunkBytes: 0, linkChunks: 0, counts: { links: 0, inet: 0, inet6: 0 } } };
+}

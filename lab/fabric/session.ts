@@ -1,7 +1,8 @@
 import path from 'node:path';
-import { startGuest, type Guest } from '../guest/guest.ts';
+import type { Guest } from '../guest/guest.ts';
+import type { Vm } from '../qemu/vm.ts';
 import type { LabDirs } from '../util/paths.ts';
-import { buildFabric, type Fabric, type FabricSpec } from './fabric.ts';
+import { buildFabric, type Fabric, type FabricGuest, type FabricSpec } from './fabric.ts';
 
 /**
  * Where a session's guest is:
@@ -14,15 +15,24 @@ import { buildFabric, type Fabric, type FabricSpec } from './fabric.ts';
  */
 export type SessionState = 'off' | 'booted' | 'fabric' | 'broken';
 
-export interface SessionOptions {
+/** What a session needs of its guest: whether its VM still runs, and stop. */
+export interface SessionGuest {
+  readonly vm: Pick<Vm, 'running'>;
+  stop(): Promise<void>;
+}
+
+/** How a session boots a guest (the lab: startGuest; tests give their own). */
+export type StartGuest<G> = (bundleDir: string, opts: { dirs: LabDirs; logDir: string }) => Promise<G>;
+
+export interface SessionOptions<G> {
   bundleDir: string;
   dirs: LabDirs;
   /** Boot n's console log goes to <runDir>/boot-<n>/. */
   runDir: string;
   /** "booting (boot n)" goes here, unless a call names its own progress. */
   progress?: (line: string) => void;
-  /** What the session boots with (tests give their own). */
-  start?: (bundleDir: string, opts: { dirs: LabDirs; logDir: string }) => Promise<Guest>;
+  /** What the session boots with. */
+  start: StartGuest<G>;
 }
 
 /**
@@ -30,13 +40,13 @@ export interface SessionOptions {
  * its state named and changed in one place: the matrix, run, sweep, validate-patch
  * and bisect boot, keep and replace their guest through this.
  */
-export class GuestSession implements AsyncDisposable {
-  private current: Guest | undefined;
+export class GuestSession<G extends SessionGuest = Guest> implements AsyncDisposable {
+  private current: G | undefined;
   private fabricInPlace: Fabric | undefined;
   /** Boots so far (the next boot's log folder is boot-<boots + 1>). */
   boots = 0;
 
-  constructor(private readonly o: SessionOptions) {}
+  constructor(private readonly o: SessionOptions<G>) {}
 
   get state(): SessionState {
     if (this.current && !this.current.vm.running) return 'broken';
@@ -50,17 +60,20 @@ export class GuestSession implements AsyncDisposable {
   }
 
   /** A running guest: the current one, or (off, broken) a fresh boot. A boot that fails leaves the session off and throws. */
-  async guest(progress = this.o.progress): Promise<Guest> {
+  async guest(progress = this.o.progress): Promise<G> {
     if (this.state === 'booted' || this.state === 'fabric') return this.current!;
     await this.stop();
     this.boots++;
     progress?.(`booting (boot ${this.boots})`);
-    this.current = await (this.o.start ?? startGuest)(this.o.bundleDir, { dirs: this.o.dirs, logDir: this.bootDir });
+    this.current = await this.o.start(this.o.bundleDir, { dirs: this.o.dirs, logDir: this.bootDir });
     return this.current;
   }
 
-  /** A running guest with `spec`'s fabric, built once per boot; a fabric that fails leaves no guest behind it. */
-  async withFabric(spec: FabricSpec): Promise<{ guest: Guest; fabric: Fabric }> {
+  /**
+   * A running guest with `spec`'s fabric, built once per boot; a fabric that fails leaves no guest behind it.
+   * Only on a session whose guests can carry a fabric (the `this` type says so).
+   */
+  async withFabric(this: GuestSession<G & FabricGuest>, spec: FabricSpec): Promise<{ guest: G & FabricGuest; fabric: Fabric }> {
     const guest = await this.guest();
     try {
       this.fabricInPlace ??= await buildFabric(guest, spec);
@@ -97,7 +110,7 @@ export class GuestSession implements AsyncDisposable {
  * ERROR), stop the guest and run it once more on a fresh boot. Returns both tries and
  * the reason for the second, so the caller records that it happened.
  */
-export async function retryOnFreshBoot<T>(session: GuestSession, attempt: (n: 1 | 2) => Promise<T>, failed: (t: T) => string | undefined, onRetry?: (why: string) => void): Promise<{ first: T; last: T; retried?: string }> {
+export async function retryOnFreshBoot<T>(session: Pick<GuestSession, 'stop'>, attempt: (n: 1 | 2) => Promise<T>, failed: (t: T) => string | undefined, onRetry?: (why: string) => void): Promise<{ first: T; last: T; retried?: string }> {
   const first = await attempt(1);
   const why = failed(first);
   if (why === undefined) return { first, last: first };

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Guest, GuestShell } from '../guest/guest.ts';
+import type { GuestShell } from '../guest/guest.ts';
 import type { BundleManifest } from '../model/manifest.ts';
+import type { ConsoleStream } from '../qemu/console-stream.ts';
+import type { QmpClient } from '../qemu/qmp.ts';
 import type { Vm } from '../qemu/vm.ts';
 import { LabError } from '../util/errors.ts';
 import { sleep } from '../util/lifetime.ts';
@@ -39,8 +41,16 @@ export interface BurstResult {
 
 const BUS = 'usbhc.0';
 
+/** What a USB burst does over QMP: commands, and the DEVICE_DELETED events that confirm a removal. */
+export type UsbQmp = Pick<QmpClient, 'execute' | 'events' | 'waitForEvent'>;
+
 /** What a USB burst needs of a guest: a shell, QMP for the hotplug, the console and its log for what the kernel enumerated. */
-export type UsbGuest = GuestShell & Pick<Guest, 'qmp' | 'consoleLog'> & { manifest: { qemu: Pick<BundleManifest['qemu'], 'usb'> }; vm: Pick<Vm, 'running' | 'console'> };
+export type UsbGuest = GuestShell & {
+  readonly qmp: UsbQmp;
+  readonly consoleLog: string;
+  readonly manifest: { qemu: Pick<BundleManifest['qemu'], 'usb'> };
+  readonly vm: Pick<Vm, 'running'> & { readonly console: Pick<ConsoleStream, 'textSince'> };
+};
 
 /** Runs a burst of real hotplug through QMP on the lab's USB controller and reads back what the guest saw. */
 export async function runUsbBurst(guest: UsbGuest, spec: BurstSpec, opts: { burstId: string; settleTimeoutMs?: number; quietMs?: number; enumerationTimeoutMs?: number }): Promise<BurstResult> {

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LabError } from '../util/errors.ts';
 import { capture } from '../util/process.ts';
-import type { Guest } from './guest.ts';
+import type { Guest, GuestShell } from './guest.ts';
 
 /** Host directories to place in the guest: local dir → absolute guest path. */
 export type TreePlacement = { from: string; to: string }[];
@@ -11,7 +11,7 @@ export type TreePlacement = { from: string; to: string }[];
  * Copies each directory to its guest path in one SSH round trip: staged in `work`
  * (removed afterwards, however it ends), packed as one tar, unpacked at / in the guest.
  */
-export async function uploadTree(guest: Guest, placement: TreePlacement, work: string, what: string): Promise<void> {
+export async function uploadTree(guest: GuestShell & Pick<Guest, 'upload'>, placement: TreePlacement, work: string, what: string): Promise<void> {
   const stage = path.join(work, 'upload');
   const tar = path.join(work, 'upload.tar');
   const remote = `/tmp/reprolab-upload-${process.pid}.tar`;

@@ -2,12 +2,12 @@ import path from 'node:path';
 import { buildBundle, type Bundle } from '../bundle/bundle.ts';
 import type { Expectation } from '../catalog/expectations.ts';
 import { expectationsName, type Target } from '../model/target.ts';
-import { startGuest, type Guest } from '../guest/guest.ts';
+import { startGuest } from '../guest/guest.ts';
 import { writeSweepPlot } from '../report/sweep-plot.ts';
 import { skipReason, sourceProblem, targetAvailability, type TargetAvailability } from '../sources/availability.ts';
 import { describeProgress } from '../sources/download.ts';
 import type { SourceOptions } from '../sources/resolve.ts';
-import { runScenario } from '../scenarios/runner.ts';
+import { runScenario, type RunGuest } from '../scenarios/runner.ts';
 import type { ScenarioProbes } from '../bundle/probes.ts';
 import { runSweep } from '../scenarios/sweep.ts';
 import { type Scenario, type ScenarioParams } from '../scenarios/types.ts';
@@ -17,7 +17,7 @@ import { describeError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
 import type { SweepRequest } from './plan.ts';
 import { type CellAttempt, type MatrixCellResult, type MatrixSweepResult, type MatrixTargetResult } from '../model/matrix-result.ts';
-import { GuestSession, retryOnFreshBoot } from '../fabric/session.ts';
+import { GuestSession, retryOnFreshBoot, type SessionGuest, type StartGuest } from '../fabric/session.ts';
 
 export interface TargetCellsOptions {
   target: Target;
@@ -35,9 +35,12 @@ export interface TargetCellsOptions {
   seams?: Partial<TargetCellsSeams>;
 }
 
+/** What a target's cells need of a guest: what a scenario's run (and a sweep) needs, kept in a session. */
+export type CellGuest = RunGuest & SessionGuest;
+
 export interface TargetCellsSeams {
   buildBundle: typeof buildBundle;
-  startGuest: typeof startGuest;
+  startGuest: StartGuest<CellGuest>;
   runScenario: typeof runScenario;
 }
 
@@ -65,7 +68,7 @@ function attemptError(r: ScenarioResult): string | undefined {
 export class TargetCells {
   readonly info: MatrixTargetResult;
   private bundle: Bundle | undefined;
-  private session: GuestSession | undefined;
+  private session: GuestSession<CellGuest> | undefined;
   private unusable: string | undefined;
 
   private readonly seams: TargetCellsSeams;
@@ -119,7 +122,7 @@ export class TargetCells {
     return reason;
   }
 
-  private async ensureGuest(progress: (line: string) => void): Promise<Guest> {
+  private async ensureGuest(progress: (line: string) => void): Promise<CellGuest> {
     try {
       return await this.session!.guest(progress);
     } finally {
@@ -135,7 +138,7 @@ export class TargetCells {
   /** One try: boot if needed, run the scenario on the shared guest. A boot failure is an ERROR attempt. */
   private async attempt(scenario: Scenario, outDir: string, progress: (line: string) => void): Promise<{ attempt: CellAttempt; result?: ScenarioResult; consoleLog?: string }> {
     const started = Date.now();
-    let guest: Guest;
+    let guest: CellGuest;
     try {
       guest = await this.ensureGuest(progress);
     } catch (err) {

@@ -3,14 +3,15 @@ import path from 'node:path';
 import { readBundleManifest, type BundleManifest } from '../model/manifest.ts';
 import { buildFabric, type Fabric } from '../fabric/fabric.ts';
 import { shellQuote } from '../util/shell-quote.ts';
-import type { Guest } from '../guest/guest.ts';
+import { startGuest, type Guest } from '../guest/guest.ts';
+import type { Vm } from '../qemu/vm.ts';
 import { GuestSession } from '../fabric/session.ts';
 import { describeError, LabError } from '../util/errors.ts';
 import { uploadTree } from '../guest/upload-tree.ts';
 import type { ScenarioProbeBuilds } from '../bundle/probes.ts';
 import { scenarioProbeDir } from '../model/guest-layout.ts';
 import type { LabDirs } from '../util/paths.ts';
-import { type RepeatResult, type Scenario, type ScenarioContext, type ScenarioParams, type VariantPlan } from './types.ts';
+import { type RepeatResult, type Scenario, type ScenarioContext, type ScenarioGuest, type ScenarioParams, type VariantPlan } from './types.ts';
 import { type ScenarioResult, type VariantRun, type VariantSummary } from '../model/scenario-result.ts';
 import { aggregate } from './verdict.ts';
 import { worstOutcome, type Outcome } from '../model/verdict.ts';
@@ -18,6 +19,9 @@ import { planVariants } from './variants.ts';
 import { formatBurst } from '../fabric/usb-plan.ts';
 import { timeoutMultiplier } from '../util/timeouts.ts';
 import { writeFileAtomic } from '../util/fs.ts';
+
+/** What a scenario's run needs of a lent guest: what its repetitions need, uploads (a user's probes), and the QEMU command line it records. */
+export type RunGuest = ScenarioGuest & Pick<Guest, 'upload'> & { readonly vm: Pick<Vm, 'command'> };
 
 export interface ScenarioRunOptions {
   scenario: Scenario;
@@ -31,13 +35,13 @@ export interface ScenarioRunOptions {
   patchedLibc?: string;
   progress?: (line: string) => void;
   /** Reuse a booted guest (sweeps); it is then neither booted nor stopped here. */
-  guest?: Guest;
+  guest?: RunGuest;
   /** A user's scenario: its probes as the bundle built them (buildBundle's scenarioProbes). */
   scenarioProbes?: ScenarioProbeBuilds;
 }
 
 /** A user's scenario's probes are not in the image: they go to their guest folders before it runs. */
-async function installScenarioProbes(opts: ScenarioRunOptions, sets: ScenarioProbeBuilds['sets'], guest: Guest): Promise<void> {
+async function installScenarioProbes(opts: ScenarioRunOptions, sets: ScenarioProbeBuilds['sets'], guest: RunGuest): Promise<void> {
   const { scenario } = opts;
   if (!scenario.definition?.probesDir) return;
   const failed = opts.scenarioProbes?.failed.find((f) => f.scenario === scenario.name);
@@ -55,7 +59,7 @@ function summarize(plan: VariantPlan, runs: VariantRun[]): VariantSummary {
   return { variant: plan.variant, role: plan.role, describe: plan.describe, outcome: mine.length ? worst : 'ERROR', symptom: shown?.symptom ?? 'did not run', runs: mine };
 }
 
-function depends(manifest: BundleManifest | undefined, guest: Guest | undefined, uname: string | undefined): ScenarioResult['depends'] {
+function depends(manifest: BundleManifest | undefined, guest: RunGuest | undefined, uname: string | undefined): ScenarioResult['depends'] {
   // Without a readable manifest there is nothing to record but that.
   if (!manifest) return { bundleKey: '(manifest unreadable)', kernel: { version: '', release: '', configSha256: '', patches: [] }, libc: [], rootfsSha256: '', qemu: '(not started)' };
   return {
@@ -109,7 +113,7 @@ export async function runScenario(opts: ScenarioRunOptions): Promise<ScenarioRes
   let manifest: BundleManifest | undefined;
   let variants: VariantPlan[] = [];
   // A guest of its own when none is lent (reprolab run, validate-patch): stopped however the run ends.
-  await using own = new GuestSession({ bundleDir: opts.bundleDir, dirs: opts.dirs, runDir: opts.outDir });
+  await using own = new GuestSession({ bundleDir: opts.bundleDir, dirs: opts.dirs, runDir: opts.outDir, start: startGuest });
   let guest = opts.guest;
   let uname: string | undefined;
   let fabric: Fabric | undefined;

@@ -1,11 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { readBundleManifest } from '../model/manifest.ts';
-import type { Guest } from '../guest/guest.ts';
+import { startGuest } from '../guest/guest.ts';
 import { GuestSession } from '../fabric/session.ts';
 import { LabError, UsageError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
-import { runScenario } from './runner.ts';
+import { runScenario, type RunGuest } from './runner.ts';
 import type { ScenarioProbeBuilds } from '../bundle/probes.ts';
 import { type Scenario, type ScenarioParams } from './types.ts';
 import { type ScenarioResult } from '../model/scenario-result.ts';
@@ -106,14 +106,14 @@ export async function runSweep(opts: {
   outDir: string;
   progress?: (line: string) => void;
   /** Reuse a booted guest (the matrix); it is then neither booted nor stopped here. */
-  guest?: Guest;
+  guest?: RunGuest;
   /** A user's scenario: its probes as the bundle built them. */
   scenarioProbes?: ScenarioProbeBuilds;
 }): Promise<SweepResult> {
   const manifest = await readBundleManifest(opts.bundleDir);
   await fs.mkdir(opts.outDir, { recursive: true });
   // A guest of its own when none is lent: one session, stopped however the sweep ends.
-  await using own = new GuestSession({ bundleDir: opts.bundleDir, dirs: opts.dirs, runDir: opts.outDir, ...(opts.progress ? { progress: opts.progress } : {}) });
+  await using own = new GuestSession({ bundleDir: opts.bundleDir, dirs: opts.dirs, runDir: opts.outDir, start: startGuest, ...(opts.progress ? { progress: opts.progress } : {}) });
   const guest = opts.guest ?? (await own.guest());
   const points: SweepPoint[] = [];
   {

@@ -1,8 +1,7 @@
 import type { VariantRun } from '../model/scenario-result.ts';
 import { type BundleManifest } from '../model/manifest.ts';
-import type { FabricReport, FabricSpec } from '../fabric/fabric.ts';
+import type { FabricGuest, FabricReport, FabricSpec } from '../fabric/fabric.ts';
 import type { BurstSpec } from '../fabric/usb-plan.ts';
-import type { Guest } from '../guest/guest.ts';
 
 import type { ScenarioDefinition } from '../catalog/scenario-defs.ts';
 
@@ -45,8 +44,14 @@ export interface RepeatResult {
   key: Record<string, number | string | boolean>;
 }
 
+/**
+ * What a repetition needs of a guest: a shell, and what a USB burst needs (QMP, the console
+ * and its log; the uevent judge); the runner also asks whether its VM still runs.
+ */
+export type ScenarioGuest = FabricGuest;
+
 export interface ScenarioContext {
-  guest: Guest;
+  guest: ScenarioGuest;
   manifest: BundleManifest;
   params: ScenarioParams;
   variants: VariantPlan[];

@@ -5,7 +5,7 @@ import { TOOLCHAINS, toolchainVersion } from '../../bundle/toolchain.ts';
 import { buildUclibcNg, uclibcNgSharedRecipe, type UclibcNgBuild } from '../../bundle/uclibc-ng.ts';
 import type { Fabric } from '../../fabric/fabric.ts';
 import { GuestSession, retryOnFreshBoot } from '../../fabric/session.ts';
-import type { Guest } from '../../guest/guest.ts';
+import { startGuest, type Guest } from '../../guest/guest.ts';
 import { uploadTree } from '../../guest/upload-tree.ts';
 import type { BundleManifest } from '../../model/manifest.ts';
 import type { Target } from '../../model/target.ts';
@@ -79,7 +79,7 @@ export class BisectGuest implements AsyncDisposable {
       progress: (line: string) => void;
     },
   ) {
-    this.session = new GuestSession({ bundleDir: o.bundleDir, dirs: o.dirs, runDir: o.outDir, progress: (line) => o.progress(`${o.manifest.target}: ${line}`) });
+    this.session = new GuestSession({ bundleDir: o.bundleDir, dirs: o.dirs, runDir: o.outDir, start: startGuest, progress: (line) => o.progress(`${o.manifest.target}: ${line}`) });
   }
 
   /** Boots so far (a step's ERROR costs one). */

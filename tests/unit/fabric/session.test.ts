@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Guest } from '../../../lab/guest/guest.ts';
-import { GuestSession, retryOnFreshBoot } from '../../../lab/fabric/session.ts';
+import { GuestSession, retryOnFreshBoot, type SessionGuest } from '../../../lab/fabric/session.ts';
 import type { LabDirs } from '../../../lab/util/paths.ts';
 
 /** A guest with only what the session touches: whether its VM runs, and stop. */
@@ -9,7 +8,7 @@ function fakes(said: string[] = []) {
   const start = async (_bundle: string, o: { logDir: string }) => {
     const g = { n: started.length + 1, logDir: o.logDir, running: true, stopped: false };
     started.push(g);
-    return { vm: { get running() { return g.running; } }, stop: async () => { g.stopped = true; g.running = false; } } as unknown as Guest;
+    return { vm: { get running() { return g.running; } }, stop: async () => { g.stopped = true; g.running = false; } } satisfies SessionGuest;
   };
   const session = new GuestSession({ bundleDir: '/b', dirs: {} as LabDirs, runDir: '/run', start, progress: (l) => said.push(l) });
   return { started, session };

@@ -2,14 +2,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Target } from '../../../lab/model/target.ts';
-import type { Guest } from '../../../lab/guest/guest.ts';
 import type { ExecResult } from '../../../lab/guest/ssh.ts';
-import { TargetCells, type TargetCellsSeams } from '../../../lab/matrix/target-cells.ts';
-import { runScenario } from '../../../lab/scenarios/runner.ts';
+import { TargetCells, type CellGuest, type TargetCellsSeams } from '../../../lab/matrix/target-cells.ts';
+import { runScenario, type RunGuest } from '../../../lab/scenarios/runner.ts';
 import { type Scenario } from '../../../lab/scenarios/types.ts';
 import { type ScenarioResult } from '../../../lab/model/scenario-result.ts';
 import { type Verdict } from '../../../lab/model/verdict.ts';
-import { sampleManifest, tempDirs } from '../../helpers.ts';
+import { sampleManifest, tempDirs, unusedConsole, unusedQmp } from '../../helpers.ts';
 import { LabError } from '../../../lab/util/errors.ts';
 
 /*
@@ -22,25 +21,31 @@ const res = (stdout: string, exitCode = 0, stderr = ''): ExecResult => ({ stdout
 
 const TRUTH_LINE = `REPROLAB-FABRIC ${JSON.stringify({ ok: true, links: [{ index: 1, name: 'lo', kind: 'loopback', up: true }], addrs: [{ index: 1, family: 'inet', address: '127.0.0.1', prefix: 8 }], firstLinkChunkBytes: 900, linkChunks: 1 })}\nREPROLAB-SYSFS\nlo\n`;
 
-function fakeGuest(over: { exec?: (argv: string[]) => ExecResult | Promise<ExecResult>; running?: () => boolean } = {}): Guest & { stops: number } {
+function fakeGuest(over: { exec?: (argv: string[]) => ExecResult | Promise<ExecResult>; running?: () => boolean } = {}): CellGuest & { stops: number } {
   const g = {
     stops: 0,
     consoleLog: '/tmp/fake-console.log',
+    manifest: sampleManifest(),
+    qmp: unusedQmp,
     vm: {
       get running() {
         return over.running ? over.running() : true;
       },
+      console: unusedConsole,
       command: { binary: 'qemu-system-fake', args: ['-M', 'fake'] },
     },
     async exec(argv: string[]): Promise<ExecResult> {
       if (over.exec) return over.exec(argv);
       return res(argv[0] === 'uname' ? 'Linux fake 3.10.108\n' : TRUTH_LINE);
     },
+    async upload() {
+      throw new Error('this fake guest takes no uploads');
+    },
     async stop() {
       g.stops++;
     },
-  };
-  return g as unknown as Guest & { stops: number };
+  } satisfies CellGuest & { stops: number };
+  return g;
 }
 
 async function bundle(target = 'fake-target'): Promise<string> {
@@ -63,7 +68,7 @@ describe('runScenario: an error in any phase is an ERROR with its cause, never a
   it('the variant plan, uname, the fabric, and a repeat', async () => {
     const { root, dirs } = await tempDirs();
     const dir = await bundle();
-    const run = (s: Scenario, guest: Guest, name: string) => runScenario({ scenario: s, bundleDir: dir, repeat: 2, params: {}, dirs, outDir: path.join(root, name), guest });
+    const run = (s: Scenario, guest: RunGuest, name: string) => runScenario({ scenario: s, bundleDir: dir, repeat: 2, params: {}, dirs, outDir: path.join(root, name), guest });
     const libc = { ...passing, usesLibc: true };
     expect((await run(libc, fakeGuest(), 'plan')).error).toMatch(/^planning the variants: .*no "patched" libc build/);
     const noSsh = fakeGuest({ exec: () => Promise.reject(new Error('SSH channel closed')) });
@@ -103,7 +108,7 @@ describe('TargetCells: an ERROR is retried once on a fresh boot; a verdict never
   async function targetRun(verdicts: (Verdict | Error)[]) {
     const { root, dirs } = await tempDirs();
     const dir = await bundle();
-    const guests: (Guest & { stops: number })[] = [];
+    const guests: (CellGuest & { stops: number })[] = [];
     const outDirs: string[] = [];
     const seams: TargetCellsSeams = {
       buildBundle: async () => ({ dir, manifest: sampleManifest('fake-target'), hit: true, rebuilt: [], scenarioProbes: { sets: [], failed: [] } }),

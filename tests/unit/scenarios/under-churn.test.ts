@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Guest } from '../../../lab/guest/guest.ts';
 import type { ExecResult } from '../../../lab/guest/ssh.ts';
 import { scenarioByName } from '../../../lab/scenarios/registry.ts';
-import type { ScenarioContext, VariantPlan } from '../../../lab/scenarios/types.ts';
+import type { ScenarioContext, ScenarioGuest, VariantPlan } from '../../../lab/scenarios/types.ts';
 import { sleep } from '../../../lab/util/lifetime.ts';
-import { sampleManifest, tempDirs } from '../../helpers.ts';
+import { emptyFabricReport, sampleManifest, tempDirs, unusedConsole, unusedQmp } from '../../helpers.ts';
 
 /*
  * B5 claims "under churn": the churn daemon must run from before the first dump to after the
@@ -15,7 +14,10 @@ function churnGuest(moving: boolean) {
   const events: string[] = [];
   let round = 0;
   const guest = {
-    vm: { running: true },
+    consoleLog: '/tmp/fake-console.log',
+    manifest: sampleManifest(),
+    qmp: unusedQmp,
+    vm: { running: true, console: unusedConsole },
     async exec(argv: string[]): Promise<ExecResult> {
       const cmd = argv.join(' ');
       let out = '';
@@ -32,17 +34,17 @@ function churnGuest(moving: boolean) {
       else if (cmd.includes('links-del')) out = 'REPROLAB-FABRIC {"ok":true,"deleted":4,"failed":0}\n';
       return { exitCode: 0, stdout: out, stderr: '', stdoutBuffer: Buffer.from(out) };
     },
-  } as unknown as Guest;
+  } satisfies ScenarioGuest;
   return { guest, events };
 }
 
-async function repeatWith(guest: Guest) {
+async function repeatWith(guest: ScenarioGuest) {
   const { root } = await tempDirs();
   const variants: VariantPlan[] = [
     { variant: 'legacy', role: 'unpatched', probeDir: '/opt/reprolab/probes/system', describe: 'legacy' },
     { variant: 'fixed', role: 'patched', probeDir: '/opt/reprolab/probes/system', describe: 'fixed' },
   ];
-  const ctx = { guest, manifest: sampleManifest(), params: { iterations: 2000, budgetMs: 60_000 }, variants, evidenceDir: root, repeat: 1, fabric: {} } as unknown as ScenarioContext;
+  const ctx: ScenarioContext = { guest, manifest: sampleManifest(), params: { iterations: 2000, budgetMs: 60_000 }, variants, evidenceDir: root, repeat: 1, fabric: emptyFabricReport() };
   return scenarioByName('dump-hang').repeat(ctx);
 }
 

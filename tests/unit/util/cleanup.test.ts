@@ -1,13 +1,12 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildFabric } from '../../../lab/fabric/fabric.ts';
-import type { Guest } from '../../../lab/guest/guest.ts';
 import type { ExecResult } from '../../../lab/guest/ssh.ts';
 import { scenarioByName } from '../../../lab/scenarios/registry.ts';
-import type { ScenarioContext, VariantPlan } from '../../../lab/scenarios/types.ts';
+import type { ScenarioContext, ScenarioGuest, VariantPlan } from '../../../lab/scenarios/types.ts';
 import { Scope, sleep } from '../../../lab/util/lifetime.ts';
 import { describeError } from '../../../lab/util/errors.ts';
-import { sampleManifest, tempDirs } from '../../helpers.ts';
+import { emptyFabricReport, sampleManifest, tempDirs, unusedConsole, unusedQmp } from '../../helpers.ts';
 
 /*
  * An error in any phase undoes what that phase set up in the guest. A fake guest
@@ -18,7 +17,8 @@ function recordingGuest(root: string, answer: (cmd: string) => string | Error) {
   const guest = {
     consoleLog: path.join(root, 'console.log'),
     manifest: sampleManifest(),
-    vm: { running: true },
+    qmp: unusedQmp,
+    vm: { running: true, console: unusedConsole },
     async exec(argv: string[]): Promise<ExecResult> {
       const cmd = argv.join(' ');
       log.push(cmd);
@@ -26,7 +26,7 @@ function recordingGuest(root: string, answer: (cmd: string) => string | Error) {
       if (a instanceof Error) throw a;
       return { exitCode: 0, stdout: a, stderr: '', stdoutBuffer: Buffer.from(a) };
     },
-  } as unknown as Guest;
+  } satisfies ScenarioGuest;
   return { guest, log };
 }
 
@@ -60,7 +60,7 @@ describe('an error in a phase undoes what the phase set up', () => {
       { variant: 'legacy', role: 'unpatched', probeDir: '/opt/reprolab/probes/system', describe: 'legacy' },
       { variant: 'fixed', role: 'patched', probeDir: '/opt/reprolab/probes/system', describe: 'fixed' },
     ];
-    const ctx = { guest, manifest: sampleManifest(), params: {}, variants, evidenceDir: root, repeat: 1, fabric: {} } as unknown as ScenarioContext;
+    const ctx: ScenarioContext = { guest, manifest: sampleManifest(), params: {}, variants, evidenceDir: root, repeat: 1, fabric: emptyFabricReport() };
     const err = await scenarioByName('uevent').repeat(ctx).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/QEMU exited/);
     expect(log.at(-1)).toBe('kill -KILL 700 701');
