@@ -17,7 +17,7 @@ import { cellId, planMatrix, shardCells, type SweepRequest } from './plan.ts';
 import { type Shard } from '../model/matrix-result.ts';
 import { insideReal, resolveInside } from '../model/paths.ts';
 import { checkMatrixResult, MATRIX_SCHEMA, type MatrixCellResult, type MatrixResult, type MatrixSweepResult } from '../model/matrix-result.ts';
-import { TargetCells } from './target-cells.ts';
+import { LAB_CELL_DEPS, TargetCells } from './target-cells.ts';
 import { claimRunDir } from './history.ts';
 import { scenarioByName, scenarioProbesOf } from '../scenarios/registry.ts';
 import { targetTask, type TaskShared } from './target-task.ts';
@@ -144,7 +144,7 @@ export async function runMatrix(req: MatrixRequest): Promise<MatrixOutput> {
   const sweeps: MatrixSweepResult[] = [];
   // One TargetCells per target, made up front: a cell whose task never ran is still reported through its target's run.
   const scenarioProbes = scenarioProbesOf([...req.scenarios, ...req.sweeps.map((s) => scenarioByName(s.scenario))].filter((s, i, all) => all.findIndex((x) => x.name === s.name) === i));
-  const runs = req.targets.map((target) => new TargetCells({ target, dirs: req.dirs, sources: req.sources, outDir: path.join(req.outDir, target.name), repeat: req.repeat, params: req.params, expectations, scenarioProbes }));
+  const runs = req.targets.map((target) => new TargetCells({ target, dirs: req.dirs, sources: req.sources, outDir: path.join(req.outDir, target.name), repeat: req.repeat, params: req.params, expectations, scenarioProbes, deps: LAB_CELL_DEPS }));
 
   const shared: TaskShared = { renderer: req.renderer, scenarios: req.scenarios, mine, mySweeps, cells, sweeps };
   // Progress goes to stderr, so stdout carries only the summary a script or a CI log parser reads.

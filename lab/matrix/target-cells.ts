@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { buildBundle, type Bundle } from '../bundle/bundle.ts';
+import { buildBundle, type Bundle, type BuildRequest } from '../bundle/bundle.ts';
 import type { Expectation } from '../catalog/expectations.ts';
 import { expectationsName, type Target } from '../model/target.ts';
 import { startGuest } from '../guest/guest.ts';
@@ -7,7 +7,7 @@ import { writeSweepPlot } from '../report/sweep-plot.ts';
 import { skipReason, sourceProblem, targetAvailability, type TargetAvailability } from '../sources/availability.ts';
 import { describeProgress } from '../sources/download.ts';
 import type { SourceOptions } from '../sources/resolve.ts';
-import { runScenario, type RunGuest } from '../scenarios/runner.ts';
+import { runScenario, type RunGuest, type ScenarioRunOptions } from '../scenarios/runner.ts';
 import type { ScenarioProbes } from '../bundle/probes.ts';
 import { runSweep } from '../scenarios/sweep.ts';
 import { type Scenario, type ScenarioParams } from '../scenarios/types.ts';
@@ -31,18 +31,28 @@ export interface TargetCellsOptions {
   expectations: Map<string, Map<string, Expectation>>;
   /** The users' scenarios among the cells and sweeps: their probes are built beside the image. */
   scenarioProbes?: ScenarioProbes[];
-  /** Replaced only by unit tests (a fake guest and scenario run); the matrix uses the real ones. */
-  seams?: Partial<TargetCellsSeams>;
+  /** What the cells build, boot and run with: the matrix passes LAB_CELL_DEPS. */
+  deps: CellDeps;
 }
 
 /** What a target's cells need of a guest: what a scenario's run (and a sweep) needs, kept in a session. */
 export type CellGuest = RunGuest & SessionGuest;
 
-export interface TargetCellsSeams {
-  buildBundle: typeof buildBundle;
-  startGuest: StartGuest<CellGuest>;
-  runScenario: typeof runScenario;
+/** What the cells need of the target's build: its directory and manifest, and the users' probes built beside it. */
+export type CellBundle = Pick<Bundle, 'dir' | 'manifest' | 'scenarioProbes'>;
+
+/** The collaborators a target's cells work through, passed in by whoever makes them (the matrix the lab's own, a unit test its fakes). */
+export interface CellDeps {
+  /** Builds the target's image (a cache hit when nothing changed). */
+  build: (req: BuildRequest) => Promise<CellBundle>;
+  /** Boots a guest of that image; the target's GuestSession keeps it across cells and retries. */
+  start: StartGuest<CellGuest>;
+  /** Runs one cell's scenario on the session's guest. */
+  runScenario: (o: ScenarioRunOptions) => Promise<ScenarioResult>;
 }
+
+/** The lab's own: buildBundle, startGuest, runScenario. */
+export const LAB_CELL_DEPS: CellDeps = { build: buildBundle, start: startGuest, runScenario };
 
 const firstLine = (s: string): string => s.split('\n')[0]!;
 
@@ -67,15 +77,12 @@ function attemptError(r: ScenarioResult): string | undefined {
  */
 export class TargetCells {
   readonly info: MatrixTargetResult;
-  private bundle: Bundle | undefined;
+  private bundle: CellBundle | undefined;
   private session: GuestSession<CellGuest> | undefined;
   private unusable: string | undefined;
 
-  private readonly seams: TargetCellsSeams;
-
   constructor(private readonly o: TargetCellsOptions) {
     this.info = { target: o.target.name, status: 'ran', boots: 0 };
-    this.seams = { buildBundle, startGuest, runScenario, ...o.seams };
   }
 
   /** Sources present? Then build (a cache hit when nothing changed). Returns why the target cannot run, if it cannot. */
@@ -98,7 +105,7 @@ export class TargetCells {
     }
     const started = Date.now();
     try {
-      this.bundle = await this.seams.buildBundle({
+      this.bundle = await this.o.deps.build({
         target: this.o.target,
         extraPatches: [],
         dirs: this.o.dirs,
@@ -108,7 +115,7 @@ export class TargetCells {
         ...(this.o.scenarioProbes?.length ? { scenarioProbes: this.o.scenarioProbes } : {}),
       });
       Object.assign(this.info, { bundleDir: this.bundle.dir, bundleKey: this.bundle.manifest.key, buildSeconds: (Date.now() - started) / 1000 });
-      this.session = new GuestSession({ bundleDir: this.bundle.dir, dirs: this.o.dirs, runDir: this.o.outDir, start: this.seams.startGuest });
+      this.session = new GuestSession({ bundleDir: this.bundle.dir, dirs: this.o.dirs, runDir: this.o.outDir, start: this.o.deps.start });
       return undefined;
     } catch (err) {
       return this.fail('build-failed', `build failed: ${describeError(err)}`, (Date.now() - started) / 1000);
@@ -145,7 +152,7 @@ export class TargetCells {
       const bootDir = this.session!.bootDir;
       return { attempt: { verdict: 'ERROR', error: `boot failed: ${describeError(err)}`, evidenceDir: bootDir, durationMs: Date.now() - started }, consoleLog: path.join(bootDir, 'console.log') };
     }
-    const result = await this.seams.runScenario({ scenario, bundleDir: this.bundle!.dir, repeat: this.o.repeat, params: this.o.params, dirs: this.o.dirs, outDir, guest, progress, scenarioProbes: this.bundle!.scenarioProbes });
+    const result = await this.o.deps.runScenario({ scenario, bundleDir: this.bundle!.dir, repeat: this.o.repeat, params: this.o.params, dirs: this.o.dirs, outDir, guest, progress, scenarioProbes: this.bundle!.scenarioProbes });
     const error = attemptError(result);
     return {
       attempt: { verdict: result.verdict, ...(error ? { error } : {}), ...stallCount(result), evidenceDir: outDir, durationMs: result.durationMs },

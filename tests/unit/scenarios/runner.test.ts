@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Target } from '../../../lab/model/target.ts';
 import type { ExecResult } from '../../../lab/guest/ssh.ts';
-import { TargetCells, type CellGuest, type TargetCellsSeams } from '../../../lab/matrix/target-cells.ts';
+import { LAB_CELL_DEPS, TargetCells, type CellDeps, type CellGuest } from '../../../lab/matrix/target-cells.ts';
 import { runScenario, type RunGuest } from '../../../lab/scenarios/runner.ts';
 import { type Scenario } from '../../../lab/scenarios/types.ts';
 import { type ScenarioResult } from '../../../lab/model/scenario-result.ts';
@@ -105,26 +105,29 @@ describe('runScenario: an error in any phase is an ERROR with its cause, never a
 describe('TargetCells: an ERROR is retried once on a fresh boot; a verdict never is', () => {
   const target = (bundleDir: string): Target => ({ name: 'fake-target', imported: { from: '/out', bundleDir } }) as unknown as Target;
 
-  async function targetRun(verdicts: (Verdict | Error)[]) {
+  /** A target's cells on fakes: a cached build, fake guests, and scenario runs that give `verdicts` in turn (or `runScenario`'s results). */
+  async function targetRun(verdicts: (Verdict | Error)[], runScenario?: CellDeps['runScenario']) {
     const { root, dirs } = await tempDirs();
     const dir = await bundle();
     const guests: (CellGuest & { stops: number })[] = [];
     const outDirs: string[] = [];
-    const seams: TargetCellsSeams = {
-      buildBundle: async () => ({ dir, manifest: sampleManifest('fake-target'), hit: true, rebuilt: [], scenarioProbes: { sets: [], failed: [] } }),
-      startGuest: async () => {
+    const deps: CellDeps = {
+      build: async () => ({ dir, manifest: sampleManifest('fake-target'), scenarioProbes: { sets: [], failed: [] } }),
+      start: async () => {
         const g = fakeGuest();
         guests.push(g);
         return g;
       },
-      runScenario: async (o) => {
-        outDirs.push(o.outDir);
-        const v = verdicts.shift()!;
-        if (v instanceof Error) throw v;
-        return { verdict: v, variants: [], rate: { reproduced: 0, repeats: 1, errors: v === 'ERROR' ? 1 : 0 }, key: {}, evidenceDir: o.outDir, depends: { qemu: 'q' }, durationMs: 5, ...(v === 'ERROR' ? { error: 'SSH timed out' } : {}) } as unknown as ScenarioResult;
-      },
+      runScenario:
+        runScenario ??
+        (async (o) => {
+          outDirs.push(o.outDir);
+          const v = verdicts.shift()!;
+          if (v instanceof Error) throw v;
+          return { verdict: v, variants: [], rate: { reproduced: 0, repeats: 1, errors: v === 'ERROR' ? 1 : 0 }, key: {}, evidenceDir: o.outDir, depends: { qemu: 'q' }, durationMs: 5, ...(v === 'ERROR' ? { error: 'SSH timed out' } : {}) } as unknown as ScenarioResult;
+        }),
     };
-    const run = new TargetCells({ target: target(dir), dirs, sources: { dirs, download: false }, outDir: path.join(root, 'run'), repeat: 1, params: {}, expectations: new Map(), seams });
+    const run = new TargetCells({ target: target(dir), dirs, sources: { dirs, download: false }, outDir: path.join(root, 'run'), repeat: 1, params: {}, expectations: new Map(), deps });
     expect(await run.prepare(() => undefined)).toBeUndefined();
     return { run, guests, outDirs };
   }
@@ -157,10 +160,8 @@ describe('TargetCells: an ERROR is retried once on a fresh boot; a verdict never
   });
 
   it('counts USB stalls per repeat by the error kind the scenario recorded, not by the first error or the words', async () => {
-    const { run } = await targetRun([]);
     const stalled = "ERROR: the guest's USB stack stalled: 9 of 10 devices never enumerated while held (+enum)";
-    const seams = (run as unknown as { seams: TargetCellsSeams }).seams;
-    seams.runScenario = async (o) =>
+    const { run } = await targetRun([], async (o) =>
       ({
         verdict: 'ERROR',
         variants: [{ variant: 'legacy', role: 'unpatched', outcome: 'ERROR', symptom: 'x', runs: [{ outcome: 'ERROR', symptom: 'ERROR: SSH timed out' }, { outcome: 'ERROR', symptom: stalled, errorKind: 'usb-stall' }, { outcome: 'ERROR', symptom: `${stalled} (a probe's own words)`, errorKind: 'lab' }, { outcome: 'PASS', symptom: 'ok' }] }],
@@ -169,7 +170,7 @@ describe('TargetCells: an ERROR is retried once on a fresh boot; a verdict never
         evidenceDir: o.outDir,
         depends: { qemu: 'q' },
         durationMs: 5,
-      }) as unknown as ScenarioResult;
+      }) as unknown as ScenarioResult);
     const c = await run.cell(passing, () => undefined);
     expect(c.attempts[0]).toMatchObject({ verdict: 'ERROR', error: 'ERROR: SSH timed out', repeats: 4, usbStalls: 1 });
   });
@@ -178,7 +179,7 @@ describe('TargetCells: an ERROR is retried once on a fresh boot; a verdict never
     const { loadTargets } = await import('../../../lab/catalog/targets.ts');
     const { root, dirs } = await tempDirs();
     const target = (await loadTargets()).find((t) => t.name === 'mips-malta-3.10-uclibc')!;
-    const run = new TargetCells({ target, dirs, sources: { dirs, env: {}, download: false }, outDir: path.join(root, 'run'), repeat: 1, params: {}, expectations: new Map() });
+    const run = new TargetCells({ target, dirs, sources: { dirs, env: {}, download: false }, outDir: path.join(root, 'run'), repeat: 1, params: {}, expectations: new Map(), deps: LAB_CELL_DEPS });
     expect(await run.prepare(() => undefined)).toBe('skipped: linux-3.10.108.tar.xz, uClibc-0.9.33.2.tar.xz, busybox_1.35.0-4+deb12u1.dsc, dropbear_2022.83-1+deb12u3.dsc not available');
     expect(run.info).toMatchObject({ status: 'skipped', reason: 'skipped: linux-3.10.108.tar.xz, uClibc-0.9.33.2.tar.xz, busybox_1.35.0-4+deb12u1.dsc, dropbear_2022.83-1+deb12u3.dsc not available' });
     expect(run.info.missingSources!.map((m) => m.archive)).toEqual(['linux-3.10.108.tar.xz', 'uClibc-0.9.33.2.tar.xz', 'busybox_1.35.0-4+deb12u1.dsc', 'dropbear_2022.83-1+deb12u3.dsc']);
