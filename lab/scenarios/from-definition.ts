@@ -1,5 +1,5 @@
 import type { CodeJudge, CountsJudge, ScenarioDefinition } from '../catalog/scenario-defs.ts';
-import { churnDelta, churnShortfall, parseSockets, startChurn } from '../fabric/guest-ops.ts';
+import { churnShortfall, parseSockets } from '../fabric/guest-ops.ts';
 import type { FabricSpec } from '../fabric/fabric.ts';
 import { parseBurst } from '../fabric/usb-plan.ts';
 import { checkInterfaceCount } from '../fabric/interfaces.ts';
@@ -9,11 +9,10 @@ import { getifaddrsRepeat } from './judges/getifaddrs.ts';
 import { dumpHangRepeat } from './judges/dumps.ts';
 import { ueventRepeat } from './judges/uevent.ts';
 import { runAgainstNetTruth, runAgainstSocketTruth } from './truth-read.ts';
-import { fillParams, probeCall, probeVariants } from './run-plan.ts';
+import { fillParams, probeCall, probeVariants, type ChurnSpec } from './run-plan.ts';
+import { runUnderChurn } from './plan-exec.ts';
 import type { CodeRepeat, RepeatResult, Scenario, ScenarioContext, ScenarioParams } from './types.ts';
 import type { SocketTruth } from '../fabric/truth.ts';
-
-type ChurnSpec = NonNullable<ScenarioDefinition['fabric']['churn']>;
 
 const CODE: Record<CodeJudge, CodeRepeat> = { getifaddrs: getifaddrsRepeat, uevent: ueventRepeat, 'dump-hang': dumpHangRepeat };
 
@@ -57,16 +56,13 @@ function countsRepeat(def: ScenarioDefinition, rule: CountsJudge): CodeRepeat {
 }
 
 /**
- * One repetition with the churn daemon running (stopped, its links removed, however it ends).
- * "Under churn" is part of the proof: when the daemon's counters show it did not work while
- * the probes ran, no variant's result stands — each is an ERROR that says so.
+ * One repetition with the churn daemon running, in the run plan's order (runUnderChurn: started before,
+ * stopped and its links removed after, however it ends). "Under churn" is part of the proof: when the
+ * daemon's counters show it did not work while the probes ran, no variant's result stands — each is an
+ * ERROR that says so.
  */
 async function underChurn(spec: ChurnSpec, ctx: ScenarioContext, measure: () => Promise<RepeatResult>): Promise<RepeatResult> {
-  await using churn = await startChurn(ctx.guest, spec);
-  const before = await churn.stats();
-  const result = await measure();
-  const after = await churn.stats();
-  const d = churnDelta(before, after);
+  const { result, churned: d } = await runUnderChurn(ctx.guest, spec, measure);
   const key = { ...result.key, churnRounds: d.rounds, churnSocketsOpened: d.socketsOpened, churnLinksAdded: d.linksAdded };
   const short = churnShortfall(spec, d);
   if (!short) return { runs: result.runs, key };

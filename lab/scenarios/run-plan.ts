@@ -15,8 +15,11 @@ export type BodyStep =
   | { kind: 'truth'; phase: 'before' | 'after'; truth: TruthKind }
   | { kind: 'probe'; variant: VariantPlan; program: string; argv: string[] };
 
-/** The churn daemon starts before a repetition's body and stops after it (the live lab: from-definition.ts's underChurn). */
-export type RepeatStep = BodyStep | { kind: 'churn-start'; churn: ChurnSpec } | { kind: 'churn-stop' };
+/** The churn daemon's steps in a repetition (churnSteps says where they go). */
+export type ChurnStep = { kind: 'churn-start'; churn: ChurnSpec } | { kind: 'churn-stop' };
+
+/** A repetition's steps: its body with the churn around it. */
+export type RepeatStep = BodyStep | ChurnStep;
 
 /** What runs in the guest for a scenario: the fabric once, then the repetition `repeats` times. */
 export interface RunPlan {
@@ -34,9 +37,19 @@ export function truthProbeSteps(truth: TruthKind, variants: VariantPlan[], progr
   ];
 }
 
+/**
+ * Where the churn goes in a repetition: its daemon starts before the body and stops after it (no steps
+ * without a churn). The one place that says so: the plan (withChurn) and the live lab (plan-exec.ts's
+ * runUnderChurn, around code judges that have no plan too) both take the order from here.
+ */
+export function churnSteps(churn: ChurnSpec | undefined): { before: ChurnStep[]; after: ChurnStep[] } {
+  return churn ? { before: [{ kind: 'churn-start', churn }], after: [{ kind: 'churn-stop' }] } : { before: [], after: [] };
+}
+
 /** The body with the churn daemon around it, when the scenario has one. */
 export function withChurn(body: BodyStep[], churn: ChurnSpec | undefined): RepeatStep[] {
-  return churn ? [{ kind: 'churn-start', churn }, ...body, { kind: 'churn-stop' }] : body;
+  const { before, after } = churnSteps(churn);
+  return [...before, ...body, ...after];
 }
 
 /** A libc scenario on a uClibc image runs the dynamically linked probe: it loads the variant's own libc.so, as a product's programs do. */

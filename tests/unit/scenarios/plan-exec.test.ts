@@ -4,8 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ExecResult } from '../../../lab/guest/ssh.ts';
 import type { GuestShell } from '../../../lab/guest/guest.ts';
-import { runBody } from '../../../lab/scenarios/plan-exec.ts';
-import { truthProbeSteps } from '../../../lab/scenarios/run-plan.ts';
+import { runBody, runUnderChurn } from '../../../lab/scenarios/plan-exec.ts';
+import { truthProbeSteps, withChurn } from '../../../lab/scenarios/run-plan.ts';
 import { LIBC_VARIANTS, sampleManifest } from '../../helpers.ts';
 
 const ok = (stdout: string): ExecResult => ({ exitCode: 0, stdout, stderr: '', stdoutBuffer: Buffer.from(stdout) });
@@ -47,5 +47,47 @@ describe('a repetition body run over SSH', () => {
     const out = await runBody({ guest, evidenceDir, repeat: 2, manifest: sampleManifest() }, truthProbeSteps('sockets', LIBC_VARIANTS.slice(0, 1), 'p', () => []));
     expect(out.sockets.before).toMatchObject({ tcp: 500, udp: 0 });
     expect(out.net).toEqual({});
+  });
+});
+
+/** A guest shell with the churn daemon (pid 321, 40 rounds between two readings of its counters); it keeps what it was asked to run. */
+function churnShell(): GuestShell & { ran: string[] } {
+  const ran: string[] = [];
+  let rounds = 0;
+  return {
+    ran,
+    exec: async (argv: string[]) => {
+      const cmd = argv.join(' ');
+      if (cmd.includes('rl-fabric churn')) return (ran.push('churn-start'), ok('REPROLAB-FABRIC {"ok":true,"pid":321}\n'));
+      if (cmd === 'cat /tmp/rl-churn-321') {
+        ran.push('counters');
+        rounds += 40;
+        return ok(`REPROLAB-FABRIC {"ok":true,"rounds":${rounds},"socketsOpened":${rounds * 2},"socketFailures":0,"linkRounds":${rounds},"linksAdded":${rounds},"linkFailures":0,"linksDeleted":0}\n`);
+      }
+      if (cmd.includes('kill 321')) return (ran.push('churn-stop'), ok(''));
+      if (cmd.includes('links-del rlc')) return (ran.push('links-del rlc'), ok('REPROLAB-FABRIC {"ok":true,"deleted":0,"failed":0}\n'));
+      return ok('');
+    },
+  };
+}
+
+describe('a repetition under churn, run over SSH', () => {
+  const spec = { sockets: 8, links: 2, periodMs: 50 };
+
+  it("starts the daemon before the measurement and stops it after, in the plan's order, and says what it did meanwhile", async () => {
+    const guest = churnShell();
+    const r = await runUnderChurn(guest, spec, async () => (guest.ran.push('body'), 'measured'));
+    expect(r.result).toBe('measured');
+    expect(r.churned).toMatchObject({ rounds: 40, socketsOpened: 80, linksAdded: 40 });
+    expect(guest.ran).toEqual(['churn-start', 'counters', 'body', 'counters', 'churn-stop', 'links-del rlc']);
+    // The plan says the same order: the churn steps around the body.
+    const planned = withChurn([{ kind: 'truth', phase: 'before', truth: 'net' }], spec).map((s) => (s.kind === 'truth' ? 'body' : s.kind));
+    expect(planned).toEqual(guest.ran.filter((c) => c.startsWith('churn') || c === 'body'));
+  });
+
+  it('stops the daemon and removes its links when the measurement fails', async () => {
+    const guest = churnShell();
+    await expect(runUnderChurn(guest, spec, () => Promise.reject(new Error('the probe vanished')))).rejects.toThrow('the probe vanished');
+    expect(guest.ran).toEqual(['churn-start', 'counters', 'churn-stop', 'links-del rlc']);
   });
 });
