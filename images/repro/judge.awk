@@ -23,11 +23,17 @@
 # Guest text reaches a terminal (run.sh prints verdict.txt): C0 controls but tab, DEL, and C1
 # (UTF-8 \302\200-\302\237) are shown as \xNN, never sent. Bytes only, so any locale's awk agrees.
 function visible(s,   i, c) {
-	for (i = 1; i < 32; i++) if (i != 9) { c = sprintf("%c", i); if (index(s, c)) gsub(c, sprintf("\\\\x%02x", i), s) }
-	if (index(s, "\177")) gsub("\177", "\\\\x7f", s)
+	for (i = 1; i < 32; i++) if (i != 9) { c = sprintf("%c", i); if (index(s, c)) s = swap(s, c, sprintf("\\x%02x", i)) }
+	if (index(s, "\177")) s = swap(s, "\177", "\\x7f")
 	if (!index(s, "\302")) return s
-	for (i = 0; i < 32; i++) { c = substr(C1, 2 * i + 1, 2); if (index(s, c)) gsub(c, sprintf("\\\\x%02x", 128 + i), s) }
+	for (i = 0; i < 32; i++) { c = substr(C1, 2 * i + 1, 2); if (index(s, c)) s = swap(s, c, sprintf("\\x%02x", 128 + i)) }
 	return s
+}
+# Every c in s replaced by r, without gsub: awks differ in what a backslash means in gsub's replacement.
+function swap(s, c, r,   out, k) {
+	out = ""
+	while ((k = index(s, c)) > 0) { out = out substr(s, 1, k - 1) r; s = substr(s, k + length(c)) }
+	return out s
 }
 BEGIN { C1 = "\302\200\302\201\302\202\302\203\302\204\302\205\302\206\302\207\302\210\302\211\302\212\302\213\302\214\302\215\302\216\302\217\302\220\302\221\302\222\302\223\302\224\302\225\302\226\302\227\302\230\302\231\302\232\302\233\302\234\302\235\302\236\302\237" }
 # %XX → the byte.
@@ -65,7 +71,7 @@ function okv(F) { return (FT["ok"] == "bare" && (F["ok"] == "true" || F["ok"] ==
 # The error by name: a probe names it; a bare errno is decoded for the guest's architecture.
 function errname(F,   e, n) {
 	e = FT["error"] == "text" ? F["error"] : ""; n = num(F, "errno")
-	if ((e == "" || e == "EOTHER") && n != "") return (n in ERRNO) ? ERRNO[n] : "errno " n
+	if ((e == "" || e == "EOTHER") && n != "") return (n in ERRNAME) ? ERRNAME[n] : "errno " n
 	return e
 }
 function raw(F, f,   v) {
@@ -188,7 +194,7 @@ function fabric_check(step, line,   s, w, o) {
 BEGIN {
 	HEX = "0123456789ABCDEF"
 	n = split(ERRNOS, a, " ")
-	for (i = 1; i < n; i += 2) ERRNO[a[i]] = a[i + 1]
+	for (i = 1; i < n; i += 2) ERRNAME[a[i]] = a[i + 1]
 	nfab = split(FABRIC, fab_list, " ")
 	FABRIC_ERR = ""
 }

@@ -209,7 +209,7 @@ describe('judge.awk gives the lab judges\' answers', () => {
   it("judge.awk decodes a bare errno as the lab does, number for number, with the table the pack gives it", async () => {
     // A second program after judge.awk: its BEGIN runs once judge.awk's has read ERRNOS, and prints the table it built.
     const dump = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-awk-')), 'dump.awk');
-    await fs.writeFile(dump, 'BEGIN { for (n = 1; n < 200; n++) print "E", n, ((n in ERRNO) ? ERRNO[n] : "errno " n); exit }\n');
+    await fs.writeFile(dump, 'BEGIN { for (n = 1; n < 200; n++) print "E", n, ((n in ERRNAME) ? ERRNAME[n] : "errno " n); exit }\n');
     for (const arch of ['arm', 'mipsel', 'mips'] as const) {
       const r = await execa('awk', ['-v', `ERRNOS=${judgeErrnos(arch)}`, '-f', path.join(repoRoot, 'images', 'repro', 'judge.awk'), '-f', dump], { input: '' });
       const awkNames = [...r.stdout.matchAll(/^E (\d+) (.*)$/gm)].map((m) => `${m[1]} ${m[2]}`);
@@ -218,6 +218,23 @@ describe('judge.awk gives the lab judges\' answers', () => {
     }
     expect(errnoName('mips', 132)).toBe('ENOBUFS');
     expect(errnoName('arm', 105)).toBe('ENOBUFS');
+  });
+
+  it('judge.awk says the same under every awk the host may have (mawk is Debian\'s default, lava-dispatcher brings gawk)', async () => {
+    const runs: Run[] = [{ role: 'unpatched', result: { probe: 'p', ok: false, count: 1, error: 'ENOBUFS' } }, { role: 'patched', result: { probe: 'p', ok: true, count: 3 } }];
+    const text = consoleOf(dumpLines(full), dumpLines(full), runs).replace(/\r/g, '');
+    const args = Object.entries({ ERRNOS: judgeErrnos('arm'), FABRIC: '', RULE: 'counts', TRUTH: 'net', EQUAL: 'count=links', ROLES: 'unpatched patched', REPEATS: '1' }).flatMap(([k, v]) => ['-v', `${k}=${v}`]);
+    const outs: string[] = [];
+    for (const awk of ['mawk', 'gawk', 'original-awk', 'busybox']) {
+      const argv = awk === 'busybox' ? ['awk', ...args] : args;
+      const r = await execa(awk, [...argv, '-f', path.join(repoRoot, 'images', 'repro', 'judge.awk')], { input: text, env: { REPRO_FAILSYM: 'errno={error}', LC_ALL: 'C' }, reject: false });
+      if ((r as { code?: string }).code === 'ENOENT') continue;
+      expect(r.stderr, awk).toBe('');
+      outs.push(r.stdout);
+    }
+    expect(outs.length).toBeGreaterThanOrEqual(2);
+    expect(outs[0]).toMatch(/^VERDICT CONFIRMED/m);
+    for (const o of outs) expect(o).toBe(outs[0]);
   });
 
   it('no result line, two of them, a probe exiting above 1, or a run that never finished: ERROR, never a pass', async () => {
