@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 /**
  * One place that knows what the run must undo when it ends abnormally:
  * Ctrl-C, SIGTERM (a CI timeout) or an uncaught exception. Each cleanup is
@@ -48,6 +49,8 @@ export function installExitHandlers(log: (msg: string) => void = (m) => console.
  */
 const root = new AbortController();
 export const labSignal: AbortSignal = root.signal;
+// doctor checks about forty host requirements at once, each command listening here: that is not a leak.
+setMaxListeners(64, labSignal);
 
 /** A signal that aborts with any of its parents (AbortSignal.any holds them weakly: no listener piles up on a long-lived one). */
 export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
