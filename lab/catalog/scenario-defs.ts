@@ -51,6 +51,8 @@ export interface JudgeCapabilities {
   sweepsItself: boolean;
   /** Why a repro pack (sh and QEMU, no lab) cannot judge it; undefined: it can, with `packRule`. */
   notInPack?: string;
+  /** Why a LAVA job (the pack's guest.sh and judge.awk in a test shell, no host QMP, no watchdog) cannot judge it; undefined: it can when a pack can. */
+  notOnLava?: string;
   /**
    * How a pack judges it: judge.awk's RULE, the ground truth its probe is read between (its
    * repetition is a run plan: scenarios/run-plan.ts) and the README's sentence of what PASS means.
@@ -74,9 +76,11 @@ export const JUDGE_CAPABILITIES: Record<CodeJudge, JudgeCapabilities> = {
     notForUsers: "uevent drives the lab's own listener; a scenario of your own cannot replace it",
     sweepsItself: true,
     notInPack: 'its USB hotplug burst is driven over QMP by the lab (device_add/device_del and the enumeration wait); run.sh has no QMP client',
+    // The in-guest trigger (fabric uevent-trigger) replays events without a device: not B2's field condition, so no substitute.
+    notOnLava: "its USB hotplug burst is QEMU's device_add/device_del over QMP, driven from the host; a LAVA job has no QMP channel to its QEMU, and the in-guest uevent trigger (events replayed without a USB device) is not B2's field condition",
     raises: ['usb-stall'],
   },
-  'dump-hang': { needsProbe: true, needsHostQmp: false, sweepsItself: false, notInPack: "its judge needs the host's own watchdog on a hung reader; run.sh has none yet", raises: [] },
+  'dump-hang': { needsProbe: true, needsHostQmp: false, sweepsItself: false, notInPack: "its judge needs the host's own watchdog on a hung reader; run.sh has none yet", notOnLava: "its judge needs the host's own watchdog on a hung reader; a LAVA test shell has only the job's timeout, which ends the job instead of judging the hang", raises: [] },
 };
 
 /** The capabilities of a definition's judge; a counts judge needs a probe and nothing of the host. */
