@@ -6,6 +6,7 @@ import { installExitHandlers } from '../util/lifetime.ts';
 import { registerBuildCommand } from './build-command.ts';
 import { registerBisectCommand } from './bisect-command.ts';
 import { registerReproCommands } from './repro-command.ts';
+import { registerLavaCommands } from './lava-command.ts';
 import { registerGuestCommands } from './guest-commands.ts';
 import { registerFabricCommand } from './fabric-command.ts';
 import { registerMatrixCommand, registerReportCommands } from './matrix-command.ts';
@@ -58,6 +59,33 @@ async function checkGlobalInput(program: Command, action: Command, global: { dir
   await checkOverridePackages(global);
 }
 
+/** `reprolab doctor`: the host's packages, and their fix. */
+function registerDoctorCommand(program: Command): void {
+  program
+    .command('doctor')
+    .description('check host packages (qemu, cross compilers, kernel build tools) and print the exact fix')
+    .option('--install', 'install what is missing (root; runs apt-get update first)')
+    .option('--tests', 'also what the test suite needs (a headless browser for the HTML report, the LAVA dispatcher)')
+    .option('--lava', "also what reprolab lava needs (Debian's lava-dispatcher, about 1 GB)")
+    .action(async (opts: { install?: boolean; tests?: boolean; lava?: boolean }) => {
+      let report = await diagnose(opts);
+      if (healthy(report)) {
+        console.log('doctor: every host requirement is present');
+        return;
+      }
+      console.log(`doctor: missing: ${[...report.missingWhat, ...report.missingArches.map((a) => `dpkg architecture ${a}`), ...(report.missingDebSrc ? ["an apt deb-src entry (for apt-get source)"] : [])].join(', ')}`);
+      if (!opts.install) {
+        console.log(`fix: ${fixCommand(report)}   (or: reprolab doctor --install)`);
+        process.exitCode = 1;
+        return;
+      }
+      await install(report, (l) => console.log(`doctor: ${l}`));
+      report = await diagnose(opts);
+      if (!healthy(report)) throw new LabError(`still missing after install: ${report.missingWhat.join(', ')}`, { fix: fixCommand(report) });
+      console.log('doctor: every host requirement is present');
+    });
+}
+
 /** The whole command tree; a test walks it to try every option with a bad value. */
 export function buildProgram(): Command {
   const program = new Command('reprolab')
@@ -108,33 +136,13 @@ export function buildProgram(): Command {
   registerValidatePatchCommand(program, globalDirs);
   registerBisectCommand(program, globalDirs);
   registerReproCommands(program);
+  registerLavaCommands(program, globalDirs);
   registerMatrixCommand(program, globalDirs);
   registerReportCommands(program, globalDirs);
   registerBuildrootCommands(program, globalDirs);
   registerSourcesCommand(program, globalDirs);
 
-  program
-    .command('doctor')
-    .description('check host packages (qemu, cross compilers, kernel build tools) and print the exact fix')
-    .option('--install', 'install what is missing (root; runs apt-get update first)')
-    .option('--tests', 'also what the test suite needs (a headless browser for the HTML report)')
-    .action(async (opts: { install?: boolean; tests?: boolean }) => {
-      let report = await diagnose(opts);
-      if (healthy(report)) {
-        console.log('doctor: every host requirement is present');
-        return;
-      }
-      console.log(`doctor: missing: ${[...report.missingWhat, ...report.missingArches.map((a) => `dpkg architecture ${a}`), ...(report.missingDebSrc ? ["an apt deb-src entry (for apt-get source)"] : [])].join(', ')}`);
-      if (!opts.install) {
-        console.log(`fix: ${fixCommand(report)}   (or: reprolab doctor --install)`);
-        process.exitCode = 1;
-        return;
-      }
-      await install(report, (l) => console.log(`doctor: ${l}`));
-      report = await diagnose(opts);
-      if (!healthy(report)) throw new LabError(`still missing after install: ${report.missingWhat.join(', ')}`, { fix: fixCommand(report) });
-      console.log('doctor: every host requirement is present');
-    });
+  registerDoctorCommand(program);
 
   return program;
 }

@@ -90,6 +90,13 @@ export const TEST_REQUIREMENTS: Requirement[] = [
   { what: 'a font for screenshots', check: () => hasFile('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf'), debianPackage: 'fonts-dejavu-core' },
 ];
 
+/** `reprolab lava` needs the real dispatcher, and Jinja2 and YAML for its device dictionaries (images/lava/render-device.py). */
+export const LAVA_REQUIREMENTS: Requirement[] = [
+  cmd('lava-run', 'lava-dispatcher'),
+  { what: 'python3 jinja2 (LAVA device dictionaries)', check: () => hasFile('/usr/lib/python3/dist-packages/jinja2/__init__.py'), debianPackage: 'python3-jinja2' },
+  { what: 'python3 yaml (LAVA device dictionaries)', check: () => hasFile('/usr/lib/python3/dist-packages/yaml/__init__.py'), debianPackage: 'python3-yaml' },
+];
+
 /** Guest userland comes from Debian packages of these architectures. */
 export const FOREIGN_ARCHES = ['armel', 'mipsel'];
 
@@ -101,8 +108,9 @@ export interface DoctorReport {
   missingDebSrc: boolean;
 }
 
-export async function diagnose(opts: { tests?: boolean } = {}): Promise<DoctorReport> {
-  const wanted = opts.tests ? [...REQUIREMENTS, ...TEST_REQUIREMENTS] : REQUIREMENTS;
+/** tests: what the test suite needs too, which includes LAVA (its end-to-end tests run the real dispatcher). */
+export async function diagnose(opts: { tests?: boolean; lava?: boolean } = {}): Promise<DoctorReport> {
+  const wanted = [...REQUIREMENTS, ...(opts.tests ? TEST_REQUIREMENTS : []), ...(opts.tests || opts.lava ? LAVA_REQUIREMENTS : [])];
   const results = await Promise.all(wanted.map(async (r) => ({ r, ok: await r.check() })));
   const missing = results.filter((x) => !x.ok).map((x) => x.r);
   const arches = await Promise.all(FOREIGN_ARCHES.map(async (a) => ({ a, ok: await hasForeignArch(a) })));

@@ -48,6 +48,12 @@ export const TIMEOUTS = {
   vmStopStep: 3_000,
   /** After QMP did not come up: how long QEMU gets to exit and say why. */
   vmStartExit: 2_000,
+  /** A LAVA job's boot action: QEMU start to the shell prompt under the dispatcher (malta 3.10 about 20 s). */
+  lavaBoot: 240_000,
+  /** A LAVA job's test action: one scenario's guest.sh, judged (getifaddrs on malta16k about 30 s). */
+  lavaTest: 600_000,
+  /** The local dispatcher beyond the job's own timeout: LAVA ends a job itself, this is the lab's backstop. */
+  lavaRunSlack: 120_000,
   /** A download that delivers no data for this long is abandoned. */
   downloadStall: 60_000,
 } as const;

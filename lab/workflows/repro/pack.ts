@@ -51,7 +51,7 @@ export function judgeErrnos(arch: Arch): string {
 }
 
 /** judge.awk's -v settings; the symptom template goes through the environment (awk -v would process its backslashes). */
-function judgeVars(s: Scenario, o: { roles: string[]; plan: RunPlan; arch: Arch }): { vars: string[]; failSymptom: string } {
+export function judgeVars(s: Scenario, o: { roles: string[]; plan: RunPlan; arch: Arch }): { vars: string[]; failSymptom: string } {
   const d = s.definition!;
   const rule = 'code' in d.judge ? { RULE: judgeCapabilities(d.judge).packRule!.awk, TRUTH: judgeCapabilities(d.judge).packRule!.truth, EQUAL: '', COUNTSONFAIL: '0' } : { RULE: 'counts', TRUTH: d.judge.truth, EQUAL: Object.entries(d.judge.equal).map(([f, q]) => `${f}=${q}`).join(';'), COUNTSONFAIL: d.judge.countsOnFail ? '1' : '0' };
   // The fabric steps guest.sh reports on, from the same plan it was rendered from.

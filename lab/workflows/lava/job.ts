@@ -1,0 +1,122 @@
+import type { BundleManifest } from '../../model/manifest.ts';
+import { UsageError } from '../../util/errors.ts';
+
+/** The URLs a job deploys from (file:// for the local dispatcher, the farm's artifact server otherwise). */
+export interface JobArtifacts {
+  kernel: string;
+  dtb?: string;
+  /** The target's rootfs with the scenarios' scripts, a gzip'd cpio.newc LAVA appends its overlay into. */
+  ramdisk: string;
+  ramdiskBytes: number;
+}
+
+export interface JobInput {
+  target: string;
+  scenario: { name: string; bug: string };
+  manifest: BundleManifest;
+  artifacts: JobArtifacts;
+  test: Record<string, unknown>;
+  /** Minutes, already scaled by the lab's timeout multiplier. */
+  minutes: { boot: number; test: number };
+  /** The lab's own facts about the job, for a person reading it on the server (and the lab reading it back). */
+  metadata: Record<string, string>;
+}
+
+/**
+ * malta + Linux 3.10 hangs when QEMU's -initrd puts the ramdisk at the top of RAM (its bootmem takes
+ * only what lies above the initrd; ../shared/FINDINGS.md), which is why those kernels link their rootfs
+ * in. LAVA's overlay still needs a ramdisk: it is loaded low with QEMU's generic loader and named on the
+ * command line (rd_start/rd_size, which this kernel reads). Zeros after it are skipped by the unpacker.
+ */
+const LOW_RAMDISK = { physical: 0x02000000, kseg0: 0x82000000 };
+
+/** A kernel command line that goes inside LAVA's double quotes as it is (an imported product names its own). */
+function checkedCmdline(m: BundleManifest): string {
+  if (!/^[A-Za-z0-9_.,=:/@+ -]*$/.test(m.cmdline)) {
+    throw new UsageError(`${m.target}: its kernel command line ${JSON.stringify(m.cmdline)} holds characters a LAVA job cannot quote`, { fix: 'use letters, digits, spaces and _ . , = : / @ + - only' });
+  }
+  return m.cmdline;
+}
+
+/** The ramdisk's image_arg and the command line that goes with it, as the kernel needs it loaded. */
+function ramdiskBoot(m: BundleManifest, bytes: number): { imageArg: string; cmdline: string[] } {
+  if (m.kernel.initramfs === 'external') return { imageArg: '-initrd {initrd}', cmdline: [] };
+  if (m.arch === 'arm') throw new UsageError(`${m.target}: a kernel with its rootfs linked in is known here only on MIPS (malta + 3.10); this ARM one cannot take LAVA's ramdisk`);
+  // Room for LAVA's overlay, appended into the archive after this size was taken.
+  const size = Math.ceil((bytes + 8 * 2 ** 20) / 2 ** 20) * 2 ** 20;
+  if (LOW_RAMDISK.physical + size > (m.qemu.memoryMiB * 2 ** 20) / 2) throw new UsageError(`${m.target}: its ramdisk (${bytes} bytes) does not fit low in ${m.qemu.memoryMiB} MiB of RAM`);
+  return {
+    imageArg: `-device loader,file={initrd},addr=0x${LOW_RAMDISK.physical.toString(16)},force-raw=on`,
+    cmdline: [`rd_start=0x${LOW_RAMDISK.kseg0.toString(16)}`, `rd_size=${size}`],
+  };
+}
+
+/**
+ * The job context LAVA's qemu.jinja2 reads. Its template sets -machine and -cpu itself only on some
+ * architectures (arm: both; mips: -machine; mipsel: neither), so the rest goes in extra_options.
+ * These guests run under TCG (no_kvm), with the lab's NIC and USB controller and no way out of
+ * QEMU's user network (restrict=on), as in the lab.
+ */
+export function qemuContext(m: BundleManifest): Record<string, unknown> {
+  const q = m.qemu;
+  const extra = [
+    ...(m.arch === 'mipsel' ? [`-machine ${q.machine}`] : []),
+    ...(m.arch === 'arm' ? [] : [`-cpu ${q.cpu}`]),
+    `-device ${q.usb},id=usbhc`,
+    '-vga none',
+    '-no-reboot',
+  ];
+  return { arch: m.arch, machine: q.machine, cpu: q.cpu, memory: q.memoryMiB, model: `model=${q.nic}`, netdevice: 'user,restrict=on', no_kvm: 'True', extra_options: extra };
+}
+
+function common(i: JobInput, deviceType: string, context?: Record<string, unknown>): Record<string, unknown> {
+  return {
+    device_type: deviceType,
+    job_name: `reprolab ${i.scenario.name} (${i.scenario.bug}) on ${i.target}`,
+    timeouts: { job: { minutes: i.minutes.boot + i.minutes.test + 5 }, action: { minutes: Math.max(i.minutes.boot, i.minutes.test) }, connection: { minutes: 2 } },
+    priority: 'medium',
+    visibility: 'public',
+    metadata: i.metadata,
+    ...(context ? { context } : {}),
+  };
+}
+
+function testAction(i: JobInput): Record<string, unknown> {
+  return { test: { timeout: { minutes: i.minutes.test }, definitions: [i.test] } };
+}
+
+/** A job for LAVA's qemu device type: the bundle's kernel (and dtb) and the ramdisk, booted as the lab boots it. */
+export function qemuJob(i: JobInput): Record<string, unknown> {
+  const m = i.manifest;
+  const rd = ramdiskBoot(m, i.artifacts.ramdiskBytes);
+  const cmdline = [checkedCmdline(m), 'panic=1', ...rd.cmdline].join(' ');
+  const images: Record<string, unknown> = {
+    kernel: { image_arg: `-kernel {kernel} -append "${cmdline}"`, url: i.artifacts.kernel },
+    ...(i.artifacts.dtb ? { dtb: { image_arg: '-dtb {dtb}', url: i.artifacts.dtb } } : {}),
+    initrd: { image_arg: rd.imageArg, url: i.artifacts.ramdisk, compression: 'gz', format: 'cpio.newc', overlays: { lava: true } },
+  };
+  return {
+    ...common(i, 'qemu', qemuContext(m)),
+    actions: [
+      { deploy: { timeout: { minutes: 3 }, to: 'tmpfs', os: 'oe', images } },
+      { boot: { timeout: { minutes: i.minutes.boot }, method: 'qemu', media: 'tmpfs', prompts: ['/ # '] } },
+      testAction(i),
+    ],
+  };
+}
+
+/**
+ * A job for a real board booted by u-boot: its own kernel and dtb over TFTP (the bundle's kernel is for
+ * QEMU's machine), the lab's userland of the same architecture as a ramdisk LAVA adds its overlay to,
+ * the board's bootargs from its device type (root=/dev/ram0 is ignored: the ramdisk has /init).
+ */
+export function boardJob(i: JobInput, deviceType: string): Record<string, unknown> {
+  return {
+    ...common(i, deviceType),
+    actions: [
+      { deploy: { timeout: { minutes: 5 }, to: 'tftp', os: 'oe', kernel: { url: i.artifacts.kernel, type: 'zimage' }, ...(i.artifacts.dtb ? { dtb: { url: i.artifacts.dtb } } : {}), ramdisk: { url: i.artifacts.ramdisk, compression: 'gz' } } },
+      { boot: { timeout: { minutes: i.minutes.boot }, method: 'u-boot', commands: 'ramdisk', prompts: ['/ # '] } },
+      testAction(i),
+    ],
+  };
+}

@@ -1,0 +1,68 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { UsageError } from '../../util/errors.ts';
+import { runCommand } from '../../util/process.ts';
+import { checkDeviceType, deviceDictionary, deviceTypesDir, dispatcherVersion, renderDevice } from './device-types.ts';
+
+export interface JobValidation {
+  job: string;
+  deviceType: string;
+  ok: boolean;
+  /** The dispatcher's own words when it refused the job. */
+  problem?: string;
+}
+
+/** Every job an export wrote: <dir>/<target>/jobs/<scenario>.yaml, plain files inside dir. */
+async function jobFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const t of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    if (!t.isDirectory()) continue;
+    const jobs = path.join(dir, t.name, 'jobs');
+    for (const j of await fs.readdir(jobs, { withFileTypes: true }).catch(() => [])) if (j.isFile() && j.name.endsWith('.yaml')) out.push(path.join(jobs, j.name));
+  }
+  if (!out.length) throw new UsageError(`${dir}: no LAVA jobs in it (<target>/jobs/<scenario>.yaml)`, { fix: 'pass the --out directory of reprolab lava export' });
+  return out.sort();
+}
+
+/** The device type and memory a job asks for, read as untrusted input. */
+function jobDevice(file: string, text: string): { deviceType: string; memory: number } {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new UsageError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, { fix: 'export the jobs again' });
+  }
+  const job = doc as { device_type?: unknown; context?: { memory?: unknown } } | null;
+  const deviceType = job?.device_type;
+  if (typeof deviceType !== 'string') throw new UsageError(`${file}: device_type must be a device type's name`, { fix: 'export the jobs again' });
+  const memory = job?.context?.memory;
+  return { deviceType, memory: typeof memory === 'number' && Number.isInteger(memory) && memory > 0 ? memory : 256 };
+}
+
+/** The last error-level message of a dispatcher's validation output (its lines are YAML flow mappings). */
+function refusal(output: string): string {
+  const lines = output.split('\n').filter((l) => /"lvl": "(error|exception)"/.test(l) || /^(Invalid|ERROR|error)/.test(l));
+  return (lines.at(-1) ?? output.trim().split('\n').at(-1) ?? 'no message').slice(0, 400);
+}
+
+/** `reprolab lava validate DIR`: the real dispatcher's `lava-run --validate` on each job against its device type's rendered dictionary. */
+export async function validateJobs(o: { dir: string; cache: string; progress?: (l: string) => void }): Promise<JobValidation[]> {
+  const types = await deviceTypesDir(o.cache, await dispatcherVersion(), o.progress);
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-lava-validate-'));
+  try {
+    const out: JobValidation[] = [];
+    for (const [i, job] of (await jobFiles(o.dir)).entries()) {
+      const { deviceType, memory } = jobDevice(job, await fs.readFile(job, 'utf8'));
+      await checkDeviceType(types, deviceType);
+      const device = path.join(work, `device-${i}.yaml`);
+      await renderDevice({ dictionary: deviceDictionary(deviceType, memory), types, job, out: device });
+      const r = await runCommand('lava-run', ['--validate', '--job-id', String(i + 1), '--output-dir', path.join(work, `out-${i}`), '--device', device, job]);
+      out.push({ job: path.relative(o.dir, job), deviceType, ok: r.exitCode === 0, ...(r.exitCode === 0 ? {} : { problem: refusal(`${r.stdout}\n${r.stderr}`) }) });
+    }
+    return out;
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
