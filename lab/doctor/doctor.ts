@@ -95,6 +95,11 @@ export const LAVA_REQUIREMENTS: Requirement[] = [
   cmd('lava-run', 'lava-dispatcher'),
   { what: 'python3 jinja2 (LAVA device dictionaries)', check: () => hasFile('/usr/lib/python3/dist-packages/jinja2/__init__.py'), debianPackage: 'python3-jinja2' },
   { what: 'python3 yaml (LAVA device dictionaries)', check: () => hasFile('/usr/lib/python3/dist-packages/yaml/__init__.py'), debianPackage: 'python3-yaml' },
+  // A board's jobs deploy over TFTP, their ramdisk gets a u-boot header and the board's serial port is
+  // reached through telnet (ser2net): the dispatcher checks all three when it validates a board job.
+  { what: 'a TFTP server configured for the dispatcher (/etc/default/tftpd-hpa)', check: () => hasFile('/etc/default/tftpd-hpa'), debianPackage: 'tftpd-hpa' },
+  cmd('mkimage', 'u-boot-tools'),
+  cmd('telnet', 'telnet'),
 ];
 
 /** Guest userland comes from Debian packages of these architectures. */

@@ -52,6 +52,8 @@ export const TIMEOUTS = {
   lavaBoot: 240_000,
   /** A LAVA job's test action: one scenario's guest.sh, judged (getifaddrs on malta16k about 30 s). */
   lavaTest: 600_000,
+  /** lava-run --validate of one job: it also asks every artifact URL whether it is there, retrying. */
+  lavaValidate: 120_000,
   /** The local dispatcher beyond the job's own timeout: LAVA ends a job itself, this is the lab's backstop. */
   lavaRunSlack: 120_000,
   /** A download that delivers no data for this long is abandoned. */

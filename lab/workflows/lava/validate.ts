@@ -3,7 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../../util/errors.ts';
+import { anySignal, labSignal } from '../../util/lifetime.ts';
 import { runCommand } from '../../util/process.ts';
+import { timeout } from '../../util/timeouts.ts';
+import { parseDispatcherLog } from './results.ts';
 import { checkDeviceType, deviceDictionary, deviceTypesDir, dispatcherVersion, renderDevice } from './device-types.ts';
 
 export interface JobValidation {
@@ -41,8 +44,10 @@ function jobDevice(file: string, text: string): { deviceType: string; memory: nu
   return { deviceType, memory: typeof memory === 'number' && Number.isInteger(memory) && memory > 0 ? memory : 256 };
 }
 
-/** The last error-level message of a dispatcher's validation output (its lines are YAML flow mappings). */
+/** Why the dispatcher refused a job: its job case's class and message, else its last error line. */
 function refusal(output: string): string {
+  const job = parseDispatcherLog(output).job;
+  if (job?.errorMessage) return `${job.errorType ?? 'unknown'} error: ${job.errorMessage}`.slice(0, 400);
   const lines = output.split('\n').filter((l) => /"lvl": "(error|exception)"/.test(l) || /^(Invalid|ERROR|error)/.test(l));
   return (lines.at(-1) ?? output.trim().split('\n').at(-1) ?? 'no message').slice(0, 400);
 }
@@ -58,8 +63,11 @@ export async function validateJobs(o: { dir: string; cache: string; progress?: (
       await checkDeviceType(types, deviceType);
       const device = path.join(work, `device-${i}.yaml`);
       await renderDevice({ dictionary: deviceDictionary(deviceType, memory), types, job, out: device });
-      const r = await runCommand('lava-run', ['--validate', '--job-id', String(i + 1), '--output-dir', path.join(work, `out-${i}`), '--device', device, job]);
-      out.push({ job: path.relative(o.dir, job), deviceType, ok: r.exitCode === 0, ...(r.exitCode === 0 ? {} : { problem: refusal(`${r.stdout}\n${r.stderr}`) }) });
+      const bound = timeout('lavaValidate');
+      const r = await runCommand('lava-run', ['--validate', '--job-id', String(i + 1), '--output-dir', path.join(work, `out-${i}`), '--device', device, job], { signal: anySignal(labSignal, AbortSignal.timeout(bound)) });
+      // The dispatcher asks every artifact URL whether it is there, and retries one that does not answer.
+      const problem = r.exitCode === undefined ? `lava-run --validate did not finish in ${bound / 1000} s (${r.signal ?? 'stopped'}): does every URL in the job answer from this machine?` : refusal(`${r.stdout}\n${r.stderr}`);
+      out.push({ job: path.relative(o.dir, job), deviceType, ok: r.exitCode === 0, ...(r.exitCode === 0 ? {} : { problem }) });
     }
     return out;
   } finally {
