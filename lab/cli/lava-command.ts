@@ -125,12 +125,13 @@ function registerResults(lava: Command): void {
     .action(async (file: string, opts: { job?: string; target?: string; out?: string }) => {
       if (!opts.job && !opts.target) throw new UsageError('lava results: which target did the job run on?', { fix: 'pass --job <the job.yaml it ran> or --target <name>' });
       if (opts.target && !/^[A-Za-z0-9._-]+$/.test(opts.target)) throw new UsageError(`--target ${opts.target}: not a target name`);
+      const jobFile = opts.job ? inputFileOption('--job', opts.job) : undefined;
+      const outDir = opts.out ? outDirOption('--out', opts.out) : undefined;
       const results = parseLavaResults(inputFileOption('<file>', file), await fs.readFile(path.resolve(file), 'utf8'));
-      const fromJob = opts.job ? await jobCell(inputFileOption('--job', opts.job)) : undefined;
+      const fromJob = jobFile ? await jobCell(jobFile) : undefined;
       const cells = fromJob ? [fromJob] : cellsInResults(results, opts.target!);
       if (!cells.length) throw new UsageError(`${file}: no reprolab test case in it (${jobError(results.job)})`, { fix: 'pass --job <the job it ran> so the lab can name the cell it lost' });
       const read = cells.map((c) => ({ cell: lavaCell(results, { ...c, repeats: fromJob?.repeats ?? 1 }), durationMs: 0 }));
-      const outDir = opts.out ? outDirOption('--out', opts.out) : undefined;
       const result = await lavaMatrixResult(read, { outDir: outDir ?? path.dirname(path.resolve(file)), startedAt: new Date(), repeat: fromJob?.repeats ?? 1 });
       if (outDir) log(`reports: ${(await writeReports(result, outDir)).html}`);
       printCells(result);

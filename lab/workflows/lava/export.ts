@@ -15,7 +15,7 @@ import { timeout } from '../../util/timeouts.ts';
 import { guestScript } from '../repro/guest-script.ts';
 import { judgeVars } from '../repro/pack.ts';
 import { boardJob, qemuJob, type JobArtifacts } from './job.ts';
-import { lavaRamdisk } from './ramdisk.ts';
+import { lavaRamdisk, rootfsArchive } from './ramdisk.ts';
 import { testDefinition } from './test-definition.ts';
 
 export interface LavaExportInput {
@@ -79,7 +79,7 @@ async function writeArtifacts(o: LavaExportInput, t: LavaExportInput['targets'][
   const dir = path.join(o.outDir, t.target.name);
   const m = t.manifest;
   const board = o.deviceType !== 'qemu';
-  const files: [string, Buffer][] = [['ramdisk.cpio.gz', await lavaRamdisk({ bundleDir: t.bundleDir, manifest: m, scripts })]];
+  const files: [string, Buffer][] = [['ramdisk.cpio.gz', await lavaRamdisk({ bundleDir: t.bundleDir, rootfs: rootfsArchive(m), scripts })]];
   if (!board) files.push([path.basename(m.kernel.image), await fs.readFile(path.join(t.bundleDir, m.kernel.image))]);
   if (!board && m.kernel.dtb) files.push([path.basename(m.kernel.dtb), await fs.readFile(path.join(t.bundleDir, m.kernel.dtb))]);
   const url = (name: string) => (o.artifactsUrl ? `${o.artifactsUrl.replace(/\/+$/, '')}/${t.target.name}/${name}` : `file://${path.join(dir, name)}`);

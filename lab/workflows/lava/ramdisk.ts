@@ -18,8 +18,8 @@ export function rootfsArchive(m: BundleManifest): string {
  * trailer, so the lab's files are added into it, not appended after it) with each scenario's guest.sh,
  * judge.awk and cases.awk under GUEST_LAVA_DIR; gzip'd, as the job's `compression: gz` says.
  */
-export async function lavaRamdisk(o: { bundleDir: string; manifest: BundleManifest; scripts: Map<string, string> }): Promise<Buffer> {
-  const rel = rootfsArchive(o.manifest);
+export async function lavaRamdisk(o: { bundleDir: string; rootfs: string; scripts: Map<string, string> }): Promise<Buffer> {
+  const rel = o.rootfs;
   const file = resolveInside(o.bundleDir, rel);
   if (!file) throw new LabError(`${o.bundleDir}: ${rel} is not inside the bundle`);
   const { entries } = readCpio(await fs.readFile(file));

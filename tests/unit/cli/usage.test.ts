@@ -70,6 +70,12 @@ const BAD = (): Record<string, string> => ({
   '--new': 'no-such-rev',
   '--good': 'no-such-rev',
   '--bad': 'no-such-rev',
+  '--device-type': 'bad type!',
+  '--artifacts-url': 'ftp://farm.invalid/artifacts',
+  '--kernel-url': 'not a url',
+  '--dtb-url': 'gopher://farm.invalid/x.dtb',
+  'lava results --target': 'bad name!',
+  '--job': `${aFile}/sub/job.yaml`,
 });
 
 /** Valid positional arguments (and required options) per command, so only the option under test is wrong. */
@@ -89,6 +95,9 @@ const BASE = (): Record<string, string[]> => ({
   'buildroot-external': [path.join(tmp, 'external')],
   bisect: ['getifaddrs', '--target', 'mips-malta16k-3.10-uclibc', '--libc-repo', aRepo, '--old', 'v1', '--new', 'v2'],
   'repro pack': [tmp],
+  'lava export': ['arm-versatile-6.1-glibc', '--out', path.join(tmp, 'lava')],
+  'lava run': ['arm-versatile-6.1-glibc'],
+  'lava results': [aFile, '--target', 'arm-versatile-6.1-glibc'],
 });
 
 interface Case {
