@@ -3,6 +3,8 @@
 # the paired verdict. Set with -v:
 #   ROLES     "unpatched patched" (or "unpatched"): every role gets a case, judged or not
 #   EXPECTED  the verdict the lab's expect.json records for this target ("" when none)
+#   KEYS      "name=role.field ..." the scenario's key numbers a variant's result line carries: each
+#             becomes a case of its own, result pass, measurement the field in the last repetition
 # A variant's case: pass when it passed every repeat, fail when it showed the symptom in one and
 # errored in none, unknown when the lab could not judge a repeat (ERROR, or no judgement at all).
 # Its measurement is the number of repeats with the symptom. The verdict's case: pass when the verdict
@@ -14,6 +16,12 @@
 	if (out == "ERROR") worst[role] = "ERROR"
 	else if (out == "FAIL") { symptom[role]++; if (worst[role] != "ERROR") worst[role] = "FAIL" }
 	else if (out != "PASS") worst[role] = "ERROR"
+	next
+}
+# judge.awk echoes each result line as "  r<N> <role>: REPROLAB-FLAT k=v ..." (cut at 400 bytes).
+/^  r[0-9]+ [a-z]+: REPROLAB-FLAT / {
+	r = $2; sub(/:$/, "", r)
+	for (i = 4; i <= NF; i++) { eq = index($i, "="); if (eq > 1) flat[r, substr($i, 1, eq - 1)] = substr($i, eq + 1) }
 	next
 }
 /^VERDICT / {
@@ -33,4 +41,13 @@ END {
 	else if (EXPECTED == "") v = "pass"
 	else v = (verdict == EXPECTED) ? "pass" : "fail"
 	printf "lava-test-case verdict --result %s --measurement %d --units repeats-reproduced\n", v, reproduced + 0
+	nk = split(KEYS, keys, " ")
+	for (i = 1; i <= nk; i++) {
+		eq = index(keys[i], "="); dot = index(keys[i], ".")
+		if (eq < 2 || dot < eq) continue
+		name = substr(keys[i], 1, eq - 1); role = substr(keys[i], eq + 1, dot - eq - 1); field = substr(keys[i], dot + 1)
+		val = flat[role, field]
+		if (val !~ /^-?[0-9]+(\.[0-9]+)?$/) continue
+		printf "lava-test-case %s --result pass --measurement %s --units %s\n", name, val, (field ~ /Bytes$/ ? "bytes" : "count")
+	}
 }

@@ -23,7 +23,7 @@ async function matrixCell(c: LavaCell, o: { durationMs: number; evidenceDir?: st
     summary,
     rate: c.rate,
     variants: c.variants.map((v) => ({ variant: v.role, role: v.role, outcome: v.outcome, symptom: v.symptom })),
-    key: {},
+    key: c.key,
     attempts: [{ verdict: c.verdict, ...(c.error ? { error: c.error } : {}), ...(o.evidenceDir ? { evidenceDir: o.evidenceDir } : {}), durationMs: o.durationMs }],
     ...(o.evidenceDir ? { evidenceDir: o.evidenceDir } : {}),
     durationMs: o.durationMs,

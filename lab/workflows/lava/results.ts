@@ -114,6 +114,8 @@ export interface LavaCell {
   verdict: Verdict;
   variants: { role: 'unpatched' | 'patched'; outcome: Outcome; symptom: string; withSymptom: number }[];
   rate: { reproduced: number; repeats: number; errors: number };
+  /** The scenario's key numbers, each measured by a case of its own (cases.awk's KEYS). */
+  key: Record<string, number>;
   /** Set when the lab could not judge it: LAVA's error class and message, or what was missing. */
   error?: string;
 }
@@ -170,7 +172,8 @@ export function lavaCell(r: LavaResults, cell: { target: string; scenario: strin
   }
   const repeats = j.repeats ?? cell.repeats;
   const reproduced = variants.find((v) => v.role === 'unpatched')?.withSymptom ?? 0;
-  return { target: cell.target, scenario: cell.scenario, verdict, variants, rate: { reproduced, repeats, errors: verdict === 'ERROR' ? repeats : 0 }, ...(error ? { error } : {}) };
+  const key = Object.fromEntries(mine.filter((c) => !['unpatched', 'patched', 'verdict'].includes(c.name) && c.measurement !== undefined).map((c) => [c.name, c.measurement!]));
+  return { target: cell.target, scenario: cell.scenario, verdict, variants, rate: { reproduced, repeats, errors: verdict === 'ERROR' ? repeats : 0 }, key, ...(error ? { error } : {}) };
 }
 
 /** Every scenario a job's results name, with the roles its cases show (no job definition at hand); the job ran on `target`. */

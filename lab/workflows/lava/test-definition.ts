@@ -36,9 +36,16 @@ export function testSteps(i: TestDefinitionInput): string[] {
     `sh ${f.script} > ${f.log} 2>&1 || echo "REPROLAB-PACK-ERROR guest.sh exited $?" >> ${f.log}`,
     `REPRO_FAILSYM=${shellQuote(i.judge.failSymptom)} ${awk(i.judge.vars, 'judge.awk', f.log)} > ${f.verdict} || true`,
     `sed 's/^/REPROLAB-LAVA ${name} /' ${f.verdict}`,
-    `${awk(['-v', `ROLES=${i.roles.join(' ')}`, '-v', `EXPECTED=${i.expected}`], 'cases.awk', f.verdict)} > ${f.cases} || true`,
+    `${awk(['-v', `ROLES=${i.roles.join(' ')}`, '-v', `EXPECTED=${i.expected}`, '-v', `KEYS=${variantKeys(i.scenario, i.roles).join(' ')}`], 'cases.awk', f.verdict)} > ${f.cases} || true`,
     `. ${f.cases}`,
   ];
+}
+
+/** The scenario's key numbers a variant's result line carries ("name=role.field"), as cases.awk measures them. */
+export function variantKeys(s: Scenario, roles: string[]): string[] {
+  const key = s.definition?.key ?? {};
+  // A key name becomes a test case's name: LAVA allows [-_.a-zA-Z0-9] there.
+  return Object.entries(key).filter(([name, from]) => /^[A-Za-z][A-Za-z0-9_]*$/.test(name) && roles.some((r) => from.startsWith(`${r}.`))).map(([name, from]) => `${name}=${from}`);
 }
 
 /** The inline test definition LAVA runs for one scenario. */

@@ -25,6 +25,10 @@ describe('LAVA results read back into verdicts', () => {
     expect(c.error).toBeUndefined();
     expect(c.variants.map((v) => [v.role, v.outcome, v.symptom])).toEqual([['unpatched', 'FAIL', 'errno=EBUSY'], ['patched', 'PASS', '52 links, 112 addresses, all present']]);
     expect(c.rate).toEqual({ reproduced: 1, repeats: 1, errors: 0 });
+    expect(c.key).toEqual({});
+    // A measured case beside the variants' is a key number of the cell.
+    const withKey = parseDispatcherLog(`${await fixture('lava-run-malta16k-getifaddrs.log')}\n{"dt": "x", "lvl": "results", "msg": {"case": "maxChunkBytes", "definition": "0_getifaddrs", "measurement": ! "3840.0", "result": "pass", "units": "bytes"}}`);
+    expect(lavaCell(withKey, cell).key).toEqual({ maxChunkBytes: 3840 });
   });
 
   it("QEMU that exits at start: ERROR with LAVA's class and message, never a FAIL", async () => {
@@ -116,6 +120,16 @@ describe('cases.awk: the judgement as lava-test-case calls', () => {
     expect(out[2]).toMatch(/^lava-test-case verdict --result unknown /);
     const nr = ['REPROLAB-PACK-JUDGED r1 unpatched PASS', 'REPROLAB-PACK-JUDGED r1 patched PASS', 'VERDICT NOT_REPRODUCED (unpatched showed the symptom in 0/1 repeats)'].join('\n');
     expect((await cases(nr, both))[2]).toMatch(/^lava-test-case verdict --result fail /);
+  });
+
+  it("the scenario's key numbers from the variants' result lines become measured cases, with units", async () => {
+    const v = ['  r1 unpatched: REPROLAB-FLAT probe="sockdiag" ok=true sockets=501 maxChunkBytes=3840', '  r1 patched: REPROLAB-FLAT probe="sockdiag" ok=true sockets=501 maxChunkBytes=4096', 'REPROLAB-PACK-JUDGED r1 unpatched PASS', 'REPROLAB-PACK-JUDGED r1 patched PASS', 'VERDICT NOT_REPRODUCED (unpatched showed the symptom in 0/1 repeats)'].join('\n');
+    const out = await cases(v, { ...both, EXPECTED: 'NOT_REPRODUCED', KEYS: 'legacyMaxChunkBytes=unpatched.maxChunkBytes maxChunkBytes=patched.maxChunkBytes readOnce=unpatched.sockets missing=patched.nothing' });
+    expect(out.slice(3)).toEqual([
+      'lava-test-case legacyMaxChunkBytes --result pass --measurement 3840 --units bytes',
+      'lava-test-case maxChunkBytes --result pass --measurement 4096 --units bytes',
+      'lava-test-case readOnce --result pass --measurement 501 --units count',
+    ]);
   });
 
   it('no judgement at all (guest.sh died): every role and the verdict unknown, never pass', async () => {
