@@ -3,6 +3,7 @@
 # the paired verdict. Set with -v:
 #   ROLES     "unpatched patched" (or "unpatched"): every role gets a case, judged or not
 #   EXPECTED  the verdict the lab's expect.json records for this target ("" when none)
+#   REPEATS   how many repetitions the guest ran (a case of its own: a server's results have no log)
 #   KEYS      "name=role.field ..." the scenario's key numbers a variant's result line carries: each
 #             becomes a case of its own, result pass, measurement the field in the last repetition
 # A variant's case: pass when it passed every repeat, fail when it showed the symptom in one and
@@ -41,6 +42,9 @@ END {
 	else if (EXPECTED == "") v = "pass"
 	else v = (verdict == EXPECTED) ? "pass" : "fail"
 	printf "lava-test-case verdict --result %s --measurement %d --units repeats-reproduced\n", v, reproduced + 0
+	# The verdict's own name, so a dashboard (and a server's results, which have no log) shows it.
+	if (verdict != "") { vn = tolower(verdict); gsub(/_/, "-", vn); printf "lava-test-case verdict-%s --result pass\n", vn }
+	if (REPEATS != "") printf "lava-test-case repeats --result pass --measurement %d --units repeats\n", REPEATS
 	nk = split(KEYS, keys, " ")
 	for (i = 1; i <= nk; i++) {
 		eq = index(keys[i], "="); dot = index(keys[i], ".")

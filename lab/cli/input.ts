@@ -31,6 +31,13 @@ export function outDirOption(flag: string, value: string): string {
   }
 }
 
+/** A directory the command fills from scratch: absent or empty, so nothing of an earlier run is read as this one's. */
+export function freshDirOption(flag: string, value: string): string {
+  const dir = outDirOption(flag, value);
+  if (statOrNothing(dir) && fs.readdirSync(dir).length > 0) throw new UsageError(`${flag} ${value}: not empty`, { fix: `give ${flag} a new directory, or remove ${dir} first` });
+  return dir;
+}
+
 /** stat that says "not there" for a path through a file (ENOTDIR) as for a missing one. */
 function statOrNothing(p: string): fs.Stats | undefined {
   try {

@@ -5,6 +5,7 @@ import { buildBundle } from '../bundle/bundle.ts';
 import { loadAllTargets, selectTargets } from '../catalog/targets.ts';
 import { writeReports } from '../matrix/matrix.ts';
 import type { MatrixResult } from '../model/matrix-result.ts';
+import type { Verdict } from '../model/verdict.ts';
 import { scenarioByName, scenarioNames } from '../scenarios/registry.ts';
 import { UsageError } from '../util/errors.ts';
 import { timeStamp } from '../util/paths.ts';
@@ -13,9 +14,10 @@ import { exportLava } from '../workflows/lava/export.ts';
 import { lavaMatrixResult } from '../workflows/lava/lava-matrix.ts';
 import { cellsInResults, jobError, lavaCell, parseLavaResults } from '../workflows/lava/results.ts';
 import { lavaRun } from '../workflows/lava/run.ts';
+import { readJob } from '../workflows/lava/job.ts';
 import { validateJobs } from '../workflows/lava/validate.ts';
 import type { Dirs } from './guest-commands.ts';
-import { flagged, inputDirOption, inputFileOption, outDirOption, whole } from './input.ts';
+import { flagged, freshDirOption, inputDirOption, inputFileOption, outDirOption, whole } from './input.ts';
 
 const log = (l: string) => console.error(terminalText(l, { multiline: true }));
 const list = (v: string | undefined): string[] => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
@@ -72,7 +74,7 @@ function registerExport(lava: Command, getDirs: Dirs): void {
     .option('--dtb-url <url>', "a board's device tree")
     .option('--repeat <n>', 'repetitions of each scenario in its boot', '1')
     .action(async (names: string[], opts: { out: string; scenarios?: string; deviceType: string; artifactsUrl?: string; kernelUrl?: string; dtbUrl?: string; repeat: string }) => {
-      const outDir = outDirOption('--out', opts.out);
+      const outDir = freshDirOption('--out', opts.out);
       const scenarios = (opts.scenarios ? list(opts.scenarios) : scenarioNames()).map((n) => flagged('--scenarios', n, scenarioByName));
       const repeat = whole('--repeat', opts.repeat, 1, 1000);
       if (!/^[a-z0-9][a-z0-9_.-]*$/i.test(opts.deviceType)) throw new UsageError(`--device-type ${opts.deviceType}: not a LAVA device type name`);
@@ -80,7 +82,10 @@ function registerExport(lava: Command, getDirs: Dirs): void {
       const targets = await bundlesOf(names, getDirs);
       const r = await exportLava({ targets, scenarios, outDir, deviceType: opts.deviceType, repeat, ...urls, progress: log });
       for (const c of r.cells) console.log(terminalText(c.job ? `${c.target} ${c.scenario}: ${path.join(outDir, c.job)}` : `${c.target} ${c.scenario}: not runnable on LAVA: ${c.notRunnable}`));
-      console.log(`${r.cells.filter((c) => c.job).length} job(s), ${r.artifacts.length} artifact(s) → ${path.join(outDir, 'export.json')}; submit: lavacli jobs submit <job.yaml>`);
+      const jobs = r.cells.filter((c) => c.job).length;
+      console.log(`${jobs} job(s), ${r.artifacts.length} artifact(s) → ${path.join(outDir, 'export.json')}; submit: lavacli jobs submit <job.yaml>`);
+      if (!opts.artifactsUrl && jobs) log('the jobs fetch their artifacts from file:// paths on this machine: for a farm, pass --artifacts-url and copy each <target>/ folder there');
+      if (!jobs) process.exitCode = 1;
     });
 }
 
@@ -105,11 +110,15 @@ function registerValidateRun(lava: Command, getDirs: Dirs): void {
       const scenarios = (opts.scenarios ? list(opts.scenarios) : scenarioNames()).map((n) => flagged('--scenarios', n, scenarioByName));
       const repeat = whole('--repeat', opts.repeat, 1, 1000);
       const { dirs } = getDirs();
-      const outDir = outDirOption('--out', opts.out ?? path.join(dirs.cache, 'lava', 'runs', `${timeStamp()}-${name}`));
+      const outDir = freshDirOption('--out', opts.out ?? path.join(dirs.cache, 'lava', 'runs', `${timeStamp()}-${name}`));
       const targets = await bundlesOf([name], getDirs);
       const result = await lavaRun({ targets, scenarios, outDir, cache: dirs.cache, repeat, progress: log });
       const files = await writeReports(result, outDir);
       printCells(result);
+      if (!result.cells.some((c) => c.status === 'ran')) {
+        log('nothing ran: no scenario asked for can run on LAVA');
+        process.exitCode = 1;
+      }
       log(`reports: ${files.html}, ${files.junit}, ${files.json}`);
     });
 }
@@ -128,28 +137,17 @@ function registerResults(lava: Command): void {
       const jobFile = opts.job ? inputFileOption('--job', opts.job) : undefined;
       const outDir = opts.out ? outDirOption('--out', opts.out) : undefined;
       const results = parseLavaResults(inputFileOption('<file>', file), await fs.readFile(path.resolve(file), 'utf8'));
-      const fromJob = jobFile ? await jobCell(jobFile) : undefined;
+      const fromJob = jobFile ? (await readJob(jobFile)).cell : undefined;
+      if (jobFile && !fromJob) throw new UsageError(`--job ${opts.job}: its metadata names no reprolab cell`, { fix: 'pass a job written by reprolab lava export' });
       const cells = fromJob ? [fromJob] : cellsInResults(results, opts.target!);
       if (!cells.length) throw new UsageError(`${file}: no reprolab test case in it (${jobError(results.job)})`, { fix: 'pass --job <the job it ran> so the lab can name the cell it lost' });
-      const read = cells.map((c) => ({ cell: lavaCell(results, { ...c, repeats: fromJob?.repeats ?? 1 }), durationMs: 0 }));
+      // A job's metadata carries what it was held to (nothing, for a board); without it, expect.json's.
+      const expectation = fromJob ? (fromJob.expected ? { verdict: fromJob.expected as Verdict, note: `${opts.job}: metadata.reprolab.expected` } : null) : undefined;
+      const read = cells.map((c) => ({ cell: lavaCell(results, { ...c, repeats: fromJob?.repeats ?? 1 }), durationMs: 0, ...(expectation !== undefined ? { expectation } : {}) }));
       const result = await lavaMatrixResult(read, { outDir: outDir ?? path.dirname(path.resolve(file)), startedAt: new Date(), repeat: fromJob?.repeats ?? 1 });
       if (outDir) log(`reports: ${(await writeReports(result, outDir)).html}`);
       printCells(result);
     });
-}
-
-/** The cell a job was exported for, from its metadata (untrusted: each field checked). */
-async function jobCell(file: string): Promise<{ target: string; scenario: string; roles: string[]; repeats: number }> {
-  const { parse } = await import('yaml');
-  const meta = (parse(await fs.readFile(file, 'utf8')) as { metadata?: Record<string, unknown> } | null)?.metadata ?? {};
-  const target = meta['reprolab.target'];
-  const scenario = meta['reprolab.scenario'];
-  const variants = meta['reprolab.variants'];
-  if (typeof target !== 'string' || !/^[A-Za-z0-9._-]+$/.test(target) || typeof scenario !== 'string' || !/^[a-z][a-z0-9-]*$/.test(scenario) || typeof variants !== 'string') {
-    throw new UsageError(`${file}: its metadata has no reprolab.target, reprolab.scenario and reprolab.variants`, { fix: 'pass a job written by reprolab lava export' });
-  }
-  const roles = variants.split(' ').map((v) => v.split(':')[0]!).filter((r) => r === 'unpatched' || r === 'patched');
-  return { target, scenario, roles, repeats: Number(meta['reprolab.repeats']) || 1 };
 }
 
 export function registerLavaCommands(program: Command, getDirs: Dirs): void {

@@ -48,9 +48,9 @@ export async function deviceTypesDir(cache: string, version: string, say: (l: st
 }
 
 /** A device type the templates know, or a usage error listing where to look. */
-export async function checkDeviceType(types: string, name: string): Promise<void> {
+export async function checkDeviceType(types: string, name: string, where = '--device-type'): Promise<void> {
   if (!/^[a-z0-9][a-z0-9_.-]*$/i.test(name) || !(await exists(path.join(types, `${name}.jinja2`)))) {
-    throw new UsageError(`--device-type ${name}: LAVA has no such device type`, { fix: `pick one of the templates in ${types} (e.g. qemu, beaglebone-black)` });
+    throw new UsageError(`${where} ${name}: LAVA has no such device type`, { fix: `pick one of the templates in ${types} (e.g. qemu, beaglebone-black)` });
   }
 }
 

@@ -70,7 +70,7 @@ async function scenarioJob(s: Scenario, t: LavaExportInput['targets'][number], o
   const expected = o.board ? '' : ((await loadExpectations(s.name, s.definition?.expectFile)).targets.get(expectationsName(t.target))?.verdict ?? '');
   const judge = judgeVars(s, { roles, plan, arch: t.manifest.arch });
   const cell: ExportedCell = { target: t.target.name, scenario: s.name, ...(expected ? { expected } : {}), roles, variants: variants.map((v) => `${v.role}:${v.variant}`) };
-  const test = testDefinition({ scenario: s, name: s.name, judge, roles, expected });
+  const test = testDefinition({ scenario: s, name: s.name, judge, roles, expected, repeats: o.repeat });
   return { scenario: s, script: guestScript({ plan }), cell, test };
 }
 

@@ -1,5 +1,8 @@
+import fs from 'node:fs/promises';
 import type { BundleManifest } from '../../model/manifest.ts';
+import { VERDICTS } from '../../model/verdict.ts';
 import { UsageError } from '../../util/errors.ts';
+import { untrustedYaml } from './yaml-input.ts';
 
 /** The URLs a job deploys from (file:// for the local dispatcher, the farm's artifact server otherwise). */
 export interface JobArtifacts {
@@ -59,6 +62,10 @@ function ramdiskBoot(m: BundleManifest, bytes: number): { imageArg: string; cmdl
  */
 export function qemuContext(m: BundleManifest): Record<string, unknown> {
   const q = m.qemu;
+  // LAVA splits each option on spaces into the QEMU command it runs as root: a value is one word.
+  for (const [field, v] of Object.entries({ machine: q.machine, cpu: q.cpu, nic: q.nic, usb: q.usb })) {
+    if (!/^[A-Za-z0-9_.,=:-]+$/.test(v)) throw new UsageError(`${m.target}: qemu.${field} ${JSON.stringify(v)} is not one word LAVA can pass to QEMU`, { fix: 'use letters, digits and _ . , = : - only' });
+  }
   const extra = [
     ...(m.arch === 'mipsel' ? [`-machine ${q.machine}`] : []),
     ...(m.arch === 'arm' ? [] : [`-cpu ${q.cpu}`]),
@@ -118,5 +125,50 @@ export function boardJob(i: JobInput, deviceType: string): Record<string, unknow
       { boot: { timeout: { minutes: i.minutes.boot }, method: 'u-boot', commands: 'ramdisk', prompts: ['/ # '] } },
       testAction(i),
     ],
+  };
+}
+
+/** What the lab reads back from a job file (one it exported, handed back: untrusted). */
+export interface JobFacts {
+  deviceType: string;
+  /** context.memory, else 256 (qemu.jinja2 needs one; a board's dictionary ignores it). */
+  memory: number;
+  /** timeouts.job.minutes, else 30. */
+  jobMinutes: number;
+  /** The cell its metadata names, when it was written by `lava export`. */
+  cell?: { target: string; scenario: string; roles: ('unpatched' | 'patched')[]; repeats: number; expected: string };
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** The reprolab.* metadata of a job, each field checked; undefined when the job has none. */
+function jobCell(file: string, meta: Record<string, unknown> | undefined): JobFacts['cell'] {
+  if (!meta || meta['reprolab.target'] === undefined) return undefined;
+  const [target, scenario, variants, repeats, expected] = ['target', 'scenario', 'variants', 'repeats', 'expected'].map((k) => meta[`reprolab.${k}`]);
+  const bad = (field: string) => new UsageError(`${file}: metadata.reprolab.${field} is not what lava export writes`, { fix: 'export the job again' });
+  if (typeof target !== 'string' || !NAME.test(target)) throw bad('target');
+  if (typeof scenario !== 'string' || !/^[a-z][a-z0-9-]{0,39}$/.test(scenario)) throw bad('scenario');
+  if (typeof variants !== 'string') throw bad('variants');
+  const roles = variants.split(' ').map((v) => v.split(':')[0]);
+  if (!roles.length || roles.some((r) => r !== 'unpatched' && r !== 'patched')) throw bad('variants');
+  const n = Number(repeats);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw bad('repeats');
+  if (typeof expected !== 'string' || (expected !== '' && !(VERDICTS as readonly string[]).includes(expected))) throw bad('expected');
+  return { target, scenario, roles: roles as ('unpatched' | 'patched')[], repeats: n, expected };
+}
+
+/** A job file read back: its device type, memory, bound and cell, each field checked (exit 2 naming it). */
+export async function readJob(file: string): Promise<JobFacts> {
+  const doc = untrustedYaml(file, await fs.readFile(file, 'utf8'), 'pass a job written by reprolab lava export');
+  const job = (doc && typeof doc === 'object' ? doc : {}) as { device_type?: unknown; context?: { memory?: unknown }; timeouts?: { job?: { minutes?: unknown } }; metadata?: Record<string, unknown> };
+  if (typeof job.device_type !== 'string' || !NAME.test(job.device_type)) throw new UsageError(`${file}: device_type must be a LAVA device type's name`, { fix: 'export the job again' });
+  const memory = job.context?.memory;
+  const minutes = job.timeouts?.job?.minutes;
+  const cell = jobCell(file, job.metadata && typeof job.metadata === 'object' ? job.metadata : undefined);
+  return {
+    deviceType: job.device_type,
+    memory: typeof memory === 'number' && Number.isInteger(memory) && memory > 0 && memory <= 65536 ? memory : 256,
+    jobMinutes: typeof minutes === 'number' && minutes > 0 && minutes <= 24 * 60 ? minutes : 30,
+    ...(cell ? { cell } : {}),
   };
 }

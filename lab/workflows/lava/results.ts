@@ -1,4 +1,5 @@
-import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { parse as parseYaml } from 'yaml';
+import { untrustedYaml } from './yaml-input.ts';
 import type { Outcome, Verdict } from '../../model/verdict.ts';
 import { pairVerdict } from '../../scenarios/verdict.ts';
 import { UsageError } from '../../util/errors.ts';
@@ -62,7 +63,7 @@ export function parseDispatcherLog(log: string): LavaResults {
     if (!line.startsWith('{') && !line.startsWith('- {')) continue;
     let entry: Record<string, unknown> | undefined;
     try {
-      entry = asRecord(parseYaml(line.replace(/^- /, '')));
+      entry = asRecord(parseYaml(line.replace(/^- /, ''), { logLevel: 'error', maxAliasCount: 10 }));
     } catch {
       continue;
     }
@@ -85,10 +86,11 @@ export function parseDispatcherLog(log: string): LavaResults {
 
 /** A server's results (`lavacli results JOB --yaml`, or the REST API's list): suite, name, result, measurement, unit. */
 export function parseServerResults(file: string, yamlText: string): LavaResults {
-  const docs = parseAllDocuments(yamlText);
-  const list = docs.length === 1 ? docs[0]!.toJS() : undefined;
+  const list = untrustedYaml(file, yamlText, 'pass the dispatcher log (lava-run\'s output) or lavacli results <job> --yaml');
   const items = Array.isArray(list) ? list : asRecord(list)?.['results'];
   if (!Array.isArray(items)) throw new UsageError(`${file}: not a LAVA results list (expected a YAML list of test cases, as lavacli results JOB --yaml prints)`, { fix: 'pass the dispatcher log (lava-run\'s output) or the server\'s results YAML' });
+  // The REST API's test list names each suite by its number: the scenario cannot be told from it.
+  if (items.some((i) => typeof asRecord(i)?.['suite'] === 'number')) throw new UsageError(`${file}: its suites are numbers (the REST API's test list), not names`, { fix: 'save lavacli results <job> --yaml instead and pass that' });
   const out: LavaResults = { cases: [], judgement: new Map(), lines: yamlText.split('\n').length };
   for (const item of items) {
     const m = asRecord(item);
@@ -135,45 +137,68 @@ export function jobError(job: LavaJobEnd | undefined): string {
 }
 
 /** The judgement lines of a scenario: each role's symptom (its first FAIL or ERROR) and the log's own verdict. */
-function judged(lines: string[]): { symptom: Map<string, string>; verdict?: string; repeats?: number } {
+function judged(lines: string[]): { symptom: Map<string, string>; erroredRepeats: number; verdict?: string; repeats?: number } {
   const [first, firstBad] = [new Map<string, string>(), new Map<string, string>()];
+  const errored = new Set<string>();
   let verdict: string | undefined;
   let repeats: number | undefined;
   for (const l of lines) {
     const j = /^REPROLAB-PACK-JUDGED r\d+ (\S+) (PASS|FAIL|ERROR) ?(.*)$/.exec(l);
     if (j && !first.has(j[1]!)) first.set(j[1]!, j[3]!);
     if (j && j[2] !== 'PASS' && !firstBad.has(j[1]!)) firstBad.set(j[1]!, j[3]!);
+    if (j && j[2] === 'ERROR') errored.add(/^REPROLAB-PACK-JUDGED (r\d+)/.exec(l)![1]!);
     const v = /^VERDICT ([A-Z_]+) \(unpatched showed the symptom in \d+\/(\d+) repeats\)/.exec(l);
     if (v) [verdict, repeats] = [v[1], Number(v[2])];
   }
   const symptom = new Map([...first, ...firstBad]);
-  return { symptom, ...(verdict ? { verdict } : {}), ...(repeats ? { repeats } : {}) };
+  return { symptom, erroredRepeats: errored.size, ...(verdict ? { verdict } : {}), ...(repeats ? { repeats } : {}) };
+}
+
+/** Case names cases.awk gives the cell itself; any other measured case is a key number. */
+export const CELL_CASES = ['unpatched', 'patched', 'verdict', 'repeats'];
+
+/** Why a cell's cases cannot be trusted as they are: a case twice (two runs in one log), or no verdict case (the shell never finished). */
+function casesProblem(mine: LavaCase[], r: LavaResults): string | undefined {
+  const twice = mine.find((c, i) => mine.findIndex((x) => x.name === c.name) !== i);
+  if (twice) return `LAVA reported the case ${twice.name} twice: the log holds more than one run of this test`;
+  if (!mine.some((c) => c.name === 'verdict')) return `its test shell did not finish (no verdict case): ${jobError(r.job)}`;
+  return undefined;
+}
+
+/** The verdict the guest printed (the log's line, or the verdict-<name> case a server keeps); undefined when neither is there. */
+function guestVerdict(mine: LavaCase[], fromLog: string | undefined): string | undefined {
+  const named = mine.find((c) => c.name.startsWith('verdict-'))?.name.slice('verdict-'.length).toUpperCase().replace(/-/g, '_');
+  return fromLog ?? named;
 }
 
 /**
  * A cell's verdict from its cases: each role's case (unknown, skip or missing: ERROR), paired as the lab
- * pairs them. When the log also printed the guest's own verdict, the two must agree.
+ * pairs them. The verdict case must be there (the test shell finished), and the guest's own verdict,
+ * when the log or the cases carry it, must agree.
  */
 export function lavaCell(r: LavaResults, cell: { target: string; scenario: string; roles: string[]; repeats: number }): LavaCell {
   const mine = r.cases.filter((c) => scenarioOfDefinition(c.definition) === cell.scenario);
   const j = judged(r.judgement.get(cell.scenario) ?? []);
+  const problem = casesProblem(mine, r);
   const variants = cell.roles.map((role) => {
     const c = mine.find((x) => x.name === role);
     const outcome: Outcome = c ? (OUTCOME[c.result] ?? 'ERROR') : 'ERROR';
     const symptom = j.symptom.get(role) || (c ? `lava-test-case ${role}: ${c.result}` : `no ${role} case: ${jobError(r.job)}`);
     return { role: role as 'unpatched' | 'patched', outcome, symptom, withSymptom: c?.measurement ?? 0 };
   });
-  const up = variants.find((v) => v.role === 'unpatched')?.outcome ?? 'ERROR';
-  let verdict = pairVerdict(up, variants.find((v) => v.role === 'patched')?.outcome);
-  let error = variants.some((v) => v.outcome === 'ERROR') ? (mine.length ? 'a variant could not be judged (see its symptom)' : jobError(r.job)) : undefined;
-  if (j.verdict && j.verdict !== verdict && verdict !== 'ERROR') {
-    error = `the job log's verdict (${j.verdict}) and its test cases (${verdict}) disagree`;
+  // A case LAVA recorded stays as it was; the cell has no verdict unless the shell finished, once.
+  let verdict = problem ? 'ERROR' : pairVerdict(variants.find((v) => v.role === 'unpatched')?.outcome ?? 'ERROR', variants.find((v) => v.role === 'patched')?.outcome);
+  let error = problem ?? (verdict === 'ERROR' ? (r.job && r.job.result !== 'pass' ? jobError(r.job) : 'a variant could not be judged (see its symptom)') : undefined);
+  const said = guestVerdict(mine, j.verdict);
+  if (said && said !== verdict && verdict !== 'ERROR') {
+    error = `the guest's verdict (${said}) and the variants' test cases (${verdict}) disagree`;
     verdict = 'ERROR';
   }
-  const repeats = j.repeats ?? cell.repeats;
+  const repeats = mine.find((c) => c.name === 'repeats')?.measurement ?? j.repeats ?? cell.repeats;
   const reproduced = variants.find((v) => v.role === 'unpatched')?.withSymptom ?? 0;
-  const key = Object.fromEntries(mine.filter((c) => !['unpatched', 'patched', 'verdict'].includes(c.name) && c.measurement !== undefined).map((c) => [c.name, c.measurement!]));
-  return { target: cell.target, scenario: cell.scenario, verdict, variants, rate: { reproduced, repeats, errors: verdict === 'ERROR' ? repeats : 0 }, key, ...(error ? { error } : {}) };
+  const errors = verdict !== 'ERROR' ? 0 : j.erroredRepeats || repeats;
+  const key = Object.fromEntries(mine.filter((c) => !CELL_CASES.includes(c.name) && !c.name.startsWith('verdict-') && c.measurement !== undefined).map((c) => [c.name, c.measurement!]));
+  return { target: cell.target, scenario: cell.scenario, verdict, variants, rate: { reproduced, repeats, errors }, key, ...(error ? { error } : {}) };
 }
 
 /** Every scenario a job's results name, with the roles its cases show (no job definition at hand); the job ran on `target`. */

@@ -1,14 +1,16 @@
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import type { MatrixResult } from '../../model/matrix-result.ts';
+import { expectationsName } from '../../model/target.ts';
 import { findScenario } from '../../scenarios/registry.ts';
 import { describeError, UsageError } from '../../util/errors.ts';
-import { anySignal, labSignal } from '../../util/lifetime.ts';
+import { anySignal, labSignal, onAbnormalExit } from '../../util/lifetime.ts';
 import { runLogged } from '../../util/process.ts';
 import { timeout } from '../../util/timeouts.ts';
 import { deviceDictionary, deviceTypesDir, dispatcherVersion, renderDevice } from './device-types.ts';
 import { exportLava, type ExportedCell, type LavaExportInput } from './export.ts';
+import { readJob } from './job.ts';
 import { lavaMatrixResult } from './lava-matrix.ts';
 import { lavaCell, parseDispatcherLog, type LavaCell } from './results.ts';
 
@@ -21,10 +23,32 @@ export interface LavaRunInput {
   progress?: (line: string) => void;
 }
 
-/** The job's whole bound as LAVA reads it (timeouts.job), plus the lab's slack: the dispatcher ends a job itself first. */
-function jobBoundMs(jobYaml: string): number {
-  const job = parseYaml(jobYaml) as { timeouts?: { job?: { minutes?: number } } };
-  return (job.timeouts?.job?.minutes ?? 30) * 60_000 + timeout('lavaRunSlack');
+/** Where lava-run keeps a job's downloads, overlay and QEMU's images while it runs. */
+const DISPATCHER_TMP = '/var/lib/lava/dispatcher/tmp';
+
+/**
+ * What an interrupted job leaves: lava-run is killed with the lab's process group, but QEMU runs in a
+ * session of its own (pexpect) and the job's folder stays. Synchronous, for the lab's exit handlers:
+ * every process whose command line names the folder is killed, then the folder is removed.
+ */
+export function removeJobLeftovers(jobId: number, procRoot = '/proc'): void {
+  const dir = `${DISPATCHER_TMP}/${jobId}/`;
+  for (const pid of readdirSync(procRoot).filter((p) => /^\d+$/.test(p))) {
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(path.join(procRoot, pid, 'cmdline'), 'utf8');
+    } catch {
+      continue;
+    }
+    if (cmdline.includes(dir) && Number(pid) !== process.pid) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** A job id per run: lava-run keeps its temporary files under /var/lib/lava/dispatcher/tmp/<id>. */
@@ -38,19 +62,24 @@ async function runJob(o: LavaRunInput, cell: ExportedCell & { job: string }, typ
   const dir = path.join(o.outDir, cell.target, cell.scenario);
   await fs.mkdir(dir, { recursive: true });
   const job = path.join(o.outDir, 'export', cell.job);
-  const jobText = await fs.readFile(job, 'utf8');
   await fs.copyFile(job, path.join(dir, 'job.yaml'));
   const device = path.join(dir, 'device.yaml');
   await renderDevice({ dictionary: deviceDictionary('qemu', memoryMiB), types, job, out: device });
   const log = path.join(dir, 'dispatcher.log');
   const started = Date.now();
   let failure: string | undefined;
+  const id = ++nextJobId;
+  const undo = onAbnormalExit(() => removeJobLeftovers(id));
   try {
-    const signal = anySignal(labSignal, AbortSignal.timeout(jobBoundMs(jobText)));
-    await runLogged('lava-run', ['--job-id', String(++nextJobId), '--output-dir', path.join(dir, 'lava'), '--device', device, job], { logFile: log, signal });
+    const signal = anySignal(labSignal, AbortSignal.timeout((await readJob(job)).jobMinutes * 60_000 + timeout('lavaRunSlack')));
+    await runLogged('lava-run', ['--job-id', String(id), '--output-dir', path.join(dir, 'lava'), '--device', device, job], { logFile: log, signal });
   } catch (err) {
     // lava-run exits 1 for a job that failed: the log says how, and is read below.
     failure = describeError(err).split('\n')[0];
+  } finally {
+    // A job the bound stopped leaves the same as an interrupted one.
+    removeJobLeftovers(id);
+    undo();
   }
   const results = parseDispatcherLog(await fs.readFile(log, 'utf8'));
   const read = lavaCell(results, { target: cell.target, scenario: cell.scenario, roles: cell.roles, repeats: o.repeat });
@@ -77,7 +106,7 @@ export async function lavaRun(o: LavaRunInput): Promise<MatrixResult> {
     }
     const t = o.targets.find((x) => x.target.name === c.target)!;
     say(`${c.target}: ${c.scenario}: lava-run (dispatcher ${version})`);
-    const got = await runJob(o, { ...c, job: c.job }, types, t.manifest.qemu.memoryMiB);
+    const got = { ...(await runJob(o, { ...c, job: c.job }, types, t.manifest.qemu.memoryMiB)), expectAs: expectationsName(t.target) };
     say(`${c.target}: ${c.scenario}: ${got.cell.verdict}${got.cell.error ? ` (${got.cell.error})` : ''}`);
     cells.push(got);
   }

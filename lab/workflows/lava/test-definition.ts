@@ -1,5 +1,6 @@
 import type { Scenario } from '../../scenarios/types.ts';
 import { shellQuote } from '../../util/shell-quote.ts';
+import { CELL_CASES } from './results.ts';
 
 /** Where the LAVA ramdisk carries each scenario's guest.sh, judge.awk and cases.awk. */
 export const GUEST_LAVA_DIR = '/opt/reprolab/lava';
@@ -14,6 +15,7 @@ export interface TestDefinitionInput {
   roles: string[];
   /** The verdict expect.json records for this target ("" when none). */
   expected: string;
+  repeats: number;
 }
 
 /** The files the steps read and write in the guest, by scenario name (one path segment). */
@@ -36,7 +38,7 @@ export function testSteps(i: TestDefinitionInput): string[] {
     `sh ${f.script} > ${f.log} 2>&1 || echo "REPROLAB-PACK-ERROR guest.sh exited $?" >> ${f.log}`,
     `REPRO_FAILSYM=${shellQuote(i.judge.failSymptom)} ${awk(i.judge.vars, 'judge.awk', f.log)} > ${f.verdict} || true`,
     `sed 's/^/REPROLAB-LAVA ${name} /' ${f.verdict}`,
-    `${awk(['-v', `ROLES=${i.roles.join(' ')}`, '-v', `EXPECTED=${i.expected}`, '-v', `KEYS=${variantKeys(i.scenario, i.roles).join(' ')}`], 'cases.awk', f.verdict)} > ${f.cases} || true`,
+    `${awk(['-v', `ROLES=${i.roles.join(' ')}`, '-v', `EXPECTED=${i.expected}`, '-v', `REPEATS=${i.repeats}`, '-v', `KEYS=${variantKeys(i.scenario, i.roles).join(' ')}`], 'cases.awk', f.verdict)} > ${f.cases} || true`,
     `. ${f.cases}`,
   ];
 }
@@ -45,7 +47,8 @@ export function testSteps(i: TestDefinitionInput): string[] {
 export function variantKeys(s: Scenario, roles: string[]): string[] {
   const key = s.definition?.key ?? {};
   // A key name becomes a test case's name: LAVA allows [-_.a-zA-Z0-9] there.
-  return Object.entries(key).filter(([name, from]) => /^[A-Za-z][A-Za-z0-9_]*$/.test(name) && roles.some((r) => from.startsWith(`${r}.`))).map(([name, from]) => `${name}=${from}`);
+  // The cell's own case names are not key names.
+  return Object.entries(key).filter(([name, from]) => /^[A-Za-z][A-Za-z0-9_]*$/.test(name) && !CELL_CASES.includes(name) && roles.some((r) => from.startsWith(`${r}.`))).map(([name, from]) => `${name}=${from}`);
 }
 
 /** The inline test definition LAVA runs for one scenario. */

@@ -1,11 +1,11 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../../util/errors.ts';
 import { anySignal, labSignal } from '../../util/lifetime.ts';
 import { runCommand } from '../../util/process.ts';
 import { timeout } from '../../util/timeouts.ts';
+import { readJob } from './job.ts';
 import { parseDispatcherLog } from './results.ts';
 import { checkDeviceType, deviceDictionary, deviceTypesDir, dispatcherVersion, renderDevice } from './device-types.ts';
 
@@ -23,25 +23,12 @@ async function jobFiles(dir: string): Promise<string[]> {
   for (const t of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
     if (!t.isDirectory()) continue;
     const jobs = path.join(dir, t.name, 'jobs');
-    for (const j of await fs.readdir(jobs, { withFileTypes: true }).catch(() => [])) if (j.isFile() && j.name.endsWith('.yaml')) out.push(path.join(jobs, j.name));
+    // Plain folders and files only: a link would hand a file from outside DIR to the dispatcher, as root.
+    if (!(await fs.lstat(jobs).then((st) => st.isDirectory(), () => false))) continue;
+    for (const j of await fs.readdir(jobs, { withFileTypes: true })) if (j.isFile() && j.name.endsWith('.yaml')) out.push(path.join(jobs, j.name));
   }
   if (!out.length) throw new UsageError(`${dir}: no LAVA jobs in it (<target>/jobs/<scenario>.yaml)`, { fix: 'pass the --out directory of reprolab lava export' });
   return out.sort();
-}
-
-/** The device type and memory a job asks for, read as untrusted input. */
-function jobDevice(file: string, text: string): { deviceType: string; memory: number } {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    throw new UsageError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, { fix: 'export the jobs again' });
-  }
-  const job = doc as { device_type?: unknown; context?: { memory?: unknown } } | null;
-  const deviceType = job?.device_type;
-  if (typeof deviceType !== 'string') throw new UsageError(`${file}: device_type must be a device type's name`, { fix: 'export the jobs again' });
-  const memory = job?.context?.memory;
-  return { deviceType, memory: typeof memory === 'number' && Number.isInteger(memory) && memory > 0 ? memory : 256 };
 }
 
 /** Why the dispatcher refused a job: its job case's class and message, else its last error line. */
@@ -54,13 +41,14 @@ function refusal(output: string): string {
 
 /** `reprolab lava validate DIR`: the real dispatcher's `lava-run --validate` on each job against its device type's rendered dictionary. */
 export async function validateJobs(o: { dir: string; cache: string; progress?: (l: string) => void }): Promise<JobValidation[]> {
+  if (process.getuid?.() !== 0) throw new UsageError('reprolab lava validate drives lava-run, which must run as root', { fix: 'run it as root (sudo -E keeps your cache)' });
   const types = await deviceTypesDir(o.cache, await dispatcherVersion(), o.progress);
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-lava-validate-'));
   try {
     const out: JobValidation[] = [];
     for (const [i, job] of (await jobFiles(o.dir)).entries()) {
-      const { deviceType, memory } = jobDevice(job, await fs.readFile(job, 'utf8'));
-      await checkDeviceType(types, deviceType);
+      const { deviceType, memory } = await readJob(job);
+      await checkDeviceType(types, deviceType, `${job}: device_type`);
       const device = path.join(work, `device-${i}.yaml`);
       await renderDevice({ dictionary: deviceDictionary(deviceType, memory), types, job, out: device });
       const bound = timeout('lavaValidate');

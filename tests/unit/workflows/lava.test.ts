@@ -6,9 +6,10 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { readCpio, writeCpio } from '../../../lab/formats/cpio.ts';
 import { repoRoot } from '../../../lab/util/paths.ts';
-import { qemuContext, qemuJob, type JobInput } from '../../../lab/workflows/lava/job.ts';
+import { qemuContext, qemuJob, readJob, type JobInput } from '../../../lab/workflows/lava/job.ts';
 import { lavaRamdisk } from '../../../lab/workflows/lava/ramdisk.ts';
-import { lavaCell, parseDispatcherLog, parseLavaResults, parseServerResults } from '../../../lab/workflows/lava/results.ts';
+import { cellsInResults, lavaCell, parseDispatcherLog, parseLavaResults, parseServerResults } from '../../../lab/workflows/lava/results.ts';
+import { removeJobLeftovers } from '../../../lab/workflows/lava/run.ts';
 import { sampleManifest } from '../../helpers.ts';
 
 const FIXTURES = path.join(repoRoot, 'tests', 'fixtures', 'lava');
@@ -37,7 +38,7 @@ describe('LAVA results read back into verdicts', () => {
     const c = lavaCell(r, cell);
     expect(c.verdict).toBe('ERROR');
     expect(c.variants.every((v) => v.outcome === 'ERROR')).toBe(true);
-    expect(c.error).toBe('lava Infrastructure error: Connection closed');
+    expect(c.error).toBe('its test shell did not finish (no verdict case): lava Infrastructure error: Connection closed');
   });
 
   it('a test shell that timed out after the unpatched case: ERROR, the case that ran is kept', async () => {
@@ -78,7 +79,7 @@ describe('LAVA results read back into verdicts', () => {
     expect(c.variants[0]!.symptom).toBe('lava-test-case unpatched: fail');
     expect(c.rate.reproduced).toBe(1);
     const infra = parseServerResults('r.yaml', '- {suite: lava, name: job, result: fail, metadata: {error_type: Infrastructure, error_msg: "Connection closed"}}');
-    expect(lavaCell(infra, { ...cell, scenario: 'dump-read' }).error).toBe('lava Infrastructure error: Connection closed');
+    expect(lavaCell(infra, { ...cell, scenario: 'dump-read' }).error).toMatch(/: lava Infrastructure error: Connection closed$/);
     expect(() => parseServerResults('r.yaml', 'just: a mapping')).toThrow(/not a LAVA results list/);
   });
 });
@@ -102,6 +103,54 @@ async function cases(verdictText: string, vars: Record<string, string>): Promise
   return outs[0]!.split('\n');
 }
 
+describe('LAVA results that cannot be taken as they are', () => {
+  it('two runs in one log (a reused directory): ERROR, not the first run\'s verdict', async () => {
+    const text = await fixture('lava-run-malta16k-getifaddrs.log');
+    const c = lavaCell(parseDispatcherLog(`${text}\n${text}`), cell);
+    expect(c.verdict).toBe('ERROR');
+    expect(c.error).toMatch(/reported the case unpatched twice/);
+  });
+
+  it('a shell that stopped after the unpatched case, read without the job: ERROR with the class, not NOT_REPRODUCED', async () => {
+    const lines = (await fixture('lava-run-malta16k-getifaddrs.log')).split('\n').filter((l) => !/"case": "(patched|verdict|job)"|VERDICT|r1 patched|JUDGED r1 unpatched/.test(l)).map((l) => l.replace('"result": "fail"', '"result": "pass"'));
+    lines.push('{"dt": "x", "lvl": "results", "msg": {"case": "job", "definition": "lava", "error_msg": "lava-test-shell timed out after 600 seconds", "error_type": "Test", "result": "fail"}}');
+    const r = parseDispatcherLog(lines.join('\n'));
+    const [only] = cellsInResults(r, cell.target);
+    expect(only!.roles).toEqual(['unpatched']);
+    const c = lavaCell(r, { ...only!, repeats: 1 });
+    expect(c.verdict).toBe('ERROR');
+    expect(c.error).toBe('its test shell did not finish (no verdict case): lava Test error: lava-test-shell timed out after 600 seconds');
+  });
+
+  it("a server's verdict-<name> case must agree with the variants' cases", () => {
+    const text = ['- {suite: 0_dump-read, name: unpatched, result: pass}', '- {suite: 0_dump-read, name: patched, result: pass}', '- {suite: 0_dump-read, name: verdict, result: pass}', '- {suite: 0_dump-read, name: verdict-confirmed, result: pass}'].join('\n');
+    const c = lavaCell(parseServerResults('r.yaml', text), { ...cell, scenario: 'dump-read' });
+    expect(c.verdict).toBe('ERROR');
+    expect(c.error).toMatch(/guest's verdict \(CONFIRMED\) and the variants' test cases \(NOT_REPRODUCED\) disagree/);
+  });
+
+  it("what a server file cannot be: the REST API's numbered suites, a YAML alias bomb, a cut-off document (exit 2, naming the file)", () => {
+    expect(() => parseServerResults('rest.json', '{"results": [{"suite": 7, "name": "unpatched", "result": "fail"}]}')).toThrow(/rest.json: its suites are numbers/);
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]', 'e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]'].join('\n');
+    expect(() => parseServerResults('bomb.yaml', bomb)).toThrow(/bomb.yaml: not valid YAML/);
+    expect(() => parseServerResults('cut.yaml', '- {suite: 0_dump-read, name: unpatched, result: fail}\n- {suite: 0_dump-read, name: patch')).toThrow(/cut.yaml: not valid YAML/);
+  });
+
+  it('a job handed back: each reprolab field of its metadata is checked, naming it', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-lava-job-'));
+    const write = async (meta: string) => {
+      const f = path.join(dir, 'job.yaml');
+      await fs.writeFile(f, `device_type: qemu\ncontext: {memory: 128}\ntimeouts: {job: {minutes: 19}}\nmetadata: {${meta}}\n`);
+      return f;
+    };
+    const good = "reprolab.target: arm-versatile-3.10-uclibc, reprolab.scenario: getifaddrs, reprolab.variants: 'unpatched:unpatched patched:patched', reprolab.repeats: '2', reprolab.expected: NOT_REPRODUCED";
+    expect(await readJob(await write(good))).toEqual({ deviceType: 'qemu', memory: 128, jobMinutes: 19, cell: { target: 'arm-versatile-3.10-uclibc', scenario: 'getifaddrs', roles: ['unpatched', 'patched'], repeats: 2, expected: 'NOT_REPRODUCED' } });
+    await expect(readJob(await write(good.replace('getifaddrs', '../etc')))).rejects.toThrow(/metadata.reprolab.scenario is not what lava export writes/);
+    await expect(readJob(await write(good.replace('NOT_REPRODUCED', 'GREEN')))).rejects.toThrow(/metadata.reprolab.expected/);
+    await expect(readJob(await write(good.replace("'unpatched:unpatched patched:patched'", "'evil:x'")))).rejects.toThrow(/metadata.reprolab.variants/);
+  });
+});
+
 describe('cases.awk: the judgement as lava-test-case calls', () => {
   const both = { ROLES: 'unpatched patched', EXPECTED: 'CONFIRMED' };
   it('CONFIRMED: unpatched fail, patched pass, the verdict as expected', async () => {
@@ -110,7 +159,9 @@ describe('cases.awk: the judgement as lava-test-case calls', () => {
       'lava-test-case unpatched --result fail --measurement 1 --units repeats-with-symptom',
       'lava-test-case patched --result pass --measurement 0 --units repeats-with-symptom',
       'lava-test-case verdict --result pass --measurement 1 --units repeats-reproduced',
+      'lava-test-case verdict-confirmed --result pass',
     ]);
+    expect((await cases(v, { ...both, REPEATS: '1' })).at(-1)).toBe('lava-test-case repeats --result pass --measurement 1 --units repeats');
   });
 
   it('an ERROR in any repeat makes the variant unknown; another verdict than expected fails the verdict case', async () => {
@@ -125,7 +176,7 @@ describe('cases.awk: the judgement as lava-test-case calls', () => {
   it("the scenario's key numbers from the variants' result lines become measured cases, with units", async () => {
     const v = ['  r1 unpatched: REPROLAB-FLAT probe="sockdiag" ok=true sockets=501 maxChunkBytes=3840', '  r1 patched: REPROLAB-FLAT probe="sockdiag" ok=true sockets=501 maxChunkBytes=4096', 'REPROLAB-PACK-JUDGED r1 unpatched PASS', 'REPROLAB-PACK-JUDGED r1 patched PASS', 'VERDICT NOT_REPRODUCED (unpatched showed the symptom in 0/1 repeats)'].join('\n');
     const out = await cases(v, { ...both, EXPECTED: 'NOT_REPRODUCED', KEYS: 'legacyMaxChunkBytes=unpatched.maxChunkBytes maxChunkBytes=patched.maxChunkBytes readOnce=unpatched.sockets missing=patched.nothing' });
-    expect(out.slice(3)).toEqual([
+    expect(out.slice(4)).toEqual([
       'lava-test-case legacyMaxChunkBytes --result pass --measurement 3840 --units bytes',
       'lava-test-case maxChunkBytes --result pass --measurement 4096 --units bytes',
       'lava-test-case readOnce --result pass --measurement 501 --units count',
@@ -158,8 +209,21 @@ describe('LAVA jobs for the qemu device type', () => {
     expect(ext['initrd']!.image_arg).toBe('-initrd {initrd}');
   });
 
-  it("a product's command line LAVA cannot quote is refused, naming the target", () => {
+  it("a product's command line or QEMU option LAVA cannot quote is refused, naming the target and field", () => {
     expect(() => qemuJob(input({ ...sampleManifest('product'), cmdline: 'console=ttyAMA0 x="y"' }))).toThrow(/product: its kernel command line .* cannot quote/);
+    const m = sampleManifest('product');
+    expect(() => qemuContext({ ...m, qemu: { ...m.qemu, cpu: 'arm926 -drive file=/etc/shadow' } })).toThrow(/product: qemu.cpu .* is not one word/);
+  });
+
+  it('an interrupted job: every process naming its dispatcher folder is killed (QEMU runs in a session of its own)', async () => {
+    const proc = await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-proc-'));
+    const child = execa('sleep', ['300'], { reject: false });
+    await fs.mkdir(path.join(proc, String(child.pid)));
+    await fs.writeFile(path.join(proc, String(child.pid), 'cmdline'), 'qemu-system-arm\0-kernel\0/var/lib/lava/dispatcher/tmp/4711/deployimages-x/kernel/zImage\0');
+    await fs.mkdir(path.join(proc, '1'));
+    await fs.writeFile(path.join(proc, '1', 'cmdline'), 'init\0');
+    removeJobLeftovers(4711, proc);
+    expect((await child).signal).toBe('SIGKILL');
   });
 
   it("the ramdisk is the rootfs with the scenarios' scripts and both awk programs added into one archive", async () => {
