@@ -5,6 +5,7 @@ import { buildBundle } from '../bundle/bundle.ts';
 import { loadAllTargets, selectTargets } from '../catalog/targets.ts';
 import { writeReports } from '../matrix/matrix.ts';
 import type { MatrixResult } from '../model/matrix-result.ts';
+import type { Target } from '../model/target.ts';
 import type { Verdict } from '../model/verdict.ts';
 import { scenarioByName, scenarioNames } from '../scenarios/registry.ts';
 import { UsageError } from '../util/errors.ts';
@@ -47,6 +48,12 @@ async function bundlesOf(names: string[], getDirs: Dirs) {
   return out;
 }
 
+/** A board boots its own kernel: --kernel-url, or an imported product's. */
+function checkBoardKernel(deviceType: string, kernelUrl: string | undefined, targets: Target[]): void {
+  const lab = targets.filter((t) => !t.imported).map((t) => t.name);
+  if (deviceType !== 'qemu' && !kernelUrl && lab.length) throw new UsageError(`--device-type ${deviceType}: a board boots its own kernel, not the QEMU kernel of ${lab.join(', ')}`, { fix: "name it with --kernel-url URL (and the board's --dtb-url URL), or export a product imported with import-buildroot: its own kernel is used" });
+}
+
 /** Verdict lines as `reprolab run` prints them, one cell at a time; exit 1 when a verdict is not the expected one. */
 function printCells(r: MatrixResult): void {
   for (const c of r.cells) {
@@ -79,6 +86,9 @@ function registerExport(lava: Command, getDirs: Dirs): void {
       const repeat = whole('--repeat', opts.repeat, 1, 1000);
       if (!/^[a-z0-9][a-z0-9_.-]*$/i.test(opts.deviceType)) throw new UsageError(`--device-type ${opts.deviceType}: not a LAVA device type name`);
       const urls = { ...(opts.artifactsUrl ? { artifactsUrl: urlOption('--artifacts-url', opts.artifactsUrl) } : {}), ...(opts.kernelUrl ? { kernelUrl: urlOption('--kernel-url', opts.kernelUrl) } : {}), ...(opts.dtbUrl ? { dtbUrl: urlOption('--dtb-url', opts.dtbUrl) } : {}) };
+      // Said before any build: a board needs its own kernel unless the target is a product imported for it.
+      const chosen = selectTargets(await loadAllTargets(getDirs().dirs.imported), names);
+      checkBoardKernel(opts.deviceType, opts.kernelUrl, chosen);
       const targets = await bundlesOf(names, getDirs);
       const r = await exportLava({ targets, scenarios, outDir, deviceType: opts.deviceType, repeat, ...urls, progress: log });
       for (const c of r.cells) console.log(terminalText(c.job ? `${c.target} ${c.scenario}: ${path.join(outDir, c.job)}` : `${c.target} ${c.scenario}: not runnable on LAVA: ${c.notRunnable}`));

@@ -78,17 +78,18 @@ async function scenarioJob(s: Scenario, t: LavaExportInput['targets'][number], o
 async function writeArtifacts(o: LavaExportInput, t: LavaExportInput['targets'][number], scripts: Map<string, string>, record: LavaExport['artifacts']): Promise<JobArtifacts> {
   const dir = path.join(o.outDir, t.target.name);
   const m = t.manifest;
-  const board = o.deviceType !== 'qemu';
+  // A board boots its own kernel: from --kernel-url, or an imported product's (built for that board).
+  const fromUrl = o.deviceType !== 'qemu' && !!o.kernelUrl;
   const files: [string, Buffer][] = [['ramdisk.cpio.gz', await lavaRamdisk({ bundleDir: t.bundleDir, rootfs: rootfsArchive(m), scripts })]];
-  if (!board) files.push([path.basename(m.kernel.image), await fs.readFile(path.join(t.bundleDir, m.kernel.image))]);
-  if (!board && m.kernel.dtb) files.push([path.basename(m.kernel.dtb), await fs.readFile(path.join(t.bundleDir, m.kernel.dtb))]);
+  if (!fromUrl) files.push([path.basename(m.kernel.image), await fs.readFile(path.join(t.bundleDir, m.kernel.image))]);
+  if (!fromUrl && m.kernel.dtb) files.push([path.basename(m.kernel.dtb), await fs.readFile(path.join(t.bundleDir, m.kernel.dtb))]);
   const url = (name: string) => (o.artifactsUrl ? `${o.artifactsUrl.replace(/\/+$/, '')}/${t.target.name}/${name}` : `file://${path.join(dir, name)}`);
   for (const [name, data] of files) {
     await writeFileAtomic(path.join(dir, name), data);
     record.push({ target: t.target.name, file: `${t.target.name}/${name}`, url: url(name), sha256: sha256(data), bytes: data.length });
   }
-  const kernel = board ? o.kernelUrl! : url(path.basename(m.kernel.image));
-  const dtb = board ? o.dtbUrl : m.kernel.dtb ? url(path.basename(m.kernel.dtb)) : undefined;
+  const kernel = fromUrl ? o.kernelUrl! : url(path.basename(m.kernel.image));
+  const dtb = fromUrl ? o.dtbUrl : m.kernel.dtb ? url(path.basename(m.kernel.dtb)) : undefined;
   return { kernel, ...(dtb ? { dtb } : {}), ramdisk: url('ramdisk.cpio.gz'), ramdiskBytes: files[0]![1].length };
 }
 
@@ -114,7 +115,8 @@ async function exportTarget(o: LavaExportInput, t: LavaExportInput['targets'][nu
 
 /** `reprolab lava export`: per target, the artifacts and one LAVA job per scenario, and export.json listing them. */
 export async function exportLava(o: LavaExportInput): Promise<LavaExport> {
-  if (o.deviceType !== 'qemu' && !o.kernelUrl) throw new UsageError(`--device-type ${o.deviceType}: a board boots its own kernel, not the bundle's QEMU one`, { fix: "name it with --kernel-url URL (and the board's --dtb-url URL)" });
+  // The CLI said it before building; a caller that did not is stopped here.
+  if (o.deviceType !== 'qemu' && !o.kernelUrl && o.targets.some((t) => !t.target.imported)) throw new UsageError(`--device-type ${o.deviceType}: a board needs --kernel-url (or an imported product)`);
   const out: LavaExport = { schema: 1, kind: 'reprolab-lava-export', deviceType: o.deviceType, repeat: o.repeat, artifacts: [], cells: [] };
   for (const t of o.targets) await exportTarget(o, t, out);
   await writeFileAtomic(path.join(o.outDir, 'export.json'), `${JSON.stringify(out, null, 2)}\n`);

@@ -120,6 +120,13 @@ export function qemuJob(i: JobInput): Record<string, unknown> {
 export function boardJob(i: JobInput, deviceType: string): Record<string, unknown> {
   return {
     ...common(i, deviceType),
+    // What is the board's and not the lab's, for the person who submits it (metadata shows on the server).
+    metadata: {
+      ...i.metadata,
+      'reprolab.board-kernel': `the board's own kernel (zImage) and dtb over TFTP: it needs CONFIG_DUMMY, IPv6, CONFIG_UNIX, CONFIG_INET_DIAG and CONFIG_UNIX_DIAG, initramfs with gzip, and the console the device type names`,
+      'reprolab.board-rootfs': `the lab's ${i.manifest.arch} userland of ${i.target} as the ramdisk (/init starts a shell on the console; bootargs root=/dev/ram0 is ignored)`,
+      'reprolab.board-device': `power, serial and TFTP come from the farm's device dictionary for ${deviceType}`,
+    },
     actions: [
       { deploy: { timeout: { minutes: 5 }, to: 'tftp', os: 'oe', kernel: { url: i.artifacts.kernel, type: 'zimage' }, ...(i.artifacts.dtb ? { dtb: { url: i.artifacts.dtb } } : {}), ramdisk: { url: i.artifacts.ramdisk, compression: 'gz' } } },
       { boot: { timeout: { minutes: i.minutes.boot }, method: 'u-boot', commands: 'ramdisk', prompts: ['/ # '] } },

@@ -22,7 +22,9 @@ export async function lavaRamdisk(o: { bundleDir: string; rootfs: string; script
   const rel = o.rootfs;
   const file = resolveInside(o.bundleDir, rel);
   if (!file) throw new LabError(`${o.bundleDir}: ${rel} is not inside the bundle`);
-  const { entries } = readCpio(await fs.readFile(file));
+  const { entries, skipped } = readCpio(await fs.readFile(file));
+  // Written back, the archive would lose them: a rootfs that needs a block device or a FIFO is not one the lab made.
+  if (skipped.length) throw new LabError(`${file}: holds ${skipped.length} entries the LAVA ramdisk cannot carry (block devices, FIFOs or sockets), e.g. ${skipped[0]}`);
   const ours = new Set([GUEST_LAVA_DIR, ...[...o.scripts.keys()].map((n) => `${GUEST_LAVA_DIR}/${n}.sh`)]);
   const kept = entries.filter((e) => !ours.has(e.path) && !e.path.startsWith(`${GUEST_LAVA_DIR}/`));
   const text = (p: string, data: string | Buffer, mode = 0o644): CpioEntry => ({ kind: 'file', path: p, mode, data: Buffer.from(data) });
