@@ -159,6 +159,9 @@ export function matrixHtml(r: MatrixResult, inputs: HtmlInputs): string {
   const ran = r.cells.filter((c) => c.status === 'ran');
   const unexpected = ran.filter((c) => !c.asExpected);
   const skippedTargets = r.targets.filter((t) => t.status !== 'ran');
+  // A cell skipped on a target that ran says its own reason (a scenario LAVA cannot run); the others are the target's.
+  const ranTargets = new Set(r.targets.filter((t) => t.status === 'ran').map((t) => t.target));
+  const skippedCells = r.cells.filter((c) => c.status === 'skipped' && ranTargets.has(c.target));
   const summary = html`${ran.length} cell(s) judged, ${ran.length - unexpected.length} as expected, <span class="${unexpected.length ? 'reg' : 'ok'}">${unexpected.length} not as expected</span>, ${ran.filter((c) => c.verdict === 'ERROR').length} ERROR, ${r.cells.length - ran.length} skipped`;
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>reprolab matrix ${r.startedAt}</title><style>${trusted(REPORT_CSS)}</style></head>
@@ -172,6 +175,7 @@ ${changes(r)}
 ${grid(r)}
 <p class="note">CONFIRMED: the unpatched variant shows the field symptom and the patched one does not. NOT_REPRODUCED: neither fails here. FIX_INEFFECTIVE: both fail. PATCH_REGRESSION: only the patched one fails. REPRODUCED: the symptom shows on a libc with no patched build. ERROR: the lab could not judge (boot, SSH, timeout). A red outline is a verdict other than the scenario's expect.json records.</p>
 ${skippedTargets.length > 0 && html`<h2>Targets not run</h2><ul>${skippedTargets.map((t) => html`<li><b>${t.target}</b>: ${t.reason ?? t.status}</li>`)}</ul>${missingHtml(r)}`}
+${skippedCells.length > 0 && html`<h2>Cells not run</h2><ul>${skippedCells.map((c) => html`<li><b>${c.target}</b> · ${c.scenario}${c.bug ? ` (${c.bug})` : ''}: ${c.summary}</li>`)}</ul>`}
 ${usbStallsHtml(r)}
 ${r.sweeps.length > 0 && html`<h2>Sweeps</h2><div class="sweeps">${join(r.sweeps.map((s) => sweep(s, inputs)), '\n')}</div>`}
 <h2>Cells</h2>

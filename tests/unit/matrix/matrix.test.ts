@@ -179,6 +179,16 @@ describe('reports', () => {
     expect(html).toContain('&lt;&amp;&gt; &quot;x&quot;');
   });
 
+  it('HTML: a cell skipped on a target that ran (a scenario LAVA cannot run) is listed with its own reason', () => {
+    const m = matrix({ 'arm-a/uevent': 'skipped' });
+    const cell = m.cells.find((c) => c.target === 'arm-a' && c.scenario === 'uevent')!;
+    cell.summary = 'not runnable on LAVA: its USB hotplug burst needs <QMP>';
+    const html = matrixHtml(m, { htmlDir: '/runs/r', svgs: new Map() });
+    expect(html).toMatch(/<h2>Cells not run<\/h2><ul><li><b>arm-a<\/b> · uevent \(B1\): not runnable on LAVA: its USB hotplug burst needs &lt;QMP&gt;<\/li><\/ul>/);
+    // A target that did not run lists its reason once, under "Targets not run", not per cell.
+    expect(matrixHtml(r, { htmlDir: '/runs/r', svgs: new Map() })).not.toContain('Cells not run');
+  });
+
   it('the first report of an offline machine says each missing source once, with the command that fetches it', () => {
     const fix = 'put linux-3.10.108.tar.xz (from https://cdn.kernel.org/…) in /cache/downloads/, or unpack the linux-3.10.108 tree into /cache/overrides/linux-3.10.108/';
     const missing = [{ archive: 'linux-3.10.108.tar.xz', package: 'linux-3.10.108', fix }];
