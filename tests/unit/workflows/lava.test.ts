@@ -18,7 +18,7 @@ const cell = { target: 'mips-malta16k-3.10-uclibc', scenario: 'getifaddrs', role
 
 describe('LAVA results read back into verdicts', () => {
   it("a real dispatcher log: each variant's case, its tagged measurement and the guest's symptom", async () => {
-    const r = parseDispatcherLog(await fixture('lava-run-malta16k-getifaddrs.log'));
+    const r = parseDispatcherLog(await fixture('lava-run-malta16k-getifaddrs.txt'));
     expect(r.job).toEqual({ result: 'pass' });
     expect(r.cases.find((c) => c.name === 'unpatched')).toMatchObject({ definition: '0_getifaddrs', result: 'fail', measurement: 1, units: 'repeats-with-symptom' });
     const c = lavaCell(r, cell);
@@ -28,12 +28,12 @@ describe('LAVA results read back into verdicts', () => {
     expect(c.rate).toEqual({ reproduced: 1, repeats: 1, errors: 0 });
     expect(c.key).toEqual({});
     // A measured case beside the variants' is a key number of the cell.
-    const withKey = parseDispatcherLog(`${await fixture('lava-run-malta16k-getifaddrs.log')}\n{"dt": "x", "lvl": "results", "msg": {"case": "maxChunkBytes", "definition": "0_getifaddrs", "measurement": ! "3840.0", "result": "pass", "units": "bytes"}}`);
+    const withKey = parseDispatcherLog(`${await fixture('lava-run-malta16k-getifaddrs.txt')}\n{"dt": "x", "lvl": "results", "msg": {"case": "maxChunkBytes", "definition": "0_getifaddrs", "measurement": ! "3840.0", "result": "pass", "units": "bytes"}}`);
     expect(lavaCell(withKey, cell).key).toEqual({ maxChunkBytes: 3840 });
   });
 
   it("QEMU that exits at start: ERROR with LAVA's class and message, never a FAIL", async () => {
-    const r = parseLavaResults('x.log', await fixture('lava-run-qemu-exits.log'));
+    const r = parseLavaResults('x.log', await fixture('lava-run-qemu-exits.txt'));
     expect(r.job).toEqual({ result: 'fail', errorType: 'Infrastructure', errorMessage: 'Connection closed' });
     const c = lavaCell(r, cell);
     expect(c.verdict).toBe('ERROR');
@@ -42,7 +42,7 @@ describe('LAVA results read back into verdicts', () => {
   });
 
   it('a test shell that timed out after the unpatched case: ERROR, the case that ran is kept', async () => {
-    const lines = (await fixture('lava-run-malta16k-getifaddrs.log')).split('\n').filter((l) => !/"case": "(patched|verdict|job)"|VERDICT|r1 patched/.test(l));
+    const lines = (await fixture('lava-run-malta16k-getifaddrs.txt')).split('\n').filter((l) => !/"case": "(patched|verdict|job)"|VERDICT|r1 patched/.test(l));
     lines.push('{"dt": "2026-12-06T19:28:51", "lvl": "results", "msg": {"case": "job", "definition": "lava", "error_msg": "lava-test-shell timed out after 600 seconds", "error_type": "Test", "result": "fail"}}');
     const c = lavaCell(parseDispatcherLog(lines.join('\n')), cell);
     expect(c.verdict).toBe('ERROR');
@@ -51,14 +51,14 @@ describe('LAVA results read back into verdicts', () => {
   });
 
   it("the guest's verdict line and the cases disagree: ERROR, not either of them", async () => {
-    const text = (await fixture('lava-run-malta16k-getifaddrs.log')).replace('VERDICT CONFIRMED', 'VERDICT NOT_REPRODUCED');
+    const text = (await fixture('lava-run-malta16k-getifaddrs.txt')).replace('VERDICT CONFIRMED', 'VERDICT NOT_REPRODUCED');
     const c = lavaCell(parseDispatcherLog(text), cell);
     expect(c.verdict).toBe('ERROR');
     expect(c.error).toMatch(/disagree/);
   });
 
   it("a case LAVA marked unknown (the lab's ERROR in the guest) is an ERROR; a log cut mid-line is read up to it", async () => {
-    const text = (await fixture('lava-run-malta16k-getifaddrs.log')).replace('"case": "patched", "definition": "0_getifaddrs", "endtc": ! "353", "measurement": ! "0.0", "result": "pass"', '"case": "patched", "definition": "0_getifaddrs", "endtc": ! "353", "measurement": ! "0.0", "result": "unknown"');
+    const text = (await fixture('lava-run-malta16k-getifaddrs.txt')).replace('"case": "patched", "definition": "0_getifaddrs", "endtc": ! "353", "measurement": ! "0.0", "result": "pass"', '"case": "patched", "definition": "0_getifaddrs", "endtc": ! "353", "measurement": ! "0.0", "result": "unknown"');
     const c = lavaCell(parseDispatcherLog(`${text}\n{"dt": "2026-12-06T19:28:52", "lvl": "resu`), cell);
     expect(c.variants[1]!.outcome).toBe('ERROR');
     expect(c.verdict).toBe('ERROR');
@@ -105,14 +105,14 @@ async function cases(verdictText: string, vars: Record<string, string>): Promise
 
 describe('LAVA results that cannot be taken as they are', () => {
   it('two runs in one log (a reused directory): ERROR, not the first run\'s verdict', async () => {
-    const text = await fixture('lava-run-malta16k-getifaddrs.log');
+    const text = await fixture('lava-run-malta16k-getifaddrs.txt');
     const c = lavaCell(parseDispatcherLog(`${text}\n${text}`), cell);
     expect(c.verdict).toBe('ERROR');
     expect(c.error).toMatch(/reported the case unpatched twice/);
   });
 
   it('a shell that stopped after the unpatched case, read without the job: ERROR with the class, not NOT_REPRODUCED', async () => {
-    const lines = (await fixture('lava-run-malta16k-getifaddrs.log')).split('\n').filter((l) => !/"case": "(patched|verdict|job)"|VERDICT|r1 patched|JUDGED r1 unpatched/.test(l)).map((l) => l.replace('"result": "fail"', '"result": "pass"'));
+    const lines = (await fixture('lava-run-malta16k-getifaddrs.txt')).split('\n').filter((l) => !/"case": "(patched|verdict|job)"|VERDICT|r1 patched|JUDGED r1 unpatched/.test(l)).map((l) => l.replace('"result": "fail"', '"result": "pass"'));
     lines.push('{"dt": "x", "lvl": "results", "msg": {"case": "job", "definition": "lava", "error_msg": "lava-test-shell timed out after 600 seconds", "error_type": "Test", "result": "fail"}}');
     const r = parseDispatcherLog(lines.join('\n'));
     const [only] = cellsInResults(r, cell.target);
