@@ -15,6 +15,9 @@ export function stampTime(name: string): number {
   return m ? Date.parse(`${m[1]}T${m[2]}:${m[3]}:${m[4]}.${m[5]}Z`) : NaN;
 }
 
+/** Is this directory name a run of a runs directory (<cache>/matrix/<time>)? */
+export const isRunName = (name: string): boolean => RUN_DIR.test(name);
+
 export async function listRuns(root: string): Promise<string[]> {
   const names = await fs.readdir(root).catch(() => [] as string[]);
   return names.filter((n) => RUN_DIR.test(n)).sort();

@@ -18,7 +18,7 @@ import { type Shard } from '../model/matrix-result.ts';
 import { insideReal, resolveInside } from '../model/paths.ts';
 import { checkMatrixResult, MATRIX_SCHEMA, type MatrixCellResult, type MatrixResult, type MatrixSweepResult } from '../model/matrix-result.ts';
 import { LAB_CELL_DEPS, TargetCells } from './target-cells.ts';
-import { claimRunDir } from './history.ts';
+import { claimRunDir, isRunName } from './history.ts';
 import { scenarioByName, scenarioProbesOf } from '../scenarios/registry.ts';
 import { targetTask, type TaskShared } from './target-task.ts';
 import { usbStallRates } from './usb-stalls.ts';
@@ -114,7 +114,8 @@ export async function writeReports(result: MatrixResult, outDir: string, plots: 
   const texts: [string, string][] = [
     [json, text],
     [junit, matrixJUnit(result)],
-    [html, matrixHtml(result, { htmlDir: outDir, svgs, svgsMissing })],
+    // A run kept in a runs directory links to the history page beside it.
+    [html, matrixHtml(result, { htmlDir: outDir, svgs, svgsMissing, ...(isRunName(path.basename(outDir)) ? { historyHref: '../history.html' } : {}) })],
   ];
   await fs.mkdir(outDir, { recursive: true });
   for (const [file, text] of texts) await writeFileAtomic(file, text);

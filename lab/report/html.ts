@@ -7,7 +7,7 @@ import { findScenario } from '../scenarios/registry.ts';
 import { notPackable } from '../scenarios/portable.ts';
 import { html, join, trusted, type Markup } from './markup.ts';
 
-const VERDICT_COLORS: Record<string, string> = {
+export const VERDICT_COLORS: Record<string, string> = {
   CONFIRMED: '#1b5e20',
   REPRODUCED: '#1b5e20',
   NOT_REPRODUCED: '#37474f',
@@ -39,6 +39,8 @@ export interface HtmlInputs {
   svgs: Map<string, string>;
   /** Sweep SVGs that could not be read, with why: said in the report, never a silent blank. */
   svgsMissing?: Map<string, string>;
+  /** The history page of the runs directory this run is kept in, relative to the page (`reprolab report history` writes it). */
+  historyHref?: string;
 }
 
 const cellAnchor = (c: { target: string; scenario: string }) => `cell-${c.target}-${c.scenario}`.replace(/[^A-Za-z0-9_-]/g, '_');
@@ -167,7 +169,7 @@ export function matrixHtml(r: MatrixResult, inputs: HtmlInputs): string {
 <html lang="en"><head><meta charset="utf-8"><title>reprolab matrix ${r.startedAt}</title><style>${trusted(REPORT_CSS)}</style></head>
 <body>
 <h1>reprolab matrix</h1>
-<p class="muted">Started ${r.startedAt}, wall time ${(r.durationMs / 1000).toFixed(0)} s, ${r.jobs} VM(s) at once on ${r.host.hostname} (${r.host.cpus} cores, ${r.host.memGiB} GiB)${(r.timeoutMultiplier ?? 1) !== 1 ? `, timeouts ×${r.timeoutMultiplier}` : ''}; shards ${r.shards.map((s) => `${s.index}/${s.count}`).join(', ')}; repeat ${r.plan.repeat}.</p>
+<p class="muted">Started ${r.startedAt}, wall time ${(r.durationMs / 1000).toFixed(0)} s, ${r.jobs} VM(s) at once on ${r.host.hostname} (${r.host.cpus} cores, ${r.host.memGiB} GiB)${(r.timeoutMultiplier ?? 1) !== 1 ? `, timeouts ×${r.timeoutMultiplier}` : ''}; shards ${r.shards.map((s) => `${s.index}/${s.count}`).join(', ')}; repeat ${r.plan.repeat}.${inputs.historyHref && html` <a href="${inputs.historyHref}">History of the kept runs</a> (written by <code>reprolab report history</code>).`}</p>
 <p id="summary">${summary}.</p>
 <h2>Changed since the previous run</h2>
 ${changes(r)}
