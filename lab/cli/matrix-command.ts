@@ -22,6 +22,7 @@ import { timeStamp, type LabDirs } from '../util/paths.ts';
 import type { Dirs } from './guest-commands.ts';
 import { PARAM_FLAGS, scenarioParams, type ParamOptions } from './scenario-params.ts';
 import { whole } from './input.ts';
+import { registerHistoryCommand } from './history-command.ts';
 
 /** Exit codes of matrix and report: a regression against the previous run outranks an unexpected verdict. */
 export const EXIT = { ok: 0, unexpected: 1, regression: 3 } as const;
@@ -228,4 +229,6 @@ export function registerReportCommands(program: Command, getDirs: Dirs): void {
       });
       console.log(removed.length ? removed.map((r) => `removed ${r}`).join('\n') : `nothing to remove in ${root}`);
     });
+
+  registerHistoryCommand(report, getDirs);
 }
