@@ -14,6 +14,7 @@ import { loadMatrixResult, type MatrixResult } from '../model/matrix-result.ts';
 import { FETCH_HINT, missingSources } from '../report/missing-sources.ts';
 import { runMatrix, writeReports } from '../matrix/matrix.ts';
 import { previousRun, pruneRuns } from '../matrix/history.ts';
+import { writeHistory } from '../matrix/history-report.ts';
 import { thresholdText } from '../scenarios/sweep.ts';
 import { scenarioByName, scenarioNames } from '../scenarios/registry.ts';
 import { LabError, UsageError } from '../util/errors.ts';
@@ -162,6 +163,8 @@ export function registerMatrixCommand(program: Command, getDirs: Dirs): void {
       }
       const pruned = await pruneRuns(root, { keep, ...(maxAgeDays !== undefined ? { maxAgeDays } : {}) }, outDir);
       if (pruned.length) console.error(`pruned ${pruned.length} old run(s) from ${root}`);
+      // The report links ../history.html: a run in the runs directory brings the page up to date.
+      if (!opts.out) await writeHistory(root, root).then((h) => console.error(`history: ${h.html}`), (err: unknown) => console.error(terminalText(`history: not written: ${(err as Error).message}`)));
       printSummary(out.result, out, say);
       process.exitCode = exitCode(out.result);
     },
