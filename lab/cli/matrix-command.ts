@@ -1,4 +1,5 @@
 import { flagged } from './input.ts';
+import { registerKcidbCommand } from './kcidb-command.ts';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -173,6 +174,7 @@ export function registerMatrixCommand(program: Command, getDirs: Dirs): void {
 
 export function registerReportCommands(program: Command, getDirs: Dirs): void {
   const report = program.command('report').description('work with matrix results: merge shards, diff two runs, re-render reports, prune old runs');
+  registerKcidbCommand(report, getDirs);
 
   report
     .command('merge')
