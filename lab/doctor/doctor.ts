@@ -88,6 +88,8 @@ export const REQUIREMENTS: Requirement[] = [
 export const TEST_REQUIREMENTS: Requirement[] = [
   cmd('chromium', 'chromium'),
   { what: 'a font for screenshots', check: () => hasFile('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf'), debianPackage: 'fonts-dejavu-core' },
+  // The KCIDB export is validated against KernelCI's schema as kcidb-io does it (tests/unit/report/kcidb-schema.test.ts).
+  { what: 'python3 jsonschema (KCIDB schema check)', check: () => hasFile('/usr/lib/python3/dist-packages/jsonschema/__init__.py'), debianPackage: 'python3-jsonschema' },
 ];
 
 /** `reprolab lava` needs the real dispatcher, and Jinja2 and YAML for its device dictionaries (images/lava/render-device.py). */
