@@ -4,11 +4,14 @@
  *                                 BUF-byte buffer (default 10000); counts what it got
  *   diag-dump loop                B3/B4 fixed: size every chunk with MSG_PEEK|MSG_TRUNC,
  *                                 read to NLMSG_DONE, handle NLMSG_ERROR, re-dump on NLM_F_DUMP_INTR
- *   diag-dump fixed-buffer [BUF]  B4 legacy (the CRIU shape): a static BUF-byte buffer
- *                                 (default 16384), read to NLMSG_DONE, fail on MSG_TRUNC
+ *   diag-dump fixed-buffer [BUF [PEEK]]
+ *                                 B4 legacy (the CRIU shape): a static BUF-byte buffer
+ *                                 (default 16384), read to NLMSG_DONE, fail on MSG_TRUNC;
+ *                                 with PEEK, first one MSG_PEEK of PEEK bytes on the socket
+ *                                 (a library sizing the answer), then the same fixed loop
  *
  * Prints: REPROLAB-RESULT {"probe":"diag-dump","mode":..,"ok":..,"sockets":N,"chunks":..,
- *         "firstChunkBytes":..,"maxChunkBytes":..,"bufferBytes":..,"complete":..[,"error":..]} */
+ *         "firstChunkBytes":..,"maxChunkBytes":..,"bufferBytes":..,"peekBytes":..,"complete":..[,"error":..]} */
 #include <stdlib.h>
 
 #include "probe-common.h"
@@ -16,7 +19,7 @@
 
 struct tally {
 	unsigned sockets, chunks, retries;
-	unsigned long first_chunk, max_chunk, buffer;
+	unsigned long first_chunk, max_chunk, buffer, peek;
 	int complete, interrupted;
 };
 
@@ -98,9 +101,14 @@ fail:
 
 static char static_buf[1 << 20];
 
-static int read_fixed(int fd, unsigned seq, size_t size, struct tally *t)
+static int read_fixed(int fd, unsigned seq, size_t size, size_t peek, struct tally *t)
 {
 	t->buffer = size;
+	t->peek = peek;
+	/* Kernels since 3.15 remember the largest length a socket ever passed to recvmsg
+	 * (a peek too) and size the dump's later chunks from it. */
+	if (peek && recv(fd, static_buf, peek, MSG_PEEK | MSG_TRUNC) < 0)
+		return -1;
 	for (;;) {
 		ssize_t n = recv(fd, static_buf, size, MSG_TRUNC);
 		int rc;
@@ -127,15 +135,16 @@ int main(int argc, char **argv)
 	unsigned seq = 4242;
 	int fd, rc, err = 0, once = strcmp(mode, "once") == 0, fixed = strcmp(mode, "fixed-buffer") == 0;
 	size_t size = argc > 2 ? (size_t)atol(argv[2]) : (once ? 10000 : 16384);
-	if ((!once && !fixed && strcmp(mode, "loop") != 0) || size < 64 || size > sizeof static_buf) {
-		fprintf(stderr, "usage: diag-dump once [BUF] | loop | fixed-buffer [BUF]   (64 <= BUF <= %lu)\n", (unsigned long)sizeof static_buf);
+	size_t peek = fixed && argc > 3 ? (size_t)atol(argv[3]) : 0;
+	if ((!once && !fixed && strcmp(mode, "loop") != 0) || size < 64 || size > sizeof static_buf || peek > sizeof static_buf) {
+		fprintf(stderr, "usage: diag-dump once [BUF] | loop | fixed-buffer [BUF [PEEK]]   (64 <= BUF, PEEK <= %lu)\n", (unsigned long)sizeof static_buf);
 		return 2;
 	}
 	memset(&t, 0, sizeof t);
 	fd = probe_nl_open(NETLINK_SOCK_DIAG, 0, NULL);
 	rc = fd < 0 || probe_diag_request(fd, seq) < 0 ? -1 : 0;
 	if (rc == 0)
-		rc = once ? read_once(fd, seq, size, &t) : fixed ? read_fixed(fd, seq, size, &t) : read_loop(fd, seq, &t);
+		rc = once ? read_once(fd, seq, size, &t) : fixed ? read_fixed(fd, seq, size, peek, &t) : read_loop(fd, seq, &t);
 	/* The fixed reader does not trust a dump the kernel flagged as interrupted
 	 * (the socket set changed under it): it asks again, up to three times. */
 	while (rc == 0 && !once && !fixed && t.interrupted && t.retries < 3) {
@@ -155,6 +164,7 @@ int main(int argc, char **argv)
 	probe_ulong("firstChunkBytes", t.first_chunk);
 	probe_ulong("maxChunkBytes", t.max_chunk);
 	probe_ulong("bufferBytes", t.buffer);
+	probe_ulong("peekBytes", t.peek);
 	probe_bool("complete", t.complete);
 	probe_bool("interrupted", t.interrupted);
 	probe_ulong("retries", t.retries);
