@@ -5,13 +5,12 @@ import { buildBundle } from '../bundle/bundle.ts';
 import { loadAllTargets, selectTargets } from '../catalog/targets.ts';
 import { writeReports } from '../matrix/matrix.ts';
 import type { MatrixResult } from '../model/matrix-result.ts';
-import type { Target } from '../model/target.ts';
 import type { Verdict } from '../model/verdict.ts';
 import { scenarioByName, scenarioNames } from '../scenarios/registry.ts';
 import { UsageError } from '../util/errors.ts';
 import { timeStamp } from '../util/paths.ts';
 import { terminalText } from '../util/safe-text.ts';
-import { exportLava } from '../workflows/lava/export.ts';
+import { checkBoardKernel, exportLava } from '../workflows/lava/export.ts';
 import { lavaMatrixResult } from '../workflows/lava/lava-matrix.ts';
 import { cellsInResults, jobError, lavaCell, parseLavaResults } from '../workflows/lava/results.ts';
 import { lavaRun } from '../workflows/lava/run.ts';
@@ -46,12 +45,6 @@ async function bundlesOf(names: string[], getDirs: Dirs) {
     out.push({ target, bundleDir: b.dir, manifest: b.manifest });
   }
   return out;
-}
-
-/** A board boots its own kernel: --kernel-url, or an imported product's. */
-function checkBoardKernel(deviceType: string, kernelUrl: string | undefined, targets: Target[]): void {
-  const lab = targets.filter((t) => !t.imported).map((t) => t.name);
-  if (deviceType !== 'qemu' && !kernelUrl && lab.length) throw new UsageError(`--device-type ${deviceType}: a board boots its own kernel, not the QEMU kernel of ${lab.join(', ')}`, { fix: "name it with --kernel-url URL (and the board's --dtb-url URL), or export a product imported with import-buildroot: its own kernel is used" });
 }
 
 /** Verdict lines as `reprolab run` prints them, one cell at a time; exit 1 when a verdict is not the expected one. */

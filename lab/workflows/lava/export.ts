@@ -113,10 +113,15 @@ async function exportTarget(o: LavaExportInput, t: LavaExportInput['targets'][nu
   }
 }
 
+/** A board boots its own kernel: --kernel-url, or an imported product's (built for that board). The CLI asks before building. */
+export function checkBoardKernel(deviceType: string, kernelUrl: string | undefined, targets: Target[]): void {
+  const lab = targets.filter((t) => !t.imported).map((t) => t.name);
+  if (deviceType !== 'qemu' && !kernelUrl && lab.length) throw new UsageError(`--device-type ${deviceType}: a board boots its own kernel, not the QEMU kernel of ${lab.join(', ')}`, { fix: "name it with --kernel-url URL (and the board's --dtb-url URL), or export a product imported with import-buildroot: its own kernel is used" });
+}
+
 /** `reprolab lava export`: per target, the artifacts and one LAVA job per scenario, and export.json listing them. */
 export async function exportLava(o: LavaExportInput): Promise<LavaExport> {
-  // The CLI said it before building; a caller that did not is stopped here.
-  if (o.deviceType !== 'qemu' && !o.kernelUrl && o.targets.some((t) => !t.target.imported)) throw new UsageError(`--device-type ${o.deviceType}: a board needs --kernel-url (or an imported product)`);
+  checkBoardKernel(o.deviceType, o.kernelUrl, o.targets.map((t) => t.target));
   const out: LavaExport = { schema: 1, kind: 'reprolab-lava-export', deviceType: o.deviceType, repeat: o.repeat, artifacts: [], cells: [] };
   for (const t of o.targets) await exportTarget(o, t, out);
   await writeFileAtomic(path.join(o.outDir, 'export.json'), `${JSON.stringify(out, null, 2)}\n`);

@@ -43,6 +43,24 @@ function caseOf(m: Record<string, unknown>, definitionKey: string, nameKey: stri
   return { definition, name, result, ...(m['measurement'] !== undefined && m['measurement'] !== null && Number.isFinite(measurement) ? { measurement } : {}), ...(units ? { units } : {}) };
 }
 
+/** Where a result keeps its definition, case name and units: the dispatcher's log and a server name them differently. */
+interface ResultKeys {
+  definition: string;
+  name: string;
+  units: string;
+}
+const LOG_KEYS: ResultKeys = { definition: 'definition', name: 'case', units: 'units' };
+const SERVER_KEYS: ResultKeys = { definition: 'suite', name: 'name', units: 'unit' };
+
+/** One result: the dispatcher's own "job" case says how the job ended; any other is a test case. */
+function addResult(out: LavaResults, m: Record<string, unknown>, k: ResultKeys): void {
+  if (m[k.definition] === 'lava' && m[k.name] === 'job') out.job = jobEnd(m);
+  else {
+    const c = caseOf(m, k.definition, k.name, k.units);
+    if (c) out.cases.push(c);
+  }
+}
+
 /** The job's own end, from the dispatcher's "job" case (its error_type and error_msg, or a server's metadata). */
 function jobEnd(m: Record<string, unknown>): LavaJobEnd {
   const meta = asRecord(m['metadata']) ?? m;
@@ -74,12 +92,7 @@ export function parseDispatcherLog(log: string): LavaResults {
       if (m) out.judgement.set(m[1]!, [...(out.judgement.get(m[1]!) ?? []), m[2]!]);
     }
     const r = entry['lvl'] === 'results' ? asRecord(msg) : undefined;
-    if (!r) continue;
-    if (r['definition'] === 'lava' && r['case'] === 'job') out.job = jobEnd(r);
-    else {
-      const c = caseOf(r, 'definition', 'case', 'units');
-      if (c) out.cases.push(c);
-    }
+    if (r) addResult(out, r, LOG_KEYS);
   }
   return out;
 }
@@ -94,12 +107,7 @@ export function parseServerResults(file: string, yamlText: string): LavaResults 
   const out: LavaResults = { cases: [], judgement: new Map(), lines: yamlText.split('\n').length };
   for (const item of items) {
     const m = asRecord(item);
-    if (!m) continue;
-    if (m['suite'] === 'lava' && m['name'] === 'job') out.job = jobEnd(m);
-    else {
-      const c = caseOf(m, 'suite', 'name', 'unit');
-      if (c) out.cases.push(c);
-    }
+    if (m) addResult(out, m, SERVER_KEYS);
   }
   return out;
 }
