@@ -75,7 +75,8 @@ function registerDoctorCommand(program: Command): void {
       }
       console.log(`doctor: missing: ${[...report.missingWhat, ...report.missingArches.map((a) => `dpkg architecture ${a}`), ...(report.missingDebSrc ? ["an apt deb-src entry (for apt-get source)"] : [])].join(', ')}`);
       if (!opts.install) {
-        console.log(`fix: ${fixCommand(report)}   (or: reprolab doctor --install)`);
+        // The same checks again, installing: --tests and --lava carry over.
+        console.log(`fix: ${fixCommand(report)}   (or: reprolab doctor${opts.tests ? ' --tests' : ''}${opts.lava ? ' --lava' : ''} --install)`);
         process.exitCode = 1;
         return;
       }
