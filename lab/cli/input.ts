@@ -31,6 +31,11 @@ export function outDirOption(flag: string, value: string): string {
   }
 }
 
+/** "a, b,,c" → ["a", "b", "c"]: an option's comma-separated names. */
+export function commaList(text: string | undefined): string[] {
+  return (text ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
 /** A directory the command fills from scratch: absent or empty, so nothing of an earlier run is read as this one's. */
 export function freshDirOption(flag: string, value: string): string {
   const dir = outDirOption(flag, value);

@@ -6,7 +6,6 @@ import { loadAllTargets, selectTargets } from '../catalog/targets.ts';
 import { writeReports } from '../matrix/matrix.ts';
 import type { MatrixResult } from '../model/matrix-result.ts';
 import type { Verdict } from '../model/verdict.ts';
-import { scenarioByName, scenarioNames } from '../scenarios/registry.ts';
 import { UsageError } from '../util/errors.ts';
 import { timeStamp } from '../util/paths.ts';
 import { terminalText } from '../util/safe-text.ts';
@@ -17,10 +16,10 @@ import { lavaRun } from '../workflows/lava/run.ts';
 import { readJob } from '../workflows/lava/job.ts';
 import { validateJobs } from '../workflows/lava/validate.ts';
 import type { Dirs } from './guest-commands.ts';
-import { flagged, freshDirOption, inputDirOption, inputFileOption, outDirOption, whole } from './input.ts';
+import { scenariosOption } from './scenario-params.ts';
+import { freshDirOption, inputDirOption, inputFileOption, outDirOption, whole } from './input.ts';
 
 const log = (l: string) => console.error(terminalText(l, { multiline: true }));
-const list = (v: string | undefined): string[] => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
 
 /** An http(s) or file URL for a farm's artifacts, kernel or dtb. */
 function urlOption(flag: string, value: string): string {
@@ -75,7 +74,7 @@ function registerExport(lava: Command, getDirs: Dirs): void {
     .option('--repeat <n>', 'repetitions of each scenario in its boot', '1')
     .action(async (names: string[], opts: { out: string; scenarios?: string; deviceType: string; artifactsUrl?: string; kernelUrl?: string; dtbUrl?: string; repeat: string }) => {
       const outDir = freshDirOption('--out', opts.out);
-      const scenarios = (opts.scenarios ? list(opts.scenarios) : scenarioNames()).map((n) => flagged('--scenarios', n, scenarioByName));
+      const scenarios = scenariosOption(opts.scenarios);
       const repeat = whole('--repeat', opts.repeat, 1, 1000);
       if (!/^[a-z0-9][a-z0-9_.-]*$/i.test(opts.deviceType)) throw new UsageError(`--device-type ${opts.deviceType}: not a LAVA device type name`);
       const urls = { ...(opts.artifactsUrl ? { artifactsUrl: urlOption('--artifacts-url', opts.artifactsUrl) } : {}), ...(opts.kernelUrl ? { kernelUrl: urlOption('--kernel-url', opts.kernelUrl) } : {}), ...(opts.dtbUrl ? { dtbUrl: urlOption('--dtb-url', opts.dtbUrl) } : {}) };
@@ -110,7 +109,7 @@ function registerValidateRun(lava: Command, getDirs: Dirs): void {
     .option('--repeat <n>', 'repetitions of each scenario in its boot', '1')
     .option('--out <dir>', 'run directory (default <cache>/lava/runs/<time>-<target>)')
     .action(async (name: string, opts: { scenarios?: string; repeat: string; out?: string }) => {
-      const scenarios = (opts.scenarios ? list(opts.scenarios) : scenarioNames()).map((n) => flagged('--scenarios', n, scenarioByName));
+      const scenarios = scenariosOption(opts.scenarios);
       const repeat = whole('--repeat', opts.repeat, 1, 1000);
       const { dirs } = getDirs();
       const outDir = freshDirOption('--out', opts.out ?? path.join(dirs.cache, 'lava', 'runs', `${timeStamp()}-${name}`));

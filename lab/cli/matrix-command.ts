@@ -1,4 +1,5 @@
-import { flagged } from './input.ts';
+import { commaList } from './input.ts';
+import { scenariosOption } from './scenario-params.ts';
 import { registerKcidbCommand } from './kcidb-command.ts';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -17,7 +18,6 @@ import { runMatrix, writeReports } from '../matrix/matrix.ts';
 import { previousRun, pruneRuns } from '../matrix/history.ts';
 import { writeHistory } from '../matrix/history-report.ts';
 import { thresholdText } from '../scenarios/sweep.ts';
-import { scenarioByName, scenarioNames } from '../scenarios/registry.ts';
 import { LabError, UsageError } from '../util/errors.ts';
 import { terminalText } from '../util/safe-text.ts';
 import { timeStamp, type LabDirs } from '../util/paths.ts';
@@ -30,13 +30,6 @@ import { registerHistoryCommand } from './history-command.ts';
 export const EXIT = { ok: 0, unexpected: 1, regression: 3 } as const;
 
 export const runsRoot = (dirs: LabDirs): string => path.join(dirs.cache, 'matrix');
-
-function list(text: string | undefined): string[] {
-  return (text ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
 
 /** stdout, one line at a time: matrix.json carries guest text (symptoms, errors), shown with its control characters escaped. */
 const say = (line: string): void => console.log(terminalText(line));
@@ -136,8 +129,8 @@ export function registerMatrixCommand(program: Command, getDirs: Dirs): void {
       },
     ) => {
       const { dirs, sources } = getDirs();
-      const targets = selectTargets(await loadAllTargets(dirs.imported), list(opts.targets));
-      const scenarios = (opts.scenarios ? list(opts.scenarios) : scenarioNames()).map((n) => flagged('--scenarios', n, scenarioByName));
+      const targets = selectTargets(await loadAllTargets(dirs.imported), commaList(opts.targets));
+      const scenarios = scenariosOption(opts.scenarios);
       const repeat = whole('--repeat', opts.repeat, 1, 10_000);
       const guestMiB = Math.max(...targets.map((t) => t.qemu.memoryMiB));
       const jobs = opts.jobs ? whole('--jobs', opts.jobs, 1, 64) : defaultJobs(os.cpus().length, os.freemem(), guestMiB);

@@ -1,7 +1,8 @@
 import { MAX_INTERFACES } from '../fabric/interfaces.ts';
 import { parseBurst } from '../fabric/usb-plan.ts';
-import type { ScenarioParams } from '../scenarios/types.ts';
-import { flagged, whole } from './input.ts';
+import { scenarioByName, scenarioNames } from '../scenarios/registry.ts';
+import type { Scenario, ScenarioParams } from '../scenarios/types.ts';
+import { commaList, flagged, whole } from './input.ts';
 
 export interface ParamOptions {
   interfaces?: string;
@@ -39,3 +40,8 @@ export const PARAM_FLAGS: [string, string][] = [
   ['--iterations <n>', 'B5: dumps per reader (default 2000)'],
   ['--budget-ms <ms>', 'B5: time budget per reader (default 60000)'],
 ];
+
+/** --scenarios a,b as scenarios (each name checked, exit 2 naming it); every one known when absent. */
+export function scenariosOption(value: string | undefined): Scenario[] {
+  return (value ? commaList(value) : scenarioNames()).map((n) => flagged('--scenarios', n, scenarioByName));
+}
