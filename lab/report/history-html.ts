@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { CellHistory, HistoryMark, HistoryPoint, HistoryRegression, HistoryResult, HistoryRun, TargetHistory } from '../model/history-result.ts';
 import { runPlot } from './history-plot.ts';
-import { REPORT_CSS, VERDICT_COLORS } from './html.ts';
+import { badge, REPORT_CSS, VERDICT_COLORS } from './html.ts';
 import { html, trusted, type Markup } from './markup.ts';
 
 /** One letter per mark, so two verdicts of one colour (CONFIRMED and REPRODUCED) still read apart. */
@@ -42,10 +42,6 @@ const COLOR: Record<HistoryMark, string> = { ...(VERDICT_COLORS as Record<Histor
 const day = (iso: string) => iso.replace('T', ' ').slice(0, 16);
 const pct = (x: number) => `${Math.round(100 * x)}%`;
 const secs = (ms: number) => (ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${(ms / 1000).toFixed(1)} s`);
-
-function badge(verdict: string): Markup {
-  return html`<span class="v" style="${`background:${VERDICT_COLORS[verdict] ?? '#555'}`}">${verdict}</span>`;
-}
 
 function runLabel(runs: HistoryRun[], index: number | undefined): Markup {
   const r = runs[(index ?? 0) - 1];

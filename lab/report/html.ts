@@ -53,7 +53,7 @@ function link(abs: string | undefined, label: string, htmlDir: string): Markup |
 
 const OUTCOME_COLORS: Record<string, string> = { PASS: '#2e7d32', FAIL: '#c62828', ERROR: '#e65100' };
 
-function badge(verdict: string, href?: string, color = VERDICT_COLORS[verdict]): Markup {
+export function badge(verdict: string, href?: string, color = VERDICT_COLORS[verdict]): Markup {
   const style = `background:${color ?? '#555'}`;
   return href ? html`<a class="v" style="${style}" href="${href}">${verdict}</a>` : html`<span class="v" style="${style}">${verdict}</span>`;
 }
