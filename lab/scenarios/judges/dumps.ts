@@ -14,6 +14,7 @@ import { timeout } from '../../util/timeouts.ts';
  * did one whose dumps all saw the same socket set (the churn was not under them).
  */
 export function judgeHang(r: ProbeResult, asked: number): Judgement {
+  if (r['fault'] === 'continuation') return judgeInjected(r, asked);
   const bad = notCounts(r, ['iterations', 'hangs', 'recoveries', 'errors']);
   if (bad.length) return cannotJudge(lacks(r, bad));
   const n = r['iterations'] as number;
@@ -40,6 +41,29 @@ export function judgeHang(r: ProbeResult, asked: number): Judgement {
   return { outcome: 'PASS', symptom: `no hang in ${n} dumps${cut}${rec ? `, ${rec} timeouts recovered` : ''} (${rate})` };
 }
 
+/**
+ * B5's allocation-failure hypothesis: every dump ran its first recv with failslab armed, so
+ * the next chunk's allocation failed. The proof that it fired is ENOBUFS, once per armed dump.
+ * FAIL: a reader that read on after it blocked for good (the watchdog). PASS: every dump
+ * asked for ended (re-requested, or the kernel went on by itself) and none hung.
+ */
+export function judgeInjected(r: ProbeResult, asked: number): Judgement {
+  if (r['faultReady'] !== true) return cannotJudge(`the allocation failure could not be armed (${String(r['faultError'] ?? 'no faultError')}): the kernel needs CONFIG_FAILSLAB and CONFIG_FAULT_INJECTION_DEBUG_FS`);
+  const bad = notCounts(r, ['iterations', 'hangs', 'recoveries', 'errors', 'armed', 'enobufs']);
+  if (bad.length) return cannotJudge(lacks(r, bad));
+  const [n, hangs, errors, armed, enobufs, rec] = ['iterations', 'hangs', 'errors', 'armed', 'enobufs', 'recoveries'].map((f) => r[f] as number) as [number, number, number, number, number, number];
+  if (armed === 0 || armed !== n) return cannotJudge(`${armed} of ${n} dumps ran with the allocation failure armed`);
+  if (enobufs < armed) return cannotJudge(`ENOBUFS came back in ${enobufs} of ${armed} armed dumps: the injected failure did not hit the dump's next chunk`);
+  const fired = `the next chunk's allocation failed in ${armed} dumps (ENOBUFS ${enobufs})`;
+  if (hangs > 0) return { outcome: 'FAIL', symptom: `hangs=${hangs}/${n}: ${fired}; the reader's recv after ENOBUFS never returned` };
+  if (errors > 0) return cannotJudge(`${errors} of ${n} dumps failed with an error that is not a hang (${fired})`);
+  if (n < asked) return cannotJudge(`${n} of ${asked} dumps ran (stopped by ${String(r['stoppedBy'] ?? 'unknown')})`);
+  const [lo, hi] = [r['minSockets'], r['maxSockets']];
+  if (typeof lo !== 'number' || typeof hi !== 'number' || lo < 1) return cannotJudge(`no dump ended with a socket in it (minSockets=${JSON.stringify(lo)}): nothing shows the dumps were read to their end`);
+  const how = rec === armed ? `each re-requested after its poll timeout (${rec} recoveries)` : `${rec} re-requested after a poll timeout, the rest went on by themselves`;
+  return { outcome: 'PASS', symptom: `no hang in ${n} dumps: ${fired}; every dump ended (${lo}–${hi} sockets), ${how}` };
+}
+
 /** B5's code judge: a hang rate per reader under churn (the fabric's), with the host's own watchdog. */
 export const dumpHangRepeat: CodeRepeat = async (ctx, probe) => {
   const iterations = ctx.params.iterations ?? 2000;
@@ -56,6 +80,7 @@ export const dumpHangRepeat: CodeRepeat = async (ctx, probe) => {
     key[`${v.role}StoppedBy`] = String(p.result['stoppedBy']);
     key[`${v.role}SetChanges`] = keyCount(p.result['setChanges']);
     key[`${v.role}UpperBound95`] = typeof n === 'number' && typeof hangs === 'number' ? Number(upperBound95(hangs, n).toPrecision(3)) : '(missing)';
+    if (p.result['fault'] === 'continuation') key[`${v.role}Enobufs`] = keyCount(p.result['enobufs']);
   }
   return { runs, key };
 };

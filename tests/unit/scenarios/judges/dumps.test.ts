@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { judgeHang, judgeInjected } from '../../../../lab/scenarios/judges/dumps.ts';
+import { type ProbeResult } from '../../../../lab/model/scenario-result.ts';
+
+const injected = (x: Record<string, unknown>): ProbeResult => ({ probe: 'dump-hang', ok: true, fault: 'continuation', faultReady: true, iterations: 5, asked: 5, hangs: 0, recoveries: 5, errors: 0, armed: 5, enobufs: 5, stoppedBy: 'iterations', minSockets: 202, maxSockets: 202, setChanges: 0, ...x });
+
+describe('the allocation-failure hypothesis (fault continuation)', () => {
+  it('is a FAIL when the reader hung after the injected ENOBUFS, with the proof that it fired', () => {
+    expect(judgeHang(injected({ ok: false, hangs: 5, recoveries: 0 }), 5)).toEqual({ outcome: 'FAIL', symptom: "hangs=5/5: the next chunk's allocation failed in 5 dumps (ENOBUFS 5); the reader's recv after ENOBUFS never returned" });
+  });
+  it('is a PASS when every armed dump ended, and needs no churn for it', () => {
+    expect(judgeHang(injected({}), 5)).toEqual({ outcome: 'PASS', symptom: "no hang in 5 dumps: the next chunk's allocation failed in 5 dumps (ENOBUFS 5); every dump ended (202–202 sockets), each re-requested after its poll timeout (5 recoveries)" });
+    expect(judgeInjected(injected({ recoveries: 0 }), 5).symptom).toContain('0 re-requested after a poll timeout, the rest went on by themselves');
+  });
+  it('is an ERROR when the failure could not be armed or did not fire', () => {
+    expect(judgeInjected(injected({ faultReady: false, faultError: 'mount debugfs: ENODEV', iterations: 0, armed: 0 }), 5).symptom).toBe('cannot judge: the allocation failure could not be armed (mount debugfs: ENODEV): the kernel needs CONFIG_FAILSLAB and CONFIG_FAULT_INJECTION_DEBUG_FS');
+    expect(judgeInjected(injected({ enobufs: 3 }), 5)).toEqual({ outcome: 'ERROR', symptom: "cannot judge: ENOBUFS came back in 3 of 5 armed dumps: the injected failure did not hit the dump's next chunk" });
+    expect(judgeInjected(injected({ armed: 4 }), 5).outcome).toBe('ERROR');
+    expect(judgeInjected(injected({ armed: undefined }), 5).outcome).toBe('ERROR');
+    expect(judgeInjected(injected({ errors: 1 }), 5).outcome).toBe('ERROR');
+    expect(judgeInjected(injected({ minSockets: -1, maxSockets: 0 }), 5).symptom).toBe('cannot judge: no dump ended with a socket in it (minSockets=-1): nothing shows the dumps were read to their end');
+    expect(judgeInjected(injected({ iterations: 3, armed: 3, enobufs: 3, stoppedBy: 'budget' }), 5).outcome).toBe('ERROR');
+  });
+});
