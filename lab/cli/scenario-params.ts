@@ -37,8 +37,8 @@ export const PARAM_FLAGS: [string, string][] = [
   ['--delay-us <n>', 'B2: per-event processing time of the listeners (default 2000)'],
   ['--sockets <n>', 'B3-B5: TCP sockets held open (default 500; 200 for B5)'],
   ['--buffer <bytes>', 'B4: the fixed reader buffer (default 16384)'],
-  ['--iterations <n>', 'B5: dumps per reader (default 2000)'],
-  ['--budget-ms <ms>', 'B5: time budget per reader (default 60000)'],
+  ['--iterations <n>', 'B5 (dump-hang): dumps per reader (default 100000)'],
+  ['--budget-ms <ms>', 'B5 (dump-hang): time budget per reader (default 240000)'],
 ];
 
 /** --scenarios a,b as scenarios (each name checked, exit 2 naming it); every one known when absent. */

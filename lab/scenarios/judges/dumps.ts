@@ -5,6 +5,19 @@ import { cannotJudge, keyCount, lacks, notCounts, type Judgement } from '../judg
 import { type CodeRepeat } from '../types.ts';
 import { type VariantRun } from '../../model/scenario-result.ts';
 import { timeout } from '../../util/timeouts.ts';
+import { UsageError } from '../../util/errors.ts';
+
+/** B5's field rate (BUGS.md: about once in 30000 calls): a nightly bound is worth stating against it. */
+export const FIELD_HANG_RATE = 1 / 30_000;
+
+/** "95% upper bound on the hang rate 3.0e-5, below the field's 3.3e-5" — or above it, said so. */
+function rateText(hangs: number, n: number): string {
+  const bound = upperBound95(hangs, n);
+  const shown = bound < 0.001 ? bound.toExponential(1) : bound.toFixed(4);
+  const field = FIELD_HANG_RATE.toExponential(1);
+  const against = bound < FIELD_HANG_RATE ? `below the field's ${field}` : `not below the field's ${field}: too few dumps to bound it`;
+  return `95% upper bound on the hang rate ${shown}, ${against}`;
+}
 
 /**
  * A hang is the field symptom (FAIL). PASS needs proof that the dumps were done:
@@ -20,8 +33,7 @@ export function judgeHang(r: ProbeResult, asked: number): Judgement {
   const n = r['iterations'] as number;
   const hangs = r['hangs'] as number;
   const errors = r['errors'] as number;
-  const bound = upperBound95(hangs, n);
-  const rate = `95% upper bound on the hang rate ${bound < 0.001 ? bound.toExponential(1) : bound.toFixed(4)}`;
+  const rate = rateText(hangs, n);
   if (hangs > 0) return { outcome: 'FAIL', symptom: `hangs=${hangs}/${n} (${rate})` };
   if (n === 0) return cannotJudge(`no dump ran (stopped by ${String(r['stoppedBy'] ?? 'unknown')})`);
   if (errors > 0) return cannotJudge(`${errors} of ${n} dumps failed with an error that is not a hang, so no hang rate was measured`);
@@ -64,15 +76,28 @@ export function judgeInjected(r: ProbeResult, asked: number): Judgement {
   return { outcome: 'PASS', symptom: `no hang in ${n} dumps: ${fired}; every dump ended (${lo}–${hi} sockets), ${how}` };
 }
 
+/**
+ * What the lab asked the reader for is in its argv (dump-hang MODE ITERATIONS BUDGET_MS …), filled
+ * from the parameters or fixed by the definition (dump-hang-enobufs asks 5 dumps whatever
+ * --iterations says): the judge holds the result to that, never to the result's own echo.
+ */
+export function askedOf(args: string[]): { iterations: number; budgetMs: number } {
+  const [iterations, budgetMs] = [Number(args[1]), Number(args[2])];
+  if (!Number.isInteger(iterations) || iterations < 1 || !Number.isInteger(budgetMs) || budgetMs < 1) {
+    throw new UsageError(`the dump-hang judge needs the probe's arguments MODE ITERATIONS BUDGET_MS with whole numbers (got ${JSON.stringify(args)}): fix the definition's probe.args`);
+  }
+  return { iterations, budgetMs };
+}
+
 /** B5's code judge: a hang rate per reader under churn (the fabric's), with the host's own watchdog. */
 export const dumpHangRepeat: CodeRepeat = async (ctx, probe) => {
-  const iterations = ctx.params.iterations ?? 2000;
-  const budgetMs = ctx.params.budgetMs ?? 60_000;
   const runs: VariantRun[] = [];
   const key: Record<string, number | string> = {};
   for (const v of ctx.variants) {
+    const args = probe.argsFor(v);
+    const { iterations, budgetMs } = askedOf(args);
     // The host's own watchdog: a guest that stops answering is an ERROR, never a pass.
-    const p = await runProbe(ctx, v, probe.program, probe.argsFor(v), { timeoutMs: budgetMs + timeout('hangWatchdogSlack') });
+    const p = await runProbe(ctx, v, probe.program, args, { timeoutMs: budgetMs + timeout('hangWatchdogSlack') });
     runs.push({ variant: v.variant, role: v.role, ...judgeHang(p.result, iterations), probe: p.result, evidence: p.evidence });
     const [n, hangs] = [keyCount(p.result['iterations']), keyCount(p.result['hangs'])];
     key[`${v.role}Iterations`] = n;

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { judgeHang, judgeInjected } from '../../../../lab/scenarios/judges/dumps.ts';
+import { askedOf, judgeHang, judgeInjected } from '../../../../lab/scenarios/judges/dumps.ts';
 import { type ProbeResult } from '../../../../lab/model/scenario-result.ts';
+
+const churned = (x: Record<string, unknown>): ProbeResult => ({ probe: 'dump-hang', ok: true, iterations: 100_000, hangs: 0, recoveries: 0, errors: 0, stoppedBy: 'iterations', minSockets: 200, maxSockets: 252, setChanges: 9000, ...x });
+
+describe('the nightly B5 bound, against the field rate', () => {
+  it('says the bound is below the field rate after about 91000 hang-free dumps, and not before', () => {
+    expect(judgeHang(churned({}), 100_000)).toEqual({ outcome: 'PASS', symptom: "no hang in 100000 dumps (95% upper bound on the hang rate 3.0e-5, below the field's 3.3e-5)" });
+    expect(judgeHang(churned({ iterations: 80_000 }), 80_000).symptom).toContain("3.7e-5, not below the field's 3.3e-5: too few dumps to bound it");
+  });
+});
 
 const injected = (x: Record<string, unknown>): ProbeResult => ({ probe: 'dump-hang', ok: true, fault: 'continuation', faultReady: true, iterations: 5, asked: 5, hangs: 0, recoveries: 5, errors: 0, armed: 5, enobufs: 5, stoppedBy: 'iterations', minSockets: 202, maxSockets: 202, setChanges: 0, ...x });
 
@@ -20,5 +29,16 @@ describe('the allocation-failure hypothesis (fault continuation)', () => {
     expect(judgeInjected(injected({ errors: 1 }), 5).outcome).toBe('ERROR');
     expect(judgeInjected(injected({ minSockets: -1, maxSockets: 0 }), 5).symptom).toBe('cannot judge: no dump ended with a socket in it (minSockets=-1): nothing shows the dumps were read to their end');
     expect(judgeInjected(injected({ iterations: 3, armed: 3, enobufs: 3, stoppedBy: 'budget' }), 5).outcome).toBe('ERROR');
+  });
+});
+
+describe('what the reader was asked for', () => {
+  it('comes from the argv the lab sends, so a definition can fix it whatever --iterations says', () => {
+    expect(askedOf(['blocking', '5', '60000', '2000', '500', 'continuation'])).toEqual({ iterations: 5, budgetMs: 60000 });
+    expect(askedOf(['poll', '100000', '240000'])).toEqual({ iterations: 100000, budgetMs: 240000 });
+  });
+  it('is a usage error naming the definition field when the argv has no counts there', () => {
+    expect(() => askedOf(['blocking', '{iterations}', '60000'])).toThrow(/fix the definition's probe.args/);
+    expect(() => askedOf(['blocking'])).toThrow(/MODE ITERATIONS BUDGET_MS/);
   });
 });
