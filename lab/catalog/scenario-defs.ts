@@ -60,6 +60,11 @@ export interface JudgeCapabilities {
   packRule?: { awk: 'getifaddrs'; truth: 'net'; judged: string };
   /** The lab failures it may raise besides the usual ones (util/errors.ts kinds): counted per target. */
   raises: ('usb-stall')[];
+  /**
+   * Its probe counts dumps and hangs within a time budget (judges/dumps.ts's judgeHang reads one), so
+   * `reprolab soak` can run its unpatched reader under the fabric's churn for a duration, round by round.
+   */
+  soaks: boolean;
 }
 
 export const JUDGE_CAPABILITIES: Record<CodeJudge, JudgeCapabilities> = {
@@ -69,6 +74,7 @@ export const JUDGE_CAPABILITIES: Record<CodeJudge, JudgeCapabilities> = {
     sweepsItself: false,
     packRule: { awk: 'getifaddrs', truth: 'net', judged: "every link has an entry and every IPv4/IPv6 address the kernel lists (the lab's own netlink dump, read before and after the probe) was returned" },
     raises: [],
+    soaks: false,
   },
   uevent: {
     needsProbe: false,
@@ -79,13 +85,14 @@ export const JUDGE_CAPABILITIES: Record<CodeJudge, JudgeCapabilities> = {
     // The in-guest trigger (fabric uevent-trigger) replays events without a device: not B2's field condition, so no substitute.
     notOnLava: "its USB hotplug burst is QEMU's device_add/device_del over QMP, driven from the host; a LAVA job has no QMP channel to its QEMU, and the in-guest uevent trigger (events replayed without a USB device) is not B2's field condition",
     raises: ['usb-stall'],
+    soaks: false,
   },
-  'dump-hang': { needsProbe: true, needsHostQmp: false, sweepsItself: false, notInPack: "its judge needs the host's own watchdog on a hung reader; run.sh has none yet", notOnLava: "its judge needs the host's own watchdog on a hung reader; a LAVA test shell has only the job's timeout, which ends the job instead of judging the hang", raises: [] },
+  'dump-hang': { needsProbe: true, needsHostQmp: false, sweepsItself: false, notInPack: "its judge needs the host's own watchdog on a hung reader; run.sh has none yet", notOnLava: "its judge needs the host's own watchdog on a hung reader; a LAVA test shell has only the job's timeout, which ends the job instead of judging the hang", raises: [], soaks: true },
 };
 
 /** The capabilities of a definition's judge; a counts judge needs a probe and nothing of the host. */
 export function judgeCapabilities(judge: ScenarioDefinition['judge']): JudgeCapabilities {
-  return 'code' in judge ? JUDGE_CAPABILITIES[judge.code] : { needsProbe: true, needsHostQmp: false, sweepsItself: false, raises: [] };
+  return 'code' in judge ? JUDGE_CAPABILITIES[judge.code] : { needsProbe: true, needsHostQmp: false, sweepsItself: false, raises: [], soaks: false };
 }
 
 /**

@@ -123,3 +123,17 @@ export function whole(flag: string, text: string, min: number, max: number): num
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
+
+/**
+ * A duration flag such as 90s, 5m, 2h or 1h30m, in milliseconds, within [minS, maxS] seconds; anything
+ * else is a usage error naming the flag and the form it takes.
+ */
+export function durationOption(flag: string, text: string, minS: number, maxS: number): number {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+  const shown = (s: number) => (s % 3600 === 0 ? `${s / 3600}h` : s % 60 === 0 ? `${s / 60}m` : `${s}s`);
+  const fix = `give ${flag} whole hours, minutes and seconds from ${shown(minS)} to ${shown(maxS)}, e.g. 90s, 5m, 2h or 1h30m`;
+  if (!m || (m[1] ?? m[2] ?? m[3]) === undefined) throw new UsageError(`${flag} ${text}: not a duration`, { fix });
+  const seconds = Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
+  if (seconds < minS || seconds > maxS) throw new UsageError(`${flag} ${text}: out of range`, { fix });
+  return seconds * 1000;
+}

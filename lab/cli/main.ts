@@ -15,6 +15,7 @@ import { registerSourcesCommand, sourceLines, sourceState } from './sources-comm
 import { checkSharedOptions, collect, inputDirOption } from './input.ts';
 import { scenarioNames, useScenarioDirs } from '../scenarios/registry.ts';
 import { registerScenarioCommands, registerSweepCommand, registerValidatePatchCommand } from './scenario-commands.ts';
+import { registerSoakCommand } from './soak-command.ts';
 import { diagnose, fixCommand, healthy, install } from '../doctor/doctor.ts';
 import { targetAvailability, targetSources } from '../sources/availability.ts';
 import { describeError, LabError, UsageError } from '../util/errors.ts';
@@ -134,6 +135,7 @@ export function buildProgram(): Command {
   registerFabricCommand(program, globalDirs);
   registerScenarioCommands(program, globalDirs);
   registerSweepCommand(program, globalDirs);
+  registerSoakCommand(program, globalDirs);
   registerValidatePatchCommand(program, globalDirs);
   registerBisectCommand(program, globalDirs);
   registerReproCommands(program);

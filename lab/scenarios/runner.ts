@@ -40,8 +40,12 @@ export interface ScenarioRunOptions {
   scenarioProbes?: ScenarioProbeBuilds;
 }
 
-/** A user's scenario's probes are not in the image: they go to their guest folders before it runs. */
-async function installScenarioProbes(opts: ScenarioRunOptions, sets: ScenarioProbeBuilds['sets'], guest: RunGuest): Promise<void> {
+/**
+ * A user's scenario's probes are not in the image: they go to their guest folders before it runs
+ * (`sets`: this scenario's builds from buildBundle's scenarioProbes; the upload works in outDir).
+ * reprolab run and soak both call it.
+ */
+export async function installScenarioProbes(opts: Pick<ScenarioRunOptions, 'scenario' | 'scenarioProbes' | 'outDir'>, sets: ScenarioProbeBuilds['sets'], guest: Pick<RunGuest, 'upload' | 'exec'>): Promise<void> {
   const { scenario } = opts;
   if (!scenario.definition?.probesDir) return;
   const failed = opts.scenarioProbes?.failed.find((f) => f.scenario === scenario.name);

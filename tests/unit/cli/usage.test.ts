@@ -79,6 +79,8 @@ const BAD = (): Record<string, string> => ({
   '--dtb-url': 'gopher://farm.invalid/x.dtb',
   'lava results --target': 'bad name!',
   '--job': `${aFile}/sub/job.yaml`,
+  '--duration': '90',
+  '--round': '1s',
 });
 
 /** Valid positional arguments (and required options) per command, so only the option under test is wrong. */
@@ -103,6 +105,7 @@ const BASE = (): Record<string, string[]> => ({
   'lava export': ['arm-versatile-6.1-glibc', '--out', path.join(tmp, 'lava')],
   'lava run': ['arm-versatile-6.1-glibc'],
   'lava results': [aFile, '--target', 'arm-versatile-6.1-glibc'],
+  soak: ['dump-hang', '--target', 'arm-versatile-6.1-glibc', '--duration', '90s'],
 });
 
 interface Case {
