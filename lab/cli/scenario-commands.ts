@@ -131,6 +131,21 @@ export function registerSweepCommand(program: Command, getDirs: Dirs): void {
   );
 }
 
+
+/**
+ * A named target whose libc is not the one --libc builds cannot be judged by validate-patch: its
+ * candidate is that libc's release plus the patches, compared with the target's own build of it.
+ * Said with the target's libc, not as an unknown target (a uClibc-ng product is a target, just not this one's).
+ */
+export function refuseOtherLibcs(every: Target[], named: string[], libc: string): void {
+  for (const t of every.filter((x) => named.includes(x.name) && x.libc.kind !== 'uclibc')) {
+    throw new UsageError(`--targets ${t.name}: its libc is ${t.libc.kind}, and validate-patch --libc ${libc} builds uClibc 0.9.33.2 with your patches to compare with the target's own uClibc 0.9.33.x`, {
+      fix: t.libc.kind === 'uclibc-ng'
+        ? 'the lab does not validate uClibc-ng patches yet; `reprolab bisect` runs uClibc-ng revisions of a git clone (yours, with the change committed) on a target (docs/bisect.md)'
+        : `validate-patch takes the uClibc targets: ${every.filter((x) => x.libc.kind === 'uclibc').map((x) => x.name).join(', ')}`,
+    });
+  }
+}
 export function registerValidatePatchCommand(program: Command, getDirs: Dirs): void {
   const cmd = program
     .command('validate-patch')
@@ -147,8 +162,11 @@ export function registerValidatePatchCommand(program: Command, getDirs: Dirs): v
     const files = patches.map((p) => inputFileOption('patch', p));
     const { dirs, sources } = getDirs();
     // Imported products with uClibc take part when named; by default the built-in uClibc targets do.
-    const all = (await loadAllTargets(dirs.imported)).filter((t) => t.libc.kind === 'uclibc');
-    const chosen = opts.targets ? selectTargets(all, opts.targets.split(',').map((s) => s.trim())) : all.filter((t) => !t.imported);
+    const every = await loadAllTargets(dirs.imported);
+    const named = opts.targets?.split(',').map((s) => s.trim());
+    refuseOtherLibcs(every, named ?? [], opts.libc);
+    const all = every.filter((t) => t.libc.kind === 'uclibc');
+    const chosen = named ? selectTargets(all, named) : all.filter((t) => !t.imported);
     const avail = await Promise.all(chosen.map((t) => targetAvailability(t, { ...sources, fetch: true })));
     // A source that is present but wrong is a failure to fix, never a target quietly left out.
     const wrong = avail.map(sourceProblem).filter(Boolean);
