@@ -46,7 +46,10 @@ export function registerBuildrootCommands(program: Command, getDirs: Dirs): void
         progress: (l) => console.error(`import: ${l}`),
       });
       if (opts.json) {
-        console.log(JSON.stringify({ target: r.target, bundle: r.bundleDir, replaced: r.replaced }, null, 2));
+        // What was read from the output, as the text form says it: a script checks the import from this.
+        const o = r.output;
+        const read = { dir: o.dir, arch: o.arch, tuple: o.tuple, sysroot: o.sysroot, libc: o.libc, kernel: { version: o.kernel.version, image: o.kernel.image, pageSizeKiB: o.kernel.pageSizeKiB, configFound: Boolean(o.kernel.config) }, rootfs: o.rootfs };
+        console.log(JSON.stringify({ target: r.target, bundle: r.bundleDir, replaced: r.replaced, output: read }, null, 2));
         return;
       }
       const o = r.output;
