@@ -152,7 +152,8 @@ expand_patches() { # comma list -> one existing file a line
 prepare_tree() { # name file sha member patches prepare
   local name=$1 file=$2 sha=$3 member=$4 patches=$5 prepare=$6 dir key p
   dir=$overrides/$name
-  key=$( { printf '%s %s %s\n' "$sha" "$member" "$prepare"; expand_patches "$patches" | while IFS= read -r p; do sha256sum "$p"; done; } | sha256sum | cut -d' ' -f1)
+  # the patches' contents, not their paths: the same tree from another checkout of the repo is the same tree
+  key=$( { printf '%s %s %s\n' "$sha" "$member" "$prepare"; expand_patches "$patches" | while IFS= read -r p; do sha256sum <"$p"; done; } | sha256sum | cut -d' ' -f1)
   if [[ -f $dir/.reprolab-prepared && $(cat "$dir/.reprolab-prepared") == "$key" ]]; then return 0; fi
   note "preparing $name from $file"
   rm -rf "$dir" "$dir.tmp"
@@ -205,6 +206,7 @@ done <<<"$manifest"
 # ---- the kernel config: allnoconfig + the lab's fragments (later lines win) + olddefconfig -----
 kfrags=("$repo/kernels/3.10/boards/common.config" "$repo/kernels/3.10/boards/versatile.config")
 kconfig=$out/kernel.config
+kconfig_changed=0
 kkey=$(cat "$overrides/linux/.reprolab-prepared" "${kfrags[@]}" | sha256sum | cut -d' ' -f1)
 if [[ ! -f $kconfig.key || $(cat "$kconfig.key") != "$kkey" ]]; then
   note "resolving the kernel config from ${kfrags[*]#"$repo"/}"
@@ -229,6 +231,7 @@ if [[ ! -f $kconfig.key || $(cat "$kconfig.key") != "$kkey" ]]; then
 $lost"
   cp "$kb/.config" "$kconfig"
   printf '%s\n' "$kkey" >"$kconfig.key"
+  kconfig_changed=1
 fi
 
 # ---- local.mk and the Buildroot config ----------------------------------------------------------
@@ -270,6 +273,11 @@ if ((${#reprepared[@]})) && [[ -d $o/build ]]; then
       done
     done
   done <<<"$manifest"
+fi
+# Buildroot does not notice a new kernel config file: build the kernel again from it.
+if ((kconfig_changed)) && [[ -d $o/build/linux-custom ]]; then
+  note "the kernel config changed: make linux-dirclean"
+  bmake linux-dirclean >>"$log" 2>&1 || die "make linux-dirclean failed (details in $log)"
 fi
 # every option the defconfig sets must be in the resolved .config (Kconfig drops what it cannot have)
 dropped=$(grep -E '^BR2_[A-Z0-9_]+=' "$out/defconfig" | grep -vxF -f "$o/.config" || true)
