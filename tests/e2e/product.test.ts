@@ -1,0 +1,71 @@
+/**
+ * End-to-end: a REAL Buildroot product — Buildroot 2022.11.3 built offline by
+ * tests/products/buildroot-versatile/build.sh (internal uClibc-ng 1.0.42 toolchain, gcc 12.2.0,
+ * Linux 3.10.108 with the lab's 3.10 patches and fragments, busybox 1.35.0, cpio rootfs) — is
+ * imported and judged by the matrix like the built-in target it resembles.
+ *
+ * Unlike tests/e2e/buildroot.test.ts (a fixture laid out from the lab's own bundles), nothing here
+ * was made by the lab: the kernel, the toolchain, the staging libc and the rootfs are Buildroot's.
+ * Skipped, with the reason, when that output is not in the cache (docs/products.md builds it).
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadMatrixResult } from '../../lab/model/matrix-result.ts';
+import { builtinScenarioNames } from '../../lab/scenarios/registry.ts';
+import { repoRoot } from '../../lab/util/paths.ts';
+import { exists } from '../../lab/util/fs.ts';
+import { dirs } from './lab.ts';
+
+const output = path.join(dirs.cache, 'products', 'buildroot-versatile', 'output');
+const NEEDED = ['.config', 'images/zImage', 'images/rootfs.cpio', 'host/bin/arm-buildroot-linux-uclibcgnueabi-gcc', 'staging/usr/lib/libc.a'];
+
+async function whyNot(): Promise<string | undefined> {
+  for (const f of NEEDED) {
+    if (!(await exists(path.join(output, f)))) return `skipped: the Buildroot product is not built (${path.join(output, f)} is missing; docs/products.md builds it)`;
+  }
+  return undefined;
+}
+const skip = await whyNot();
+
+const root = await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-e2e-product-'));
+const lab = (args: string[]) => execa(path.join(repoRoot, 'reprolab'), args, { reject: false, all: true, env: { CI: 'true' } });
+const NAME = 'e2e-product-versatile';
+afterAll(async () => {
+  await fs.rm(path.join(dirs.imported, `${NAME}.json`), { force: true });
+});
+
+/** The verdicts the product gives (uClibc-ng 1.0.42 on Linux 3.10.108, 4 KiB pages): those of arm-versatile-3.10-uclibc, its --like. */
+const VERDICTS: Record<string, string> = {
+  getifaddrs: 'NOT_REPRODUCED',
+  'getifaddrs-mechanism': 'NOT_REPRODUCED',
+  uevent: 'CONFIRMED',
+  'dump-read': 'CONFIRMED',
+  'dump-buffer': 'NOT_REPRODUCED',
+  'dump-buffer-peek': 'NOT_REPRODUCED',
+  'dump-hang': 'NOT_REPRODUCED',
+  'dump-hang-enobufs': 'CONFIRMED',
+};
+
+describe('a real Buildroot product', () => {
+  it.skipIf(!!skip)(skip ?? 'imports (its toolchain, uClibc-ng and kernel read from the output) and gives the verdicts of the target it is like', { timeout: 30 * 60_000 }, async () => {
+    const imp = await lab(['import-buildroot', output, '--board', 'versatilepb', '--like', 'arm-versatile-3.10-uclibc', '--name', NAME, '--json']);
+    expect(imp.exitCode, imp.all).toBe(0);
+    const info = JSON.parse(imp.stdout) as { target: { libc: { kind: string } }; output: { tuple: string; libc: { kind: string; version: string }; kernel: { version: string; pageSizeKiB: number }; rootfs: { format: string } } };
+    expect(info.output.tuple).toBe('arm-buildroot-linux-uclibcgnueabi');
+    expect(info.output.libc).toEqual({ kind: 'uclibc-ng', version: '1.0.42' });
+    expect(info.output.kernel).toMatchObject({ version: '3.10.108', pageSizeKiB: 4 });
+    expect(info.output.rootfs.format).toBe('cpio');
+
+    const out = path.join(root, 'matrix');
+    const m = await lab(['matrix', '--targets', NAME, '--no-sweeps', '--no-compare', '--iterations', '2000', '--budget-ms', '30000', '--out', out]);
+    console.log(m.stdout);
+    expect(m.exitCode, m.all.slice(-3000)).toBe(0);
+    const result = await loadMatrixResult(path.join(out, 'matrix.json'));
+    expect(result.cells).toHaveLength(builtinScenarioNames().length);
+    expect(Object.fromEntries(result.cells.map((c) => [c.scenario, c.verdict]))).toEqual(VERDICTS);
+    for (const c of result.cells) expect(c.uname).toMatch(/^Linux .* 3\.10\.108/);
+  });
+});
