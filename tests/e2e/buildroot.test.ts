@@ -8,7 +8,9 @@
  * What this proves: the importer reads Buildroot's layout and the lab runs what it
  * made. What it does not: that a product built by a real Buildroot tree imports —
  * this fixture is the lab's own output laid out like one, so it agrees with the
- * lab by construction (see docs/buildroot.md for what was tried).
+ * lab by construction (see docs/buildroot.md for what was tried). A real product is imported in
+ * product.test.ts; this fixture stays for what no real product built here covers: glibc and malta
+ * layouts, validate-patch on an imported uClibc 0.9.33 product, and the errors for missing parts.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -62,9 +64,11 @@ const ARM_UCLIBC = LIKE[0]!;
 const MALTA_310 = 'mips-malta16k-3.10-uclibc';
 
 describe('reprolab import-buildroot', () => {
-  it('Buildroot-shaped outputs (laid out from the lab\'s own bundles) run every scenario with the verdicts of the built-in target they are like', { timeout: 60 * 60_000 }, async () => {
-    const here = LIKE.filter((x) => !skipReasonFor(x.like));
-    for (const x of LIKE.filter((y) => skipReasonFor(y.like))) console.log(`${x.like}: ${skipReasonFor(x.like)}`);
+  it('Buildroot-shaped outputs of the 6.1 glibc targets (laid out from the lab\'s own bundles) run every scenario with the verdicts of the built-in target they are like', { timeout: 60 * 60_000 }, async () => {
+    // arm 3.10 with uClibc is judged as a REAL product in product.test.ts; the fixture keeps what no real product here covers (glibc, malta).
+    const inMatrix = LIKE.filter((x) => x.like !== ARM_UCLIBC.like);
+    const here = inMatrix.filter((x) => !skipReasonFor(x.like));
+    for (const x of inMatrix.filter((y) => skipReasonFor(y.like))) console.log(`${x.like}: ${skipReasonFor(x.like)}`);
     expect(here.length, 'the 6.1 targets build from Debian sources on every machine').toBeGreaterThan(0);
     const names = [];
     for (const { like, board } of here) names.push(await importLike(like, board));
