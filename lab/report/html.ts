@@ -22,7 +22,7 @@ body{font:14px/1.45 system-ui,-apple-system,"DejaVu Sans",sans-serif;margin:24px
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd}
 h3{font-size:15px;margin:18px 0 6px}.muted{color:#666}
 table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}
-table.grid td.cell{text-align:center;min-width:84px}table.grid th{max-width:220px;overflow-wrap:anywhere}table.grid{font-size:13px}
+table.grid td.cell{text-align:center;min-width:76px}table.grid tbody th{min-width:10em;overflow-wrap:normal}table.grid th{max-width:220px;overflow-wrap:anywhere}table.grid{font-size:13px}
 .v{display:inline-block;color:#fff;border-radius:3px;padding:1px 6px;font-weight:600;font-size:12px;text-decoration:none}
 .unexpected{outline:3px solid #d50000;outline-offset:-3px}
 .note{font-size:11px;color:#555}
@@ -55,7 +55,9 @@ const OUTCOME_COLORS: Record<string, string> = { PASS: '#2e7d32', FAIL: '#c62828
 
 export function badge(verdict: string, href?: string, color = VERDICT_COLORS[verdict]): Markup {
   const style = `background:${color ?? '#555'}`;
-  return href ? html`<a class="v" style="${style}" href="${href}">${verdict}</a>` : html`<span class="v" style="${style}">${verdict}</span>`;
+  // A line may break after an underscore (NOT_ REPRODUCED): the grid keeps to the window as scenarios are added.
+  const text = join(verdict.split('_'), html`_<wbr>`);
+  return href ? html`<a class="v" style="${style}" href="${href}">${text}</a>` : html`<span class="v" style="${style}">${text}</span>`;
 }
 
 function gridCell(c: MatrixCellResult | undefined): Markup {
