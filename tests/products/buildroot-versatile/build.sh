@@ -243,7 +243,7 @@ while read -r v; do
   printf '%s\n' "${override_vars[@]}" | grep -qx "$v" || die "local.mk.in sets ${v}_OVERRIDE_SRCDIR, which no sources.json tree provides"
 done < <(sed -n 's/^\([A-Z0-9_]*\)_OVERRIDE_SRCDIR = .*/\1/p' "$here/local.mk.in")
 sed "s|@OVERRIDES@|$(sed_escape "$overrides")|g" "$here/local.mk.in" >"$out/local.mk.new"
-cmp -s "$out/local.mk.new" "$out/local.mk" && rm "$out/local.mk.new" || mv "$out/local.mk.new" "$out/local.mk"
+if cmp -s "$out/local.mk.new" "$out/local.mk"; then rm "$out/local.mk.new"; else mv "$out/local.mk.new" "$out/local.mk"; fi
 
 sed -e "s|@DL_DIR@|$(sed_escape "$dl_dir")|g" -e "s|@OFFLINE_SITE@|$(sed_escape "$offline_site")|g" \
   -e "s|@LOCAL_MK@|$(sed_escape "$out/local.mk")|g" -e "s|@KERNEL_CONFIG@|$(sed_escape "$kconfig")|g" \
