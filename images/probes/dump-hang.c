@@ -165,6 +165,7 @@ static int one_iteration(int *fd, unsigned *seq, int use_poll, int poll_ms, unsi
 	if (r != -3)
 		return r;
 	++*recoveries;
+	arm_next = 0; /* the re-request runs unarmed even if the timed-out dump never reached its recv */
 	close(*fd);
 	*fd = probe_nl_open(NETLINK_SOCK_DIAG, 0, NULL);
 	if (*fd < 0)

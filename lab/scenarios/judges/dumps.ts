@@ -15,7 +15,7 @@ function rateText(hangs: number, n: number): string {
   const bound = upperBound95(hangs, n);
   const shown = bound < 0.001 ? bound.toExponential(1) : bound.toFixed(4);
   const field = FIELD_HANG_RATE.toExponential(1);
-  const against = bound < FIELD_HANG_RATE ? `below the field's ${field}` : `not below the field's ${field}: too few dumps to bound it`;
+  const against = bound < FIELD_HANG_RATE ? `below the field's ${field}` : hangs > 0 ? `above the field's ${field}` : `not below the field's ${field}: too few dumps to bound it`;
   return `95% upper bound on the hang rate ${shown}, ${against}`;
 }
 
@@ -26,8 +26,10 @@ function rateText(hangs: number, n: number): string {
  * A reader whose dumps failed measured no hang rate at all: ERROR, not a pass; so
  * did one whose dumps all saw the same socket set (the churn was not under them).
  */
-export function judgeHang(r: ProbeResult, asked: number): Judgement {
-  if (r['fault'] === 'continuation') return judgeInjected(r, asked);
+export function judgeHang(r: ProbeResult, asked: number, fault: Fault = 'none'): Judgement {
+  // The mode is what the lab asked (the argv), never the result's echo: an older probe that ignores it is caught here.
+  if ((r['fault'] ?? 'none') !== fault) return cannotJudge(`the reader was asked for fault=${fault} and reports fault=${String(r['fault'] ?? 'none')} (a probe built before it knew that mode?)`);
+  if (fault === 'continuation') return judgeInjected(r, asked);
   const bad = notCounts(r, ['iterations', 'hangs', 'recoveries', 'errors']);
   if (bad.length) return cannotJudge(lacks(r, bad));
   const n = r['iterations'] as number;
@@ -81,13 +83,17 @@ export function judgeInjected(r: ProbeResult, asked: number): Judgement {
  * from the parameters or fixed by the definition (dump-hang-enobufs asks 5 dumps whatever
  * --iterations says): the judge holds the result to that, never to the result's own echo.
  */
-export function askedOf(args: string[]): { iterations: number; budgetMs: number } {
-  const [iterations, budgetMs] = [Number(args[1]), Number(args[2])];
-  if (!Number.isInteger(iterations) || iterations < 1 || !Number.isInteger(budgetMs) || budgetMs < 1) {
-    throw new UsageError(`the dump-hang judge needs the probe's arguments MODE ITERATIONS BUDGET_MS with whole numbers (got ${JSON.stringify(args)}): fix the definition's probe.args`);
+export function askedOf(args: string[]): { iterations: number; budgetMs: number; fault: Fault } {
+  const [iterations, budgetMs, fault] = [Number(args[1]), Number(args[2]), args[5] ?? 'none'];
+  if (!Number.isInteger(iterations) || iterations < 1 || !Number.isInteger(budgetMs) || budgetMs < 1 || !isFault(fault)) {
+    throw new UsageError(`the dump-hang judge needs the probe's arguments MODE ITERATIONS BUDGET_MS [WATCHDOG_MS POLL_MS none|continuation] with whole numbers (got ${JSON.stringify(args)}): fix the definition's probe.args`);
   }
-  return { iterations, budgetMs };
+  return { iterations, budgetMs, fault };
 }
+
+/** dump-hang's FAULT argument: none, or failslab around each dump's first recv. */
+export type Fault = 'none' | 'continuation';
+const isFault = (f: string): f is Fault => f === 'none' || f === 'continuation';
 
 /** B5's code judge: a hang rate per reader under churn (the fabric's), with the host's own watchdog. */
 export const dumpHangRepeat: CodeRepeat = async (ctx, probe) => {
@@ -95,17 +101,17 @@ export const dumpHangRepeat: CodeRepeat = async (ctx, probe) => {
   const key: Record<string, number | string> = {};
   for (const v of ctx.variants) {
     const args = probe.argsFor(v);
-    const { iterations, budgetMs } = askedOf(args);
+    const { iterations, budgetMs, fault } = askedOf(args);
     // The host's own watchdog: a guest that stops answering is an ERROR, never a pass.
     const p = await runProbe(ctx, v, probe.program, args, { timeoutMs: budgetMs + timeout('hangWatchdogSlack') });
-    runs.push({ variant: v.variant, role: v.role, ...judgeHang(p.result, iterations), probe: p.result, evidence: p.evidence });
+    runs.push({ variant: v.variant, role: v.role, ...judgeHang(p.result, iterations, fault), probe: p.result, evidence: p.evidence });
     const [n, hangs] = [keyCount(p.result['iterations']), keyCount(p.result['hangs'])];
     key[`${v.role}Iterations`] = n;
     key[`${v.role}Hangs`] = hangs;
     key[`${v.role}StoppedBy`] = String(p.result['stoppedBy']);
     key[`${v.role}SetChanges`] = keyCount(p.result['setChanges']);
     key[`${v.role}UpperBound95`] = typeof n === 'number' && typeof hangs === 'number' ? Number(upperBound95(hangs, n).toPrecision(3)) : '(missing)';
-    if (p.result['fault'] === 'continuation') key[`${v.role}Enobufs`] = keyCount(p.result['enobufs']);
+    if (fault === 'continuation') key[`${v.role}Enobufs`] = keyCount(p.result['enobufs']);
   }
   return { runs, key };
 };
