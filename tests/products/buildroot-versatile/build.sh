@@ -36,6 +36,8 @@ APT_PACKAGES=(build-essential make gcc g++ patch perl rsync bc cpio unzip file w
   bzip2 gzip findutils sed gawk diffutils python3 autoconf automake libtool autopoint gettext
   pkg-config po4a bison flex texinfo libncurses-dev nodejs)
 
+# whether $1 is one of the other arguments (no pipe into grep -q: under pipefail its early exit can read as no match)
+in_list() { local x=$1 y; shift; for y in "$@"; do [[ $y == "$x" ]] && return 0; done; return 1; }
 die() { printf '%s: %s\n' "$prog" "$1" >&2; exit "${2:-1}"; }
 usage() { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; }
 
@@ -240,7 +242,7 @@ for v in "${override_vars[@]}"; do
   grep -q "^${v}_OVERRIDE_SRCDIR = " "$here/local.mk.in" || die "local.mk.in has no ${v}_OVERRIDE_SRCDIR (sources.json names it)"
 done
 while read -r v; do
-  printf '%s\n' "${override_vars[@]}" | grep -qx "$v" || die "local.mk.in sets ${v}_OVERRIDE_SRCDIR, which no sources.json tree provides"
+  in_list "$v" "${override_vars[@]}" || die "local.mk.in sets ${v}_OVERRIDE_SRCDIR, which no sources.json tree provides"
 done < <(sed -n 's/^\([A-Z0-9_]*\)_OVERRIDE_SRCDIR = .*/\1/p' "$here/local.mk.in")
 sed "s|@OVERRIDES@|$(sed_escape "$overrides")|g" "$here/local.mk.in" >"$out/local.mk.new"
 if cmp -s "$out/local.mk.new" "$out/local.mk"; then rm "$out/local.mk.new"; else mv "$out/local.mk.new" "$out/local.mk"; fi
@@ -253,7 +255,8 @@ bmake() { make --no-print-directory -C "$br" O="$o" BR2_JLEVEL="$jobs" "$@"; }
 if [[ ! -f $o/.config ]] || ! cmp -s "$out/defconfig.new" "$out/defconfig"; then
   mv "$out/defconfig.new" "$out/defconfig"
   note "configuring Buildroot (O=$o)"
-  bmake BR2_DEFCONFIG="$out/defconfig" defconfig >>"$log" 2>&1 || die "make defconfig failed (details in $log)"
+  # a failed configure must not leave a defconfig that the next run takes as applied
+  bmake BR2_DEFCONFIG="$out/defconfig" defconfig >>"$log" 2>&1 || { rm -f "$out/defconfig"; die "make defconfig failed (details in $log)"; }
 else
   rm "$out/defconfig.new"
 fi
@@ -261,7 +264,7 @@ fi
 # packages built from it so they rsync it again (packages built with them are not rebuilt).
 if ((${#reprepared[@]})) && [[ -d $o/build ]]; then
   while IFS=$'\t' read -r name use file sha member dl vars patches prepare from get; do
-    printf '%s\n' "${reprepared[@]}" | grep -qx "$name" || continue
+    in_list "$name" "${reprepared[@]}" || continue
     IFS=, read -r -a vs <<<"$vars"
     for v in "${vs[@]}"; do
       pkg=$(tr 'A-Z_' 'a-z-' <<<"$v")
