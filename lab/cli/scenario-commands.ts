@@ -131,7 +131,6 @@ export function registerSweepCommand(program: Command, getDirs: Dirs): void {
   );
 }
 
-
 /**
  * A named target whose libc is not the one --libc builds cannot be judged by validate-patch: its
  * candidate is that libc's release plus the patches, compared with the target's own build of it.
@@ -146,6 +145,7 @@ export function refuseOtherLibcs(every: Target[], named: string[], libc: string)
     });
   }
 }
+
 export function registerValidatePatchCommand(program: Command, getDirs: Dirs): void {
   const cmd = program
     .command('validate-patch')

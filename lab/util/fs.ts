@@ -25,9 +25,9 @@ export async function writeFileAtomic(file: string, data: string | Buffer, mode?
   await syncPath(path.dirname(file));
 }
 
-/** writeFile, then fsync: on disk before anything that vouches for it. */
-export async function writeFileSynced(file: string, data: string | Buffer, mode?: number): Promise<void> {
-  const h = await fs.open(file, 'w', mode);
+/** writeFile, then fsync: on disk before anything that vouches for it. `flag` 'wx' refuses to replace a file, 'a' appends. */
+export async function writeFileSynced(file: string, data: string | Buffer, mode?: number, flag: 'w' | 'wx' | 'a' = 'w'): Promise<void> {
+  const h = await fs.open(file, flag, mode);
   try {
     await h.writeFile(data);
     await h.sync();

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Fields, parseJson, readTextFile } from '../../model/fields.ts';
 import { LabError } from '../../util/errors.ts';
-import { syncPath } from '../../util/fs.ts';
+import { syncPath, writeFileSynced } from '../../util/fs.ts';
 
 /**
  * A soak's progress file, <out>/progress.jsonl: one JSON object per line, a header first, then one
@@ -73,25 +73,13 @@ export function progressPath(outDir: string): string {
 /** Starts a progress file with its header; refuses (EEXIST) to replace one, synced before any round runs. */
 export async function createProgress(file: string, header: SoakHeader): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
-  const h = await fs.open(file, 'wx');
-  try {
-    await h.writeFile(`${JSON.stringify(header)}\n`);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
+  await writeFileSynced(file, `${JSON.stringify(header)}\n`, undefined, 'wx');
   await syncPath(path.dirname(file));
 }
 
 /** Appends one round as one line in one write, synced: a crash loses at most the round being written. */
 export async function appendRound(file: string, round: SoakRound): Promise<void> {
-  const h = await fs.open(file, 'a');
-  try {
-    await h.write(`${JSON.stringify(round)}\n`);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
+  await writeFileSynced(file, `${JSON.stringify(round)}\n`, undefined, 'a');
 }
 
 /** Cuts a torn last line off (readProgress's keptBytes), so the next round's line starts on a line of its own. */
