@@ -38,7 +38,7 @@ interface SoakInput {
 }
 
 /** What a soak ends with, for printing. */
-interface SoakOutcome {
+export interface SoakOutcome {
   rounds: SoakRound[];
   totals: SoakTotals;
   reader: string;
@@ -80,6 +80,21 @@ async function soak(input: SoakInput, previous: ProgressRead | undefined, getDir
   log(`${plan.scenario.name} on ${target.name}: soaking the ${reader} reader to ${input.durationMs / 1000} s in rounds of up to ${input.roundMs / 1000} s; progress: ${file}`);
   const r = await runSoak({ plan, bundleDir: bundle.dir, manifest: bundle.manifest, dirs: getDirs().dirs, outDir: input.outDir, durationMs: input.durationMs, roundMs: input.roundMs, previous: done, scenarioProbes: bundle.scenarioProbes, progress: (l) => log(`soak: ${l}`) });
   return { rounds: r.rounds, totals: r.totals, reader, bundle: bundle.manifest.key, ...(r.error ? { error: r.error } : {}), ...(r.consoleLog ? { consoleLog: r.consoleLog } : {}) };
+}
+
+/**
+ * A soak whose files failed past the input checks (the progress file, a session folder) is an
+ * ERROR of the lab, exit 3, with the rounds already on disk: never exit 1, which says a hang was seen.
+ */
+export async function soakOrError(run: Promise<SoakOutcome>, previous: ProgressRead | undefined): Promise<SoakOutcome> {
+  try {
+    return await run;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    // A file system error says what and where in its message; its stack is no news to the user.
+    const what = err instanceof Error && 'code' in err ? err.message : describeError(err);
+    return { ...soFar(previous), error: `the soak's files: ${what}` };
+  }
 }
 
 /** What the progress file holds already (nothing built or booted this time). */
@@ -151,7 +166,7 @@ export function registerSoakCommand(program: Command, getDirs: Dirs): void {
         const before = soFar(previous);
         const left = input.durationMs - before.totals.seconds * 1000;
         if (previous && left <= 0) log(`${progressPath(input.outDir)}: ${before.totals.seconds} s soaked already, nothing left to soak for --duration ${opts.duration}`);
-        const o = previous && left <= 0 ? before : await soak(input, previous, getDirs, log);
+        const o = previous && left <= 0 ? before : await soakOrError(soak(input, previous, getDirs, log), previous);
         if (opts.json) console.log(JSON.stringify(soakJson(input, o)));
         else printSummary(input, o, (l) => console.log(l));
         process.exitCode = soakExitCode(o);

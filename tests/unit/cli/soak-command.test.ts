@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { durationOption } from '../../../lab/cli/input.ts';
-import { soakExitCode } from '../../../lab/cli/soak-command.ts';
+import { soakExitCode, soakOrError } from '../../../lab/cli/soak-command.ts';
 import { soakTotals } from '../../../lab/workflows/soak/tally.ts';
 import { UsageError } from '../../../lab/util/errors.ts';
 import { repoRoot } from '../../../lab/util/paths.ts';
@@ -44,6 +44,15 @@ describe('the exit code of a soak', () => {
     expect(soakExitCode({ totals: totals(2), error: 'round 5: the churn did not take effect' })).toBe(1);
     expect(soakExitCode({ totals: totals(0), error: 'booting: no SSH answer' })).toBe(3);
   });
+
+  it('is 3, never the hang code, when the soak\'s own files fail past the input checks; bad input stays a usage error', async () => {
+    const failed = Object.assign(new Error("EEXIST: file already exists, open '/x/progress.jsonl'"), { code: 'EEXIST' });
+    const o = await soakOrError(Promise.reject(failed), undefined);
+    expect(o.error).toBe("the soak's files: EEXIST: file already exists, open '/x/progress.jsonl'");
+    expect(o.totals.dumps).toBe(0);
+    expect(soakExitCode(o)).toBe(3);
+    await expect(soakOrError(Promise.reject(new UsageError('--resume: bad')), undefined)).rejects.toThrow(UsageError);
+  });
 });
 
 /** `reprolab soak …` in an empty, offline cache: every case must end before anything builds. */
@@ -69,6 +78,7 @@ describe('reprolab soak: bad input is exit 2, one line, no stack, before any bui
       [['dump-hang', ...base, '--duration', '90s', '--round', '1s'], /^reprolab: --round 1s: out of range/],
       [['dump-hang', ...base, '--duration', '90s', '--out', out], /^reprolab: .*progress\.jsonl exists: a soak was already started in .* \(pass --resume to continue it, or --out DIR for a new soak\)$/],
       [['dump-hang', ...base, '--duration', '90s', '--out', path.join(root, 'none'), '--resume'], /^reprolab: --resume: there is no soak to resume in /],
+      [['dump-hang', ...base, '--duration', '90s', '--out', path.join(out, 'progress.jsonl', 'x')], /^reprolab: --out .*progress\.jsonl\/x: .*\/soak\/progress\.jsonl is a file, not a directory \(give --out a directory path\)$/],
       [['dump-hang', ...base, '--duration', '90s', '--out', out, '--resume'], /^reprolab: .*progress\.jsonl:2: dumps must be an integer from 0 to \d+ \(got "lots"\) \(restore .*progress\.jsonl as the soak wrote it, or soak into another --out\)$/],
       [['dump-hang', '--target', 'mips-malta-3.10-uclibc', '--duration', '90s', '--out', out, '--resume'], /^reprolab: --resume: .*progress\.jsonl: the header's target is arm-versatile-6\.1-glibc, not mips-malta-3\.10-uclibc/],
     ];
