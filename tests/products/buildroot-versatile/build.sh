@@ -151,8 +151,25 @@ expand_patches() { # comma list -> one existing file a line
   done
 }
 
-prepare_tree() { # name file sha member patches prepare
-  local name=$1 file=$2 sha=$3 member=$4 patches=$5 prepare=$6 dir key p
+# Packages to dirclean are written here before the stamp that makes them necessary, and the file goes
+# only once every one is clean: a run stopped in between still cleans them next time.
+pending=$out/pending-dirclean
+mark_dirclean() { printf '%s\n' "$@" >>"$pending"; sync "$pending"; }
+
+# the Buildroot packages built from a tree: BR2's override variables, lower case (linux: also its headers)
+packages_of() { # comma list of variables
+  local v pkg
+  IFS=, read -r -a vs <<<"$1"
+  for v in "${vs[@]}"; do
+    pkg=$(tr 'A-Z_' 'a-z-' <<<"$v")
+    printf '%s\n' "$pkg"
+    [[ $pkg == linux ]] && printf 'linux-headers\n'
+  done
+  return 0
+}
+
+prepare_tree() { # name file sha member patches prepare vars
+  local name=$1 file=$2 sha=$3 member=$4 patches=$5 prepare=$6 vars=$7 dir key p pkgs
   dir=$overrides/$name
   # the patches' contents, not their paths: the same tree from another checkout of the repo is the same tree
   key=$( { printf '%s %s %s\n' "$sha" "$member" "$prepare"; expand_patches "$patches" | while IFS= read -r p; do sha256sum <"$p"; done; } | sha256sum | cut -d' ' -f1)
@@ -184,11 +201,13 @@ prepare_tree() { # name file sha member patches prepare
     *) die "sources.json: $name: unknown prepare step '$prepare'" ;;
   esac
   printf '%s\n' "$key" >"$dir.tmp/.reprolab-prepared"
+  # a tree prepared anew replaces the copy Buildroot rsynced before: its packages must rsync it again
+  mapfile -t pkgs < <(packages_of "$vars")
+  mark_dirclean "${pkgs[@]}"
   mv "$dir.tmp" "$dir"
-  reprepared+=("$name")
 }
 
-override_vars=() reprepared=()
+override_vars=()
 while IFS=$'\t' read -r name use file sha member dl vars patches prepare from get; do
   verify "$srcdir/$file" "$sha"
   case $use in
@@ -197,7 +216,7 @@ while IFS=$'\t' read -r name use file sha member dl vars patches prepare from ge
       cmp -s "$srcdir/$file" "$dl_dir/$dl" || cp "$srcdir/$file" "$dl_dir/$dl"
       ;;
     override)
-      prepare_tree "$name" "$file" "$sha" "$member" "$patches" "$prepare"
+      prepare_tree "$name" "$file" "$sha" "$member" "$patches" "$prepare" "$vars"
       IFS=, read -r -a vs <<<"$vars"
       override_vars+=("${vs[@]}")
       ;;
@@ -208,7 +227,6 @@ done <<<"$manifest"
 # ---- the kernel config: allnoconfig + the lab's fragments (later lines win) + olddefconfig -----
 kfrags=("$repo/kernels/3.10/boards/common.config" "$repo/kernels/3.10/boards/versatile.config")
 kconfig=$out/kernel.config
-kconfig_changed=0
 kkey=$(cat "$overrides/linux/.reprolab-prepared" "${kfrags[@]}" | sha256sum | cut -d' ' -f1)
 if [[ ! -f $kconfig.key || $(cat "$kconfig.key") != "$kkey" ]]; then
   note "resolving the kernel config from ${kfrags[*]#"$repo"/}"
@@ -231,9 +249,10 @@ if [[ ! -f $kconfig.key || $(cat "$kconfig.key") != "$kkey" ]]; then
   ' <(printf '%s\n' "$settings") "$kb/.config")
   [[ -z $lost ]] || die "the kernel config dropped fragment lines (a missing dependency):
 $lost"
+  # Buildroot does not notice a new kernel config file: the kernel is built again from it
+  mark_dirclean linux
   cp "$kb/.config" "$kconfig"
   printf '%s\n' "$kkey" >"$kconfig.key"
-  kconfig_changed=1
 fi
 
 # ---- local.mk and the Buildroot config ----------------------------------------------------------
@@ -260,27 +279,15 @@ if [[ ! -f $o/.config ]] || ! cmp -s "$out/defconfig.new" "$out/defconfig"; then
 else
   rm "$out/defconfig.new"
 fi
-# A tree prepared anew (its inputs changed) replaces the copy Buildroot rsynced before: clean the
-# packages built from it so they rsync it again (packages built with them are not rebuilt).
-if ((${#reprepared[@]})) && [[ -d $o/build ]]; then
-  while IFS=$'\t' read -r name use file sha member dl vars patches prepare from get; do
-    in_list "$name" "${reprepared[@]}" || continue
-    IFS=, read -r -a vs <<<"$vars"
-    for v in "${vs[@]}"; do
-      pkg=$(tr 'A-Z_' 'a-z-' <<<"$v")
-      pkgs=("$pkg"); [[ $pkg == linux ]] && pkgs+=(linux-headers)
-      for pkg in "${pkgs[@]}"; do
-        [[ -d $o/build/$pkg-custom ]] || continue # an override builds as version "custom"
-        note "the $name tree changed: make $pkg-dirclean"
-        bmake "$pkg-dirclean" >>"$log" 2>&1 || die "make $pkg-dirclean failed (details in $log)"
-      done
-    done
-  done <<<"$manifest"
-fi
-# Buildroot does not notice a new kernel config file: build the kernel again from it.
-if ((kconfig_changed)) && [[ -d $o/build/linux-custom ]]; then
-  note "the kernel config changed: make linux-dirclean"
-  bmake linux-dirclean >>"$log" 2>&1 || die "make linux-dirclean failed (details in $log)"
+# What a changed tree or kernel config left to clean (this run's or a stopped run's); packages not
+# built yet have nothing to clean (an override builds as version "custom").
+if [[ -f $pending ]]; then
+  while IFS= read -r pkg; do
+    [[ -d $o/build/$pkg-custom ]] || continue
+    note "$pkg's tree or config changed: make $pkg-dirclean"
+    bmake "$pkg-dirclean" >>"$log" 2>&1 || die "make $pkg-dirclean failed (details in $log)"
+  done < <(grep -E '^[a-z0-9-]+$' "$pending" | LC_ALL=C sort -u)
+  rm "$pending"
 fi
 # every option the defconfig sets must be in the resolved .config (Kconfig drops what it cannot have)
 dropped=$(grep -E '^BR2_[A-Z0-9_]+=' "$out/defconfig" | grep -vxF -f "$o/.config" || true)
