@@ -123,6 +123,8 @@ export interface ScenarioDefinition {
   judge: { code: CodeJudge } | CountsJudge;
   /** The parameter `reprolab sweep` and the matrix's --sweep vary (it must have a default). */
   sweep?: SweepAxis;
+  /** Kernel options the scenario needs set to y (B5's failslab); empty: any kernel. */
+  kernelOptions: string[];
   /** "name=role.field" | "name=truth.quantity" | "name=param.name": the numbers that explain a verdict. */
   key: Record<string, string>;
   /** Where it came from, for messages (relative to the repository for built-ins). */
@@ -225,6 +227,16 @@ function readDefaults(f: Fields): ScenarioDefinition['defaults'] {
   return out;
 }
 
+/** At most 16 distinct kernel option names, each CONFIG_ and capitals, digits and underscores. */
+function readKernelOptions(f: Fields): string[] {
+  if (!f.has('kernelOptions')) return [];
+  const names = f.stringList('kernelOptions', /^CONFIG_[A-Z0-9_]{1,80}$/);
+  if (names.length > 16) f.fail('kernelOptions', 'at most 16 option names', `${names.length} names`);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) f.fail('kernelOptions', 'each option once', twice);
+  return names;
+}
+
 function readFabric(f: Fields): ScenarioDefinition['fabric'] {
   if (!f.has('fabric')) return {};
   const fab = f.object('fabric');
@@ -251,7 +263,7 @@ export function parseScenarioDefinition(file: string, text: string, dir: string,
   const doc = parseText(shown, text);
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new LabError(`${shown}: must hold one object (name, bug, title, variants, probe, judge…); it holds ${doc === null || doc === undefined ? 'nothing' : Array.isArray(doc) ? 'a list' : `a ${typeof doc}`}`, { fix: `see docs/scenarios.md ("A scenario of your own") for an example of ${path.basename(shown)}` });
   const f = new Fields(shown, doc);
-  f.only(['name', 'bug', 'title', 'variants', 'defaults', 'fabric', 'probe', 'judge', 'key', 'sweep']);
+  f.only(['name', 'bug', 'title', 'variants', 'defaults', 'fabric', 'probe', 'judge', 'key', 'sweep', 'kernelOptions']);
   const name = f.string('name', NAME);
   if (name !== path.basename(dir)) f.fail('name', `the folder's name "${path.basename(dir)}"`, name, `rename the folder or set "name": "${path.basename(dir)}" in ${shown}`);
   const variants = f.oneOf('variants', ['libc', 'reader'] as const);
@@ -298,6 +310,7 @@ export function parseScenarioDefinition(file: string, text: string, dir: string,
     judge,
     key: readKey(f, 'code' in judge ? undefined : judge.truth),
     ...(sweep ? { sweep } : {}),
+    kernelOptions: readKernelOptions(f),
     file: shown,
     sha256: sha256(text),
     dir,

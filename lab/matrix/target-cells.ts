@@ -14,6 +14,7 @@ import { type Scenario, type ScenarioParams } from '../scenarios/types.ts';
 import { type ScenarioResult } from '../model/scenario-result.ts';
 import { type Verdict } from '../model/verdict.ts';
 import { describeError } from '../util/errors.ts';
+import { kernelOptionsFit, unfitText } from '../bundle/kernel-options.ts';
 import type { LabDirs } from '../util/paths.ts';
 import type { SweepRequest } from './plan.ts';
 import { type CellAttempt, type MatrixCellResult, type MatrixSweepResult, type MatrixTargetResult } from '../model/matrix-result.ts';
@@ -196,6 +197,8 @@ export class TargetCells {
       const status = this.info.status === 'skipped' ? 'skipped' : 'ran';
       return { ...base, status, ...(status === 'ran' ? { verdict: 'ERROR' as const } : {}), asExpected: false, summary: firstLine(this.unusable), durationMs: 0 };
     }
+    const unfit = await this.kernelUnfit(scenario, base);
+    if (unfit) return unfit;
     const dir = path.join(this.o.outDir, scenario.name);
     const { first, last, retried } = await retryOnFreshBoot(
       this.session!,
@@ -204,6 +207,21 @@ export class TargetCells {
       (why) => progress(`ERROR; ${why}`),
     );
     return this.cellResult(this.singleVariantExpectation(base, last.result), last, retried ? [first.attempt, last.attempt] : [first.attempt], retried);
+  }
+
+  /**
+   * A cell whose scenario needs kernel options this image's kernel lacks, decided before any boot: on
+   * an imported product (its kernel is the product's) the scenario does not apply, a skipped cell
+   * saying why; on the lab's own target the lab's kernel config is wrong, an ERROR (never retried).
+   */
+  private async kernelUnfit(scenario: Scenario, base: ReturnType<TargetCells['cellBase']>): Promise<MatrixCellResult | undefined> {
+    const needs = scenario.definition?.kernelOptions ?? [];
+    const fit = await kernelOptionsFit(this.bundle!.dir, needs);
+    if (fit.fits !== 'no') return undefined;
+    const why = unfitText(scenario.name, this.o.target.name, needs, fit);
+    if (this.o.target.imported) return { ...base, status: 'skipped', asExpected: false, summary: `does not apply to this product: ${why}`, durationMs: 0 };
+    const error = `${why}: the lab's kernel config for ${this.o.target.name} must set them (kernels/${this.o.target.kernel.line}/)`;
+    return { ...base, status: 'ran', verdict: 'ERROR', asExpected: false, summary: error, attempts: [{ verdict: 'ERROR', error, durationMs: 0 }], durationMs: 0 };
   }
 
   /**

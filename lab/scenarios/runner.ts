@@ -19,6 +19,7 @@ import { planVariants } from './variants.ts';
 import { formatBurst } from '../fabric/usb-plan.ts';
 import { timeoutMultiplier } from '../util/timeouts.ts';
 import { writeFileAtomic } from '../util/fs.ts';
+import { kernelOptionsFit, unfitText } from '../bundle/kernel-options.ts';
 
 /** What a scenario's run needs of a lent guest: what its repetitions need, uploads (a user's probes), and the QEMU command line it records. */
 export type RunGuest = ScenarioGuest & Pick<Guest, 'upload'> & { readonly vm: Pick<Vm, 'command'> };
@@ -102,6 +103,13 @@ function pairedOutcomes(repeats: RepeatResult[], paired: boolean): { unpatched: 
   return repeats.map((r) => ({ unpatched: outcomeOf(r, 'unpatched'), ...(paired ? { patched: outcomeOf(r, 'patched') } : {}) }));
 }
 
+/** A kernel without an option the scenario needs cannot run it: said before anything boots. */
+async function mustFitKernel(scenario: Scenario, bundleDir: string, target: string): Promise<void> {
+  const needs = scenario.definition?.kernelOptions ?? [];
+  const fit = await kernelOptionsFit(bundleDir, needs);
+  if (fit.fits === 'no') throw new LabError(unfitText(scenario.name, target, needs, fit));
+}
+
 /**
  * Boot → fabric → R repeats of every variant → verdict, with evidence in outDir.
  * Never throws: whatever goes wrong in any phase (the manifest, the variant plan,
@@ -129,6 +137,8 @@ export async function runScenario(opts: ScenarioRunOptions): Promise<ScenarioRes
     manifest = await readBundleManifest(opts.bundleDir);
     phase = 'planning the variants';
     variants = planVariants(scenario, manifest, opts.patchedLibc);
+    phase = "checking the kernel's options";
+    await mustFitKernel(scenario, opts.bundleDir, manifest.target);
     if (!guest) {
       phase = 'booting';
       say(`booting ${manifest.target}`);

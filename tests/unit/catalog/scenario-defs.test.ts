@@ -54,6 +54,12 @@ describe('scenario definitions', () => {
     expect(s.fabric({ ...s.defaults, sockets: 7 })).toEqual({ sockets: [{ kind: 'tcp', count: 7 }] });
   });
 
+  it('kernel options a scenario needs are read from kernelOptions (none: any kernel)', async () => {
+    expect(loadScenarioDir(await userDir(GOOD), false)[0]!.kernelOptions).toEqual([]);
+    expect(loadScenarioDir(await userDir(`${GOOD}kernelOptions: [CONFIG_FAILSLAB]\n`), false)[0]!.kernelOptions).toEqual(['CONFIG_FAILSLAB']);
+    expect(loadScenarioDir(BUILTIN_SCENARIO_DIR, true).find((d) => d.name === 'dump-hang-enobufs')!.kernelOptions).toEqual(['CONFIG_FAILSLAB', 'CONFIG_FAULT_INJECTION_DEBUG_FS']);
+  });
+
   it('a broken definition is an error naming the file and the field', async () => {
     expect(loadError(await userDir(GOOD.replace('title: a reader', 'title: a reader\ncolour: red')))).toMatch(/my-bug\/scenario.yaml: colour must be absent \(unknown field/);
     expect(loadError(await userDir(GOOD, { probes: ['other'] }))).toMatch(/scenario.yaml: probe.program must be the name of a C file in .*my-bug\/probes \(found: other.c\)/);
@@ -79,6 +85,10 @@ describe('scenario definitions', () => {
     expect(loadError(await userDir(GOOD.replace(/probe: .*\n/, '').replace(/judge: .*\n/, 'judge: { code: getifaddrs }\n')))).toMatch(/probe must be an object \{program, args\}/);
     expect(loadError(await userDir(`${GOOD.replace(/judge: .*\n/, 'judge: { code: getifaddrs }\n')}key: { a: truth.links }\n`))).toMatch(/key must be absent \(a code judge reports its own numbers\)/);
     expect(loadError(await userDir(GOOD.replace('equal: { sockets: tcp } }', 'equal: { sockets: tcp }, failSymptom: "{truth.links}" }')))).toMatch(/judge.failSymptom must be a text whose \{…\} name result-line fields or truth.<tcp/);
+    expect(loadError(await userDir(`${GOOD}kernelOptions: [FAILSLAB]\n`))).toMatch(/kernelOptions\[0\] must be a string matching .*CONFIG_/);
+    expect(loadError(await userDir(`${GOOD}kernelOptions: [CONFIG_FAILSLAB, CONFIG_FAILSLAB]\n`))).toMatch(/kernelOptions must be each option once \(got "CONFIG_FAILSLAB"\)/);
+    expect(loadError(await userDir(`${GOOD}kernelOptions: [${Array.from({ length: 17 }, (_, i) => `CONFIG_X${i}`).join(', ')}]\n`))).toMatch(/kernelOptions must be at most 16 option names/);
+    expect(loadError(await userDir(`${GOOD}kernelOptions: []\n`))).toMatch(/kernelOptions must be a non-empty list of strings/);
     // A checkout's .git folder is not a scenario.
     const root = await userDir(GOOD);
     await fs.mkdir(path.join(root, '.git'));

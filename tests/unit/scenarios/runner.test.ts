@@ -102,13 +102,31 @@ describe('runScenario: an error in any phase is an ERROR with its cause, never a
   });
 });
 
+describe("runScenario: a kernel without the scenario's options", () => {
+  it('is an ERROR naming the option and the config file, before anything boots', async () => {
+    const { root, dirs } = await tempDirs();
+    const dir = await bundle();
+    await fs.mkdir(path.join(dir, 'images'));
+    await fs.writeFile(path.join(dir, 'images', 'kernel.config'), 'CONFIG_FAILSLAB=m\n');
+    const needs = { ...passing, definition: { kernelOptions: ['CONFIG_FAILSLAB'] } } as unknown as Scenario;
+    const r = await runScenario({ scenario: needs, bundleDir: dir, repeat: 1, params: {}, dirs, outDir: path.join(root, 'out') });
+    expect(r.verdict).toBe('ERROR');
+    expect(r.error).toBe(`checking the kernel's options: dump-read needs CONFIG_FAILSLAB=y in the kernel; the kernel of fake-target does not set CONFIG_FAILSLAB (${path.join(dir, 'images', 'kernel.config')})`);
+    expect(r.depends.qemu).toBe('(not started)');
+  });
+});
+
 describe('TargetCells: an ERROR is retried once on a fresh boot; a verdict never is', () => {
   const target = (bundleDir: string): Target => ({ name: 'fake-target', imported: { from: '/out', bundleDir } }) as unknown as Target;
 
   /** A target's cells on fakes: a cached build, fake guests, and scenario runs that give `verdicts` in turn (or `runScenario`'s results). */
-  async function targetRun(verdicts: (Verdict | Error)[], runScenario?: CellDeps['runScenario']) {
+  async function targetRun(verdicts: (Verdict | Error)[], runScenario?: CellDeps['runScenario'], over: { target?: (dir: string) => Target; kernelConfig?: string } = {}) {
     const { root, dirs } = await tempDirs();
     const dir = await bundle();
+    if (over.kernelConfig !== undefined) {
+      await fs.mkdir(path.join(dir, 'images'));
+      await fs.writeFile(path.join(dir, 'images', 'kernel.config'), over.kernelConfig);
+    }
     const guests: (CellGuest & { stops: number })[] = [];
     const outDirs: string[] = [];
     const deps: CellDeps = {
@@ -127,10 +145,42 @@ describe('TargetCells: an ERROR is retried once on a fresh boot; a verdict never
           return { verdict: v, variants: [], rate: { reproduced: 0, repeats: 1, errors: v === 'ERROR' ? 1 : 0 }, key: {}, evidenceDir: o.outDir, depends: { qemu: 'q' }, durationMs: 5, ...(v === 'ERROR' ? { error: 'SSH timed out' } : {}) } as unknown as ScenarioResult;
         }),
     };
-    const run = new TargetCells({ target: target(dir), dirs, sources: { dirs, download: false }, outDir: path.join(root, 'run'), repeat: 1, params: {}, expectations: new Map(), deps });
+    const run = new TargetCells({ target: (over.target ?? target)(dir), dirs, sources: { dirs, download: false }, outDir: path.join(root, 'run'), repeat: 1, params: {}, expectations: new Map(), deps });
     expect(await run.prepare(() => undefined)).toBeUndefined();
     return { run, guests, outDirs };
   }
+
+  const needsFailslab = { ...passing, definition: { kernelOptions: ['CONFIG_FAILSLAB', 'CONFIG_FAULT_INJECTION_DEBUG_FS'] } } as unknown as Scenario;
+  const withoutFailslab = 'CONFIG_FAULT_INJECTION=y\n# CONFIG_FAILSLAB is not set\nCONFIG_FAULT_INJECTION_DEBUG_FS=y\n';
+
+  it("a scenario whose kernel options a product's kernel lacks does not apply there: skipped, saying which, nothing booted", async () => {
+    const { run, guests, outDirs } = await targetRun(['CONFIRMED'], undefined, { kernelConfig: withoutFailslab });
+    const c = await run.cell(needsFailslab, () => undefined);
+    expect(c).toMatchObject({ status: 'skipped', asExpected: false });
+    expect(c.summary).toMatch(/^does not apply to this product: dump-read needs CONFIG_FAILSLAB=y, CONFIG_FAULT_INJECTION_DEBUG_FS=y in the kernel; the kernel of fake-target does not set CONFIG_FAILSLAB \(.*images\/kernel\.config\)$/);
+    expect(guests).toHaveLength(0);
+    expect(outDirs).toHaveLength(0);
+  });
+
+  it("on the lab's own target the same lack is the lab's ERROR (its kernel config is wrong), not retried, nothing booted", async () => {
+    // A 6.1 glibc target's one source is Debian's linux-source-6.1 (installed by doctor): prepare finds it.
+    const own = (): Target => ({ name: 'own-target', kernel: { line: '6.1' }, libc: { kind: 'glibc' } }) as unknown as Target;
+    const { run, guests } = await targetRun(['CONFIRMED'], undefined, { target: own, kernelConfig: withoutFailslab });
+    const c = await run.cell(needsFailslab, () => undefined);
+    expect(c).toMatchObject({ status: 'ran', verdict: 'ERROR', asExpected: false });
+    expect(c.summary).toMatch(/the kernel of own-target does not set CONFIG_FAILSLAB .*: the lab's kernel config for own-target must set them \(kernels\/6\.1\/\)$/);
+    expect(c.attempts).toHaveLength(1);
+    expect(guests).toHaveLength(0);
+  });
+
+  it('a kernel that sets them, or an image without a kernel config (cannot tell), runs the cell', async () => {
+    for (const kernelConfig of ['CONFIG_FAILSLAB=y\nCONFIG_FAULT_INJECTION_DEBUG_FS=y\n', undefined]) {
+      const { run, guests } = await targetRun(['CONFIRMED'], undefined, kernelConfig === undefined ? {} : { kernelConfig });
+      const c = await run.cell(needsFailslab, () => undefined);
+      expect(c.verdict, String(kernelConfig)).toBe('CONFIRMED');
+      expect(guests).toHaveLength(1);
+    }
+  });
 
   it('retries an ERROR on a fresh boot and keeps both attempts', async () => {
     const { run, guests, outDirs } = await targetRun(['ERROR', 'CONFIRMED']);
