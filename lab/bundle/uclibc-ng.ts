@@ -6,6 +6,7 @@ import { applySeries, describePatch, type Patch } from '../sources/patches.ts';
 import { storeEntry } from '../store/store.ts';
 import type { CompileRecipe } from './compile.ts';
 import type { Toolchain } from './toolchain.ts';
+import type { ConfigSetting } from './config-fragment.ts';
 import { compileUclibc, DROPPED_OPTIONS, uclibcRecipe, uclibcSharedRecipe, type UclibcBuildEnv } from './uclibc.ts';
 import { planning } from '../store/plan.ts';
 import { LabError } from '../util/errors.ts';
@@ -21,6 +22,7 @@ export interface UclibcNgBuild {
   droppedOptions: string[];
   /** Static link against libc.a (no threads in the lab's uClibc-ng config). */
   recipe: CompileRecipe;
+  /** The compat patches the revision needed, then the caller's own (validate-patch's), in the order applied. */
   patches: Patch[];
   hit: boolean;
 }
@@ -44,18 +46,19 @@ export function versionFromRulesMak(text: string): string {
  * uClibc-ng at one commit of the user's repository, for a target's arch on its
  * kernel headers. The exported tree is a store entry keyed by the commit and
  * the compat patches; the sysroot one by the tree, config, headers and
- * compiler — so a bisection that visits a commit twice builds it once.
+ * compiler — so a bisection that visits a commit twice builds it once. `extraPatches` (a user's,
+ * for validate-patch) go on after the compat patches and are part of the tree's key.
  */
-export async function buildUclibcNg(opts: UclibcBuildEnv & { repo: string; commit: string }): Promise<UclibcNgBuild> {
+export async function buildUclibcNg(opts: UclibcBuildEnv & { repo: string; commit: string; extraPatches?: Patch[]; settings?: ConfigSetting[] }): Promise<UclibcNgBuild> {
   const { repo, commit, dirs, logFile } = opts;
-  const patches = await compatPatchesFor(repo, commit);
+  const patches = [...(await compatPatchesFor(repo, commit)), ...(opts.extraPatches ?? [])];
   const tree = await storeEntry(dirs.sources, 'uclibc-ng', { commit, patches: patches.map((p) => p.sha256) }, async (out, scratch) => {
     await exportTree(repo, commit, out, scratch, logFile);
     await applySeries(out, patches, `uClibc-ng ${commit.slice(0, 12)}`);
   });
   const version = versionFromRulesMak(await fs.readFile(path.join(tree.dir, 'Rules.mak'), 'utf8').catch(() => ''));
-  const { repo: _repo, commit: _commit, ...env } = opts;
-  const sysroot = await compileUclibc({ ...env, treeDir: tree.dir, treeKey: tree.key, configDir: uclibcNgDir, label: `uClibc-ng ${version} (${commit.slice(0, 12)})`, skipUnknown: true });
+  const { repo: _repo, commit: _commit, extraPatches: _extra, settings, ...env } = opts;
+  const sysroot = await compileUclibc({ ...env, treeDir: tree.dir, treeKey: tree.key, configDir: uclibcNgDir, label: `uClibc-ng ${version} (${commit.slice(0, 12)})`, skipUnknown: true, ...(settings ? { settings } : {}) });
   const loader = await loaderName(path.join(sysroot.dir, 'lib'));
   const droppedFile = path.join(sysroot.dir, DROPPED_OPTIONS);
   const droppedText = await fs.readFile(droppedFile, 'utf8').catch((err: NodeJS.ErrnoException) => {

@@ -9,7 +9,7 @@ import { sha256 } from '../util/digest.ts';
 import { LabError } from '../util/errors.ts';
 import { repoRoot, type LabDirs } from '../util/paths.ts';
 import { runLogged } from '../util/process.ts';
-import { applyFragment, parseFragment, verifyFragment } from './config-fragment.ts';
+import { applyFragment, parseFragment, verifyFragment, type ConfigSetting } from './config-fragment.ts';
 import { jobs } from './kernel.ts';
 import { describePatch, loadSeries, type Patch } from '../sources/patches.ts';
 import { storeEntry } from '../store/store.ts';
@@ -87,10 +87,12 @@ export async function compileUclibc(opts: UclibcBuildEnv & {
    * tree's Kconfig does not define is left out (and logged), not failed on.
    */
   skipUnknown?: boolean;
+  /** A whole config in place of configDir's fragments: a product's own, checked by whoever read it. */
+  settings?: ConfigSetting[];
 }): Promise<{ dir: string; hit: boolean }> {
   const { tc, logFile } = opts;
-  const fragmentFiles = ['common.config', `${opts.arch}.config`];
-  const texts = await Promise.all(fragmentFiles.map((f) => fs.readFile(path.join(opts.configDir, f), 'utf8')));
+  const fragmentFiles = opts.settings ? [] : ['common.config', `${opts.arch}.config`];
+  const texts = opts.settings ? [applyFragment('', opts.settings)] : await Promise.all(fragmentFiles.map((f) => fs.readFile(path.join(opts.configDir, f), 'utf8')));
   const shown = path.relative(repoRoot, opts.configDir);
   return storeEntry(
     opts.dirs.store,
@@ -109,7 +111,7 @@ export async function compileUclibc(opts: UclibcBuildEnv & {
       // uClibc builds in its source directory: build in a private copy.
       const work = path.join(scratch, 'uClibc');
       await runLogged('cp', ['-a', `${opts.treeDir}/.`, work], { logFile });
-      const fromFragments = fragmentFiles.flatMap((f, i) => parseFragment(`${shown}/${f}`, texts[i]!));
+      const fromFragments = opts.settings ?? fragmentFiles.flatMap((f, i) => parseFragment(`${shown}/${f}`, texts[i]!));
       const known = opts.skipUnknown ? await kconfigSymbols(path.join(work, 'extra', 'Configs'), logFile) : undefined;
       const kept = known ? fromFragments.filter((s) => known.has(s.name)) : fromFragments;
       const dropped = fromFragments.filter((s) => !kept.includes(s));
