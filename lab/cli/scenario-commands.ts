@@ -11,6 +11,7 @@ import { skipReason, sourceProblem, targetAvailability } from '../sources/availa
 import { allScenarios, scenarioByName, scenarioProbesOf } from '../scenarios/registry.ts';
 import { sweepAxisOf, parseRange, runSweep, thresholdText } from '../scenarios/sweep.ts';
 import { SUPPORTED_LIBCS, validatePatch } from '../workflows/validate-patch.ts';
+import { CANDIDATE_LIBCS, type CandidateLibc } from '../workflows/candidate.ts';
 import { LabError, UsageError } from '../util/errors.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import { type ScenarioResult } from '../model/scenario-result.ts';
@@ -19,6 +20,8 @@ import { PARAM_FLAGS, scenarioParams, type ParamOptions } from './scenario-param
 import { whole } from './input.ts';
 import { timeStamp } from '../util/paths.ts';
 import { terminalText } from '../util/safe-text.ts';
+
+const isCandidateLibc = (name: string): name is CandidateLibc => Object.hasOwn(CANDIDATE_LIBCS, name);
 
 /** Human-readable result: the verdict first, then each variant with its symptom and evidence. */
 export function printResult(r: ScenarioResult, writeRaw: (line: string) => void): void {
@@ -134,14 +137,15 @@ export function registerSweepCommand(program: Command, getDirs: Dirs): void {
 /**
  * A named target whose libc is not the one --libc builds cannot be judged by validate-patch: its
  * candidate is that libc's release plus the patches, compared with the target's own build of it.
- * Said with the target's libc, not as an unknown target (a uClibc-ng product is a target, just not this one's).
+ * Said with the target's libc, not as an unknown target.
  */
-export function refuseOtherLibcs(every: Target[], named: string[], libc: string): void {
-  for (const t of every.filter((x) => named.includes(x.name) && x.libc.kind !== 'uclibc')) {
-    throw new UsageError(`--targets ${t.name}: its libc is ${t.libc.kind}, and validate-patch --libc ${libc} builds uClibc 0.9.33.2 with your patches to compare with the target's own uClibc 0.9.33.x`, {
-      fix: t.libc.kind === 'uclibc-ng'
-        ? 'the lab does not validate uClibc-ng patches yet; `reprolab bisect` runs uClibc-ng revisions of a git clone (yours, with the change committed) on a target (docs/bisect.md)'
-        : `validate-patch takes the uClibc targets: ${every.filter((x) => x.libc.kind === 'uclibc').map((x) => x.name).join(', ')}`,
+export function refuseOtherLibcs(every: Target[], named: string[], libc: CandidateLibc): void {
+  const kind = CANDIDATE_LIBCS[libc];
+  const builds = libc === 'uclibc-ng' ? "uClibc-ng at the product's own release with your patches, to compare with the uClibc-ng it ships" : "uClibc 0.9.33.2 with your patches to compare with the target's own uClibc 0.9.33.x";
+  for (const t of every.filter((x) => named.includes(x.name) && x.libc.kind !== kind)) {
+    const other = (Object.keys(CANDIDATE_LIBCS) as CandidateLibc[]).find((l) => CANDIDATE_LIBCS[l] === t.libc.kind);
+    throw new UsageError(`--targets ${t.name}: its libc is ${t.libc.kind}, and validate-patch --libc ${libc} builds ${builds}`, {
+      fix: other ? `validate it with --libc ${other}` : `validate-patch takes targets whose libc is uClibc 0.9.33.x or uClibc-ng: ${every.filter((x) => x.libc.kind === 'uclibc' || x.libc.kind === 'uclibc-ng').map((x) => x.name).join(', ')}`,
     });
   }
 }
@@ -157,16 +161,19 @@ export function registerValidatePatchCommand(program: Command, getDirs: Dirs): v
     .option('--out <dir>', 'output directory (default <cache>/validate/<time>)');
   for (const [flag, help] of PARAM_FLAGS.slice(0, 1)) cmd.option(flag, help);
   cmd.action(async (patches: string[], opts: ParamOptions & { libc: string; targets?: string; json?: boolean; out?: string }) => {
-    if (!SUPPORTED_LIBCS.includes(opts.libc)) throw new UsageError(`--libc ${opts.libc}: not a libc the lab builds from source`, { fix: `use one of: ${SUPPORTED_LIBCS.join(', ')}` });
+    if (!isCandidateLibc(opts.libc)) throw new UsageError(`--libc ${opts.libc}: not a libc the lab builds from source`, { fix: `use one of: ${SUPPORTED_LIBCS.join(', ')}` });
     const params = scenarioParams(opts);
     const files = patches.map((p) => inputFileOption('patch', p));
     const { dirs, sources } = getDirs();
-    // Imported products with uClibc take part when named; by default the built-in uClibc targets do.
+    // uClibc 0.9.33.2: the built-in targets by default, imported products with it when named.
+    // uClibc-ng: imported products only (each its own release), every one by default.
+    const libc = opts.libc;
     const every = await loadAllTargets(dirs.imported);
     const named = opts.targets?.split(',').map((s) => s.trim());
-    refuseOtherLibcs(every, named ?? [], opts.libc);
-    const all = every.filter((t) => t.libc.kind === 'uclibc');
-    const chosen = named ? selectTargets(all, named) : all.filter((t) => !t.imported);
+    refuseOtherLibcs(every, named ?? [], libc);
+    const all = every.filter((t) => t.libc.kind === CANDIDATE_LIBCS[libc]);
+    const chosen = named ? selectTargets(all, named) : all.filter((t) => libc === 'uclibc-ng' || !t.imported);
+    if (!chosen.length) throw new UsageError(`--libc ${libc}: no imported product ships uClibc-ng`, { fix: 'import one first: reprolab import-buildroot OUTPUT_DIR --board BOARD (docs/buildroot.md)' });
     const avail = await Promise.all(chosen.map((t) => targetAvailability(t, { ...sources, fetch: true })));
     // A source that is present but wrong is a failure to fix, never a target quietly left out.
     const wrong = avail.map(sourceProblem).filter(Boolean);
@@ -175,7 +182,7 @@ export function registerValidatePatchCommand(program: Command, getDirs: Dirs): v
     for (const [i, t] of chosen.entries()) if (!avail[i]!.available) console.error(`${t.name}: ${skipReason(avail[i]!)}`);
     if (!ready.length) throw new LabError(`no ${opts.libc} target can be built here`, { fix: 'put the missing archives in the download cache (reprolab targets lists them)' });
     const outDir = path.resolve(opts.out ?? path.join(dirs.cache, 'validate', timeStamp()));
-    const findings = await validatePatch({ patches: files, targets: ready, dirs, sources, params, outDir, progress: (l) => console.error(terminalText(l, { multiline: true })), builtins: await loadTargets() });
+    const findings = await validatePatch({ patches: files, libc, targets: ready, dirs, sources, params, outDir, progress: (l) => console.error(terminalText(l, { multiline: true })), builtins: await loadTargets() });
     if (opts.json) console.log(JSON.stringify({ patches: files, libc: opts.libc, findings }, null, 2));
     else {
       for (const f of findings) {

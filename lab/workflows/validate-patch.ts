@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { buildBundle } from '../bundle/bundle.ts';
-import { importedCandidateBundle } from './candidate.ts';
+import { CANDIDATE_LIBCS, importedCandidateBundle, type CandidateLibc } from './candidate.ts';
 import { CANDIDATE_VARIANT } from '../bundle/uclibc.ts';
 import type { Target } from '../model/target.ts';
 import type { SourceOptions } from '../sources/resolve.ts';
@@ -22,7 +22,7 @@ export interface TargetValidation {
   results: ScenarioResult[];
 }
 
-export const SUPPORTED_LIBCS = ['uclibc-0.9.33.2'];
+export const SUPPORTED_LIBCS = Object.keys(CANDIDATE_LIBCS) as CandidateLibc[];
 
 export function findingOf(results: ScenarioResult[]): { finding: PatchFinding; detail: string } {
   const line = (r: ScenarioResult) => `${r.scenario}: ${r.verdict} — ${r.variants.map((v) => `${v.variant} ${v.outcome} ${v.symptom}`).join('; ')}`;
@@ -42,6 +42,8 @@ export function findingOf(results: ScenarioResult[]): { finding: PatchFinding; d
  */
 export async function validatePatch(opts: {
   patches: string[];
+  /** Which libc the patches are for: uClibc 0.9.33.2 (built-in targets, products with it) or a product's uClibc-ng release. */
+  libc?: CandidateLibc;
   targets: Target[];
   dirs: LabDirs;
   sources: SourceOptions;
@@ -52,9 +54,15 @@ export async function validatePatch(opts: {
   builtins?: Target[];
 }): Promise<TargetValidation[]> {
   const say = opts.progress ?? (() => undefined);
+  const libc = opts.libc ?? 'uclibc-0.9.33.2';
   const out: TargetValidation[] = [];
   for (const target of opts.targets) {
-    say(`${target.name}: building uClibc with ${opts.patches.map((p) => path.basename(p)).join(', ')}`);
+    if (!target.imported && libc !== 'uclibc-0.9.33.2') {
+      // The CLI never picks one; said here too, so no caller gets a 0.9.33.2 result for a uClibc-ng question.
+      out.push({ target: target.name, finding: 'ERROR', detail: `--libc ${libc} is validated on imported products only: ${target.name} ships uClibc 0.9.33.2`, results: [] });
+      continue;
+    }
+    say(`${target.name}: building ${libc === 'uclibc-ng' ? 'uClibc-ng' : 'uClibc'} with ${opts.patches.map((p) => path.basename(p)).join(', ')}`);
     let bundleDir: string;
     let scenarioProbes: ScenarioProbeBuilds = { sets: [], failed: [] };
     // An imported product has no lab toolchain to build a user's probes: those scenarios are not run on it.
@@ -62,7 +70,7 @@ export async function validatePatch(opts: {
     try {
       const logDir = path.join(opts.outDir, target.name, 'build');
       bundleDir = target.imported
-        ? await importedCandidateBundle({ target, patches: opts.patches, builtins: opts.builtins ?? [], dirs: opts.dirs, sources: opts.sources, logFile: path.join(logDir, 'candidate.log'), progress: (s) => say(`${target.name}: ${s}`) })
+        ? await importedCandidateBundle({ target, libc, patches: opts.patches, builtins: opts.builtins ?? [], dirs: opts.dirs, sources: opts.sources, logFile: path.join(logDir, 'candidate.log'), progress: (s) => say(`${target.name}: ${s}`) })
         : await buildBundle({
             target,
             variants: ['unpatched', CANDIDATE_VARIANT],

@@ -17,6 +17,7 @@ import { loadMatrixResult } from '../../lab/model/matrix-result.ts';
 import { builtinScenarioNames } from '../../lab/scenarios/registry.ts';
 import { repoRoot } from '../../lab/util/paths.ts';
 import { exists } from '../../lab/util/fs.ts';
+import { openRepo, resolveRev } from '../../lab/sources/git-repo.ts';
 import { dirs } from './lab.ts';
 
 const output = path.join(dirs.cache, 'products', 'buildroot-versatile', 'output');
@@ -29,6 +30,30 @@ async function whyNot(): Promise<string | undefined> {
   return undefined;
 }
 const skip = await whyNot();
+
+// validate-patch --libc uclibc-ng builds the product's release, v1.0.42, from the uClibc-ng clone.
+const ngRepoDir = process.env.REPROLAB_UCLIBC_NG_REPO ?? path.join(dirs.overrides, 'uclibc-ng');
+const ngRepo = await openRepo(ngRepoDir, 'the uClibc-ng repository').catch(() => undefined);
+const ngTag = ngRepo ? await resolveRev(ngRepo, 'v1.0.42', 'the uClibc-ng repository').catch(() => undefined) : undefined;
+const skipNg = skip ?? (ngTag ? undefined : `skipped: uclibc-ng git repository with tag v1.0.42 not available (clone https://github.com/wbx-github/uclibc-ng to ${ngRepoDir}, or set REPROLAB_UCLIBC_NG_REPO)`);
+
+/** Written here: a patch to uClibc-ng 1.0.42 that breaks getifaddrs on purpose (B1's symptom), for validate-patch to catch. */
+const BREAKS_GETIFADDRS = [
+  '--- a/libc/inet/ifaddrs.c',
+  '+++ b/libc/inet/ifaddrs.c',
+  '@@ -875,6 +875,10 @@ getifaddrs (struct ifaddrs **ifap)',
+  ' {',
+  '   int res;',
+  ' ',
+  '+  /* reprolab e2e: a patch that breaks getifaddrs on purpose (B1\'s symptom) */',
+  '+  __set_errno (EBUSY);',
+  '+  return -1;',
+  '+',
+  '   do',
+  '     res = getifaddrs_internal (ifap);',
+  '   while (res == -EAGAIN);',
+  '',
+].join('\n');
 
 const root = await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-e2e-product-'));
 const lab = (args: string[]) => execa(path.join(repoRoot, 'reprolab'), args, { reject: false, all: true, env: { CI: 'true' } });
@@ -67,5 +92,27 @@ describe('a real Buildroot product', () => {
     expect(result.cells).toHaveLength(builtinScenarioNames().length);
     expect(Object.fromEntries(result.cells.map((c) => [c.scenario, c.verdict]))).toEqual(VERDICTS);
     for (const c of result.cells) expect(c.uname).toMatch(/^Linux .* 3\.10\.108/);
+  });
+
+  it.skipIf(!!skipNg)(skipNg ?? "validate-patch --libc uclibc-ng builds the product's own release (v1.0.42) with a patch and catches the regression it brings", { timeout: 30 * 60_000 }, async () => {
+    const imp = await lab(['import-buildroot', output, '--board', 'versatilepb', '--like', 'arm-versatile-3.10-uclibc', '--name', NAME]);
+    expect(imp.exitCode, imp.all).toBe(0);
+    const patch = path.join(root, 'breaks-getifaddrs.patch');
+    await fs.writeFile(patch, BREAKS_GETIFADDRS);
+    const v = await lab(['validate-patch', patch, '--libc', 'uclibc-ng', '--targets', NAME, '--json', '--out', path.join(root, 'validate')]);
+    console.log(v.stdout);
+    // Exit 1: the patch fixes nothing and breaks something.
+    expect(v.exitCode, v.all.slice(-3000)).toBe(1);
+    const { findings } = JSON.parse(v.stdout) as { findings: { target: string; finding: string; results: { scenario: string; verdict: string; variants: { variant: string; outcome: string; symptom: string; libc?: string }[] }[] }[] };
+    expect(findings.map((f) => [f.target, f.finding])).toEqual([[NAME, 'REGRESSION']]);
+    const g = findings[0]!.results.find((r) => r.scenario === 'getifaddrs')!;
+    expect(g.verdict).toBe('PATCH_REGRESSION');
+    // The product's own uClibc-ng returned every address; the candidate, built from the tag with the patch, failed as the patch says.
+    expect(g.variants.map((x) => [x.variant, x.outcome])).toEqual([['product', 'PASS'], ['candidate', 'FAIL']]);
+    expect(g.variants[1]!.symptom).toMatch(/EBUSY/);
+    const manifest = JSON.parse(await fs.readFile(path.join(root, 'validate', NAME, 'getifaddrs', 'result.json'), 'utf8')) as { depends: { libc: { variant: string; libc: string; patches: { file: string }[] }[] } };
+    const candidate = manifest.depends.libc.find((l) => l.variant === 'candidate')!;
+    expect(candidate.libc).toBe(`uClibc-ng 1.0.42 (v1.0.42 = ${ngTag}, configured as ${path.join(output, 'build', 'uclibc-custom', '.config')})`);
+    expect(candidate.patches.map((p) => p.file)).toContain(patch);
   });
 });
