@@ -43,10 +43,13 @@ export function registerScenarioCommands(program: Command, getDirs: Dirs): void 
     .action((opts: { json?: boolean }) => {
       const rows = allScenarios().map((s) => {
         const d = s.definition!;
-        return { name: s.name, bug: s.bug, title: s.title, variants: d.variants, judge: 'code' in d.judge ? `code: ${d.judge.code}` : `counts vs ${d.judge.truth} truth`, builtin: d.builtin, definition: d.file, ...(d.probesDir ? { probes: d.probes } : {}), ...(d.patches.length ? { patches: d.patches } : {}) };
+        return { name: s.name, bug: s.bug, title: s.title, variants: d.variants, judge: 'code' in d.judge ? `code: ${d.judge.code}` : `counts vs ${d.judge.truth} truth`, builtin: d.builtin, definition: d.file, ...(d.probesDir ? { probes: d.probes } : {}), ...(d.patches.length ? { patches: d.patches } : {}), ...(d.kernelOptions.length ? { kernelOptions: d.kernelOptions } : {}) };
       });
       if (opts.json) return console.log(JSON.stringify(rows, null, 2));
-      for (const r of rows) console.log(`${r.name.padEnd(22)} ${r.bug.padEnd(14)} ${r.variants.padEnd(7)} ${r.judge.padEnd(24)} ${r.builtin ? 'built-in' : r.definition}\n${''.padEnd(23)}${r.title}`);
+      for (const r of rows) {
+        console.log(`${r.name.padEnd(22)} ${r.bug.padEnd(14)} ${r.variants.padEnd(7)} ${r.judge.padEnd(24)} ${r.builtin ? 'built-in' : r.definition}\n${''.padEnd(23)}${r.title}`);
+        if (r.kernelOptions) console.log(`${''.padEnd(23)}needs in the kernel: ${r.kernelOptions.map((o) => `${o}=y`).join(', ')}`);
+      }
     });
   const run = program
     .command('run')
