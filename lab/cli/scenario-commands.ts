@@ -11,7 +11,8 @@ import { skipReason, sourceProblem, targetAvailability } from '../sources/availa
 import { allScenarios, scenarioByName, scenarioProbesOf } from '../scenarios/registry.ts';
 import { sweepAxisOf, parseRange, runSweep, thresholdText } from '../scenarios/sweep.ts';
 import { SUPPORTED_LIBCS, validatePatch } from '../workflows/validate-patch.ts';
-import { CANDIDATE_LIBCS, type CandidateLibc } from '../workflows/candidate.ts';
+import { CANDIDATE_LIBCS, ngRelease, type CandidateLibc } from '../workflows/candidate.ts';
+import { inspectBuildrootOutput } from '../workflows/buildroot/inspect.ts';
 import { LabError, UsageError } from '../util/errors.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import { type ScenarioResult } from '../model/scenario-result.ts';
@@ -148,7 +149,7 @@ export function refuseOtherLibcs(every: Target[], named: string[], libc: Candida
   for (const t of every.filter((x) => named.includes(x.name) && x.libc.kind !== kind)) {
     const other = (Object.keys(CANDIDATE_LIBCS) as CandidateLibc[]).find((l) => CANDIDATE_LIBCS[l] === t.libc.kind);
     throw new UsageError(`--targets ${t.name}: its libc is ${t.libc.kind}, and validate-patch --libc ${libc} builds ${builds}`, {
-      fix: other ? `validate it with --libc ${other}` : `validate-patch takes targets whose libc is uClibc 0.9.33.x or uClibc-ng: ${every.filter((x) => x.libc.kind === 'uclibc' || x.libc.kind === 'uclibc-ng').map((x) => x.name).join(', ')}`,
+      fix: other ? `validate it with --libc ${other}` : `--libc ${libc} takes: ${every.filter((x) => x.libc.kind === kind).map((x) => x.name).join(', ') || (libc === 'uclibc-ng' ? 'imported uClibc-ng products (none is imported)' : 'the built-in uClibc targets')}`,
     });
   }
 }
@@ -176,7 +177,9 @@ export function registerValidatePatchCommand(program: Command, getDirs: Dirs): v
     refuseOtherLibcs(every, named ?? [], libc);
     const all = every.filter((t) => t.libc.kind === CANDIDATE_LIBCS[libc]);
     const chosen = named ? selectTargets(all, named) : all.filter((t) => libc === 'uclibc-ng' || !t.imported);
-    if (!chosen.length) throw new UsageError(`--libc ${libc}: no imported product ships uClibc-ng`, { fix: 'import one first: reprolab import-buildroot OUTPUT_DIR --board BOARD (docs/buildroot.md)' });
+    if (!chosen.length) throw new UsageError(`--libc ${libc}: no target has that libc`, { fix: libc === 'uclibc-ng' ? 'import a uClibc-ng product first: reprolab import-buildroot OUTPUT_DIR --board BOARD (docs/buildroot.md)' : 'reprolab targets lists the uClibc targets' });
+    // A missing clone or release tag is the user's to fix, said before anything builds (exit 2).
+    if (libc === 'uclibc-ng') for (const t of chosen) await ngRelease(t, (await inspectBuildrootOutput(t.imported!.from)).libc.version, dirs);
     const avail = await Promise.all(chosen.map((t) => targetAvailability(t, { ...sources, fetch: true })));
     // A source that is present but wrong is a failure to fix, never a target quietly left out.
     const wrong = avail.map(sourceProblem).filter(Boolean);

@@ -92,8 +92,8 @@ export async function soakOrError(run: Promise<SoakOutcome>, previous: ProgressR
   } catch (err) {
     if (err instanceof UsageError) throw err;
     // A file system error says what and where in its message; its stack is no news to the user.
-    const what = err instanceof Error && 'code' in err ? err.message : describeError(err);
-    return { ...soFar(previous), error: `the soak's files: ${what}` };
+    const error = err instanceof Error && 'code' in err ? `the soak's files: ${err.message}` : describeError(err);
+    return { ...soFar(previous), error };
   }
 }
 

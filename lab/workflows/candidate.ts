@@ -14,7 +14,7 @@ import type { VariantManifest } from '../model/manifest.ts';
 import type { Target } from '../model/target.ts';
 import type { SourceOptions } from '../sources/resolve.ts';
 import { sha256Tree } from '../util/digest.ts';
-import { LabError } from '../util/errors.ts';
+import { describeError, LabError, UsageError } from '../util/errors.ts';
 import type { LabDirs } from '../util/paths.ts';
 import { importBuildroot } from './buildroot/import.ts';
 import { inspectBuildrootOutput } from './buildroot/inspect.ts';
@@ -53,19 +53,39 @@ async function classicCandidate(c: CandidateInput): Promise<CandidateLibcBuild> 
   return { recipe: libc.recipe, sysroot: libc.sysroot, manifest: { variant: CANDIDATE_VARIANT, libc: 'uClibc 0.9.33.2', ...(libc.tree ? { source: libc.tree.source } : {}), patches: libc.patches.map(relPatch), sysroot: libc.sysroot } };
 }
 
+/** The uClibc-ng clone validate-patch builds releases from, and the commit of a product's release tag in it. */
+export async function ngRelease(target: Target, version: string, dirs: LabDirs): Promise<{ repo: string; tag: string; commit: string }> {
+  if (!NG_VERSION.test(version)) throw new LabError(`${target.name}: its uClibc-ng release "${version}" is not MAJOR.MINOR.PATCH: no release tag can be named from it`);
+  const tag = `v${version}`;
+  const dir = process.env.REPROLAB_UCLIBC_NG_REPO ?? path.join(dirs.overrides, 'uclibc-ng');
+  const fix = `clone uClibc-ng there (git clone https://github.com/wbx-github/uclibc-ng ${dir}) or set REPROLAB_UCLIBC_NG_REPO to a clone that has the tag (git -C CLONE fetch --tags)`;
+  const repo = await openRepo(dir, `validate-patch --libc uclibc-ng builds ${target.name}'s release ${tag} from a uClibc-ng clone (REPROLAB_UCLIBC_NG_REPO, or <overrides>/uclibc-ng):`).catch((err: unknown) => {
+    throw err instanceof UsageError ? new UsageError(err.message, { fix }) : err;
+  });
+  const commit = await resolveRev(repo, tag, `${target.name} ships uClibc-ng ${version}; its release tag`).catch((err: unknown) => {
+    throw err instanceof UsageError ? new UsageError(err.message, { fix }) : err;
+  });
+  return { repo, tag, commit };
+}
+
 /**
  * The product's own uClibc-ng release (tag v<version> of the uClibc-ng clone) plus the patches, built
- * with the product's own uClibc configuration: the patch is then the only difference from the libc it ships.
+ * with the product's own uClibc configuration. The release and configuration are built once without
+ * the patches first: when that fails the lab cannot build this product's libc (ERROR), and a failure
+ * with the patches is then the patches' own (DOES_NOT_BUILD).
  */
 async function ngCandidate(c: CandidateInput, output: string, version: string): Promise<CandidateLibcBuild> {
-  const tag = `v${version}`;
   const config = await productUclibcConfig(output, version);
-  const settings = await productUclibcSettings(config);
-  const repo = await openRepo(process.env.REPROLAB_UCLIBC_NG_REPO ?? path.join(c.dirs.overrides, 'uclibc-ng'), `validate-patch --libc uclibc-ng builds ${c.target.name}'s release, ${tag}, from a uClibc-ng clone: REPROLAB_UCLIBC_NG_REPO, or <overrides>/uclibc-ng:`);
-  const commit = await resolveRev(repo, tag, `${c.target.name} ships uClibc-ng ${version}; validate-patch needs its release tag in ${repo}:`);
-  const extraPatches = await Promise.all(c.patches.map(describePatch));
-  const ng = await buildUclibcNg({ repo, commit, extraPatches, settings, arch: c.target.arch, headers: c.headers.dir, headersKey: c.headers.key, tc: c.tc, dirs: c.dirs, logFile: c.logFile });
-  return { recipe: ng.recipe, sysroot: ng.sysroot, manifest: { variant: CANDIDATE_VARIANT, libc: `uClibc-ng ${ng.version} (${tag} = ${commit}, configured as ${config})`, patches: ng.patches.map(relPatch), sysroot: ng.sysroot } };
+  const settings = await productUclibcSettings(config.file);
+  const { repo, tag, commit } = await ngRelease(c.target, version, c.dirs);
+  const env = { repo, commit, settings, arch: c.target.arch, headers: c.headers.dir, headersKey: c.headers.key, tc: c.tc, dirs: c.dirs, logFile: c.logFile };
+  await buildUclibcNg(env).catch((err: unknown) => {
+    throw new LabError(`the lab cannot build ${c.target.name}'s uClibc-ng (${tag} with ${config.file}), without your patches: ${describeError(err)}`, { kind: 'lab' });
+  });
+  const ng = await buildUclibcNg({ ...env, extraPatches: await Promise.all(c.patches.map(describePatch)) });
+  // An override tree (build/uclibc-custom) is the product's own source; the candidate is the release tag.
+  const source = config.override ? `; the product built an override tree, the candidate is the release tag` : '';
+  return { recipe: ng.recipe, sysroot: ng.sysroot, manifest: { variant: CANDIDATE_VARIANT, libc: `uClibc-ng ${ng.version} (${tag} = ${commit}, configured as ${config.file}${source})`, patches: ng.patches.map(relPatch), sysroot: ng.sysroot } };
 }
 
 /** The product's libc must be the one --libc builds: its candidate is that libc's release plus the patches. */
