@@ -73,4 +73,24 @@ describe('reprolab soak', () => {
     expect(p.rounds.map((r) => r.console)).toEqual(['session-1/boot-1/console.log', 'session-1/boot-1/console.log', 'session-2/boot-1/console.log']);
     for (const s of ['session-1', 'session-2']) expect((await fs.stat(path.join(out, s, 'boot-1', 'console.log'))).size).toBeGreaterThan(0);
   });
+
+  it.skipIf(!!skip)(skip ?? 'a scenario whose kernel options the image lacks is an ERROR (exit 3) before anything boots', { timeout: 10 * 60_000 }, async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'reprolab-e2e-soak-kernel-'));
+    // dump-hang as a user's scenario (its probe copied in), needing an option no lab kernel sets.
+    const dir = path.join(root, 'scenarios', 'needs-kernel');
+    await fs.mkdir(path.join(dir, 'probes'), { recursive: true });
+    await fs.copyFile(path.join(repoRoot, 'images', 'probes', 'dump-hang.c'), path.join(dir, 'probes', 'dump-hang.c'));
+    const def = JSON.parse(await fs.readFile(path.join(repoRoot, 'images', 'scenarios', 'dump-hang', 'scenario.json'), 'utf8')) as Record<string, unknown>;
+    await fs.writeFile(path.join(dir, 'scenario.json'), JSON.stringify({ ...def, name: 'needs-kernel', bug: 'B5-TEST', kernelOptions: ['CONFIG_REPROLAB_NOT_AN_OPTION'] }));
+    const out = path.join(root, 'soak');
+    const r = await execa(path.join(repoRoot, 'reprolab'), ['soak', 'needs-kernel', '--target', TARGET, '--duration', '20s', '--out', out, '--json'], { reject: false, stdin: 'ignore', env: { REPROLAB_SCENARIOS: path.join(root, 'scenarios') } });
+    expect(r.exitCode, r.stderr.slice(-3000)).toBe(3);
+    const j = JSON.parse(r.stdout) as { error?: string; dumps: number };
+    expect(j.error).toMatch(/^needs-kernel needs CONFIG_REPROLAB_NOT_AN_OPTION=y in the kernel; the kernel of arm-versatile-3\.10-uclibc does not set CONFIG_REPROLAB_NOT_AN_OPTION \(.*images\/kernel\.config\)$/);
+    expect(j.dumps).toBe(0);
+    // Nothing booted, nothing begun.
+    const left = await fs.readdir(out).catch(() => [] as string[]);
+    expect(left).not.toContain('progress.jsonl');
+    expect(left).not.toContain('session-1');
+  });
 });
