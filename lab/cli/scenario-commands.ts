@@ -13,13 +13,14 @@ import { sweepAxisOf, parseRange, runSweep, thresholdText } from '../scenarios/s
 import { SUPPORTED_LIBCS, validatePatch } from '../workflows/validate-patch.ts';
 import { CANDIDATE_LIBCS, ngRelease, type CandidateLibc } from '../workflows/candidate.ts';
 import { inspectBuildrootOutput } from '../workflows/buildroot/inspect.ts';
-import { LabError, UsageError } from '../util/errors.ts';
+import { productUclibcConfig, productUclibcSettings } from '../workflows/buildroot/uclibc-config.ts';
+import { asUsageError, LabError, UsageError } from '../util/errors.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import { type ScenarioResult } from '../model/scenario-result.ts';
 import type { Dirs } from './guest-commands.ts';
 import { PARAM_FLAGS, scenarioParams, type ParamOptions } from './scenario-params.ts';
 import { whole } from './input.ts';
-import { timeStamp } from '../util/paths.ts';
+import { timeStamp, type LabDirs } from '../util/paths.ts';
 import { terminalText } from '../util/safe-text.ts';
 
 const isCandidateLibc = (name: string): name is CandidateLibc => Object.hasOwn(CANDIDATE_LIBCS, name);
@@ -154,6 +155,22 @@ export function refuseOtherLibcs(every: Target[], named: string[], libc: Candida
   }
 }
 
+/**
+ * What the user must fix before a uClibc-ng product can be validated, said before anything builds
+ * (exit 2): no clone or no release tag, no product uClibc .config (or two), one the lab refuses.
+ * Anything else (an output moved away, an odd release number) is left to validate-patch: that
+ * product's ERROR, and the others still run.
+ */
+async function ngInputs(t: Target, dirs: LabDirs): Promise<void> {
+  const o = await inspectBuildrootOutput(t.imported!.from).catch(() => undefined);
+  if (!o) return;
+  await ngRelease(t, o.libc.version, dirs).catch((err: unknown) => {
+    if (err instanceof UsageError) throw err;
+  });
+  const config = await productUclibcConfig(o.dir, o.libc.version).catch((err: unknown) => asUsageError(err));
+  await productUclibcSettings(config.file).catch((err: unknown) => asUsageError(err, () => `validate-patch builds ${t.name}'s uClibc-ng with that configuration; the lab refuses what could reach make or the compiler (docs/trust.md)`));
+}
+
 export function registerValidatePatchCommand(program: Command, getDirs: Dirs): void {
   const cmd = program
     .command('validate-patch')
@@ -178,8 +195,7 @@ export function registerValidatePatchCommand(program: Command, getDirs: Dirs): v
     const all = every.filter((t) => t.libc.kind === CANDIDATE_LIBCS[libc]);
     const chosen = named ? selectTargets(all, named) : all.filter((t) => libc === 'uclibc-ng' || !t.imported);
     if (!chosen.length) throw new UsageError(`--libc ${libc}: no target has that libc`, { fix: libc === 'uclibc-ng' ? 'import a uClibc-ng product first: reprolab import-buildroot OUTPUT_DIR --board BOARD (docs/buildroot.md)' : 'reprolab targets lists the uClibc targets' });
-    // A missing clone or release tag is the user's to fix, said before anything builds (exit 2).
-    if (libc === 'uclibc-ng') for (const t of chosen) await ngRelease(t, (await inspectBuildrootOutput(t.imported!.from)).libc.version, dirs);
+    if (libc === 'uclibc-ng') for (const t of chosen) await ngInputs(t, dirs);
     const avail = await Promise.all(chosen.map((t) => targetAvailability(t, { ...sources, fetch: true })));
     // A source that is present but wrong is a failure to fix, never a target quietly left out.
     const wrong = avail.map(sourceProblem).filter(Boolean);

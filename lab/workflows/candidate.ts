@@ -9,7 +9,7 @@ import { buildUclibcNg } from '../bundle/uclibc-ng.ts';
 import type { CompileRecipe } from '../bundle/compile.ts';
 import type { Toolchain } from '../bundle/toolchain.ts';
 import { openRepo, resolveRev } from '../sources/git-repo.ts';
-import { describePatch } from '../sources/patches.ts';
+import { describePatch, type Patch } from '../sources/patches.ts';
 import type { VariantManifest } from '../model/manifest.ts';
 import type { Target } from '../model/target.ts';
 import type { SourceOptions } from '../sources/resolve.ts';
@@ -69,6 +69,17 @@ export async function ngRelease(target: Target, version: string, dirs: LabDirs):
 }
 
 /**
+ * Builds without the patches, then with them: a failure without them is the lab's (an ERROR, kind
+ * 'lab'), so only a failure the patches bring is theirs (DOES_NOT_APPLY, DOES_NOT_BUILD).
+ */
+export async function patchesOnTopOf<T>(build: (patches: Patch[]) => Promise<T>, patches: Patch[], what: string): Promise<T> {
+  await build([]).catch((err: unknown) => {
+    throw new LabError(`the lab cannot build ${what}, without your patches: ${describeError(err)}`, { kind: 'lab' });
+  });
+  return build(patches);
+}
+
+/**
  * The product's own uClibc-ng release (tag v<version> of the uClibc-ng clone) plus the patches, built
  * with the product's own uClibc configuration. The release and configuration are built once without
  * the patches first: when that fails the lab cannot build this product's libc (ERROR), and a failure
@@ -79,10 +90,8 @@ async function ngCandidate(c: CandidateInput, output: string, version: string): 
   const settings = await productUclibcSettings(config.file);
   const { repo, tag, commit } = await ngRelease(c.target, version, c.dirs);
   const env = { repo, commit, settings, arch: c.target.arch, headers: c.headers.dir, headersKey: c.headers.key, tc: c.tc, dirs: c.dirs, logFile: c.logFile };
-  await buildUclibcNg(env).catch((err: unknown) => {
-    throw new LabError(`the lab cannot build ${c.target.name}'s uClibc-ng (${tag} with ${config.file}), without your patches: ${describeError(err)}`, { kind: 'lab' });
-  });
-  const ng = await buildUclibcNg({ ...env, extraPatches: await Promise.all(c.patches.map(describePatch)) });
+  const patches = await Promise.all(c.patches.map(describePatch));
+  const ng = await patchesOnTopOf((extraPatches) => buildUclibcNg({ ...env, extraPatches }), patches, `${c.target.name}'s uClibc-ng (${tag} with ${config.file})`);
   // An override tree (build/uclibc-custom) is the product's own source; the candidate is the release tag.
   const source = config.override ? `; the product built an override tree, the candidate is the release tag` : '';
   return { recipe: ng.recipe, sysroot: ng.sysroot, manifest: { variant: CANDIDATE_VARIANT, libc: `uClibc-ng ${ng.version} (${tag} = ${commit}, configured as ${config.file}${source})`, patches: ng.patches.map(relPatch), sysroot: ng.sysroot } };

@@ -34,6 +34,12 @@ export function findingOf(results: ScenarioResult[]): { finding: PatchFinding; d
   return { finding: 'NOTHING_TO_FIX', detail };
 }
 
+/** A patch that does not apply, or a build that ran and failed, is the patch's finding; anything else the lab could not judge. */
+export function buildFailureFinding(err: unknown): PatchFinding {
+  const kind = err instanceof LabError ? err.kind : 'lab';
+  return kind === 'patch' ? 'DOES_NOT_APPLY' : kind === 'command' || kind === 'config' ? 'DOES_NOT_BUILD' : 'ERROR';
+}
+
 /**
  * Builds the libc with the user's patches on the unpatched release (variant
  * "candidate"), relinks the probes, and runs every libc scenario with
@@ -85,11 +91,7 @@ export async function validatePatch(opts: {
             return b.dir;
           });
     } catch (err) {
-      const text = describeError(err);
-      // A patch that does not apply, or a build that ran and failed, is the patch's finding; anything else the lab could not judge.
-      const kind = err instanceof LabError ? err.kind : 'lab';
-      const finding: PatchFinding = kind === 'patch' ? 'DOES_NOT_APPLY' : kind === 'command' || kind === 'config' ? 'DOES_NOT_BUILD' : 'ERROR';
-      out.push({ target: target.name, finding, detail: text, results: [] });
+      out.push({ target: target.name, finding: buildFailureFinding(err), detail: describeError(err), results: [] });
       continue;
     }
     const results: ScenarioResult[] = [];

@@ -20,6 +20,7 @@ const TEXT_OPTIONS: Record<string, RegExp> = {
   TARGET_LDSO_NAME: /^"[A-Za-z][A-Za-z0-9_-]{0,31}"$/,
   MULTILIB_DIR: /^"[a-z0-9]{1,16}"$/,
   UCLIBC_TZ_FILE_PATH: /^"\/[A-Za-z0-9_/-]{1,64}"$/,
+  LDSO_BASE_FILENAME: /^"[A-Za-z][A-Za-z0-9_-]{0,31}(\.[A-Za-z0-9_-]{1,16}){0,3}"$/,
 };
 
 /** Set by the lab, whatever the product says: install prefixes, and no flags of the product's. */
@@ -45,7 +46,7 @@ export async function productUclibcConfig(outputDir: string, version: string): P
     if ((await fs.lstat(file).catch(() => undefined))?.isFile()) found.push({ file, override: n === 'uclibc-custom' });
   }
   if (found.length === 1) return found[0]!;
-  if (found.length > 1) throw new LabError(`${build}: both uclibc-${version}/.config and uclibc-custom/.config: which one built the product's libc cannot be told`, { fix: 'remove the stale one (make uclibc-dirclean in the product, then rebuild it), or import a clean output' });
+  if (found.length > 1) throw new LabError(`${build}: both uclibc-${version}/.config and uclibc-custom/.config: which one built the product's libc cannot be told`, { fix: `remove the folder of the source the product no longer builds (build/uclibc-${version} when it uses UCLIBC_OVERRIDE_SRCDIR, build/uclibc-custom when it does not), or import a clean output` });
   throw new LabError(`${build}: no uclibc-${version}/.config or uclibc-custom/.config (the configuration the product's uClibc-ng was built with)`, {
     fix: "validate-patch builds the product's uClibc-ng with its own configuration: import an output whose build folder is kept (Buildroot keeps it unless cleaned)",
   });
