@@ -27,3 +27,9 @@ export async function kernelOptionsFit(bundleDir: string, needs: readonly string
 export function unfitText(scenario: string, target: string, needs: readonly string[], fit: { unset: string[]; config: string }): string {
   return `${scenario} needs ${needs.map((n) => `${n}=y`).join(', ')} in the kernel; the kernel of ${target} does not set ${fit.unset.join(', ')} (${fit.config})`;
 }
+
+/** Why this image's kernel cannot run a scenario needing `needs` (one line); undefined when it can, or cannot tell. */
+export async function kernelLacks(bundleDir: string, scenario: string, target: string, needs: readonly string[]): Promise<string | undefined> {
+  const fit = await kernelOptionsFit(bundleDir, needs);
+  return fit.fits === 'no' ? unfitText(scenario, target, needs, fit) : undefined;
+}

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { buildBundle, type Bundle } from '../bundle/bundle.ts';
-import { kernelOptionsFit, unfitText } from '../bundle/kernel-options.ts';
+import { kernelLacks } from '../bundle/kernel-options.ts';
 import { loadAllTargets, selectTargets } from '../catalog/targets.ts';
 import type { Target } from '../model/target.ts';
 import { scenarioByName, scenarioProbesOf } from '../scenarios/registry.ts';
@@ -75,9 +75,8 @@ async function soak(input: SoakInput, previous: ProgressRead | undefined, getDir
   const bundle = await buildFor(input, getDirs, log);
   if ('error' in bundle) return { ...soFar(previous), error: bundle.error };
   // A kernel without the options the scenario needs cannot soak it: said before anything boots.
-  const needs = plan.scenario.definition?.kernelOptions ?? [];
-  const fit = await kernelOptionsFit(bundle.dir, needs);
-  if (fit.fits === 'no') return { ...soFar(previous), error: unfitText(plan.scenario.name, target.name, needs, fit) };
+  const lacks = await kernelLacks(bundle.dir, plan.scenario.name, target.name, plan.scenario.definition?.kernelOptions ?? []);
+  if (lacks) return { ...soFar(previous), error: lacks };
   const reader = soakReader(plan, bundle.manifest).variant;
   const file = progressPath(input.outDir);
   const header = { kind: 'reprolab-soak', schema: 1, scenario: plan.scenario.name, target: target.name, bundle: bundle.manifest.key, reader, started: new Date().toISOString() } as const;

@@ -14,7 +14,7 @@ import { type Scenario, type ScenarioParams } from '../scenarios/types.ts';
 import { type ScenarioResult } from '../model/scenario-result.ts';
 import { type Verdict } from '../model/verdict.ts';
 import { describeError } from '../util/errors.ts';
-import { kernelOptionsFit, unfitText } from '../bundle/kernel-options.ts';
+import { kernelLacks } from '../bundle/kernel-options.ts';
 import type { LabDirs } from '../util/paths.ts';
 import type { SweepRequest } from './plan.ts';
 import { type CellAttempt, type MatrixCellResult, type MatrixSweepResult, type MatrixTargetResult } from '../model/matrix-result.ts';
@@ -215,10 +215,8 @@ export class TargetCells {
    * saying why; on the lab's own target the lab's kernel config is wrong, an ERROR (never retried).
    */
   private async kernelUnfit(scenario: Scenario, base: ReturnType<TargetCells['cellBase']>): Promise<MatrixCellResult | undefined> {
-    const needs = scenario.definition?.kernelOptions ?? [];
-    const fit = await kernelOptionsFit(this.bundle!.dir, needs);
-    if (fit.fits !== 'no') return undefined;
-    const why = unfitText(scenario.name, this.o.target.name, needs, fit);
+    const why = await kernelLacks(this.bundle!.dir, scenario.name, this.o.target.name, scenario.definition?.kernelOptions ?? []);
+    if (!why) return undefined;
     if (this.o.target.imported) return { ...base, status: 'skipped', asExpected: false, summary: `does not apply to this product: ${why}`, durationMs: 0 };
     const error = `${why}: the lab's kernel config for ${this.o.target.name} must set them (kernels/${this.o.target.kernel.line}/)`;
     return { ...base, status: 'ran', verdict: 'ERROR', asExpected: false, summary: error, attempts: [{ verdict: 'ERROR', error, durationMs: 0 }], durationMs: 0 };

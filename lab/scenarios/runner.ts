@@ -19,7 +19,7 @@ import { planVariants } from './variants.ts';
 import { formatBurst } from '../fabric/usb-plan.ts';
 import { timeoutMultiplier } from '../util/timeouts.ts';
 import { writeFileAtomic } from '../util/fs.ts';
-import { kernelOptionsFit, unfitText } from '../bundle/kernel-options.ts';
+import { kernelLacks } from '../bundle/kernel-options.ts';
 
 /** What a scenario's run needs of a lent guest: what its repetitions need, uploads (a user's probes), and the QEMU command line it records. */
 export type RunGuest = ScenarioGuest & Pick<Guest, 'upload'> & { readonly vm: Pick<Vm, 'command'> };
@@ -105,9 +105,8 @@ function pairedOutcomes(repeats: RepeatResult[], paired: boolean): { unpatched: 
 
 /** A kernel without an option the scenario needs cannot run it: said before anything boots. */
 async function mustFitKernel(scenario: Scenario, bundleDir: string, target: string): Promise<void> {
-  const needs = scenario.definition?.kernelOptions ?? [];
-  const fit = await kernelOptionsFit(bundleDir, needs);
-  if (fit.fits === 'no') throw new LabError(unfitText(scenario.name, target, needs, fit));
+  const lacks = await kernelLacks(bundleDir, scenario.name, target, scenario.definition?.kernelOptions ?? []);
+  if (lacks) throw new LabError(lacks);
 }
 
 /**
