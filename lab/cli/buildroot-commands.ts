@@ -59,6 +59,9 @@ export function registerBuildrootCommands(program: Command, getDirs: Dirs): void
       console.log(`  rootfs ${o.rootfs.file} + the lab's SSH, readiness, probes and tools${r.replaced.length ? `; replaced ${r.replaced.length} product file(s): ${r.replaced.slice(0, 6).join(', ')}${r.replaced.length > 6 ? ', …' : ''}` : ''}`);
       console.log(`  bundle ${r.bundleDir}`);
       console.log(`next: reprolab run getifaddrs --target ${r.target.name}   or   reprolab matrix --targets ${r.target.name}`);
+      // A patch to the product's own libc is validated against its release and config.
+      const libc = o.libc.kind === 'uclibc-ng' ? 'uclibc-ng' : o.libc.kind === 'uclibc' && o.libc.version.startsWith('0.9.33') ? 'uclibc-0.9.33.2' : undefined;
+      if (libc) console.log(`      a libc patch: reprolab validate-patch FILE.patch --libc ${libc} --targets ${r.target.name}`);
     });
 
   program

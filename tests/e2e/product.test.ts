@@ -98,6 +98,7 @@ describe('a real Buildroot product', () => {
   it.skipIf(!!skipNg)(skipNg ?? "validate-patch --libc uclibc-ng builds the product's own release (v1.0.42) with a patch and catches the regression it brings", { timeout: 30 * 60_000 }, async () => {
     const imp = await lab(['import-buildroot', output, '--board', 'versatilepb', '--like', 'arm-versatile-3.10-uclibc', '--name', NAME]);
     expect(imp.exitCode, imp.all).toBe(0);
+    expect(imp.stdout).toContain(`a libc patch: reprolab validate-patch FILE.patch --libc uclibc-ng --targets ${NAME}`);
     const patch = path.join(root, 'breaks-getifaddrs.patch');
     await fs.writeFile(patch, BREAKS_GETIFADDRS);
     const v = await lab(['validate-patch', patch, '--libc', 'uclibc-ng', '--targets', NAME, '--json', '--out', path.join(root, 'validate')]);
