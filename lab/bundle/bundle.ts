@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { loadKernelLine, type KernelLineSpec } from '../catalog/kernel-line.ts';
+import { uclibcNgClone } from '../catalog/libc.ts';
 import type { Target } from '../model/target.ts';
 import { assertTreeHas, prepareTree } from '../sources/prepare.ts';
 import { resolveSource, type SourceOptions } from '../sources/resolve.ts';
@@ -412,7 +413,7 @@ async function uclibcNgBuild(ctx: StepContext, variant: string, rev: string, hea
   const { req, tc } = ctx;
   const where = `${req.target.file}: libc.uclibcNg.${variant}`;
   if (req.extraPatches.length) throw new LabError(`--patch: ${where} is a uClibc-ng revision, and patches apply to uClibc 0.9.33.2 only`, { fix: `build the other variants with --variant, or commit the change to the uClibc-ng clone and name that commit` });
-  const repo = await openRepo(process.env.REPROLAB_UCLIBC_NG_REPO ?? path.join(req.dirs.overrides, 'uclibc-ng'), `${where} names a uClibc-ng revision; its clone (REPROLAB_UCLIBC_NG_REPO, or <overrides>/uclibc-ng)`);
+  const repo = await openRepo(uclibcNgClone(req.dirs.overrides), `${where} names a uClibc-ng revision; its clone (REPROLAB_UCLIBC_NG_REPO, or <overrides>/uclibc-ng)`);
   const commit = await resolveRev(repo, rev, where);
   const logFile = ctx.step(`uclibc-${variant}`);
   const ng = await buildUclibcNg({ repo, commit, arch: req.target.arch, headers, headersKey: path.basename(path.dirname(headers)), tc, dirs: req.dirs, logFile });

@@ -9,6 +9,11 @@ export const uclibcDir = path.join(repoRoot, 'images', 'libc', 'uclibc-0.9.33.2'
 /** images/libc/uclibc-ng: uClibc-ng, built at any revision of a git repository the user gives (bisect). */
 export const uclibcNgDir = path.join(repoRoot, 'images', 'libc', 'uclibc-ng');
 
+/** The uClibc-ng git clone the lab builds revisions and releases from: REPROLAB_UCLIBC_NG_REPO, or <overrides>/uclibc-ng. */
+export function uclibcNgClone(overrides: string, env: NodeJS.ProcessEnv = process.env): string {
+  return env['REPROLAB_UCLIBC_NG_REPO'] ?? path.join(overrides, 'uclibc-ng');
+}
+
 /**
  * A build-compatibility patch of a libc kept in git, for the revisions that
  * need it: those that do not contain `until.commit` (the upstream change that

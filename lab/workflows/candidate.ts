@@ -6,6 +6,7 @@ import { storeEntry } from '../store/store.ts';
 import { TOOLCHAINS, toolchainVersion } from '../bundle/toolchain.ts';
 import { buildUclibc, CANDIDATE_VARIANT } from '../bundle/uclibc.ts';
 import { buildUclibcNg } from '../bundle/uclibc-ng.ts';
+import { uclibcNgClone } from '../catalog/libc.ts';
 import type { CompileRecipe } from '../bundle/compile.ts';
 import type { Toolchain } from '../bundle/toolchain.ts';
 import { openRepo, resolveRev } from '../sources/git-repo.ts';
@@ -57,7 +58,7 @@ async function classicCandidate(c: CandidateInput): Promise<CandidateLibcBuild> 
 export async function ngRelease(target: Target, version: string, dirs: LabDirs): Promise<{ repo: string; tag: string; commit: string }> {
   if (!NG_VERSION.test(version)) throw new LabError(`${target.name}: its uClibc-ng release "${version}" is not MAJOR.MINOR.PATCH: no release tag can be named from it`);
   const tag = `v${version}`;
-  const dir = process.env.REPROLAB_UCLIBC_NG_REPO ?? path.join(dirs.overrides, 'uclibc-ng');
+  const dir = uclibcNgClone(dirs.overrides);
   const fix = `clone uClibc-ng there (git clone https://github.com/wbx-github/uclibc-ng ${dir}) or set REPROLAB_UCLIBC_NG_REPO to a clone that has the tag (git -C CLONE fetch --tags)`;
   const repo = await openRepo(dir, `validate-patch --libc uclibc-ng builds ${target.name}'s release ${tag} from a uClibc-ng clone (REPROLAB_UCLIBC_NG_REPO, or <overrides>/uclibc-ng):`).catch((err: unknown) => {
     throw err instanceof UsageError ? new UsageError(err.message, { fix }) : err;
