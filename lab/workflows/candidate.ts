@@ -60,12 +60,12 @@ export async function ngRelease(target: Target, version: string, dirs: LabDirs):
   const tag = `v${version}`;
   const dir = uclibcNgClone(dirs.overrides);
   const fix = `clone uClibc-ng there (git clone https://github.com/wbx-github/uclibc-ng ${dir}) or set REPROLAB_UCLIBC_NG_REPO to a clone that has the tag (git -C CLONE fetch --tags)`;
-  const repo = await openRepo(dir, `validate-patch --libc uclibc-ng builds ${target.name}'s release ${tag} from a uClibc-ng clone (REPROLAB_UCLIBC_NG_REPO, or <overrides>/uclibc-ng):`).catch((err: unknown) => {
+  // The user named no revision: the usage errors below get this fix instead of openRepo's and resolveRev's own.
+  const withFix = (err: unknown): never => {
     throw err instanceof UsageError ? new UsageError(err.message, { fix }) : err;
-  });
-  const commit = await resolveRev(repo, tag, `${target.name} ships uClibc-ng ${version}; its release tag`).catch((err: unknown) => {
-    throw err instanceof UsageError ? new UsageError(err.message, { fix }) : err;
-  });
+  };
+  const repo = await openRepo(dir, `validate-patch --libc uclibc-ng builds ${target.name}'s release ${tag} from a uClibc-ng clone (REPROLAB_UCLIBC_NG_REPO, or <overrides>/uclibc-ng):`).catch(withFix);
+  const commit = await resolveRev(repo, tag, `${target.name} ships uClibc-ng ${version}; its release tag`).catch(withFix);
   return { repo, tag, commit };
 }
 
